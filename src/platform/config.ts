@@ -1,0 +1,165 @@
+// The one place PayFlow reads its environment. Every variable is declared here with its default and a
+// parser; an invalid value stops the process with one line naming the variable. The README's
+// configuration table is checked against this list by a test.
+import path from 'node:path';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`invalid configuration: ${variable} ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Parser<T> = (raw: string, name: string) => T;
+
+interface VariableSpec<T> {
+  readonly name: string;
+  readonly defaultValue: string | undefined;
+  readonly description: string;
+  readonly parse: Parser<T>;
+}
+
+function variable<T>(name: string, defaultValue: string | undefined, description: string, parse: Parser<T>) {
+  return { name, defaultValue, description, parse } satisfies VariableSpec<T>;
+}
+
+const integer =
+  (minimum: number, maximum: number): Parser<number> =>
+  (raw, name) => {
+    if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `must be an integer (got "${raw}")`);
+    const value = Number(raw.trim());
+    if (!Number.isSafeInteger(value) || value < minimum || value > maximum) {
+      throw new ConfigError(name, `must be an integer from ${minimum} to ${maximum} (got "${raw}")`);
+    }
+    return value;
+  };
+
+const boolean: Parser<boolean> = (raw, name) => {
+  const value = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError(name, `must be true or false (got "${raw}")`);
+};
+
+const oneOf =
+  <T extends string>(...values: readonly T[]): Parser<T> =>
+  (raw, name) => {
+    const value = raw.trim() as T;
+    if (!values.includes(value)) throw new ConfigError(name, `must be one of ${values.join(', ')} (got "${raw}")`);
+    return value;
+  };
+
+const text: Parser<string> = (raw) => raw;
+
+const optionalText: Parser<string | undefined> = (raw) => (raw.trim() === '' ? undefined : raw.trim());
+
+const optionalUrl =
+  (...protocols: readonly string[]): Parser<string | undefined> =>
+  (raw, name) => {
+    const value = raw.trim();
+    if (value === '') return undefined;
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new ConfigError(name, 'must be a URL');
+    }
+    if (!protocols.includes(url.protocol)) {
+      throw new ConfigError(name, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+    }
+    return value;
+  };
+
+/** Every environment variable PayFlow reads, in the order the README lists them. */
+export const configVariables = {
+  port: variable('PORT', '8080', 'HTTP port of the API (0 picks a free port).', integer(0, 65535)),
+  host: variable('HOST', '127.0.0.1', 'Address the API listens on (`0.0.0.0` for all interfaces).', text),
+  databaseUrl: variable(
+    'DATABASE_URL',
+    undefined,
+    'PostgreSQL to use. Unset: PayFlow starts its own embedded PostgreSQL under `PAYFLOW_DATA_DIR`.',
+    optionalUrl('postgres:', 'postgresql:'),
+  ),
+  dataDir: variable(
+    'PAYFLOW_DATA_DIR',
+    '.payflow',
+    'Directory for the embedded database and generated local secrets.',
+    text,
+  ),
+  embeddedPostgresPort: variable(
+    'EMBEDDED_PG_PORT',
+    '54329',
+    'Port of the embedded PostgreSQL (listens on localhost only).',
+    integer(1, 65535),
+  ),
+  databasePoolMax: variable('DATABASE_POOL_MAX', '10', 'Connections per PayFlow process.', integer(1, 500)),
+  migrateOnStart: variable(
+    'MIGRATE_ON_START',
+    'true',
+    'Apply pending migrations when the server starts.',
+    boolean,
+  ),
+  logLevel: variable(
+    'LOG_LEVEL',
+    'info',
+    'One of fatal, error, warn, info, debug, trace, silent.',
+    oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+  ),
+  bodyLimitBytes: variable(
+    'BODY_LIMIT_BYTES',
+    '1048576',
+    'Largest request body accepted; larger gets 413.',
+    integer(1024, 104857600),
+  ),
+  shutdownTimeoutMs: variable(
+    'SHUTDOWN_TIMEOUT_MS',
+    '10000',
+    'How long a stop waits for in-flight requests and jobs.',
+    integer(0, 600000),
+  ),
+  redisUrl: variable(
+    'REDIS_URL',
+    undefined,
+    'Redis for shared rate-limit buckets. Unset: in-process buckets.',
+    optionalUrl('redis:', 'rediss:'),
+  ),
+  natsUrl: variable(
+    'NATS_URL',
+    undefined,
+    'NATS JetStream server for the event bus. Unset: the PostgreSQL event log.',
+    optionalUrl('nats:', 'tls:'),
+  ),
+  publicBaseUrl: variable(
+    'PUBLIC_BASE_URL',
+    undefined,
+    'Base URL clients use to reach PayFlow (defaults to `http://HOST:PORT`).',
+    optionalText,
+  ),
+} as const;
+
+type Variables = typeof configVariables;
+
+export type Config = { readonly [K in keyof Variables]: ReturnType<Variables[K]['parse']> };
+
+/** Reads and validates the environment. Throws ConfigError naming the first invalid variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const entries = Object.entries(configVariables).map(([key, spec]) => {
+    const raw = env[spec.name] ?? spec.defaultValue;
+    const parse = spec.parse as Parser<unknown>;
+    return [key, raw === undefined ? undefined : parse(raw, spec.name)];
+  });
+  const config = Object.fromEntries(entries) as { -readonly [K in keyof Config]: Config[K] };
+  config.dataDir = path.resolve(config.dataDir);
+  return config;
+}
+
+/** The configuration table as Markdown, for the README (`npm run docs:config`). */
+export function configurationTable(): string {
+  const rows = Object.values(configVariables).map(
+    (spec) => `| \`${spec.name}\` | ${spec.defaultValue === undefined ? '_(unset)_' : `\`${spec.defaultValue}\``} | ${spec.description} |`,
+  );
+  return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
+}

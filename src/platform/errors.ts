@@ -1,0 +1,74 @@
+// Expected failures are values with a stable `code`; this file is the one place that maps them to
+// RFC 9457 problem details. The domain never imports HTTP: it returns or throws a DomainError and
+// the HTTP edge turns it into `application/problem+json`.
+
+export interface ProblemDetails {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly code: string;
+  readonly detail?: string;
+  readonly instance?: string;
+  readonly requestId?: string;
+  readonly errors?: readonly FieldError[];
+  readonly [extension: string]: unknown;
+}
+
+export interface FieldError {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** An expected failure with a stable code, an HTTP status and whether retrying can help. */
+export class DomainError extends Error {
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    message: string,
+    readonly extensions: Readonly<Record<string, unknown>> = {},
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+const titles: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+export function problemTypeFor(code: string): string {
+  return `urn:payflow:problem:${code}`;
+}
+
+export function problem(
+  status: number,
+  code: string,
+  detail: string,
+  extensions: Readonly<Record<string, unknown>> = {},
+): ProblemDetails {
+  return {
+    type: problemTypeFor(code),
+    title: titles[status] ?? 'Error',
+    status,
+    code,
+    detail,
+    ...extensions,
+  };
+}
+
+export const problemContentType = 'application/problem+json; charset=utf-8';

@@ -1,0 +1,55 @@
+// The contract every bounded-context module fulfils towards the composition root (src/apps).
+// A module contributes migrations (its own PostgreSQL schema), HTTP routes, CLI commands, background
+// jobs and log-redaction paths; nothing else about it is visible outside its index.ts.
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.ts';
+import type { Sql } from './db/client.ts';
+import type { Logger } from './log.ts';
+import type { Clock } from './clock.ts';
+
+export interface PlatformContext {
+  readonly config: Config;
+  readonly sql: Sql;
+  readonly log: Logger;
+  readonly clock: Clock;
+}
+
+export interface CommandContext extends PlatformContext {
+  /** Writes a line to standard output (results, JSON). */
+  print(text: string): void;
+}
+
+export interface CliCommand {
+  /** Words that name the command, e.g. ['merchants', 'create']. */
+  readonly path: readonly string[];
+  readonly summary: string;
+  readonly usage?: string;
+  /** Whether the command needs the database (opened, and migrated, before `run`). */
+  readonly needsDatabase: boolean;
+  run(args: readonly string[], context: CommandContext): Promise<number | void>;
+}
+
+/** A background job the worker role runs on a schedule. */
+export interface Job {
+  readonly name: string;
+  readonly intervalMs: number;
+  run(signal: AbortSignal): Promise<void>;
+}
+
+/** What is known about a module without a database: used for migrations, logs and `--help`. */
+export interface ModuleManifest {
+  readonly name: string;
+  /** Absolute path of the module's `migrations/` directory, if it owns tables. */
+  readonly migrationsDirectory?: string;
+  readonly redactPaths?: readonly string[];
+  readonly commands?: readonly CliCommand[];
+}
+
+/** A module as the running process sees it, built by the composition root. */
+export interface ModuleRuntime {
+  readonly name: string;
+  registerRoutes?(app: FastifyInstance): Promise<void> | void;
+  readonly jobs?: readonly Job[];
+  /** Called once when the process stops (close pools, flush buffers). */
+  close?(): Promise<void>;
+}
