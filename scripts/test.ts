@@ -1,0 +1,139 @@
+// `npm test`: runs every test file against real PostgreSQL. With TEST_DATABASE_URL set it uses that
+// server; otherwise it starts one embedded PostgreSQL for the run under .payflow-test/. It builds a
+// migrated template database once, and each test file clones its own database from it
+// (test/support/database.ts), so files run in parallel without seeing each other's rows.
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+import { createLogger } from '../src/platform/log.ts';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/platform/db/embedded.ts';
+import { createSql } from '../src/platform/db/client.ts';
+import { migrate } from '../src/platform/db/migrate.ts';
+import { moduleMigrations } from '../src/apps/platform.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+const testFilePattern = /\.test\.ts$/;
+const skippedDirectories = new Set(['node_modules', '.git', '.payflow', '.payflow-test', 'web']);
+
+function findTestFiles(directory: string): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(directory)) {
+    if (skippedDirectories.has(entry)) continue;
+    const full = path.join(directory, entry);
+    if (statSync(full).isDirectory()) found.push(...findTestFiles(full));
+    else if (testFilePattern.test(entry)) found.push(path.relative(root, full));
+  }
+  return found.sort();
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address() as net.AddressInfo;
+      server.close(() => resolve(address.port));
+    });
+  });
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+async function prepareTemplate(adminUrl: string, templateName: string): Promise<void> {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+  try {
+    await admin.unsafe(`drop database if exists "${templateName}"`);
+    await admin.unsafe(`create database "${templateName}" template template0 encoding 'UTF8'`);
+  } finally {
+    await admin.end();
+  }
+  const sql = createSql({ url: withDatabase(adminUrl, templateName), maxConnections: 2 });
+  try {
+    await migrate(sql, moduleMigrations());
+  } finally {
+    await sql.end();
+  }
+}
+
+async function dropRunDatabases(adminUrl: string, prefix: string): Promise<void> {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+  try {
+    const rows = await admin<
+      { datname: string }[]
+    >`select datname from pg_database where datname like ${`${prefix}%`}`;
+    for (const row of rows) await admin.unsafe(`drop database if exists "${row.datname}" with (force)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+function runNodeTests(files: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const concurrency = Math.max(2, os.availableParallelism());
+  const args = [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-reporter=spec',
+    '--test-timeout=180000',
+    `--test-concurrency=${concurrency}`,
+    ...files,
+  ];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: root, env, stdio: 'inherit' });
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+async function main(): Promise<number> {
+  const filters = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+  const allFiles = findTestFiles(root);
+  const files =
+    filters.length > 0
+      ? allFiles.filter((file) => filters.some((filter) => file.includes(filter)))
+      : allFiles;
+  if (files.length === 0) {
+    process.stderr.write(`no test files match ${filters.join(' ')}\n`);
+    return 1;
+  }
+  const log = createLogger({ level: 'warn', name: 'payflow-test' });
+  let embedded: EmbeddedDatabase | undefined;
+  let adminUrl = process.env.TEST_DATABASE_URL;
+  if (!adminUrl) {
+    process.stdout.write(
+      'TEST_DATABASE_URL is unset: starting an embedded PostgreSQL for this run (.payflow-test/)\n',
+    );
+    embedded = await startEmbeddedPostgres({
+      dataDir: path.join(root, '.payflow-test'),
+      port: await freePort(),
+      log,
+      mode: 'exclusive',
+      databaseName: 'postgres',
+    });
+    adminUrl = embedded.url;
+  }
+  const prefix = `payflow_test_${process.pid}_`;
+  const templateName = `${prefix}template`;
+  try {
+    await prepareTemplate(adminUrl, templateName);
+    return await runNodeTests(files, {
+      ...process.env,
+      PAYFLOW_TEST_ADMIN_URL: adminUrl,
+      PAYFLOW_TEST_TEMPLATE: templateName,
+      PAYFLOW_TEST_PREFIX: prefix,
+    });
+  } finally {
+    await dropRunDatabases(adminUrl, prefix).catch((error: unknown) =>
+      process.stderr.write(`cleanup: ${String(error)}\n`),
+    );
+    await embedded?.stop();
+  }
+}
+
+process.exitCode = await main();

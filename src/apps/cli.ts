@@ -1,0 +1,163 @@
+// The `payflow` command line; `npm start` runs `payflow start`. Expected failures (bad configuration,
+// unreachable database, port in use, a failed migration) print one line and exit non-zero.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from '../platform/config.ts';
+import { StartupError } from '../platform/db/embedded.ts';
+import { MigrationError, migrate } from '../platform/db/migrate.ts';
+import type { CliCommand } from '../platform/module.ts';
+import { systemClock } from '../platform/clock.ts';
+import { manifests } from './modules.ts';
+import {
+  createProcessLogger,
+  moduleMigrations,
+  openDatabase,
+  packageVersion,
+  roles,
+  startPlatform,
+  type Role,
+} from './platform.ts';
+
+const builtInCommands: readonly CliCommand[] = [
+  {
+    path: ['start'],
+    summary: 'Start PayFlow (HTTP API and background jobs).',
+    usage: 'payflow start [--role all|api|worker]',
+    needsDatabase: false,
+    run: (args, context) => runStart(args, context.config),
+  },
+  {
+    path: ['migrate'],
+    summary: 'Apply pending database migrations and exit.',
+    needsDatabase: true,
+    async run(_args, context) {
+      const applied = await migrate(context.sql, moduleMigrations());
+      context.print(
+        applied.length === 0 ? 'migrations: up to date' : `migrations applied: ${applied.join(', ')}`,
+      );
+    },
+  },
+];
+
+function allCommands(): CliCommand[] {
+  return [...builtInCommands, ...manifests().flatMap((manifest) => manifest.commands ?? [])];
+}
+
+function helpText(): string {
+  const lines = allCommands().map(
+    (command) => `  ${(command.usage ?? `payflow ${command.path.join(' ')}`).padEnd(48)} ${command.summary}`,
+  );
+  return [
+    `PayFlow ${packageVersion}: a self-hostable payments core.`,
+    '',
+    'Usage: payflow <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    `  ${'payflow help'.padEnd(48)} Show this help.`,
+    '',
+    'Configuration comes from environment variables; see the README.',
+  ].join('\n');
+}
+
+function parseRole(args: readonly string[]): Role {
+  const { values } = parseArgs({
+    args: [...args],
+    options: { role: { type: 'string', default: 'all' } },
+    strict: true,
+  });
+  const role = values.role as Role;
+  if (!roles.includes(role)) throw new UsageError(`--role must be one of ${roles.join(', ')}`);
+  return role;
+}
+
+class UsageError extends Error {}
+
+async function runStart(args: readonly string[], config: Config): Promise<number> {
+  const role = parseRole(args);
+  const log = createProcessLogger(config);
+  const platform = await startPlatform({ config, role, log });
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      log.info({ signal }, 'stopping');
+      process.removeListener('SIGINT', stop);
+      process.removeListener('SIGTERM', stop);
+      process.once('SIGINT', () => process.exit(130)); // a second Ctrl-C does not wait
+      const timer = setTimeout(() => {
+        log.error('stop timed out; exiting');
+        process.exit(1);
+      }, config.shutdownTimeoutMs);
+      timer.unref();
+      void platform.close().then(resolve, resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  log.info('stopped');
+  return 0;
+}
+
+function findCommand(argv: readonly string[]): { command: CliCommand; args: string[] } | undefined {
+  const candidates = allCommands().sort((a, b) => b.path.length - a.path.length);
+  for (const command of candidates) {
+    if (command.path.every((word, index) => argv[index] === word))
+      return { command, args: argv.slice(command.path.length) };
+  }
+  return undefined;
+}
+
+async function runCommand(command: CliCommand, args: string[], config: Config): Promise<number> {
+  if (!command.needsDatabase) {
+    const result = await command.run(args, undefined as never);
+    return typeof result === 'number' ? result : 0;
+  }
+  const log = createProcessLogger(config, 'payflow-cli');
+  const database = await openDatabase(config, log.child({}, { level: 'warn' }), 'shared');
+  try {
+    await migrate(database.sql, moduleMigrations());
+    const print = (text: string) => process.stdout.write(`${text}\n`);
+    const result = await command.run(args, { config, sql: database.sql, log, clock: systemClock, print });
+    return typeof result === 'number' ? result : 0;
+  } finally {
+    await database.close();
+  }
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  if (argv.length === 0 || ['help', '--help', '-h'].includes(argv[0]!)) {
+    process.stdout.write(`${helpText()}\n`);
+    return argv.length === 0 ? 1 : 0;
+  }
+  if (argv[0] === '--version' || argv[0] === 'version') {
+    process.stdout.write(`${packageVersion}\n`);
+    return 0;
+  }
+  const found = findCommand(argv);
+  if (!found) {
+    process.stderr.write(`payflow: unknown command "${argv.join(' ')}"; run payflow --help\n`);
+    return 2;
+  }
+  const config = loadConfig();
+  if (found.command.path[0] === 'start') return runStart(found.args, config);
+  return runCommand(found.command, found.args, config);
+}
+
+function isExpected(error: unknown): error is Error {
+  return (
+    error instanceof ConfigError ||
+    error instanceof StartupError ||
+    error instanceof MigrationError ||
+    error instanceof UsageError ||
+    (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true)
+  );
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  if (isExpected(error)) process.stderr.write(`payflow: ${error.message}\n`);
+  else
+    process.stderr.write(
+      `payflow: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+  process.exitCode = 1;
+}

@@ -1,0 +1,159 @@
+// Starting and stopping a PayFlow process: configuration → database (embedded or DATABASE_URL) →
+// migrations → modules → HTTP server and/or background jobs, and the reverse order on stop.
+import { readFileSync } from 'node:fs';
+import type { Config } from '../platform/config.ts';
+import { createSql, assertReachable, describeError, type Sql } from '../platform/db/client.ts';
+import { startEmbeddedPostgres, StartupError } from '../platform/db/embedded.ts';
+import { loadMigrations, migrate, pendingMigrations, type Migration } from '../platform/db/migrate.ts';
+import { createHttpApp } from '../platform/http/app.ts';
+import { registerHealthRoutes } from '../platform/http/health.ts';
+import { startJobs, type JobRunner } from '../platform/jobs.ts';
+import { addRedactPaths, createLogger, type Logger } from '../platform/log.ts';
+import { systemClock, type Clock } from '../platform/clock.ts';
+import type { ModuleRuntime, PlatformContext } from '../platform/module.ts';
+import { manifests, modules } from './modules.ts';
+
+export const roles = ['all', 'api', 'worker'] as const;
+export type Role = (typeof roles)[number];
+
+export const packageVersion: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+export function moduleMigrations(): Migration[] {
+  return loadMigrations(
+    manifests().flatMap((manifest) =>
+      manifest.migrationsDirectory
+        ? [{ module: manifest.name, directory: manifest.migrationsDirectory }]
+        : [],
+    ),
+  );
+}
+
+export function createProcessLogger(config: Config, name = 'payflow'): Logger {
+  for (const manifest of manifests()) addRedactPaths(manifest.redactPaths ?? []);
+  return createLogger({ level: config.logLevel, name });
+}
+
+export interface OpenDatabase {
+  readonly url: string;
+  readonly sql: Sql;
+  close(): Promise<void>;
+}
+
+/** Opens DATABASE_URL, or starts (server) / attaches to (CLI) the embedded PostgreSQL. */
+export async function openDatabase(
+  config: Config,
+  log: Logger,
+  mode: 'exclusive' | 'shared',
+): Promise<OpenDatabase> {
+  const embedded = config.databaseUrl
+    ? undefined
+    : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, log, mode });
+  const url = config.databaseUrl ?? embedded!.url;
+  const sql = createSql({ url, maxConnections: config.databasePoolMax });
+  try {
+    await assertReachable(sql, url);
+  } catch (error) {
+    await sql.end({ timeout: 1 }).catch(() => undefined);
+    await embedded?.stop();
+    throw new StartupError(describeError(error));
+  }
+  return {
+    url,
+    sql,
+    async close() {
+      await sql.end({ timeout: 5 });
+      await embedded?.stop();
+    },
+  };
+}
+
+export interface RunningPlatform {
+  /** Base URL of the HTTP API, when the role serves HTTP. */
+  readonly url: string | undefined;
+  readonly context: PlatformContext;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly config: Config;
+  readonly role: Role;
+  readonly log?: Logger;
+  readonly clock?: Clock;
+}
+
+async function createModules(context: PlatformContext): Promise<ModuleRuntime[]> {
+  const created = new Map<string, ModuleRuntime>();
+  for (const definition of modules) {
+    if (!definition.create) continue;
+    created.set(definition.manifest.name, await definition.create(context, created));
+  }
+  return [...created.values()];
+}
+
+async function listen(app: Awaited<ReturnType<typeof createHttpApp>>, config: Config): Promise<string> {
+  try {
+    return await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new StartupError(
+        `port ${config.port} on ${config.host} is already in use; stop what uses it or set PORT`,
+      );
+    }
+    throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${describeError(error)}`);
+  }
+}
+
+export async function startPlatform(options: StartOptions): Promise<RunningPlatform> {
+  const { config, role } = options;
+  const log = options.log ?? createProcessLogger(config);
+  const database = await openDatabase(config, log, 'exclusive');
+  const cleanups: (() => Promise<void>)[] = [() => database.close()];
+  const closeAll = async () => {
+    for (const cleanup of cleanups.reverse())
+      await cleanup().catch((error: unknown) => log.error({ err: error }, 'stop step failed'));
+  };
+  try {
+    const migrations = moduleMigrations();
+    if (config.migrateOnStart) {
+      const applied = await migrate(database.sql, migrations);
+      if (applied.length > 0) log.info({ applied }, 'migrations applied');
+    }
+    const context: PlatformContext = { config, sql: database.sql, log, clock: options.clock ?? systemClock };
+    const runtimes = await createModules(context);
+    cleanups.push(async () => {
+      for (const runtime of runtimes) await runtime.close?.();
+    });
+    let jobs: JobRunner | undefined;
+    if (role === 'all' || role === 'worker') {
+      jobs = startJobs(
+        runtimes.flatMap((runtime) => runtime.jobs ?? []),
+        log,
+      );
+      cleanups.push(() => jobs!.stop());
+    }
+    let url: string | undefined;
+    if (role === 'all' || role === 'api') {
+      const app = await createHttpApp({
+        log,
+        bodyLimitBytes: config.bodyLimitBytes,
+        version: packageVersion,
+        ...(config.publicBaseUrl ? { publicBaseUrl: config.publicBaseUrl } : {}),
+      });
+      registerHealthRoutes(app, async () => {
+        await database.sql`select 1`;
+        const pending = await pendingMigrations(database.sql, migrations);
+        return pending.length === 0 ? undefined : `${pending.length} migration(s) not applied`;
+      });
+      for (const runtime of runtimes) await runtime.registerRoutes?.(app);
+      cleanups.push(() => app.close());
+      url = await listen(app, config);
+      log.info({ url, role }, 'PayFlow is listening');
+    }
+    return { url, context, close: closeAll };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}

@@ -1,0 +1,44 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { ConfigError, configVariables, loadConfig } from './config.ts';
+
+test('defaults apply when the environment is empty', () => {
+  const config = loadConfig({});
+  assert.equal(config.port, 8080);
+  assert.equal(config.host, '127.0.0.1');
+  assert.equal(config.databaseUrl, undefined);
+  assert.equal(config.migrateOnStart, true);
+  assert.ok(config.dataDir.endsWith('.payflow'));
+});
+
+test('an invalid value names its variable in one line', () => {
+  const cases: Record<string, string> = {
+    PORT: 'eighty',
+    DATABASE_URL: 'mysql://localhost/x',
+    MIGRATE_ON_START: 'perhaps',
+    LOG_LEVEL: 'loud',
+    BODY_LIMIT_BYTES: '5',
+  };
+  for (const [name, value] of Object.entries(cases)) {
+    assert.throws(
+      () => loadConfig({ [name]: value }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.variable === name &&
+        error.message.includes(name) &&
+        !error.message.includes('\n'),
+      name,
+    );
+  }
+});
+
+test('the README lists every configuration variable with its default', () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  for (const spec of Object.values(configVariables)) {
+    const row = readme.split('\n').find((line) => line.startsWith(`| \`${spec.name}\` |`));
+    assert.ok(row, `README is missing ${spec.name}`);
+    if (spec.defaultValue !== undefined)
+      assert.ok(row.includes(`\`${spec.defaultValue}\``), `README default of ${spec.name}`);
+  }
+});

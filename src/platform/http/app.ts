@@ -1,0 +1,63 @@
+// The HTTP edge shared by every module: Fastify with request ids, JSON logs, the body cap, problem+json
+// errors, and an OpenAPI 3.1 document generated from the same TypeBox schemas that validate requests.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Logger } from '../log.ts';
+import { registerProblemHandlers } from './problem-handler.ts';
+
+/** The Fastify instance modules register routes on: TypeBox schemas type the handlers. */
+export type HttpApp = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export interface HttpAppOptions {
+  readonly log: Logger;
+  readonly bodyLimitBytes: number;
+  readonly version: string;
+  readonly publicBaseUrl?: string;
+}
+
+const requestIdHeader = 'x-request-id';
+const acceptedRequestId = /^[A-Za-z0-9._:-]{1,64}$/;
+
+function requestIdFrom(header: string | string[] | undefined): string {
+  return typeof header === 'string' && acceptedRequestId.test(header) ? header : randomUUID();
+}
+
+export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
+  const app = Fastify({
+    loggerInstance: options.log as FastifyBaseLogger,
+    bodyLimit: options.bodyLimitBytes,
+    requestIdHeader: false,
+    genReqId: (request) => requestIdFrom(request.headers[requestIdHeader]),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 300 },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(requestIdHeader, request.id);
+  });
+  registerProblemHandlers(app as unknown as FastifyInstance);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'PayFlow API',
+        version: options.version,
+        description: 'Authorize, capture, refund and void payments on an append-only double-entry ledger.',
+      },
+      servers: options.publicBaseUrl ? [{ url: options.publicBaseUrl }] : [],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

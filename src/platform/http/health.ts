@@ -1,0 +1,38 @@
+// Liveness and readiness. `/healthz` answers while the process runs; `/readyz` only while the database
+// answers and every migration is applied, so a load balancer sends no traffic to a half-started node.
+import { Type } from 'typebox';
+import type { HttpApp } from './app.ts';
+import { problem } from '../errors.ts';
+import { sendProblem } from './problem-handler.ts';
+
+export interface ReadinessCheck {
+  /** Resolves to undefined when ready, or to a short reason when not. */
+  (): Promise<string | undefined>;
+}
+
+const healthResponse = Type.Object({ status: Type.Literal('ok') });
+
+export function registerHealthRoutes(app: HttpApp, readiness: ReadinessCheck): void {
+  app.get(
+    '/healthz',
+    {
+      schema: { tags: ['health'], summary: 'Liveness', response: { 200: healthResponse } },
+      logLevel: 'warn',
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+  app.get(
+    '/readyz',
+    {
+      schema: { tags: ['health'], summary: 'Readiness: database reachable, migrations applied' },
+      logLevel: 'warn',
+    },
+    async (request, reply) => {
+      const reason = await readiness().catch(() => 'database unreachable');
+      if (reason !== undefined) {
+        return sendProblem(reply, { ...problem(503, 'not_ready', reason), requestId: request.id });
+      }
+      return { status: 'ok' as const };
+    },
+  );
+}

@@ -1,0 +1,124 @@
+// Every error leaves PayFlow as RFC 9457 `application/problem+json` with a stable `code`. Fastify's own
+// errors (validation, body parsing, size limits) are translated here; anything unexpected becomes a
+// 500 whose detail names only the request id, never a message or stack from inside the process.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, problem, problemContentType, type FieldError, type ProblemDetails } from '../errors.ts';
+
+interface FastifyErrorMapping {
+  readonly status: number;
+  readonly code: string;
+  readonly detail: string;
+}
+
+const fastifyErrors: Readonly<Record<string, FastifyErrorMapping>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    status: 413,
+    code: 'body_too_large',
+    detail: 'The request body is larger than allowed.',
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    status: 415,
+    code: 'unsupported_media_type',
+    detail: 'Send the body as application/json.',
+  },
+  FST_ERR_CTP_INVALID_JSON_BODY: {
+    status: 400,
+    code: 'malformed_json',
+    detail: 'The body is not valid JSON.',
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    status: 400,
+    code: 'malformed_json',
+    detail: 'The body is empty but its content type is application/json.',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    status: 400,
+    code: 'invalid_content_length',
+    detail: 'The Content-Length header does not match the body.',
+  },
+};
+
+function validationErrors(error: FastifyError): FieldError[] {
+  return (error.validation ?? []).map((item) => {
+    const missing = (item.params as { missingProperty?: unknown } | undefined)?.missingProperty;
+    const base = item.instancePath === '' ? '' : item.instancePath;
+    const path = typeof missing === 'string' ? `${base}/${missing}` : base || '/';
+    return { path: `${error.validationContext ?? 'body'}${path}`, message: item.message ?? 'is invalid' };
+  });
+}
+
+/** Maps any thrown value to problem details and the log level it deserves. */
+export function toProblem(
+  error: unknown,
+  requestId: string,
+): { body: ProblemDetails; headers: Record<string, string>; serverFault: boolean } {
+  if (error instanceof DomainError) {
+    return {
+      body: { ...problem(error.status, error.code, error.message, error.extensions), requestId },
+      headers: { ...error.headers },
+      serverFault: error.status >= 500,
+    };
+  }
+  const fastifyError = error as Partial<FastifyError>;
+  if (fastifyError.validation) {
+    const errors = validationErrors(fastifyError as FastifyError);
+    const detail = errors.map((item) => `${item.path} ${item.message}`).join('; ');
+    return {
+      body: { ...problem(400, 'validation_failed', detail, { errors }), requestId },
+      headers: {},
+      serverFault: false,
+    };
+  }
+  const mapped = fastifyError.code ? fastifyErrors[fastifyError.code] : undefined;
+  if (mapped) {
+    return {
+      body: { ...problem(mapped.status, mapped.code, mapped.detail), requestId },
+      headers: {},
+      serverFault: false,
+    };
+  }
+  const status = fastifyError.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    // A client error raised by Fastify or a plugin that has no mapping yet: keep its status, not its text.
+    return {
+      body: { ...problem(status, 'bad_request', 'The request could not be processed.'), requestId },
+      headers: {},
+      serverFault: false,
+    };
+  }
+  return {
+    body: {
+      ...problem(500, 'internal_error', `Something went wrong on our side. Quote request id ${requestId}.`),
+      requestId,
+    },
+    headers: {},
+    serverFault: true,
+  };
+}
+
+export function sendProblem(
+  reply: FastifyReply,
+  body: ProblemDetails,
+  headers: Record<string, string> = {},
+): FastifyReply {
+  return reply.code(body.status).headers(headers).type(problemContentType).send(body);
+}
+
+export function registerProblemHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const { body, headers, serverFault } = toProblem(error, request.id);
+    if (serverFault) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code: body.code, status: body.status }, 'request rejected');
+    return sendProblem(reply, body, headers);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, {
+      ...problem(
+        404,
+        'route_not_found',
+        `No route ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)}.`,
+      ),
+      requestId: request.id,
+    }),
+  );
+}

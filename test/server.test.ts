@@ -1,0 +1,87 @@
+// The real `payflow` process: start, health, OpenAPI, clean stop, and the one-line failures.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { runCli, spawnServer } from './support/server.ts';
+
+const databases: TestDatabase[] = [];
+after(async () => {
+  for (const database of databases) await database.drop();
+});
+
+async function database(): Promise<TestDatabase> {
+  const created = await createTestDatabase();
+  databases.push(created);
+  return created;
+}
+
+test('payflow start serves health, readiness, OpenAPI 3.1 and docs, and stops cleanly on SIGTERM', async () => {
+  const { url } = await database();
+  const server = await spawnServer({ DATABASE_URL: url });
+  try {
+    assert.equal((await fetch(`${server.baseUrl}/healthz`)).status, 200);
+    const ready = await fetch(`${server.baseUrl}/readyz`);
+    assert.equal(ready.status, 200);
+    const openapi = (await (await fetch(`${server.baseUrl}/openapi.json`)).json()) as {
+      openapi: string;
+      paths: object;
+    };
+    assert.equal(openapi.openapi, '3.1.0');
+    assert.ok('/healthz' in openapi.paths);
+    const docs = await fetch(`${server.baseUrl}/docs`);
+    assert.equal(docs.status, 200);
+    assert.match(await docs.text(), /<html/i);
+  } finally {
+    assert.equal(await server.stop('SIGTERM'), 0);
+  }
+  assert.ok(server.output.some((line) => line.includes('"msg":"stopped"')));
+});
+
+test('help lists the commands', async () => {
+  const result = await runCli(['--help']);
+  assert.equal(result.code, 0);
+  for (const command of ['start', 'migrate']) assert.match(result.stdout, new RegExp(`payflow ${command}`));
+});
+
+test('invalid configuration stops with one line naming the variable', async () => {
+  const result = await runCli(['start'], { PORT: 'eighty' });
+  assert.equal(result.code, 1);
+  assert.equal(result.stderr.trim().split('\n').length, 1);
+  assert.match(result.stderr, /PORT/);
+});
+
+test('an unreachable DATABASE_URL stops with one line', async () => {
+  const result = await runCli(['start'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none', PORT: '0' });
+  assert.equal(result.code, 1);
+  assert.equal(result.stderr.trim().split('\n').length, 1);
+  assert.match(result.stderr, /cannot reach the database/);
+});
+
+test('a port already in use stops with one line', async () => {
+  const { url } = await database();
+  const blocker = net.createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  const port = (blocker.address() as net.AddressInfo).port;
+  try {
+    const result = await runCli(['start'], { DATABASE_URL: url, PORT: String(port) });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`port ${port} .*already in use`));
+    assert.equal(result.stderr.trim().split('\n').length, 1);
+  } finally {
+    blocker.close();
+  }
+});
+
+test('payflow migrate applies migrations and reports that it is up to date', async () => {
+  const { url } = await database();
+  const result = await runCli(['migrate'], { DATABASE_URL: url });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /migrations: up to date|migrations applied/);
+});
+
+test('an unknown command exits 2 and points at --help', async () => {
+  const result = await runCli(['frobnicate']);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /--help/);
+});

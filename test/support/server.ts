@@ -1,0 +1,120 @@
+// End-to-end tests start the real PayFlow server on a free port against their own database: either in
+// this process (startTestServer) or as a separate `payflow start` process (spawnServer), for tests
+// that kill processes or run several of them against one database.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { loadConfig } from '../../src/platform/config.ts';
+import { createLogger } from '../../src/platform/log.ts';
+import { startPlatform, type RunningPlatform, type Role } from '../../src/apps/platform.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+
+export const repositoryRoot = path.resolve(import.meta.dirname, '../..');
+
+export interface TestServer {
+  readonly baseUrl: string;
+  readonly database: TestDatabase;
+  readonly platform: RunningPlatform;
+  close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  readonly env?: Readonly<Record<string, string>>;
+  readonly role?: Role;
+  readonly database?: TestDatabase;
+}
+
+/** A data directory of its own, so nothing a test server generates lands in the working tree. */
+export function temporaryDataDir(): string {
+  const directory = mkdtempSync(path.join(os.tmpdir(), 'payflow-test-'));
+  chmodSync(directory, 0o755); // as root, the embedded PostgreSQL runs as "postgres" and must reach it
+  return directory;
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const database = options.database ?? (await createTestDatabase());
+  const config = loadConfig({
+    PAYFLOW_DATA_DIR: temporaryDataDir(),
+    LOG_LEVEL: process.env.PAYFLOW_TEST_LOG_LEVEL ?? 'silent',
+    ...options.env,
+    DATABASE_URL: database.url,
+    PORT: '0',
+    HOST: '127.0.0.1',
+  });
+  const log = createLogger({ level: config.logLevel, name: 'payflow-test-server' });
+  const platform = await startPlatform({ config, role: options.role ?? 'all', log });
+  return {
+    baseUrl: platform.url!,
+    database,
+    platform,
+    async close() {
+      await platform.close();
+      if (!options.database) await database.drop();
+    },
+  };
+}
+
+export interface SpawnedServer {
+  readonly baseUrl: string;
+  readonly child: ChildProcess;
+  /** Every line the process wrote to stdout and stderr so far. */
+  readonly output: string[];
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Runs `payflow start` as its own process and resolves once it listens. */
+export async function spawnServer(
+  env: Readonly<Record<string, string>>,
+  args: readonly string[] = [],
+): Promise<SpawnedServer> {
+  const child = spawn(process.execPath, [path.join(repositoryRoot, 'bin/payflow.js'), 'start', ...args], {
+    cwd: repositoryRoot,
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', PAYFLOW_DATA_DIR: temporaryDataDir(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    const onLine = (line: string) => {
+      output.push(line);
+      const match = /"url":"(http[^"]+)".*"msg":"PayFlow is listening"/.exec(line);
+      if (match) resolve(match[1]!);
+    };
+    createInterface({ input: child.stdout! }).on('line', onLine);
+    createInterface({ input: child.stderr! }).on('line', onLine);
+    void exited.then((code) =>
+      reject(new Error(`payflow exited with ${code} before listening:\n${output.join('\n')}`)),
+    );
+  });
+  return {
+    baseUrl,
+    child,
+    output,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Runs the `payflow` CLI to completion. */
+export async function runCli(
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [path.join(repositoryRoot, 'bin/payflow.js'), ...args], {
+    cwd: repositoryRoot,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) =>
+    child.once('exit', (exitCode) => resolve(exitCode)),
+  );
+  return { code, stdout, stderr };
+}
