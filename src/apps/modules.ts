@@ -1,11 +1,20 @@
-// The composition root's list of bounded-context modules. Each module is reached only through its
-// index.ts; this file is where they are wired together, in dependency order.
+// The composition root's module list. Each module is reached only through its index.ts and exports a
+// ModuleDefinition. `manifest` is static (migrations, CLI commands, log redaction); `create` builds
+// the running module from the platform context and the public faces of the modules before it.
+//
+// Dependency order (a module may use only the faces of modules above it):
+//   identity → vault → ledger → events → payments → (notifications, settlement, fraud)
 import type { ModuleManifest, ModuleRuntime, PlatformContext } from '../platform/module.ts';
+
+/** The public faces modules hand to later modules, filled in as each module is created. */
+export interface ModuleFaces {
+  [moduleName: string]: unknown;
+}
 
 export interface ModuleDefinition {
   readonly manifest: ModuleManifest;
-  /** Builds the running module; `earlier` holds the runtimes of the modules listed before it. */
-  create?(context: PlatformContext, earlier: ReadonlyMap<string, ModuleRuntime>): Promise<ModuleRuntime>;
+  /** Builds the running module; returns its runtime and (optionally) the face later modules use. */
+  create?(context: PlatformContext, faces: ModuleFaces): Promise<ModuleRuntime & { face?: unknown }>;
 }
 
 export const modules: readonly ModuleDefinition[] = [];

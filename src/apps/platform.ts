@@ -11,7 +11,7 @@ import { startJobs, type JobRunner } from '../platform/jobs.ts';
 import { addRedactPaths, createLogger, type Logger } from '../platform/log.ts';
 import { systemClock, type Clock } from '../platform/clock.ts';
 import type { ModuleRuntime, PlatformContext } from '../platform/module.ts';
-import { manifests, modules } from './modules.ts';
+import { manifests, modules, type ModuleFaces } from './modules.ts';
 
 export const roles = ['all', 'api', 'worker'] as const;
 export type Role = (typeof roles)[number];
@@ -84,12 +84,15 @@ export interface StartOptions {
 }
 
 async function createModules(context: PlatformContext): Promise<ModuleRuntime[]> {
-  const created = new Map<string, ModuleRuntime>();
+  const faces: ModuleFaces = {};
+  const runtimes: ModuleRuntime[] = [];
   for (const definition of modules) {
     if (!definition.create) continue;
-    created.set(definition.manifest.name, await definition.create(context, created));
+    const runtime = await definition.create(context, faces);
+    faces[definition.manifest.name] = runtime.face;
+    runtimes.push(runtime);
   }
-  return [...created.values()];
+  return runtimes;
 }
 
 async function listen(app: Awaited<ReturnType<typeof createHttpApp>>, config: Config): Promise<string> {
