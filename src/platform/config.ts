@@ -130,6 +130,30 @@ export const configVariables = {
     'Base URL clients use to reach PayFlow (defaults to `http://HOST:PORT`).',
     optionalText,
   ),
+  vaultMasterKey: variable(
+    'VAULT_MASTER_KEY',
+    undefined,
+    'Vault key-encryption key: 32 bytes as hex or base64, or a keyring JSON. Unset (and no `VAULT_KEY_FILE`): a keyring is generated into `PAYFLOW_DATA_DIR/vault-keyring.json`.',
+    optionalText,
+  ),
+  vaultKeyFile: variable(
+    'VAULT_KEY_FILE',
+    undefined,
+    'Path of the vault keyring file (same formats as `VAULT_MASTER_KEY`); `payflow vault rotate-key` adds versions to it.',
+    optionalText,
+  ),
+  vaultFingerprintKey: variable(
+    'VAULT_FINGERPRINT_KEY',
+    undefined,
+    'Root key (32+ bytes, hex or base64) for card fingerprints. Unset: one is generated per database, stored wrapped under the vault keyring.',
+    optionalText,
+  ),
+  vaultCvcTtlSeconds: variable(
+    'VAULT_CVC_TTL_SECONDS',
+    '900',
+    'How long a tokenized CVC waits for its authorization before it is purged.',
+    integer(30, 86400),
+  ),
 } as const;
 
 type Variables = typeof configVariables;
