@@ -130,6 +130,36 @@ export const configVariables = {
     'Base URL clients use to reach PayFlow (defaults to `http://HOST:PORT`).',
     optionalText,
   ),
+  tokenIssuer: variable(
+    'TOKEN_ISSUER',
+    'payflow',
+    'The `iss` of access tokens PayFlow issues and accepts.',
+    text,
+  ),
+  tokenAudience: variable(
+    'TOKEN_AUDIENCE',
+    'payflow-api',
+    'The `aud` of access tokens PayFlow issues and accepts.',
+    text,
+  ),
+  tokenTtlSeconds: variable(
+    'TOKEN_TTL_SECONDS',
+    '900',
+    'Lifetime of an access token from `POST /oauth/token`.',
+    integer(60, 86400),
+  ),
+  tokenSigningAlgorithm: variable(
+    'TOKEN_SIGNING_ALGORITHM',
+    'ES256',
+    'Algorithm of new signing keys: `ES256` or `EdDSA` (Ed25519). Tokens of either verify.',
+    oneOf('ES256', 'EdDSA'),
+  ),
+  tokenLeewaySeconds: variable(
+    'TOKEN_LEEWAY_SECONDS',
+    '30',
+    'Clock skew tolerated when checking `exp` and `nbf`.',
+    integer(0, 300),
+  ),
   vaultMasterKey: variable(
     'VAULT_MASTER_KEY',
     undefined,
