@@ -5,6 +5,7 @@
 // Dependency order (a module may use only the faces of modules above it):
 //   identity → vault → ledger → events → payments → (notifications, settlement, fraud)
 import type { ModuleManifest, ModuleRuntime, PlatformContext } from '../platform/module.ts';
+import { identityModule } from '../modules/identity/index.ts';
 
 /** The public faces modules hand to later modules, filled in as each module is created. */
 export interface ModuleFaces {
@@ -17,7 +18,7 @@ export interface ModuleDefinition {
   create?(context: PlatformContext, faces: ModuleFaces): Promise<ModuleRuntime & { face?: unknown }>;
 }
 
-export const modules: readonly ModuleDefinition[] = [];
+export const modules: readonly ModuleDefinition[] = [identityModule];
 
 export function manifests(): ModuleManifest[] {
   return modules.map((module) => module.manifest);

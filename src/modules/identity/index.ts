@@ -1,0 +1,105 @@
+// The identity module: merchants, API clients (OAuth 2.0 client credentials), asymmetric signing keys
+// with rotation, and the bearer-token authenticator every other module's routes use.
+import path from 'node:path';
+import type { Sql } from '../../platform/db/client.ts';
+import type { Clock } from '../../platform/clock.ts';
+import type { Config } from '../../platform/config.ts';
+import type { Principal, RequestAuthenticator } from '../../platform/http/auth.ts';
+import type { ModuleDefinition } from '../../apps/modules.ts';
+import { createClient, type ClientCredentials, type ConfidentialRole } from './application/create-client.ts';
+import { createMerchant, type MerchantCredentials } from './application/create-merchant.ts';
+import { issueToken, type TokenResponse, type TokenSettings } from './application/issue-token.ts';
+import { rotateClientSecret } from './application/rotate-client-secret.ts';
+import { createBearerAuthenticator } from './infra/bearer-authenticator.ts';
+import { KeyRing } from './infra/key-ring.ts';
+import { merchantExists } from './infra/identity-repository.ts';
+import { registerAccessRoutes, registerIdentityRoutes } from './http/routes.ts';
+
+export type { MerchantCredentials, ClientCredentials, ConfidentialRole, TokenResponse };
+export { merchantScopes, publishableScopes, adminScopes, serviceScopes } from './domain/scopes.ts';
+
+export interface IdentityFace {
+  /** Verifies `Authorization: Bearer` access tokens; use with requireScopes(). */
+  readonly authenticator: RequestAuthenticator;
+  /** Verifies a raw access token (for callers outside HTTP routes, e.g. service-to-service). */
+  verifyToken(token: string): Promise<Principal>;
+  createMerchant(name: string): Promise<MerchantCredentials>;
+  createClient(input: {
+    role: ConfidentialRole;
+    merchantId?: string;
+    description?: string;
+  }): Promise<ClientCredentials>;
+  /** Whether a merchant with this id exists. */
+  merchantExists(merchantId: string): Promise<boolean>;
+}
+
+export function tokenSettingsOf(config: Config): TokenSettings {
+  return { issuer: config.tokenIssuer, audience: config.tokenAudience, ttlSeconds: config.tokenTtlSeconds };
+}
+
+/** Creates a merchant straight through the application layer (CLI, demo merchant, test support). */
+export function createMerchantWith(
+  dependencies: { sql: Sql; clock: Clock },
+  name: string,
+): Promise<MerchantCredentials> {
+  return createMerchant(dependencies, name);
+}
+
+/** Creates an admin, service or merchant client straight through the application layer. */
+export function createClientWith(
+  dependencies: { sql: Sql; clock: Clock },
+  input: { role: ConfidentialRole; merchantId?: string; description?: string },
+): Promise<ClientCredentials> {
+  return createClient(dependencies, input);
+}
+
+export { rotateClientSecret };
+
+export const identityModule: ModuleDefinition = {
+  manifest: {
+    name: 'identity',
+    migrationsDirectory: path.join(import.meta.dirname, 'migrations'),
+    redactPaths: [
+      '*.clientSecret',
+      '*.client_secret',
+      'req.body.client_secret',
+      '*.privateJwk',
+      '*.private_jwk',
+    ],
+  },
+  async create(context) {
+    const { sql, clock, config } = context;
+    const keyRing = new KeyRing(sql, clock, config.tokenSigningAlgorithm);
+    await keyRing.ensureActiveKey();
+    const settings = tokenSettingsOf(config);
+    const dependencies = { sql, clock, keyRing, settings };
+    const authenticator = createBearerAuthenticator(
+      keyRing,
+      clock,
+      {
+        issuer: settings.issuer,
+        audience: settings.audience,
+        leewaySeconds: config.tokenLeewaySeconds,
+      },
+      context.log,
+    );
+    const face: IdentityFace = {
+      authenticator,
+      verifyToken: (token) => authenticator.verify(token),
+      createMerchant: (name) => createMerchant(dependencies, name),
+      createClient: (input) => createClient(dependencies, input),
+      merchantExists: (merchantId) => merchantExists(sql, merchantId),
+    };
+    return {
+      name: 'identity',
+      async registerRoutes(app) {
+        await registerIdentityRoutes(app, dependencies);
+        registerAccessRoutes(app, dependencies, authenticator);
+      },
+      face,
+    };
+  },
+};
+
+/** Issues a token without HTTP (tests of other processes, service tokens). */
+export { issueToken };

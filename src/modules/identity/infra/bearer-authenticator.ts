@@ -1,0 +1,139 @@
+// Verifies `Authorization: Bearer <jwt>`: only ES256/EdDSA (never `none` or HMAC), a kid the key ring
+// knows, the key's own algorithm, iss, aud, exp and nbf with a small leeway, and well-formed PayFlow
+// claims. Every failure is a 401 problem with `WWW-Authenticate: Bearer error="invalid_token"`;
+// the reason goes to the log, the caller learns only that the token was not accepted.
+import type { FastifyRequest } from 'fastify';
+import { errors as joseErrors, jwtVerify, type JWTHeaderParameters, type JWTPayload } from 'jose';
+import type { Clock } from '../../../platform/clock.ts';
+import { DomainError } from '../../../platform/errors.ts';
+import {
+  principalRoles,
+  type Principal,
+  type PrincipalRole,
+  type RequestAuthenticator,
+} from '../../../platform/http/auth.ts';
+import type { KeyRing } from './key-ring.ts';
+
+export const allowedAlgorithms = ['ES256', 'EdDSA'] as const;
+export const tokenLengthMax = 4096;
+
+/** A RequestAuthenticator that can also verify a raw token (401 DomainError when it is not valid). */
+export interface BearerAuthenticator extends RequestAuthenticator {
+  verify(token: string): Promise<Principal>;
+}
+
+export interface VerificationSettings {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly leewaySeconds: number;
+}
+
+function unauthorized(code: string, detail: string, description: string): DomainError {
+  return new DomainError(
+    code,
+    401,
+    detail,
+    {},
+    {
+      'www-authenticate': `Bearer realm="payflow", error="invalid_token", error_description="${description}"`,
+    },
+  );
+}
+
+class TokenRejected extends Error {}
+
+function claimsToPrincipal(payload: JWTPayload): Principal {
+  const role = payload['role'];
+  const scope = payload['scope'];
+  const merchantId = payload['merchant_id'];
+  if (typeof payload.sub !== 'string' || payload.sub === '') throw new TokenRejected('sub missing');
+  if (typeof role !== 'string' || !principalRoles.includes(role as PrincipalRole))
+    throw new TokenRejected('role invalid');
+  if (typeof scope !== 'string') throw new TokenRejected('scope missing');
+  const actsForMerchant = role === 'merchant' || role === 'publishable';
+  if (actsForMerchant !== (typeof merchantId === 'string' && merchantId !== ''))
+    throw new TokenRejected('merchant_id does not fit the role');
+  return {
+    clientId: payload.sub,
+    role: role as PrincipalRole,
+    merchantId: actsForMerchant ? (merchantId as string) : undefined,
+    scopes: new Set(scope.split(' ').filter((item) => item !== '')),
+  };
+}
+
+export function createBearerAuthenticator(
+  keyRing: KeyRing,
+  clock: Clock,
+  settings: VerificationSettings,
+  log: { info(object: object, message: string): void },
+): BearerAuthenticator {
+  const verified = new WeakMap<FastifyRequest, Promise<Principal>>();
+
+  async function verify(token: string): Promise<Principal> {
+    if (token.length > tokenLengthMax) throw new TokenRejected('token too long');
+    const resolveKey = async (header: JWTHeaderParameters) => {
+      if (typeof header.kid !== 'string') throw new TokenRejected('kid missing');
+      const key = await keyRing.verificationKey(header.kid);
+      if (!key) throw new TokenRejected('unknown kid');
+      if (key.algorithm !== header.alg) throw new TokenRejected('alg does not match the key');
+      return key.key;
+    };
+    const { payload } = await jwtVerify(token, resolveKey, {
+      algorithms: [...allowedAlgorithms],
+      issuer: settings.issuer,
+      audience: settings.audience,
+      clockTolerance: settings.leewaySeconds,
+      currentDate: clock.now(),
+      requiredClaims: ['exp', 'iat', 'nbf', 'sub', 'jti'],
+    });
+    return claimsToPrincipal(payload);
+  }
+
+  function rejection(error: unknown, log: { info(object: object, message: string): void }): unknown {
+    if (!(error instanceof TokenRejected || error instanceof joseErrors.JOSEError)) return error;
+    const expired = error instanceof joseErrors.JWTExpired;
+    log.info({ reason: error.message }, 'access token rejected');
+    return unauthorized(
+      'invalid_token',
+      expired ? 'The access token has expired.' : 'The access token is not valid.',
+      expired ? 'expired' : 'invalid',
+    );
+  }
+
+  async function authenticate(request: FastifyRequest): Promise<Principal> {
+    const header = request.headers.authorization;
+    if (header === undefined || header === '')
+      throw unauthorized(
+        'authentication_required',
+        'Send an access token: Authorization: Bearer <token> (get one from POST /oauth/token).',
+        'no access token',
+      );
+    const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header);
+    if (!match)
+      throw unauthorized('invalid_token', 'The Authorization header is not a Bearer token.', 'malformed');
+    try {
+      return await verify(match[1]!);
+    } catch (error) {
+      throw rejection(error, request.log);
+    }
+  }
+
+  return {
+    async verify(token) {
+      try {
+        return await verify(token);
+      } catch (error) {
+        throw rejection(error, log);
+      }
+    },
+    authenticate(request) {
+      // Gateway (rate limits) and route (scopes) both authenticate; verify once per request.
+      let principal = verified.get(request);
+      if (!principal) {
+        principal = authenticate(request);
+        verified.set(request, principal);
+      }
+      return principal;
+    },
+  };
+}
