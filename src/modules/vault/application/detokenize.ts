@@ -1,0 +1,134 @@
+// Detokenize for a payment processor (never for a merchant; there is no HTTP route). Phases, in one
+// transaction: load the merchant's token → for an authorization, delete-and-return its CVC (so it
+// never survives the authorization, PCI DSS 3.3.1) → decrypt → append the audit row (who, when,
+// token, purpose, outcome; never the data). A failed decryption is audited too. No outside calls.
+import { DomainError } from '../../../platform/errors.ts';
+import { isId } from '../../../platform/ids.ts';
+import { Secret } from '../domain/masked.ts';
+import { appendAccessLog, findTokenWithSecret, takeCvc } from '../infra/vault-repository.ts';
+import { cvcAad, decryptWithReload, type VaultDependencies } from './dependencies.ts';
+import type { SealedPayload } from './tokenize.ts';
+
+export const detokenizePurposes = ['authorization', 'capture', 'refund', 'void'] as const;
+export type DetokenizePurpose = (typeof detokenizePurposes)[number];
+
+export interface DetokenizeRequest {
+  readonly merchantId: string;
+  readonly token: string;
+  readonly purpose: DetokenizePurpose;
+  /** Who asks: the calling component or client, recorded in the audit log. */
+  readonly actor: string;
+}
+
+export interface DetokenizedCard {
+  readonly kind: 'card';
+  readonly number: Secret<string>;
+  readonly expMonth: number;
+  readonly expYear: number;
+  /** Present only for the first authorization after tokenization, within the CVC's time to live. */
+  readonly cvc?: Secret<string>;
+  readonly brand: string;
+  readonly last4: string;
+  readonly holderName?: string;
+}
+
+export interface DetokenizedWallet {
+  readonly kind: 'wallet';
+  readonly type: string;
+  readonly networkToken: Secret<string>;
+  readonly cryptogram: Secret<string>;
+  readonly expMonth: number;
+  readonly expYear: number;
+  readonly brand: string;
+  readonly last4: string;
+}
+
+export type DetokenizedPaymentData = DetokenizedCard | DetokenizedWallet;
+
+function tokenNotFound(): DomainError {
+  return new DomainError('token_not_found', 404, 'No such token.');
+}
+
+function parsePayload(plaintext: Buffer): SealedPayload {
+  try {
+    return JSON.parse(plaintext.toString('utf8')) as SealedPayload;
+  } finally {
+    plaintext.fill(0);
+  }
+}
+
+export async function detokenizeForProcessor(
+  dependencies: VaultDependencies,
+  request: DetokenizeRequest,
+): Promise<DetokenizedPaymentData> {
+  if (!(detokenizePurposes as readonly string[]).includes(request.purpose)) {
+    throw new TypeError(`purpose must be one of ${detokenizePurposes.join(', ')}`);
+  }
+  const now = dependencies.clock.now();
+  const audit = {
+    occurredAt: now,
+    actor: typeof request.actor === 'string' && request.actor !== '' ? request.actor : 'unknown',
+    action: 'detokenize' as const,
+    merchantId: request.merchantId,
+    tokenId: isId('tok', String(request.token)) ? request.token : null,
+    purpose: request.purpose,
+    detail: null,
+  };
+  const outcome = await dependencies.sql.begin(async (transaction) => {
+    const token = audit.tokenId
+      ? await findTokenWithSecret(transaction, request.merchantId, audit.tokenId)
+      : undefined;
+    if (!token) {
+      await appendAccessLog(transaction, { ...audit, outcome: 'not_found', cvcReleased: false });
+      return { found: false as const };
+    }
+    const cvcRecord =
+      request.purpose === 'authorization' ? await takeCvc(transaction, token.tokenId) : undefined;
+    try {
+      const payload = parsePayload(decryptWithReload(dependencies, token.secret, token.tokenId));
+      let cvc: Secret<string> | undefined;
+      if (cvcRecord && cvcRecord.expiresAt.getTime() > now.getTime()) {
+        const clear = decryptWithReload(dependencies, cvcRecord, cvcAad(token.tokenId));
+        cvc = new Secret(clear.toString('ascii'));
+        clear.fill(0);
+      }
+      await appendAccessLog(transaction, { ...audit, outcome: 'ok', cvcReleased: cvc !== undefined });
+      return { found: true as const, token, payload, cvc };
+    } catch (error) {
+      const detail = error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 500) : 'error';
+      await appendAccessLog(transaction, { ...audit, outcome: 'failed', cvcReleased: false, detail });
+      return { found: true as const, failure: error };
+    }
+  });
+  if (!outcome.found) throw tokenNotFound();
+  if ('failure' in outcome) {
+    dependencies.log.error(
+      { token: audit.tokenId, purpose: request.purpose },
+      'vault: a token could not be decrypted',
+    );
+    throw new Error('the vault could not decrypt the token (see the vault access log)');
+  }
+  const { token, payload, cvc } = outcome;
+  if (payload.kind === 'card') {
+    return {
+      kind: 'card',
+      number: new Secret(payload.number),
+      expMonth: token.expMonth,
+      expYear: token.expYear,
+      ...(cvc ? { cvc } : {}),
+      brand: token.brand,
+      last4: token.last4,
+      ...(payload.holderName ? { holderName: payload.holderName } : {}),
+    };
+  }
+  return {
+    kind: 'wallet',
+    type: token.walletType ?? '',
+    networkToken: new Secret(payload.networkToken),
+    cryptogram: new Secret(payload.cryptogram),
+    expMonth: token.expMonth,
+    expYear: token.expYear,
+    brand: token.brand,
+    last4: token.last4,
+  };
+}

@@ -1,0 +1,54 @@
+// Builds the vault's use cases from the platform context: resolves the keyring (generating the
+// default file on first start), loads the fingerprint key, and returns the public face.
+import type { PlatformContext } from '../../../platform/module.ts';
+import { openKeyringSource, type KeyringSource } from '../infra/keyring-source.ts';
+import type { VaultDependencies } from './dependencies.ts';
+import { describeToken, type TokenDescription } from './describe-token.ts';
+import { detokenizeForProcessor, type DetokenizedPaymentData, type DetokenizeRequest } from './detokenize.ts';
+import { loadFingerprintKey } from './load-fingerprint-key.ts';
+import { purgeExpiredCvcs } from './purge-expired-cvcs.ts';
+import { tokenize, type TokenizeInput, type TokenizeOptions } from './tokenize.ts';
+
+export interface Vault {
+  tokenize(merchantId: string, input: TokenizeInput, options?: TokenizeOptions): Promise<TokenDescription>;
+  describe(merchantId: string, token: string): Promise<TokenDescription | undefined>;
+  detokenizeForProcessor(request: DetokenizeRequest): Promise<DetokenizedPaymentData>;
+  purgeExpiredCvcs(signal?: AbortSignal): Promise<number>;
+  readonly dependencies: VaultDependencies;
+}
+
+export function openKeyrings(context: PlatformContext): KeyringSource {
+  return openKeyringSource(
+    {
+      masterKey: context.config.vaultMasterKey,
+      keyFile: context.config.vaultKeyFile,
+      dataDir: context.config.dataDir,
+    },
+    context.log,
+  );
+}
+
+export async function openVault(
+  context: PlatformContext,
+  keyrings: KeyringSource = openKeyrings(context),
+): Promise<Vault> {
+  const fingerprintKey = await loadFingerprintKey(
+    { sql: context.sql, keyrings },
+    context.config.vaultFingerprintKey,
+  );
+  const dependencies: VaultDependencies = {
+    sql: context.sql,
+    keyrings,
+    fingerprintKey,
+    clock: context.clock,
+    log: context.log,
+    cvcTtlSeconds: context.config.vaultCvcTtlSeconds,
+  };
+  return {
+    dependencies,
+    tokenize: (merchantId, input, options) => tokenize(dependencies, merchantId, input, options),
+    describe: (merchantId, token) => describeToken(dependencies.sql, merchantId, token),
+    detokenizeForProcessor: (request) => detokenizeForProcessor(dependencies, request),
+    purgeExpiredCvcs: (signal) => purgeExpiredCvcs(dependencies, signal),
+  };
+}

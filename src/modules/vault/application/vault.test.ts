@@ -1,0 +1,288 @@
+// The vault's use cases against real PostgreSQL: tokenize → describe → detokenize, the CVC's single
+// use and time to live, the audit trail, merchant scoping, and the precise validation codes.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { inspect } from 'node:util';
+import { createTestDatabase, type TestDatabase } from '../../../../test/support/database.ts';
+import { DomainError } from '../../../platform/errors.ts';
+import { MovableClock, temporaryDirectory, vaultContext } from './vault.fixture.ts';
+import { openVault, type Vault } from './open-vault.ts';
+
+let database: TestDatabase;
+let vault: Vault;
+let dataDir: string;
+const clock = new MovableClock(new Date('2026-05-15T12:00:00Z'));
+const merchantId = 'mer_vaulttest000000000000000001';
+const otherMerchantId = 'mer_vaulttest000000000000000002';
+const visa = {
+  number: '4242 4242 4242 4242',
+  expMonth: 12,
+  expYear: 2030,
+  cvc: '123',
+  holderName: 'Ada Lovelace',
+};
+const cryptogram = Buffer.alloc(20, 7).toString('base64');
+
+before(async () => {
+  database = await createTestDatabase();
+  dataDir = temporaryDirectory();
+  vault = await openVault(vaultContext(database.sql, clock, {}, dataDir));
+});
+after(async () => {
+  await database.drop();
+});
+
+async function accessLog(tokenId: string) {
+  return database.sql<
+    {
+      action: string;
+      purpose: string | null;
+      outcome: string;
+      actor: string;
+      cvc_released: boolean;
+      merchant_id: string;
+    }[]
+  >`
+    select action, purpose, outcome, actor, cvc_released, merchant_id from vault.access_log
+    where token_id = ${tokenId} order by id`;
+}
+
+test('the first start generates a keyring file readable by its owner only', () => {
+  const file = path.join(dataDir, 'vault-keyring.json');
+  assert.ok(existsSync(file));
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  assert.equal((JSON.parse(readFileSync(file, 'utf8')) as { active: number }).active, 1);
+});
+
+test('tokenize returns the public description; describe returns it again; the database holds no clear number', async () => {
+  const description = await vault.tokenize(merchantId, { card: visa }, { actor: 'cli_test' });
+  assert.match(description.token, /^tok_[0-9a-hjkmnp-tv-z]{26}$/);
+  assert.deepEqual(Object.keys(description).sort(), ['card', 'token']);
+  assert.equal(description.card?.brand, 'visa');
+  assert.equal(description.card?.bin, '42424242');
+  assert.equal(description.card?.last4, '4242');
+  assert.equal(description.card?.expMonth, 12);
+  assert.equal(description.card?.expYear, 2030);
+  assert.match(description.card?.fingerprint ?? '', /^[A-Za-z0-9_-]{22}$/);
+  assert.deepEqual(await vault.describe(merchantId, description.token), description);
+  assert.equal(await vault.describe(otherMerchantId, description.token), undefined);
+  assert.equal(await vault.describe(merchantId, 'tok_nope'), undefined);
+
+  const [row] = await database.sql<{ text: string }[]>`
+    select row_to_json(t)::text as text from vault.card_tokens t where token_id = ${description.token}`;
+  assert.ok(row && !row.text.includes('4242424242424242') && !row.text.includes('Ada Lovelace'));
+  const [cvcRow] = await database.sql<{ key_version: number; expires_at: Date }[]>`
+    select key_version, expires_at from vault.cvc_records where token_id = ${description.token}`;
+  assert.equal(cvcRow?.expires_at.getTime(), clock.now().getTime() + 900_000);
+  assert.deepEqual(
+    (await accessLog(description.token)).map((entry) => [entry.action, entry.outcome, entry.actor]),
+    [['tokenize', 'ok', 'cli_test']],
+  );
+});
+
+test('the fingerprint is stable per merchant and differs across merchants', async () => {
+  const first = await vault.tokenize(merchantId, { card: visa });
+  const second = await vault.tokenize(merchantId, {
+    card: { ...visa, number: '4242424242424242', cvc: '999' },
+  });
+  const elsewhere = await vault.tokenize(otherMerchantId, { card: visa });
+  const mastercard = await vault.tokenize(merchantId, { card: { ...visa, number: '5555555555554444' } });
+  assert.equal(first.card?.fingerprint, second.card?.fingerprint);
+  assert.notEqual(first.card?.fingerprint, elsewhere.card?.fingerprint);
+  assert.notEqual(first.card?.fingerprint, mastercard.card?.fingerprint);
+  assert.notEqual(first.token, second.token);
+});
+
+test('an authorization detokenize returns the number and the CVC once, destroys the CVC, and is audited', async () => {
+  const { token } = await vault.tokenize(merchantId, { card: visa }, { actor: 'pk_test' });
+  const authorization = await vault.detokenizeForProcessor({
+    merchantId,
+    token,
+    purpose: 'authorization',
+    actor: 'payments',
+  });
+  assert.equal(authorization.kind, 'card');
+  if (authorization.kind !== 'card') return;
+  assert.equal(authorization.number.reveal(), '4242424242424242');
+  assert.equal(authorization.cvc?.reveal(), '123');
+  assert.equal(authorization.holderName, 'Ada Lovelace');
+  assert.equal(authorization.brand, 'visa');
+  assert.equal(authorization.last4, '4242');
+  assert.deepEqual([authorization.expMonth, authorization.expYear], [12, 2030]);
+  assert.ok(!inspect(authorization, { depth: 5 }).includes('4242424242424242'));
+  assert.ok(!JSON.stringify(authorization).includes('4242424242424242'));
+  assert.equal((await database.sql`select 1 from vault.cvc_records where token_id = ${token}`).length, 0);
+
+  const again = await vault.detokenizeForProcessor({
+    merchantId,
+    token,
+    purpose: 'authorization',
+    actor: 'payments',
+  });
+  assert.equal(
+    again.kind === 'card' ? again.cvc : 'wallet',
+    undefined,
+    'the CVC never survives its authorization',
+  );
+  const capture = await vault.detokenizeForProcessor({
+    merchantId,
+    token,
+    purpose: 'capture',
+    actor: 'payments',
+  });
+  assert.equal(capture.kind === 'card' && capture.number.reveal(), '4242424242424242');
+
+  assert.deepEqual(
+    (await accessLog(token)).map((entry) => [
+      entry.action,
+      entry.purpose,
+      entry.outcome,
+      entry.cvc_released,
+      entry.actor,
+    ]),
+    [
+      ['tokenize', null, 'ok', false, 'pk_test'],
+      ['detokenize', 'authorization', 'ok', true, 'payments'],
+      ['detokenize', 'authorization', 'ok', false, 'payments'],
+      ['detokenize', 'capture', 'ok', false, 'payments'],
+    ],
+  );
+});
+
+test('a capture, refund or void detokenize leaves the CVC for the authorization', async () => {
+  const { token } = await vault.tokenize(merchantId, { card: visa });
+  for (const purpose of ['capture', 'refund', 'void'] as const) {
+    const data = await vault.detokenizeForProcessor({ merchantId, token, purpose, actor: 'payments' });
+    assert.equal(data.kind === 'card' ? data.cvc : 'wallet', undefined);
+  }
+  const authorization = await vault.detokenizeForProcessor({
+    merchantId,
+    token,
+    purpose: 'authorization',
+    actor: 'payments',
+  });
+  assert.equal(authorization.kind === 'card' && authorization.cvc?.reveal(), '123');
+});
+
+test("another merchant's token and unknown tokens are token_not_found, and the attempt is audited", async () => {
+  const { token } = await vault.tokenize(merchantId, { card: visa });
+  for (const request of [
+    { merchantId: otherMerchantId, token },
+    { merchantId, token: 'tok_00000000000000000000000000' },
+    { merchantId, token: '4242424242424242' },
+  ]) {
+    await assert.rejects(
+      vault.detokenizeForProcessor({ ...request, purpose: 'authorization', actor: 'payments' }),
+      (error: unknown) =>
+        error instanceof DomainError && error.code === 'token_not_found' && error.status === 404,
+    );
+  }
+  const attempts = await accessLog(token);
+  assert.deepEqual(
+    attempts.map((entry) => [entry.action, entry.outcome, entry.merchant_id]),
+    [
+      ['tokenize', 'ok', merchantId],
+      ['detokenize', 'not_found', otherMerchantId],
+    ],
+  );
+  // The other merchant's attempt did not consume the CVC.
+  const authorization = await vault.detokenizeForProcessor({
+    merchantId,
+    token,
+    purpose: 'authorization',
+    actor: 'payments',
+  });
+  assert.equal(authorization.kind === 'card' && authorization.cvc?.reveal(), '123');
+  const [withoutToken] = await database.sql<{ count: bigint }[]>`
+    select count(*)::int8 as count from vault.access_log where token_id is null and outcome = 'not_found'`;
+  assert.ok((withoutToken?.count ?? 0n) >= 1n);
+});
+
+test('a CVC not used within its time to live is purged (and is not released at authorization)', async () => {
+  const { token: purged } = await vault.tokenize(merchantId, { card: visa });
+  const { token: expiredUnpurged } = await vault.tokenize(merchantId, { card: visa });
+  clock.advanceSeconds(899);
+  assert.equal(await vault.purgeExpiredCvcs(), 0);
+  clock.advanceSeconds(1);
+  const { token: fresh } = await vault.tokenize(merchantId, { card: visa });
+  // The authorization after expiry gets no CVC even though the purge job has not run yet.
+  const late = await vault.detokenizeForProcessor({
+    merchantId,
+    token: expiredUnpurged,
+    purpose: 'authorization',
+    actor: 'payments',
+  });
+  assert.equal(late.kind === 'card' ? late.cvc : 'wallet', undefined);
+  assert.ok((await vault.purgeExpiredCvcs()) >= 1);
+  assert.equal((await database.sql`select 1 from vault.cvc_records where token_id = ${purged}`).length, 0);
+  assert.equal((await database.sql`select 1 from vault.cvc_records where token_id = ${fresh}`).length, 1);
+  const stillReadable = await vault.detokenizeForProcessor({
+    merchantId,
+    token: purged,
+    purpose: 'authorization',
+    actor: 'payments',
+  });
+  assert.equal(stillReadable.kind === 'card' && stillReadable.number.reveal(), '4242424242424242');
+  assert.equal(stillReadable.kind === 'card' ? stillReadable.cvc : 'wallet', undefined);
+});
+
+test('wallet payments tokenize and detokenize with their cryptogram', async () => {
+  const wallet = {
+    type: 'apple_pay',
+    networkToken: '4895370012003478',
+    cryptogram,
+    expMonth: 11,
+    expYear: 2029,
+  };
+  const description = await vault.tokenize(merchantId, { wallet });
+  assert.deepEqual(description.wallet, {
+    type: 'apple_pay',
+    brand: 'visa',
+    last4: '3478',
+    expMonth: 11,
+    expYear: 2029,
+  });
+  assert.equal(description.card, undefined);
+  assert.deepEqual(await vault.describe(merchantId, description.token), description);
+  const data = await vault.detokenizeForProcessor({
+    merchantId,
+    token: description.token,
+    purpose: 'authorization',
+    actor: 'payments',
+  });
+  assert.equal(data.kind, 'wallet');
+  if (data.kind !== 'wallet') return;
+  assert.equal(data.networkToken.reveal(), '4895370012003478');
+  assert.equal(data.cryptogram.reveal(), cryptogram);
+  assert.equal(data.type, 'apple_pay');
+});
+
+test('invalid input is a DomainError with a precise code that never quotes the input', async () => {
+  const cases: readonly [unknown, string, number][] = [
+    [{ card: { ...visa, number: '4242424242424241' } }, 'invalid_number', 422],
+    [{ card: { ...visa, number: '4242-4242-4242-4242x' } }, 'invalid_number', 422],
+    [{ card: { ...visa, expYear: 2025 } }, 'expired_card', 422],
+    [{ card: { ...visa, expMonth: 13 } }, 'invalid_expiry_month', 422],
+    [{ card: { ...visa, cvc: '12' } }, 'invalid_cvc', 422],
+    [{ card: { ...visa, number: '378282246310005', cvc: '123' } }, 'invalid_cvc', 422],
+    [{ card: { ...visa, holderName: 'a\u0000b' } }, 'invalid_holder_name', 422],
+    [{ wallet: { type: 'samsung_pay' } }, 'invalid_wallet_type', 422],
+    [{ card: visa, wallet: {} }, 'invalid_request', 400],
+    [{}, 'invalid_request', 400],
+    [{ card: '4242424242424242' }, 'invalid_request', 400],
+    [null, 'invalid_request', 400],
+  ];
+  for (const [input, code, status] of cases) {
+    await assert.rejects(
+      vault.tokenize(merchantId, input as never),
+      (error: unknown) =>
+        error instanceof DomainError &&
+        error.code === code &&
+        error.status === status &&
+        !JSON.stringify({ message: error.message, ...error.extensions }).includes('4242'),
+      code,
+    );
+  }
+});

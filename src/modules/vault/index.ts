@@ -1,0 +1,115 @@
+// The vault: the only place a card number exists in clear. Other modules see tokens and public
+// descriptions; payment processors alone call detokenizeForProcessor, and every call is audited.
+// See README "Card vault" and docs/adr/0006-vault-key-hierarchy.md.
+import { fileURLToPath } from 'node:url';
+import type { ModuleDefinition } from '../../apps/modules.ts';
+import type { IdentityFace } from '../identity/index.ts';
+import type { Job } from '../../platform/module.ts';
+import { openVault } from './application/open-vault.ts';
+import { rotateKeyUsage, runRotateKey } from './application/rotate-key.ts';
+import { registerTokenRoutes } from './http/routes.ts';
+
+export type { Secret } from './domain/masked.ts';
+export type { CardDescription, TokenDescription, WalletDescription } from './application/describe-token.ts';
+export type {
+  DetokenizedCard,
+  DetokenizedPaymentData,
+  DetokenizedWallet,
+  DetokenizePurpose,
+  DetokenizeRequest,
+} from './application/detokenize.ts';
+export type { TokenizeInput, TokenizeOptions } from './application/tokenize.ts';
+
+import type { TokenDescription } from './application/describe-token.ts';
+import type { DetokenizedPaymentData, DetokenizeRequest } from './application/detokenize.ts';
+import type { TokenizeInput, TokenizeOptions } from './application/tokenize.ts';
+
+/** What later modules (payments) use: `faces['vault'] as VaultFace`. */
+export interface VaultFace {
+  /** Validates and stores card or wallet data; throws DomainError (400/422 with a precise code). */
+  tokenize(merchantId: string, input: TokenizeInput, options?: TokenizeOptions): Promise<TokenDescription>;
+  /** The public description of the merchant's token, or undefined (also for another merchant's token). */
+  describe(merchantId: string, token: string): Promise<TokenDescription | undefined>;
+  /**
+   * The clear card or wallet data for a processor call; audit-logged. With purpose 'authorization'
+   * the CVC is returned (if still held) and destroyed in the same transaction. Unknown token or
+   * another merchant's token: DomainError `token_not_found` (404).
+   */
+  detokenizeForProcessor(request: DetokenizeRequest): Promise<DetokenizedPaymentData>;
+}
+
+export const cvcPurgeIntervalMs = 60_000;
+
+export const vaultModule: ModuleDefinition = {
+  manifest: {
+    name: 'vault',
+    migrationsDirectory: fileURLToPath(new URL('./migrations', import.meta.url)),
+    // Fastify never logs bodies; these paths catch card data passed to a logger by mistake.
+    redactPaths: [
+      'body',
+      'req.body',
+      'request.body',
+      '*.body',
+      'card',
+      'wallet',
+      'number',
+      'cvc',
+      'networkToken',
+      'cryptogram',
+      '*.card',
+      '*.wallet',
+      '*.networkToken',
+      '*.cryptogram',
+      '*.holderName',
+      '*.digits',
+      '*.wrappedKey',
+      '*.ciphertext',
+      '*.masterKey',
+      '*.fingerprintKey',
+      '*.vaultMasterKey',
+      '*.vaultFingerprintKey',
+    ],
+    commands: [
+      {
+        path: ['vault', 'rotate-key'],
+        summary: 'Add a vault key version and re-wrap every record under it (while PayFlow serves).',
+        usage: rotateKeyUsage,
+        needsDatabase: true,
+        run: runRotateKey,
+      },
+    ],
+  },
+  async create(context, faces) {
+    const vault = await openVault(context);
+    const face: VaultFace = {
+      tokenize: vault.tokenize,
+      describe: vault.describe,
+      detokenizeForProcessor: vault.detokenizeForProcessor,
+    };
+    const purgeJob: Job = {
+      name: 'vault.purge-expired-cvcs',
+      intervalMs: cvcPurgeIntervalMs,
+      async run(signal) {
+        const purged = await vault.purgeExpiredCvcs(signal);
+        if (purged > 0) context.log.info({ purged }, 'vault: purged expired CVC records');
+      },
+    };
+    return {
+      name: 'vault',
+      face,
+      jobs: [purgeJob],
+      registerRoutes(app) {
+        const identity = faces['identity'] as IdentityFace | undefined;
+        if (!identity?.authenticator) {
+          context.log.warn('vault: no identity module, so /tokens routes are not served');
+          return;
+        }
+        registerTokenRoutes(app, {
+          authenticator: identity.authenticator,
+          tokenize: vault.tokenize,
+          describe: vault.describe,
+        });
+      },
+    };
+  },
+};

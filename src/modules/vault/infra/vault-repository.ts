@@ -1,0 +1,238 @@
+// SQL for the vault schema. Only ciphertext, wrapped keys and the public description (brand, BIN,
+// last 4, expiry, keyed fingerprint) ever reach these tables: no clear number is a query parameter.
+import type { Queryable, TransactionSql } from '../../../platform/db/client.ts';
+import type { EncryptedSecret } from '../domain/envelope.ts';
+
+export type TokenKind = 'card' | 'wallet';
+
+export interface TokenRow {
+  readonly tokenId: string;
+  readonly merchantId: string;
+  readonly kind: TokenKind;
+  readonly walletType: string | null;
+  readonly brand: string;
+  readonly bin: string | null;
+  readonly last4: string;
+  readonly expMonth: number;
+  readonly expYear: number;
+  readonly fingerprint: string | null;
+  readonly createdAt: Date;
+}
+
+export interface StoredSecret extends EncryptedSecret {
+  readonly tokenId: string;
+}
+
+interface TokenRecord {
+  token_id: string;
+  merchant_id: string;
+  kind: TokenKind;
+  wallet_type: string | null;
+  brand: string;
+  bin: string | null;
+  last4: string;
+  exp_month: number;
+  exp_year: number;
+  fingerprint: string | null;
+  created_at: Date;
+  key_version: number;
+  wrapped_key: Buffer;
+  ciphertext: Buffer;
+}
+
+function toTokenRow(record: TokenRecord): TokenRow {
+  return {
+    tokenId: record.token_id,
+    merchantId: record.merchant_id,
+    kind: record.kind,
+    walletType: record.wallet_type,
+    brand: record.brand,
+    bin: record.bin,
+    last4: record.last4,
+    expMonth: record.exp_month,
+    expYear: record.exp_year,
+    fingerprint: record.fingerprint,
+    createdAt: record.created_at,
+  };
+}
+
+export async function insertToken(
+  sql: Queryable,
+  row: Omit<TokenRow, 'createdAt'> & { readonly secret: EncryptedSecret; readonly createdAt: Date },
+): Promise<void> {
+  await sql`
+    insert into vault.card_tokens
+      (token_id, merchant_id, kind, wallet_type, brand, bin, last4, exp_month, exp_year, fingerprint,
+       key_version, wrapped_key, ciphertext, created_at)
+    values
+      (${row.tokenId}, ${row.merchantId}, ${row.kind}, ${row.walletType}, ${row.brand}, ${row.bin},
+       ${row.last4}, ${row.expMonth}, ${row.expYear}, ${row.fingerprint}, ${row.secret.keyVersion},
+       ${row.secret.wrappedKey}, ${row.secret.ciphertext}, ${row.createdAt})`;
+}
+
+export async function insertCvc(
+  sql: Queryable,
+  tokenId: string,
+  secret: EncryptedSecret,
+  createdAt: Date,
+  expiresAt: Date,
+): Promise<void> {
+  await sql`
+    insert into vault.cvc_records (token_id, key_version, wrapped_key, ciphertext, created_at, expires_at)
+    values (${tokenId}, ${secret.keyVersion}, ${secret.wrappedKey}, ${secret.ciphertext}, ${createdAt},
+            ${expiresAt})`;
+}
+
+/** The public description of a token, scoped to its merchant. */
+export async function findToken(
+  sql: Queryable,
+  merchantId: string,
+  tokenId: string,
+): Promise<TokenRow | undefined> {
+  const [record] = await sql<TokenRecord[]>`
+    select token_id, merchant_id, kind, wallet_type, brand, bin, last4, exp_month, exp_year, fingerprint,
+           created_at, key_version, wrapped_key, ciphertext
+    from vault.card_tokens where token_id = ${tokenId} and merchant_id = ${merchantId}`;
+  return record ? toTokenRow(record) : undefined;
+}
+
+/** The token with its encrypted payload, scoped to its merchant. */
+export async function findTokenWithSecret(
+  sql: Queryable,
+  merchantId: string,
+  tokenId: string,
+): Promise<(TokenRow & { readonly secret: EncryptedSecret }) | undefined> {
+  const [record] = await sql<TokenRecord[]>`
+    select token_id, merchant_id, kind, wallet_type, brand, bin, last4, exp_month, exp_year, fingerprint,
+           created_at, key_version, wrapped_key, ciphertext
+    from vault.card_tokens where token_id = ${tokenId} and merchant_id = ${merchantId}`;
+  if (!record) return undefined;
+  return {
+    ...toTokenRow(record),
+    secret: { keyVersion: record.key_version, wrappedKey: record.wrapped_key, ciphertext: record.ciphertext },
+  };
+}
+
+/** Deletes the token's CVC record and returns it: at most one caller ever receives a CVC. */
+export async function takeCvc(
+  sql: Queryable,
+  tokenId: string,
+): Promise<(EncryptedSecret & { readonly expiresAt: Date }) | undefined> {
+  const [record] = await sql<
+    { key_version: number; wrapped_key: Buffer; ciphertext: Buffer; expires_at: Date }[]
+  >`delete from vault.cvc_records where token_id = ${tokenId}
+    returning key_version, wrapped_key, ciphertext, expires_at`;
+  if (!record) return undefined;
+  return {
+    keyVersion: record.key_version,
+    wrappedKey: record.wrapped_key,
+    ciphertext: record.ciphertext,
+    expiresAt: record.expires_at,
+  };
+}
+
+/** Deletes up to `limit` CVC records whose time to live has passed; returns how many. */
+export async function deleteExpiredCvcs(sql: Queryable, now: Date, limit: number): Promise<number> {
+  const deleted = await sql`
+    delete from vault.cvc_records where token_id in (
+      select token_id from vault.cvc_records where expires_at <= ${now} limit ${limit}
+      for update skip locked)`;
+  return deleted.count;
+}
+
+export interface AccessLogEntry {
+  readonly occurredAt: Date;
+  readonly actor: string;
+  readonly action: 'tokenize' | 'detokenize' | 'rotate_key';
+  readonly merchantId: string | null;
+  readonly tokenId: string | null;
+  readonly purpose: 'authorization' | 'capture' | 'refund' | 'void' | null;
+  readonly outcome: 'ok' | 'not_found' | 'failed';
+  readonly cvcReleased: boolean;
+  readonly detail: string | null;
+}
+
+export async function appendAccessLog(sql: Queryable, entry: AccessLogEntry): Promise<void> {
+  await sql`
+    insert into vault.access_log
+      (occurred_at, actor, action, merchant_id, token_id, purpose, outcome, cvc_released, detail)
+    values
+      (${entry.occurredAt}, ${entry.actor.slice(0, 255) || 'unknown'}, ${entry.action}, ${entry.merchantId},
+       ${entry.tokenId}, ${entry.purpose}, ${entry.outcome}, ${entry.cvcReleased}, ${entry.detail})`;
+}
+
+export type RewrapTable = 'card_tokens' | 'cvc_records' | 'fingerprint_key';
+
+const keyColumns: Record<RewrapTable, string> = {
+  card_tokens: 'token_id',
+  cvc_records: 'token_id',
+  fingerprint_key: 'singleton',
+};
+
+/** Locks up to `limit` records not under `activeVersion`, skipping rows other transactions hold. */
+export async function lockStaleRecords(
+  transaction: TransactionSql,
+  table: RewrapTable,
+  activeVersion: number,
+  limit: number,
+): Promise<{ readonly id: string; readonly secret: EncryptedSecret }[]> {
+  const key = keyColumns[table];
+  const rows = await transaction<
+    { id: string; key_version: number; wrapped_key: Buffer; ciphertext: Buffer }[]
+  >`
+    select ${transaction(key)}::text as id, key_version, wrapped_key, ciphertext
+    from ${transaction('vault.' + table)}
+    where key_version <> ${activeVersion}
+    order by ${transaction(key)}
+    limit ${limit}
+    for update skip locked`;
+  return rows.map((row) => ({
+    id: row.id,
+    secret: { keyVersion: row.key_version, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext },
+  }));
+}
+
+export async function storeRewrapped(
+  transaction: TransactionSql,
+  table: RewrapTable,
+  id: string,
+  secret: EncryptedSecret,
+  now: Date,
+): Promise<void> {
+  const key = keyColumns[table];
+  await transaction`
+    update ${transaction('vault.' + table)}
+    set key_version = ${secret.keyVersion}, wrapped_key = ${secret.wrappedKey}, rewrapped_at = ${now}
+    where ${transaction(key)}::text = ${id}`;
+}
+
+export async function countStaleRecords(
+  sql: Queryable,
+  table: RewrapTable,
+  activeVersion: number,
+): Promise<number> {
+  const [row] = await sql<{ count: bigint }[]>`
+    select count(*)::int8 as count from ${sql('vault.' + table)} where key_version <> ${activeVersion}`;
+  return Number(row?.count ?? 0n);
+}
+
+export async function countRecords(sql: Queryable, table: RewrapTable): Promise<number> {
+  const [row] = await sql<{ count: bigint }[]>`select count(*)::int8 as count from ${sql('vault.' + table)}`;
+  return Number(row?.count ?? 0n);
+}
+
+export async function readFingerprintKeyRecord(sql: Queryable): Promise<EncryptedSecret | undefined> {
+  const [row] = await sql<{ key_version: number; wrapped_key: Buffer; ciphertext: Buffer }[]>`
+    select key_version, wrapped_key, ciphertext from vault.fingerprint_key where singleton`;
+  return row
+    ? { keyVersion: row.key_version, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext }
+    : undefined;
+}
+
+/** Stores the fingerprint key unless another process stored one first. */
+export async function insertFingerprintKeyRecord(sql: Queryable, secret: EncryptedSecret): Promise<void> {
+  await sql`
+    insert into vault.fingerprint_key (key_version, wrapped_key, ciphertext)
+    values (${secret.keyVersion}, ${secret.wrappedKey}, ${secret.ciphertext})
+    on conflict (singleton) do nothing`;
+}
