@@ -2,8 +2,12 @@
 // with the pure builders re-exported here (authorizationHold, captureJournal, …) and post them inside
 // their own transaction with `LedgerFace.post`; balances are always derived from postings.
 import type { Queryable, TransactionSql } from '../../platform/db/client.ts';
+import type { RequestAuthenticator } from '../../platform/http/auth.ts';
 import type { CurrencyCode } from '../../platform/money.ts';
 import type { ModuleDefinition } from '../../apps/modules.ts';
+import { verifyCommand } from './application/verify-command.ts';
+import { registerBalanceRoutes } from './http/balance-routes.ts';
+import { ledgerFace } from './infra/ledger-face.ts';
 import type { AccountRole } from './domain/accounts.ts';
 import type { MerchantBalance, PaymentBalance } from './domain/balances.ts';
 import type { Journal, JournalKind } from './domain/journal.ts';
@@ -73,9 +77,31 @@ export interface LedgerFace {
   verify(sql: Queryable): Promise<LedgerVerifyReport>;
 }
 
+/** What the ledger needs from the identity module's face (IdentityFace provides it). */
+type Authenticating = { readonly authenticator: RequestAuthenticator };
+
 export const ledgerModule: ModuleDefinition = {
   manifest: {
     name: 'ledger',
     migrationsDirectory: new URL('./migrations', import.meta.url).pathname,
+    commands: [verifyCommand],
+  },
+  async create(context, faces) {
+    const identity = faces['identity'] as Authenticating | undefined;
+    return {
+      name: 'ledger',
+      face: ledgerFace,
+      registerRoutes(app) {
+        if (identity === undefined) {
+          context.log.warn('ledger: no identity module, so GET /balance is not served');
+          return;
+        }
+        registerBalanceRoutes(app, {
+          sql: context.sql,
+          ledger: ledgerFace,
+          authenticator: identity.authenticator,
+        });
+      },
+    };
   },
 };

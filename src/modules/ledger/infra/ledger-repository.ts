@@ -1,0 +1,171 @@
+// Writes journals and reads postings in schema `ledger`. A post is two statements pipelined on the
+// caller's transaction: create the journal's accounts if new (insert … on conflict do nothing), then
+// the journal and all its postings in one statement. Reads fold postings with the domain's folds.
+import assert from 'node:assert/strict';
+import type { Queryable, TransactionSql } from '../../../platform/db/client.ts';
+import type { CurrencyCode } from '../../../platform/money.ts';
+import { normalSide, parseAccountCode, type AccountRole } from '../domain/accounts.ts';
+import {
+  merchantBalance,
+  paymentBalance as foldPaymentBalance,
+  type MerchantBalance,
+  type PaymentBalance,
+} from '../domain/balances.ts';
+import { assertBalanced, type Journal, type JournalKind, type Posting } from '../domain/journal.ts';
+import type { LedgerEntry } from '../index.ts';
+
+/** The one merchant all of a journal's accounts belong to (a journal never spans merchants). */
+function journalMerchant(journal: Journal): string {
+  let merchantId: string | undefined;
+  for (const posting of journal.postings) {
+    const account = parseAccountCode(posting.accountCode);
+    assert.ok(
+      account !== undefined,
+      `journal ${journal.journalId}: "${posting.accountCode}" is no account code`,
+    );
+    assert.ok(
+      account.currency === posting.currency,
+      `journal ${journal.journalId}: a ${posting.currency} posting on ${posting.accountCode}`,
+    );
+    merchantId ??= account.merchantId;
+    assert.ok(account.merchantId === merchantId, `journal ${journal.journalId} spans two merchants`);
+  }
+  assert.ok(merchantId !== undefined, `journal ${journal.journalId} has no postings`);
+  return merchantId;
+}
+
+export async function postJournal(transaction: TransactionSql, journal: Journal): Promise<void> {
+  assertBalanced(journal);
+  const merchantId = journalMerchant(journal);
+  // Sorted, so two transactions creating the same new accounts lock them in the same order.
+  const codes = [...new Set(journal.postings.map((posting) => posting.accountCode))].sort();
+  const accounts = codes.map((code) => parseAccountCode(code)!);
+  const createAccounts = transaction`
+    insert into ledger.accounts (code, merchant_id, currency, role, normal_side)
+    select * from unnest(
+      ${codes}::text[],
+      ${accounts.map((account) => account.merchantId)}::text[],
+      ${accounts.map((account) => account.currency)}::text[],
+      ${accounts.map((account) => account.role)}::text[],
+      ${accounts.map((account) => normalSide(account.role))}::text[]
+    )
+    on conflict (code) do nothing`;
+  const postings = journal.postings;
+  const insertJournal = transaction`
+    with journal as (
+      insert into ledger.journals (id, kind, payment_id, merchant_id, occurred_at)
+      values (${journal.journalId}, ${journal.kind}, ${journal.paymentId ?? null}, ${merchantId},
+              ${journal.occurredAt})
+      returning id
+    )
+    insert into ledger.postings (journal_id, sequence, account_id, currency, amount)
+    select journal.id, posting.sequence, account.id, posting.currency, posting.amount
+    from journal
+    cross join unnest(
+      ${postings.map((_, index) => index)}::int[],
+      ${postings.map((posting) => posting.accountCode)}::text[],
+      ${postings.map((posting) => posting.currency)}::text[],
+      ${postings.map((posting) => posting.amount.toString())}::bigint[]
+    ) as posting (sequence, code, currency, amount)
+    join ledger.accounts account on account.code = posting.code
+    order by posting.sequence`;
+  // Pipelined: both statements go out at once and run in order on the transaction's connection.
+  const [, inserted] = await Promise.all([createAccounts, insertJournal]);
+  assert.equal(
+    inserted.count,
+    postings.length,
+    `journal ${journal.journalId}: not every posting was written`,
+  );
+}
+
+type PostingRow = {
+  id: bigint;
+  journal_id: string;
+  kind: JournalKind;
+  payment_id: string | null;
+  code: string;
+  role: AccountRole;
+  amount: bigint;
+  currency: CurrencyCode;
+  occurred_at: Date;
+  created_at: Date;
+};
+
+async function paymentPostingRows(sql: Queryable, merchantId: string, paymentId: string) {
+  return sql<PostingRow[]>`
+    select posting.id, posting.journal_id, journal.kind, journal.payment_id, account.code, account.role,
+           posting.amount, posting.currency, journal.occurred_at, posting.created_at
+    from ledger.journals journal
+    join ledger.postings posting on posting.journal_id = journal.id
+    join ledger.accounts account on account.id = posting.account_id
+    where journal.merchant_id = ${merchantId} and journal.payment_id = ${paymentId}
+    order by journal.created_at, min(posting.id) over (partition by journal.id), posting.sequence`;
+}
+
+export async function paymentEntries(
+  sql: Queryable,
+  merchantId: string,
+  paymentId: string,
+): Promise<LedgerEntry[]> {
+  const rows = await paymentPostingRows(sql, merchantId, paymentId);
+  return rows.map((row) => ({
+    entryId: `le_${row.id}`,
+    journalId: row.journal_id,
+    journalKind: row.kind,
+    accountRole: row.role,
+    amount: row.amount,
+    currency: row.currency,
+    occurredAt: row.occurred_at,
+    createdAt: row.created_at,
+  }));
+}
+
+export async function paymentBalance(
+  sql: Queryable,
+  merchantId: string,
+  paymentId: string,
+): Promise<PaymentBalance> {
+  const rows = await paymentPostingRows(sql, merchantId, paymentId);
+  const first = rows[0];
+  if (first === undefined) return { authorizedHold: 0n, captured: 0n, refunded: 0n, net: 0n };
+  const journals = new Map<string, { journal: Journal; postings: Posting[] }>();
+  for (const row of rows) {
+    let entry = journals.get(row.journal_id);
+    if (entry === undefined) {
+      const postings: Posting[] = [];
+      entry = {
+        postings,
+        journal: {
+          journalId: row.journal_id,
+          kind: row.kind,
+          paymentId,
+          postings,
+          occurredAt: row.occurred_at,
+        },
+      };
+      journals.set(row.journal_id, entry);
+    }
+    entry.postings.push({ accountCode: row.code, amount: row.amount, currency: row.currency });
+  }
+  return foldPaymentBalance(
+    { paymentId, merchantId, currency: first.currency },
+    [...journals.values()].map((entry) => entry.journal),
+  );
+}
+
+export async function merchantBalances(
+  sql: Queryable,
+  merchantId: string,
+): Promise<readonly MerchantBalance[]> {
+  // One summed "posting" per account: the domain fold gives the same result as over every posting.
+  const rows = await sql<{ code: string; currency: CurrencyCode; total: bigint }[]>`
+    select account.code, account.currency, coalesce(sum(posting.amount), 0)::bigint as total
+    from ledger.accounts account
+    join ledger.postings posting on posting.account_id = account.id
+    where account.merchant_id = ${merchantId} and account.role in ('payable', 'authorization_holds')
+    group by account.code, account.currency`;
+  return merchantBalance(
+    merchantId,
+    rows.map((row) => ({ accountCode: row.code, amount: row.total, currency: row.currency })),
+  );
+}
