@@ -6,6 +6,7 @@
 //   identity → vault → ledger → events → payments → (notifications, settlement, fraud)
 import type { ModuleManifest, ModuleRuntime, PlatformContext } from '../platform/module.ts';
 import { identityModule } from '../modules/identity/index.ts';
+import { vaultModule } from '../modules/vault/index.ts';
 import { ledgerModule } from '../modules/ledger/index.ts';
 
 /** The public faces modules hand to later modules, filled in as each module is created. */
@@ -19,7 +20,7 @@ export interface ModuleDefinition {
   create?(context: PlatformContext, faces: ModuleFaces): Promise<ModuleRuntime & { face?: unknown }>;
 }
 
-export const modules: readonly ModuleDefinition[] = [identityModule, ledgerModule];
+export const modules: readonly ModuleDefinition[] = [identityModule, vaultModule, ledgerModule];
 
 export function manifests(): ModuleManifest[] {
   return modules.map((module) => module.manifest);
