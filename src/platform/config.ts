@@ -160,6 +160,95 @@ export const configVariables = {
     'Clock skew tolerated when checking `exp` and `nbf`.',
     integer(0, 300),
   ),
+  signingKeyRotationDays: variable(
+    'SIGNING_KEY_ROTATION_DAYS',
+    '30',
+    'The worker rotates the token-signing key when it is older than this (0: only `payflow keys rotate`).',
+    integer(0, 3650),
+  ),
+  demoMerchant: variable(
+    'DEMO_MERCHANT',
+    'auto',
+    'Create a demo merchant on first start and write `PAYFLOW_DATA_DIR/demo-credentials.json`: `auto` (only with the embedded database), `true` or `false`.',
+    oneOf('auto', 'true', 'false'),
+  ),
+  redisUrl: variable(
+    'REDIS_URL',
+    undefined,
+    'Redis for shared rate-limit buckets across PayFlow processes. Unset: buckets live in each process.',
+    optionalUrl('redis:', 'rediss:'),
+  ),
+  rateLimits: variable(
+    'RATE_LIMITS',
+    'merchant=1200,publishable=600,admin=1200,service=12000,anonymous=600',
+    'Token-bucket size per role (per client) and for `anonymous` (per IP: `/oauth/token`, unauthenticated calls); refilled every `RATE_LIMIT_WINDOW_SECONDS`. 0 turns a limit off.',
+    (raw, name) => {
+      const limits = { merchant: 0, publishable: 0, admin: 0, service: 0, anonymous: 0 };
+      const seen = new Set<string>();
+      for (const item of raw.split(',')) {
+        const match = /^\s*(merchant|publishable|admin|service|anonymous)\s*=\s*(\d{1,9})\s*$/.exec(item);
+        if (!match) throw new ConfigError(name, `must look like merchant=1200,anonymous=600 (got "${raw}")`);
+        limits[match[1] as keyof typeof limits] = Number(match[2]);
+        seen.add(match[1]!);
+      }
+      if (seen.size !== 5)
+        throw new ConfigError(name, 'must set merchant, publishable, admin, service and anonymous');
+      return limits as Readonly<typeof limits>;
+    },
+  ),
+  rateLimitWindowSeconds: variable(
+    'RATE_LIMIT_WINDOW_SECONDS',
+    '60',
+    'Time in which an empty rate-limit bucket refills completely.',
+    integer(1, 86400),
+  ),
+  rateLimitRedisPrefix: variable(
+    'RATE_LIMIT_REDIS_PREFIX',
+    'payflow:ratelimit:',
+    'Prefix of the rate-limit keys in Redis.',
+    text,
+  ),
+  corsOrigins: variable(
+    'CORS_ORIGINS',
+    undefined,
+    'Comma-separated origins (e.g. `https://shop.example`) whose browsers may call the API. Unset: none.',
+    (raw, name) => {
+      const origins = raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+      for (const origin of origins) {
+        let url: URL;
+        try {
+          url = new URL(origin);
+        } catch {
+          throw new ConfigError(name, `has an origin that is not a URL: "${origin}"`);
+        }
+        if (url.origin !== origin)
+          throw new ConfigError(name, `origins look like https://host[:port] (got "${origin}")`);
+      }
+      return origins as readonly string[];
+    },
+  ),
+  tlsCertFile: variable(
+    'TLS_CERT_FILE',
+    undefined,
+    'PEM certificate (chain) file; with `TLS_KEY_FILE`, PayFlow serves HTTPS and sends HSTS.',
+    optionalText,
+  ),
+  tlsKeyFile: variable('TLS_KEY_FILE', undefined, 'PEM private key file for `TLS_CERT_FILE`.', optionalText),
+  trustProxy: variable(
+    'TRUST_PROXY',
+    'false',
+    'Behind a TLS-terminating proxy: `true`, a hop count, or comma-separated proxy addresses/CIDRs whose `X-Forwarded-*` headers are believed (client IP for rate limits).',
+    (raw): boolean | number | string => {
+      const value = raw.trim();
+      if (value === '' || value === 'false') return false;
+      if (value === 'true') return true;
+      if (/^\d{1,2}$/.test(value)) return Number(value);
+      return value;
+    },
+  ),
   vaultMasterKey: variable(
     'VAULT_MASTER_KEY',
     undefined,
