@@ -273,6 +273,66 @@ export const configVariables = {
     'How long a tokenized CVC waits for its authorization before it is purged.',
     integer(30, 86400),
   ),
+  acquirerUrl: variable(
+    'ACQUIRER_URL',
+    undefined,
+    'Base URL of the acquirer. Unset: PayFlow starts its acquirer simulator in-process on `SIMULATOR_PORT`.',
+    optionalUrl('http:', 'https:'),
+  ),
+  simulatorPort: variable(
+    'SIMULATOR_PORT',
+    '8090',
+    'Port of the built-in acquirer simulator when `ACQUIRER_URL` is unset (0 picks a free port).',
+    integer(0, 65535),
+  ),
+  acquirerTimeoutMs: variable(
+    'ACQUIRER_TIMEOUT_MS',
+    '10000',
+    'Deadline of one call to the acquirer; no answer by then is an unknown outcome (202, the janitor asks later).',
+    integer(50, 600000),
+  ),
+  acquirerNotifySecret: variable(
+    'ACQUIRER_NOTIFY_SECRET',
+    undefined,
+    'Shared secret of the HMAC signature on acquirer notifications (`POST /internal/acquirer/notifications`). Unset: one is generated for the in-process simulator; with `ACQUIRER_URL` set, notifications are refused.',
+    optionalText,
+  ),
+  paymentInquirySchedule: variable(
+    'PAYMENT_INQUIRY_SCHEDULE',
+    '5m,1h,1d,1d,1d,1d,1d',
+    'When the janitor asks the acquirer again about an unknown outcome (Kill Bill schedule; units ms, s, m, h, d). After the last step: manual review.',
+    text,
+  ),
+  paymentJobIntervalMs: variable(
+    'PAYMENT_JOB_INTERVAL_MS',
+    '1000',
+    'How often the payments janitor, expiry and key reaper jobs run.',
+    integer(10, 3600000),
+  ),
+  idempotencyKeyRetentionHours: variable(
+    'IDEMPOTENCY_KEY_RETENTION_HOURS',
+    '24',
+    'Finished idempotency keys are kept at least this long, then the reaper deletes them.',
+    integer(24, 8760),
+  ),
+  idempotencyKeyLockTimeoutMs: variable(
+    'IDEMPOTENCY_KEY_LOCK_TIMEOUT_MS',
+    '60000',
+    'A key held longer than this by a silent request is taken over (its process died); must exceed `ACQUIRER_TIMEOUT_MS`.',
+    integer(100, 3600000),
+  ),
+  authorizationValiditySeconds: variable(
+    'AUTHORIZATION_VALIDITY_SECONDS',
+    '604800',
+    'How long an authorization holds funds (7 days) before the expiry job releases it.',
+    integer(1, 31536000),
+  ),
+  faultCrashAfterProcessor: variable(
+    'PAYFLOW_FAULT_CRASH_AFTER_PROCESSOR',
+    'false',
+    'Test only: the process kills itself between the acquirer answer and phase 2 (crash-recovery tests). Never set in production.',
+    boolean,
+  ),
 } as const;
 
 type Variables = typeof configVariables;
