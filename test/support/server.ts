@@ -106,7 +106,7 @@ export async function runCli(
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [path.join(repositoryRoot, 'bin/payflow.js'), ...args], {
     cwd: repositoryRoot,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, LOG_LEVEL: 'warn', PAYFLOW_DATA_DIR: temporaryDataDir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

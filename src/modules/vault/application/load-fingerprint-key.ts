@@ -3,13 +3,14 @@
 // like every record), so fingerprints stay stable across key rotations and restarts.
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../../../platform/db/client.ts';
+import { StartupError } from '../../../platform/db/embedded.ts';
 import { decryptSecret, encryptSecret, VaultCryptoError, type Keyring } from '../domain/envelope.ts';
 import { fingerprintKeyBytesMin } from '../domain/fingerprint.ts';
 import { Secret } from '../domain/masked.ts';
 import { insertFingerprintKeyRecord, readFingerprintKeyRecord } from '../infra/vault-repository.ts';
 import { fingerprintKeyAad, type VaultDependencies } from './dependencies.ts';
 
-export class FingerprintKeyError extends Error {
+export class FingerprintKeyError extends StartupError {
   override name = 'FingerprintKeyError';
 }
 

@@ -2,8 +2,18 @@
 // VAULT_KEY_FILE, or, with neither set, a keyring file generated into PAYFLOW_DATA_DIR on first
 // start (mode 0600). A file-backed keyring is re-read when the file changes or when a record names
 // a version the process does not hold yet, so `payflow vault rotate-key` needs no restart.
-import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
+import { StartupError } from '../../../platform/db/embedded.ts';
 import type { Logger } from '../../../platform/log.ts';
 import { generateKeyringFile, parseMasterKey, type Keyring } from '../domain/envelope.ts';
 
@@ -21,7 +31,8 @@ export interface KeyringSettings {
   readonly dataDir: string;
 }
 
-export class KeyringConfigurationError extends Error {
+/** A StartupError: the CLI prints its one-line message and exits non-zero. */
+export class KeyringConfigurationError extends StartupError {
   override name = 'KeyringConfigurationError';
 }
 
@@ -138,6 +149,7 @@ export function openKeyringSource(settings: KeyringSettings, log: Logger): Keyri
   let generated = false;
   if (!existsSync(file)) {
     try {
+      mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
       writeKeyringFile(file, generateKeyringFile(), { exclusive: true });
       generated = true;
       log.warn(
