@@ -8,6 +8,7 @@ import type { ModuleManifest, ModuleRuntime, PlatformContext } from '../platform
 import { identityModule } from '../modules/identity/index.ts';
 import { vaultModule } from '../modules/vault/index.ts';
 import { ledgerModule } from '../modules/ledger/index.ts';
+import { eventsModule } from '../modules/events/index.ts';
 
 /** The public faces modules hand to later modules, filled in as each module is created. */
 export interface ModuleFaces {
@@ -20,7 +21,7 @@ export interface ModuleDefinition {
   create?(context: PlatformContext, faces: ModuleFaces): Promise<ModuleRuntime & { face?: unknown }>;
 }
 
-export const modules: readonly ModuleDefinition[] = [identityModule, vaultModule, ledgerModule];
+export const modules: readonly ModuleDefinition[] = [identityModule, vaultModule, ledgerModule, eventsModule];
 
 export function manifests(): ModuleManifest[] {
   return modules.map((module) => module.manifest);

@@ -2,6 +2,9 @@
 // the caller's transaction, so the event commits (or rolls back) with the state change it describes.
 import type { TransactionSql } from '../../platform/db/client.ts';
 import type { ModuleDefinition } from '../../apps/modules.ts';
+import { stageEvent } from './infra/outbox-repository.ts';
+
+export { forbiddenPayloadKeys, toJsonPayload } from './domain/envelope.ts';
 
 /** What a module hands to `stage`. */
 export interface EventToStage {
@@ -45,9 +48,14 @@ export const paymentEventTypes = [
 ] as const;
 export type PaymentEventType = (typeof paymentEventTypes)[number];
 
+export const eventsFace: EventsFace = { stage: stageEvent };
+
 export const eventsModule: ModuleDefinition = {
   manifest: {
     name: 'events',
     migrationsDirectory: new URL('./migrations', import.meta.url).pathname,
+  },
+  async create() {
+    return { name: 'events', face: eventsFace };
   },
 };
