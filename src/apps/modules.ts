@@ -9,6 +9,7 @@ import { identityModule } from '../modules/identity/index.ts';
 import { vaultModule } from '../modules/vault/index.ts';
 import { ledgerModule } from '../modules/ledger/index.ts';
 import { eventsModule } from '../modules/events/index.ts';
+import { paymentsModule } from '../modules/payments/index.ts';
 
 /** The public faces modules hand to later modules, filled in as each module is created. */
 export interface ModuleFaces {
@@ -21,7 +22,13 @@ export interface ModuleDefinition {
   create?(context: PlatformContext, faces: ModuleFaces): Promise<ModuleRuntime & { face?: unknown }>;
 }
 
-export const modules: readonly ModuleDefinition[] = [identityModule, vaultModule, ledgerModule, eventsModule];
+export const modules: readonly ModuleDefinition[] = [
+  identityModule,
+  vaultModule,
+  ledgerModule,
+  eventsModule,
+  paymentsModule,
+];
 
 export function manifests(): ModuleManifest[] {
   return modules.map((module) => module.manifest);

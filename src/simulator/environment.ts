@@ -84,6 +84,7 @@ function logLevel(environment: Environment): string {
 export function readSimulatorEnvironment(environment: Environment): SimulatorEnvironment {
   const notifyUrl = optionalHttpUrl(environment, 'SIMULATOR_NOTIFY_URL');
   const publicUrl = optionalHttpUrl(environment, 'SIMULATOR_PUBLIC_URL');
+  const notifySecret = valueOf(environment, 'SIMULATOR_NOTIFY_SECRET');
   return {
     options: {
       port: integer(environment, 'SIMULATOR_PORT', 8090, 0, 65535),
@@ -93,6 +94,7 @@ export function readSimulatorEnvironment(environment: Environment): SimulatorEnv
       slowResponseMs: integer(environment, 'SIMULATOR_SLOW_RESPONSE_MS', 30_000, 0, 600_000),
       refundFailureDelayMs: integer(environment, 'SIMULATOR_REFUND_FAILURE_DELAY_MS', 1_000, 0, 600_000),
       ...(notifyUrl !== undefined && { notifyUrl }),
+      ...(notifySecret !== undefined && { notifySecret }),
       ...(publicUrl !== undefined && { publicUrl }),
     },
     logLevel: logLevel(environment),

@@ -42,6 +42,8 @@ export interface SimulatorOptions {
   readonly failureRate?: number;
   /** Where bank redirect decisions and failed refunds are POSTed. */
   readonly notifyUrl?: string;
+  /** Signs notifications (Standard Webhooks `webhook-signature`) with this shared secret. */
+  readonly notifySecret?: string;
   /** Default false (silent). */
   readonly logger?: false | Logger;
   /** How long the timeout cards 4000000000003220 and 4000000000003238 hold the answer. Default 30 000. */
@@ -101,6 +103,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     slowResponseMs: options.slowResponseMs ?? defaultSlowResponseMs,
     refundFailureDelayMs: options.refundFailureDelayMs ?? defaultRefundFailureDelayMs,
     notifyUrl: options.notifyUrl,
+    notifySecret: options.notifySecret,
     logger: options.logger ?? false,
     baseUrl: () => baseUrl,
   });

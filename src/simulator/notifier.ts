@@ -1,8 +1,10 @@
 // Tells the merchant about asynchronous outcomes (bank redirect decisions, failed refunds) by POSTing
 // JSON to `notifyUrl`. The first attempt is awaited so the common case reaches the merchant before
 // the shopper's browser does; retries run in the background with exponential backoff and jitter.
-// The `webhook-id` header stays the same on every retry so the receiver can deduplicate.
-import { randomUUID } from 'node:crypto';
+// The `webhook-id` header stays the same on every retry so the receiver can deduplicate. With a
+// `notifySecret`, each attempt carries a Standard Webhooks `webhook-signature`: `v1,` + base64
+// HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`.
+import { createHmac, randomUUID } from 'node:crypto';
 import type { OutcomeNotification } from './contract.ts';
 import { SimulatorStoppedError, type Pauses } from './pauses.ts';
 import type { SimulatorLog } from './simulator-log.ts';
@@ -15,6 +17,7 @@ export type Notify = (notification: OutcomeNotification) => Promise<void>;
 
 interface NotifierSettings {
   readonly notifyUrl: string | undefined;
+  readonly notifySecret?: string | undefined;
   readonly pauses: Pauses;
   readonly log: SimulatorLog;
 }
@@ -24,6 +27,16 @@ function backoffMs(attempt: number): number {
   return Math.round(ceilingMs / 2 + (Math.random() * ceilingMs) / 2);
 }
 
+/** Standard Webhooks signature of one attempt. */
+export function notificationSignature(
+  secret: string,
+  webhookId: string,
+  timestamp: string,
+  body: string,
+): string {
+  return `v1,${createHmac('sha256', secret).update(`${webhookId}.${timestamp}.${body}`).digest('base64')}`;
+}
+
 export function createNotifier(settings: NotifierSettings): Notify {
   const { notifyUrl, pauses, log } = settings;
   if (notifyUrl === undefined) return async () => {};
@@ -31,14 +44,20 @@ export function createNotifier(settings: NotifierSettings): Notify {
 
   async function attempt(notification: OutcomeNotification, webhookId: string, attemptNumber: number) {
     try {
+      const body = JSON.stringify(notification);
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const secret = settings.notifySecret;
       const response = await fetch(targetUrl, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
           'webhook-id': webhookId,
-          'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+          'webhook-timestamp': timestamp,
+          ...(secret !== undefined && {
+            'webhook-signature': notificationSignature(secret, webhookId, timestamp, body),
+          }),
         },
-        body: JSON.stringify(notification),
+        body,
         signal: AbortSignal.any([AbortSignal.timeout(notifyAttemptTimeoutMs), pauses.signal]),
       });
       await response.body?.cancel();

@@ -28,6 +28,7 @@ export interface SimulatorSettings {
   readonly slowResponseMs: number;
   readonly refundFailureDelayMs: number;
   readonly notifyUrl: string | undefined;
+  readonly notifySecret?: string | undefined;
   readonly logger: false | Logger;
   /** The simulator's own base URL, known once it listens; bank redirect URLs start with it. */
   readonly baseUrl: () => string;
@@ -136,7 +137,12 @@ export async function buildSimulatorApp(settings: SimulatorSettings): Promise<Si
     referencesMax,
     bankPageUrl: (authorizationId) => `${settings.baseUrl()}/bank/${encodeURIComponent(authorizationId)}`,
     pauses,
-    notify: createNotifier({ notifyUrl: settings.notifyUrl, pauses, log: app.log }),
+    notify: createNotifier({
+      notifyUrl: settings.notifyUrl,
+      notifySecret: settings.notifySecret,
+      pauses,
+      log: app.log,
+    }),
     log: app.log,
   });
   const inFlight = new InFlightRequests();

@@ -37,6 +37,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const database = options.database ?? (await createTestDatabase());
   const config = loadConfig({
     PAYFLOW_DATA_DIR: temporaryDataDir(),
+    SIMULATOR_PORT: '0', // the in-process acquirer simulator must not collide across parallel tests
     LOG_LEVEL: process.env.PAYFLOW_TEST_LOG_LEVEL ?? 'silent',
     ...options.env,
     DATABASE_URL: database.url,
@@ -71,7 +72,14 @@ export async function spawnServer(
 ): Promise<SpawnedServer> {
   const child = spawn(process.execPath, [path.join(repositoryRoot, 'bin/payflow.js'), 'start', ...args], {
     cwd: repositoryRoot,
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', PAYFLOW_DATA_DIR: temporaryDataDir(), ...env },
+    env: {
+      ...process.env,
+      PORT: '0',
+      SIMULATOR_PORT: '0',
+      LOG_LEVEL: 'info',
+      PAYFLOW_DATA_DIR: temporaryDataDir(),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
@@ -106,7 +114,13 @@ export async function runCli(
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [path.join(repositoryRoot, 'bin/payflow.js'), ...args], {
     cwd: repositoryRoot,
-    env: { ...process.env, LOG_LEVEL: 'warn', PAYFLOW_DATA_DIR: temporaryDataDir(), ...env },
+    env: {
+      ...process.env,
+      SIMULATOR_PORT: '0',
+      LOG_LEVEL: 'warn',
+      PAYFLOW_DATA_DIR: temporaryDataDir(),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -1,0 +1,135 @@
+// Phase 2 of an authorization, inside the caller's transaction: the guarded status change, the
+// ledger journal and the outbox event commit together (or not at all).
+import assert from 'node:assert/strict';
+import type { TransactionSql } from '../../../platform/db/client.ts';
+import { amountToJson } from '../../../platform/money.ts';
+import { transition, type PaymentAction } from '../domain/payment-state.ts';
+import type { Payment } from '../domain/payment.ts';
+import { updatePayment, type PaymentChanges } from '../infra/payment-repository.ts';
+import type { PaymentsDependencies } from './dependencies.ts';
+import type { AuthorizationOutcome, OperationOutcome } from './ports.ts';
+
+export type DecidedAuthorization = Exclude<AuthorizationOutcome, { type: 'unknown' }>;
+
+/** A sale (`capture: true`) carries the outcome of its capture call; undefined for a plain authorization. */
+export type SaleCapture = OperationOutcome | undefined;
+
+function actionFor(outcome: DecidedAuthorization, capture: SaleCapture): PaymentAction {
+  switch (outcome.type) {
+    case 'declined':
+      return 'authorization_declined';
+    case 'requires_action':
+      return 'action_required';
+    case 'approved':
+      return capture?.type === 'succeeded' ? 'authorize_and_capture' : 'authorization_approved';
+    default:
+      return outcome satisfies never;
+  }
+}
+
+function changesFor(
+  dependencies: PaymentsDependencies,
+  payment: Payment,
+  outcome: DecidedAuthorization,
+  capture: SaleCapture,
+  now: Date,
+): PaymentChanges {
+  const expiresAt = new Date(now.getTime() + dependencies.settings.authorizationValidityMs);
+  switch (outcome.type) {
+    case 'declined':
+      return { decline_code: outcome.declineCode };
+    case 'requires_action':
+      return {
+        acquirer_authorization_id: outcome.acquirerAuthorizationId,
+        next_action: { type: 'redirect', redirectUrl: outcome.redirectUrl },
+        expires_at: expiresAt,
+      };
+    case 'approved': {
+      const authorized = outcome.approvedAmount < payment.amount ? outcome.approvedAmount : payment.amount;
+      const base: PaymentChanges = {
+        acquirer_authorization_id: outcome.acquirerAuthorizationId,
+        authorized_amount: authorized,
+        authorized_at: now,
+        next_action: null,
+        expires_at: expiresAt,
+      };
+      if (capture?.type === 'succeeded')
+        return { ...base, captured_amount: authorized, captured_at: now, expires_at: null };
+      if (capture?.type === 'unknown')
+        return { ...base, pending_operation: 'capture', pending_operation_amount: authorized };
+      return base;
+    }
+    default:
+      return outcome satisfies never;
+  }
+}
+
+function eventPayload(payment: Payment): Record<string, unknown> {
+  return {
+    paymentId: payment.id,
+    status: payment.status,
+    amount: amountToJson(payment.amount),
+    currency: payment.currency,
+    method: payment.method,
+    authorizedAmount: amountToJson(payment.authorizedAmount),
+    capturedAmount: amountToJson(payment.capturedAmount),
+    ...(payment.declineCode !== null && { declineCode: payment.declineCode }),
+  };
+}
+
+/** Applies a decided authorization to a payment locked by the caller; returns the updated payment. */
+export async function applyAuthorization(
+  transaction: TransactionSql,
+  dependencies: PaymentsDependencies,
+  payment: Payment,
+  outcome: DecidedAuthorization,
+  capture: SaleCapture,
+): Promise<Payment> {
+  const now = dependencies.clock.now();
+  const moved = transition(payment.status, actionFor(outcome, capture));
+  assert.ok(moved.ok, `authorization outcome ${outcome.type} cannot apply to a ${payment.status} payment`);
+  const updated = await updatePayment(
+    transaction,
+    payment,
+    { status: moved.next, ...changesFor(dependencies, payment, outcome, capture, now) },
+    now,
+  );
+  assert.ok(updated, `payment ${payment.id} changed under its row lock`);
+  const ref = { paymentId: updated.id, merchantId: updated.merchantId, currency: updated.currency };
+  const event = {
+    aggregateId: updated.id,
+    merchantId: updated.merchantId,
+    payload: eventPayload(updated),
+    occurredAt: now,
+  };
+  switch (moved.ledgerEffect) {
+    case 'authorization_hold':
+      await dependencies.ledger.record(
+        transaction,
+        ref,
+        { kind: 'authorization_hold', authorized: updated.authorizedAmount },
+        now,
+      );
+      await dependencies.events.stage(transaction, { type: 'payment.authorized.v1', ...event });
+      break;
+    case 'authorization_hold_and_capture':
+      await dependencies.ledger.record(
+        transaction,
+        ref,
+        { kind: 'authorization_hold_and_capture', amount: updated.capturedAmount },
+        now,
+      );
+      await dependencies.events.stage(transaction, { type: 'payment.authorized.v1', ...event });
+      await dependencies.events.stage(transaction, { type: 'payment.captured.v1', ...event });
+      break;
+    case 'none':
+      if (updated.status === 'FAILED')
+        await dependencies.events.stage(transaction, { type: 'payment.failed.v1', ...event });
+      break;
+    default:
+      throw new Error(`an authorization has no ledger effect ${moved.ledgerEffect}`);
+  }
+  return updated;
+}
+
+export { eventPayload };

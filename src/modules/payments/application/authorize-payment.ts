@@ -1,0 +1,203 @@
+// POST /payments/authorize. Phases: validate (token exists, nothing stored on failure) → phase 1 tx
+// (claim the key, insert the PENDING payment) → outside any tx: vault credentials, then the acquirer
+// with a deadline under a reference derived from the payment id → phase 2 tx (status, ledger, event,
+// stored answer). An unknown outcome leaves the payment PENDING (202) for the janitor.
+import { DomainError } from '../../../platform/errors.ts';
+import type { CurrencyCode } from '../../../platform/money.ts';
+import {
+  authorizationAnswer,
+  isFinalAuthorization,
+  references,
+  type ApiAnswer,
+  type Payment,
+} from '../domain/payment.ts';
+import { nextAttemptAt } from '../domain/retry-schedule.ts';
+import { markPhase1Committed } from '../infra/idempotency-repository.ts';
+import { findPayment, insertPayment, lockPayment } from '../infra/payment-repository.ts';
+import { applyAuthorization, type DecidedAuthorization } from './apply-authorization.ts';
+import { settleCapture } from './capture-payment.ts';
+import {
+  crashIfFaultInjected,
+  type ContinuationMode,
+  type KeyRef,
+  type PaymentsDependencies,
+} from './dependencies.ts';
+import { claimKey } from './idempotency.ts';
+import { finish, inquireThenSend, keepForJanitor } from './key-steps.ts';
+import type { AuthorizationOutcome, OperationOutcome, PaymentMethodType } from './ports.ts';
+
+export interface AuthorizeInput {
+  readonly merchantId: string;
+  readonly idempotencyKey: string;
+  readonly fingerprint: string;
+  readonly amount: bigint;
+  readonly currency: CurrencyCode;
+  readonly method: PaymentMethodType;
+  readonly token: string | undefined;
+  readonly returnUrl: string | undefined;
+  readonly capture: boolean;
+  readonly metadata: Record<string, unknown>;
+}
+
+export interface RequestAnswer {
+  readonly answer: ApiAnswer;
+  readonly replayed: boolean;
+}
+
+async function assertTokenFits(dependencies: PaymentsDependencies, input: AuthorizeInput): Promise<void> {
+  if (input.method === 'bank_redirect') return;
+  if (input.token === undefined) {
+    throw new DomainError(
+      'validation_failed',
+      400,
+      `paymentMethod.token is required for ${input.method} payments.`,
+    );
+  }
+  const description = await dependencies.cardData.describe(input.merchantId, input.token);
+  if (!description) throw new DomainError('token_not_found', 422, 'No such token for this merchant.');
+  if (description.kind !== input.method) {
+    throw new DomainError(
+      'token_method_mismatch',
+      422,
+      `The token holds a ${description.kind}, not a ${input.method}.`,
+    );
+  }
+}
+
+export async function authorizePayment(
+  dependencies: PaymentsDependencies,
+  input: AuthorizeInput,
+): Promise<RequestAnswer> {
+  await assertTokenFits(dependencies, input);
+  const now = dependencies.clock.now();
+  const paymentId = dependencies.ids.newId('pay');
+  const claim = await dependencies.sql.begin(async (transaction) => {
+    const claimed = await claimKey(transaction, {
+      merchantId: input.merchantId,
+      key: input.idempotencyKey,
+      operation: 'authorize',
+      fingerprint: input.fingerprint,
+      now,
+      lockTimeoutMs: dependencies.settings.keyLockTimeoutMs,
+    });
+    if (claimed.type !== 'new') return claimed;
+    await insertPayment(transaction, {
+      id: paymentId,
+      merchantId: input.merchantId,
+      amount: input.amount,
+      currency: input.currency,
+      method: input.method,
+      token: input.token ?? null,
+      captureOnAuthorize: input.capture,
+      processorReference: references.authorization(paymentId),
+      metadata: { ...input.metadata, ...(input.returnUrl !== undefined && { returnUrl: input.returnUrl }) },
+      now,
+    });
+    await markPhase1Committed(
+      transaction,
+      input.merchantId,
+      input.idempotencyKey,
+      paymentId,
+      nextAttemptAt(dependencies.settings.inquiryScheduleMs, 0, now),
+    );
+    return { type: 'fresh', resourceId: paymentId, attempts: 0 } as const;
+  });
+  if (claim.type === 'replay') return { answer: claim.answer, replayed: true };
+  const key = {
+    merchantId: input.merchantId,
+    key: input.idempotencyKey,
+    resourceId: claim.resourceId,
+    attempts: claim.attempts,
+  };
+  return {
+    answer: await continueAuthorization(dependencies, key, claim.type === 'fresh' ? 'request' : 'janitor'),
+    replayed: false,
+  };
+}
+
+async function callAcquirer(
+  dependencies: PaymentsDependencies,
+  payment: Payment,
+  mode: ContinuationMode,
+): Promise<AuthorizationOutcome> {
+  const processor = dependencies.processors.processorFor(payment.method);
+  const send = async () => {
+    const credentials =
+      processor.needsCredentials && payment.token !== null
+        ? await dependencies.cardData.credentialsFor(payment.merchantId, payment.token)
+        : undefined;
+    const returnUrl = typeof payment.metadata.returnUrl === 'string' ? payment.metadata.returnUrl : undefined;
+    return processor.authorize({
+      reference: payment.processorReference,
+      amount: payment.amount,
+      currency: payment.currency,
+      credentials,
+      ...(returnUrl !== undefined && { returnUrl }),
+    });
+  };
+  return inquireThenSend(
+    mode,
+    () => dependencies.processors.operations.inquireAuthorization(payment.processorReference),
+    send,
+  );
+}
+
+async function captureSale(
+  dependencies: PaymentsDependencies,
+  outcome: DecidedAuthorization,
+  payment: Payment,
+): Promise<OperationOutcome | undefined> {
+  if (outcome.type !== 'approved' || !payment.captureOnAuthorize) return undefined;
+  const amount = outcome.approvedAmount < payment.amount ? outcome.approvedAmount : payment.amount;
+  return dependencies.processors.operations.capture(
+    outcome.acquirerAuthorizationId,
+    references.capture(payment.id),
+    amount,
+  );
+}
+
+/** Phase 2 (or the answer from state when someone else already applied the outcome). */
+async function persistAuthorization(
+  dependencies: PaymentsDependencies,
+  key: KeyRef,
+  mode: ContinuationMode,
+  outcome: DecidedAuthorization,
+  capture: OperationOutcome | undefined,
+): Promise<ApiAnswer> {
+  return dependencies.sql.begin(async (transaction) => {
+    const current = await lockPayment(transaction, key.merchantId, key.resourceId);
+    if (!current) throw new Error(`payment ${key.resourceId} vanished`);
+    const updated =
+      current.status === 'PENDING'
+        ? await applyAuthorization(transaction, dependencies, current, outcome, capture)
+        : current;
+    const answer = authorizationAnswer(updated);
+    if (isFinalAuthorization(updated)) return finish(transaction, key, answer);
+    await keepForJanitor(dependencies, transaction, key, mode, 'the capture of the sale has no answer yet');
+    return answer;
+  });
+}
+
+/** Resumes an authorization from its recovery point: used by the request, its retries and the janitor. */
+export async function continueAuthorization(
+  dependencies: PaymentsDependencies,
+  key: KeyRef,
+  mode: ContinuationMode,
+): Promise<ApiAnswer> {
+  const payment = await findPayment(dependencies.sql, key.merchantId, key.resourceId);
+  if (!payment) throw new Error(`payment ${key.resourceId} of an idempotency key is missing`);
+  if (payment.status === 'PENDING') {
+    const outcome = await callAcquirer(dependencies, payment, mode);
+    if (outcome.type === 'unknown') {
+      await keepForJanitor(dependencies, dependencies.sql, key, mode, outcome.reason);
+      return authorizationAnswer(payment);
+    }
+    crashIfFaultInjected(dependencies);
+    const capture = await captureSale(dependencies, outcome, payment);
+    return persistAuthorization(dependencies, key, mode, outcome, capture);
+  }
+  if (!isFinalAuthorization(payment)) {
+    return settleCapture(dependencies, key, mode, payment, authorizationAnswer);
+  }
+  return dependencies.sql.begin((transaction) => finish(transaction, key, authorizationAnswer(payment)));
+}

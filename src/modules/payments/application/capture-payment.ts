@@ -1,0 +1,220 @@
+// POST /payments/{id}/capture. Phases: resolve a still-unknown authorization first → phase 1 tx (claim
+// the key, lock the payment row FOR UPDATE, check status then amount, mark the capture pending) →
+// outside any tx: the acquirer capture under `{paymentId}.capture` → phase 2 tx (CAPTURED, capture
+// journal, event, stored answer). Of concurrent captures exactly one passes phase 1; the rest get 409.
+import assert from 'node:assert/strict';
+import type { TransactionSql } from '../../../platform/db/client.ts';
+import { DomainError } from '../../../platform/errors.ts';
+import { planCapture } from '../domain/payment-state.ts';
+import {
+  captureAnswer,
+  operationDeclinedAnswer,
+  references,
+  type ApiAnswer,
+  type Payment,
+} from '../domain/payment.ts';
+import { nextAttemptAt } from '../domain/retry-schedule.ts';
+import { markPhase1Committed } from '../infra/idempotency-repository.ts';
+import { findPayment, lockPayment, updatePayment } from '../infra/payment-repository.ts';
+import { eventPayload } from './apply-authorization.ts';
+import {
+  crashIfFaultInjected,
+  type ContinuationMode,
+  type KeyRef,
+  type PaymentsDependencies,
+} from './dependencies.ts';
+import { claimKey } from './idempotency.ts';
+import { finish, inquireThenSend, keepForJanitor } from './key-steps.ts';
+import type { OperationOutcome } from './ports.ts';
+import type { RequestAnswer } from './authorize-payment.ts';
+import { resolveResource } from './resolve-resource.ts';
+
+export interface CaptureInput {
+  readonly merchantId: string;
+  readonly paymentId: string;
+  readonly idempotencyKey: string;
+  readonly fingerprint: string;
+  /** Absent: the whole authorized amount. */
+  readonly amount: bigint | undefined;
+}
+
+export function paymentNotFound(): DomainError {
+  return new DomainError('payment_not_found', 404, 'No such payment.');
+}
+
+export function operationInProgress(): DomainError {
+  return new DomainError(
+    'payment_operation_in_progress',
+    409,
+    'Another capture or void of this payment is in progress; retry later.',
+    { retryable: true },
+    { 'retry-after': '1' },
+  );
+}
+
+export async function capturePayment(
+  dependencies: PaymentsDependencies,
+  input: CaptureInput,
+): Promise<RequestAnswer> {
+  const existing = await findPayment(dependencies.sql, input.merchantId, input.paymentId);
+  if (!existing) throw paymentNotFound();
+  if (existing.status === 'PENDING') await resolveResource(dependencies, existing.id);
+  const now = dependencies.clock.now();
+  const claim = await dependencies.sql.begin(async (transaction) => {
+    const claimed = await claimKey(transaction, {
+      merchantId: input.merchantId,
+      key: input.idempotencyKey,
+      operation: 'capture',
+      fingerprint: input.fingerprint,
+      now,
+      lockTimeoutMs: dependencies.settings.keyLockTimeoutMs,
+    });
+    if (claimed.type !== 'new') return claimed;
+    const payment = await lockPayment(transaction, input.merchantId, input.paymentId);
+    if (!payment) throw paymentNotFound();
+    if (payment.pendingOperation !== null) throw operationInProgress();
+    const plan = planCapture({
+      status: payment.status,
+      authorized: payment.authorizedAmount,
+      captureAmount: input.amount ?? payment.authorizedAmount,
+    });
+    if (!plan.ok) throw new DomainError(plan.code, plan.status, plan.message, { retryable: plan.retryable });
+    const marked = await updatePayment(
+      transaction,
+      payment,
+      { pending_operation: 'capture', pending_operation_amount: plan.captured },
+      now,
+    );
+    assert.ok(marked, 'the payment changed under its row lock');
+    await markPhase1Committed(
+      transaction,
+      input.merchantId,
+      input.idempotencyKey,
+      payment.id,
+      nextAttemptAt(dependencies.settings.inquiryScheduleMs, 0, now),
+    );
+    return { type: 'fresh', resourceId: payment.id, attempts: 0 } as const;
+  });
+  if (claim.type === 'replay') return { answer: claim.answer, replayed: true };
+  const key = {
+    merchantId: input.merchantId,
+    key: input.idempotencyKey,
+    resourceId: claim.resourceId,
+    attempts: claim.attempts,
+  };
+  return {
+    answer: await continueCapture(dependencies, key, claim.type === 'fresh' ? 'request' : 'janitor'),
+    replayed: false,
+  };
+}
+
+export async function continueCapture(
+  dependencies: PaymentsDependencies,
+  key: KeyRef,
+  mode: ContinuationMode,
+): Promise<ApiAnswer> {
+  const payment = await findPayment(dependencies.sql, key.merchantId, key.resourceId);
+  if (!payment) throw new Error(`payment ${key.resourceId} of an idempotency key is missing`);
+  return settleCapture(dependencies, key, mode, payment, captureAnswer);
+}
+
+/** Sends (or asks about) the pending capture and records its outcome; shared with sales (capture: true). */
+export async function settleCapture(
+  dependencies: PaymentsDependencies,
+  key: KeyRef,
+  mode: ContinuationMode,
+  payment: Payment,
+  answerOf: (payment: Payment) => ApiAnswer,
+): Promise<ApiAnswer> {
+  if (payment.pendingOperation !== 'capture') {
+    return dependencies.sql.begin((transaction) => finish(transaction, key, answerOf(payment)));
+  }
+  const reference = references.capture(payment.id);
+  const acquirerId = payment.acquirerAuthorizationId;
+  assert.ok(
+    acquirerId !== null && payment.pendingOperationAmount !== null,
+    'a pending capture has an authorization',
+  );
+  const amount = payment.pendingOperationAmount;
+  const outcome = await inquireThenSend(
+    mode,
+    () => dependencies.processors.operations.inquireOperation(reference),
+    () => dependencies.processors.operations.capture(acquirerId, reference, amount),
+  );
+  if (outcome.type === 'unknown' || outcome.type === 'pending') {
+    await keepForJanitor(
+      dependencies,
+      dependencies.sql,
+      key,
+      mode,
+      outcome.type === 'unknown' ? outcome.reason : 'pending',
+    );
+    return answerOf(payment);
+  }
+  crashIfFaultInjected(dependencies);
+  return dependencies.sql.begin(async (transaction) => {
+    const current = await lockPayment(transaction, key.merchantId, key.resourceId);
+    if (!current) throw new Error(`payment ${key.resourceId} vanished`);
+    if (current.pendingOperation !== 'capture') return finish(transaction, key, answerOf(current));
+    const updated = await recordCapture(transaction, dependencies, current, outcome);
+    if (outcome.type === 'declined' && answerOf === captureAnswer) {
+      return finish(transaction, key, operationDeclinedAnswer('capture', current.id, outcome.declineCode));
+    }
+    return finish(transaction, key, answerOf(updated));
+  });
+}
+
+async function recordCapture(
+  transaction: TransactionSql,
+  dependencies: PaymentsDependencies,
+  payment: Payment,
+  outcome: Exclude<OperationOutcome, { type: 'unknown' | 'pending' }>,
+): Promise<Payment> {
+  const now = dependencies.clock.now();
+  if (outcome.type === 'declined') {
+    const cleared = await updatePayment(
+      transaction,
+      payment,
+      { pending_operation: null, pending_operation_amount: null },
+      now,
+    );
+    assert.ok(cleared, 'the payment changed under its row lock');
+    return cleared;
+  }
+  const amount = payment.pendingOperationAmount!;
+  const plan = planCapture({
+    status: payment.status,
+    authorized: payment.authorizedAmount,
+    captureAmount: amount,
+  });
+  assert.ok(plan.ok, `a pending capture of ${payment.id} became impossible`);
+  const updated = await updatePayment(
+    transaction,
+    payment,
+    {
+      status: plan.next,
+      captured_amount: plan.captured,
+      captured_at: now,
+      pending_operation: null,
+      pending_operation_amount: null,
+      expires_at: null,
+    },
+    now,
+  );
+  assert.ok(updated, 'the payment changed under its row lock');
+  const ref = { paymentId: updated.id, merchantId: updated.merchantId, currency: updated.currency };
+  await dependencies.ledger.record(
+    transaction,
+    ref,
+    { kind: 'capture', captured: plan.captured, authorized: payment.authorizedAmount },
+    now,
+  );
+  await dependencies.events.stage(transaction, {
+    type: 'payment.captured.v1',
+    aggregateId: updated.id,
+    merchantId: updated.merchantId,
+    payload: { ...eventPayload(updated), releasedAmount: Number(plan.released) },
+    occurredAt: now,
+  });
+  return updated;
+}

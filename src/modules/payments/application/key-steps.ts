@@ -1,0 +1,50 @@
+// Steps every continuation shares: store the final answer, or keep the key for the janitor when the
+// acquirer's answer is unknown (never FAILED on a timeout, never re-sent under a new reference).
+import type { Queryable, TransactionSql } from '../../../platform/db/client.ts';
+import type { ApiAnswer } from '../domain/payment.ts';
+import { nextAttemptAt } from '../domain/retry-schedule.ts';
+import { finishKey, scheduleKey } from '../infra/idempotency-repository.ts';
+import type { ContinuationMode, KeyRef, PaymentsDependencies } from './dependencies.ts';
+import type { InquiryOutcome } from './ports.ts';
+
+export async function finish(
+  transaction: TransactionSql,
+  key: KeyRef,
+  answer: ApiAnswer,
+): Promise<ApiAnswer> {
+  await finishKey(transaction, key.merchantId, key.key, answer);
+  return answer;
+}
+
+/** Unlocks the key and schedules the next inquiry; a janitor run counts as one attempt. */
+export async function keepForJanitor(
+  dependencies: PaymentsDependencies,
+  sql: Queryable,
+  key: KeyRef,
+  mode: ContinuationMode,
+  reason: string,
+): Promise<void> {
+  const attempts = mode === 'janitor' ? key.attempts + 1 : key.attempts;
+  const next = nextAttemptAt(dependencies.settings.inquiryScheduleMs, attempts, dependencies.clock.now());
+  await scheduleKey(sql, key.merchantId, key.key, attempts, next);
+  const details = { resourceId: key.resourceId, attempts, nextAttemptAt: next, reason };
+  if (next === null)
+    dependencies.log.error(details, 'unknown outcome after the whole schedule: manual review');
+  else dependencies.log.warn(details, 'acquirer outcome unknown; the janitor will ask again');
+}
+
+/**
+ * The janitor asks the acquirer by reference first; if the acquirer recorded nothing, it sends the
+ * original request again under the same reference (safe: the acquirer deduplicates on it).
+ */
+export async function inquireThenSend<T extends { readonly type: string }>(
+  mode: ContinuationMode,
+  inquire: () => Promise<InquiryOutcome<T>>,
+  send: () => Promise<T>,
+): Promise<T | { readonly type: 'unknown'; readonly reason: string }> {
+  if (mode === 'request') return send();
+  const inquiry = await inquire();
+  if (inquiry.type === 'found') return inquiry.outcome;
+  if (inquiry.type === 'unknown') return inquiry;
+  return send();
+}

@@ -1,0 +1,53 @@
+// Background work besides the janitor: the expiry of authorizations (the hold is released, as a void
+// would) and the reaper of finished idempotency keys older than their retention.
+import assert from 'node:assert/strict';
+import { transition } from '../domain/payment-state.ts';
+import { deleteFinishedKeysBefore } from '../infra/idempotency-repository.ts';
+import { lockExpiredAuthorizations, updatePayment } from '../infra/payment-repository.ts';
+import { eventPayload } from './apply-authorization.ts';
+import type { PaymentsDependencies } from './dependencies.ts';
+
+export const expiryBatchMax = 100;
+export const reaperBatchMax = 1_000;
+
+/** Expires authorizations past their validity, one batch per transaction; returns how many. */
+export async function expireAuthorizations(dependencies: PaymentsDependencies): Promise<number> {
+  const now = dependencies.clock.now();
+  return dependencies.sql.begin(async (transaction) => {
+    const payments = await lockExpiredAuthorizations(transaction, now, expiryBatchMax);
+    for (const payment of payments) {
+      const moved = transition(payment.status, 'expire');
+      assert.ok(moved.ok, `an expiring ${payment.status} payment cannot expire`);
+      const updated = await updatePayment(
+        transaction,
+        payment,
+        { status: moved.next, expires_at: null, next_action: null },
+        now,
+      );
+      assert.ok(updated, 'the payment changed under its row lock');
+      if (moved.ledgerEffect === 'release_hold') {
+        const ref = { paymentId: payment.id, merchantId: payment.merchantId, currency: payment.currency };
+        await dependencies.ledger.record(
+          transaction,
+          ref,
+          { kind: 'expiry', authorized: payment.authorizedAmount },
+          now,
+        );
+      }
+      await dependencies.events.stage(transaction, {
+        type: 'payment.expired.v1',
+        aggregateId: payment.id,
+        merchantId: payment.merchantId,
+        payload: eventPayload(updated),
+        occurredAt: now,
+      });
+    }
+    return payments.length;
+  });
+}
+
+/** Deletes finished keys older than the retention; unfinished keys stay until resolved. */
+export async function reapIdempotencyKeys(dependencies: PaymentsDependencies): Promise<number> {
+  const before = new Date(dependencies.clock.now().getTime() - dependencies.settings.keyRetentionMs);
+  return deleteFinishedKeysBefore(dependencies.sql, before, reaperBatchMax);
+}

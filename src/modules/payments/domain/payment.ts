@@ -1,0 +1,236 @@
+// The payment as the payments module stores it, the references the acquirer deduplicates on, and the
+// API's answers, built from stored state only, so that a request, its retry and the janitor that
+// finishes it all produce the same bytes.
+import { amountToJson, type CurrencyCode } from '../../../platform/money.ts';
+import type { PaymentStatus } from './payment-state.ts';
+
+export type PaymentMethodType = 'card' | 'wallet' | 'bank_redirect';
+export type PendingOperation = 'capture' | 'void';
+
+export interface Payment {
+  readonly id: string;
+  readonly merchantId: string;
+  readonly amount: bigint;
+  readonly currency: CurrencyCode;
+  readonly method: PaymentMethodType;
+  readonly token: string | null;
+  readonly captureOnAuthorize: boolean;
+  readonly status: PaymentStatus;
+  readonly authorizedAmount: bigint;
+  readonly capturedAmount: bigint;
+  readonly refundedAmount: bigint;
+  readonly refundingAmount: bigint;
+  readonly version: number;
+  readonly processorReference: string;
+  readonly acquirerAuthorizationId: string | null;
+  readonly declineCode: string | null;
+  readonly nextAction: { readonly type: 'redirect'; readonly redirectUrl: string } | null;
+  readonly metadata: Record<string, unknown>;
+  readonly pendingOperation: PendingOperation | null;
+  readonly pendingOperationAmount: bigint | null;
+  readonly expiresAt: Date | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  readonly authorizedAt: Date | null;
+  readonly capturedAt: Date | null;
+  readonly voidedAt: Date | null;
+}
+
+export type RefundStatus = 'PENDING' | 'REFUNDED' | 'FAILED';
+
+export interface Refund {
+  readonly id: string;
+  readonly paymentId: string;
+  readonly merchantId: string;
+  readonly amount: bigint;
+  readonly currency: CurrencyCode;
+  readonly status: RefundStatus;
+  readonly reason: string | null;
+  readonly metadata: Record<string, unknown>;
+  readonly processorReference: string;
+  readonly acquirerRefundId: string | null;
+  readonly declineCode: string | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** References are derived from ids, so a retry can never reach the acquirer under a new one. */
+export const references = {
+  authorization: (paymentId: string) => `${paymentId}.authorization`,
+  capture: (paymentId: string) => `${paymentId}.capture`,
+  void: (paymentId: string) => `${paymentId}.void`,
+  refund: (refundId: string) => `${refundId}.refund`,
+};
+
+/** An answer to store on the idempotency key and replay byte for byte. */
+export interface ApiAnswer {
+  readonly status: number;
+  readonly body: string;
+}
+
+function json(status: number, body: Record<string, unknown>): ApiAnswer {
+  return { status, body: JSON.stringify(body) };
+}
+
+function problemAnswer(
+  status: number,
+  code: string,
+  detail: string,
+  extensions: Record<string, unknown>,
+): ApiAnswer {
+  return json(status, {
+    type: `urn:payflow:problem:${code}`,
+    title: status === 422 ? 'Unprocessable Content' : 'Conflict',
+    status,
+    code,
+    detail,
+    ...extensions,
+  });
+}
+
+/** Whether an answer is final (stored on the key) or says the outcome is still unknown (202). */
+export function isFinalAuthorization(payment: Payment): boolean {
+  if (payment.status === 'PENDING') return false;
+  return !(
+    payment.status === 'AUTHORIZED' &&
+    payment.pendingOperation === 'capture' &&
+    payment.captureOnAuthorize
+  );
+}
+
+/** POST /payments/authorize: 201 when the acquirer approved, 202 while unknown or awaiting the payer. */
+export function authorizationAnswer(payment: Payment): ApiAnswer {
+  const base = {
+    paymentId: payment.id,
+    status: payment.status,
+    amount: amountToJson(payment.amount),
+    currency: payment.currency,
+  };
+  if (payment.status === 'FAILED') {
+    return problemAnswer(
+      422,
+      payment.declineCode ?? 'card_declined',
+      'The acquirer declined the authorization.',
+      {
+        ...base,
+        declineCode: payment.declineCode,
+        createdAt: payment.createdAt.toISOString(),
+      },
+    );
+  }
+  if (
+    payment.status === 'PENDING' ||
+    payment.status === 'REQUIRES_ACTION' ||
+    !isFinalAuthorization(payment)
+  ) {
+    return json(202, {
+      ...base,
+      ...(payment.nextAction !== null && { nextAction: payment.nextAction }),
+      createdAt: payment.createdAt.toISOString(),
+    });
+  }
+  return json(201, {
+    ...base,
+    authorizedAmount: amountToJson(payment.authorizedAmount),
+    ...(payment.capturedAmount > 0n && { capturedAmount: amountToJson(payment.capturedAmount) }),
+    createdAt: payment.createdAt.toISOString(),
+  });
+}
+
+export function captureAnswer(payment: Payment): ApiAnswer {
+  if (payment.pendingOperation === 'capture') {
+    return json(202, {
+      paymentId: payment.id,
+      status: payment.status,
+      captureAmount: amountToJson(payment.pendingOperationAmount ?? 0n),
+      detail: 'The acquirer has not answered yet; the capture completes in the background.',
+    });
+  }
+  return json(200, {
+    paymentId: payment.id,
+    status: payment.status,
+    capturedAmount: amountToJson(payment.capturedAmount),
+    capturedAt: payment.capturedAt?.toISOString() ?? null,
+  });
+}
+
+export function voidAnswer(payment: Payment): ApiAnswer {
+  if (payment.pendingOperation === 'void') {
+    return json(202, {
+      paymentId: payment.id,
+      status: payment.status,
+      detail: 'The void completes in the background.',
+    });
+  }
+  return json(200, {
+    paymentId: payment.id,
+    status: payment.status,
+    voidedAt: payment.voidedAt?.toISOString() ?? null,
+  });
+}
+
+export function operationDeclinedAnswer(
+  operation: 'capture' | 'void' | 'refund',
+  paymentId: string,
+  declineCode: string,
+  extensions: Record<string, unknown> = {},
+): ApiAnswer {
+  return problemAnswer(
+    422,
+    `${operation}_declined`,
+    `The acquirer declined the ${operation}: ${declineCode}.`,
+    {
+      paymentId,
+      declineCode,
+      ...extensions,
+    },
+  );
+}
+
+export function refundView(refund: Refund): Record<string, unknown> {
+  return {
+    refundId: refund.id,
+    paymentId: refund.paymentId,
+    status: refund.status,
+    refundedAmount: amountToJson(refund.amount),
+    currency: refund.currency,
+    reason: refund.reason,
+    ...(refund.declineCode !== null && { declineCode: refund.declineCode }),
+    metadata: refund.metadata,
+    createdAt: refund.createdAt.toISOString(),
+  };
+}
+
+/** POST /payments/{id}/refund: 200 once refunded, 202 while the acquirer has not said. */
+export function refundAnswer(refund: Refund, paymentStatus: PaymentStatus): ApiAnswer {
+  if (refund.status === 'FAILED') {
+    return operationDeclinedAnswer('refund', refund.paymentId, refund.declineCode ?? 'refund_failed', {
+      refundId: refund.id,
+    });
+  }
+  return json(refund.status === 'REFUNDED' ? 200 : 202, { ...refundView(refund), paymentStatus });
+}
+
+/** GET /payments/{id} and the list. */
+export function paymentView(payment: Payment): Record<string, unknown> {
+  return {
+    paymentId: payment.id,
+    status: payment.status,
+    amount: amountToJson(payment.amount),
+    currency: payment.currency,
+    paymentMethod: { type: payment.method, ...(payment.token !== null && { token: payment.token }) },
+    authorizedAmount: amountToJson(payment.authorizedAmount),
+    capturedAmount: amountToJson(payment.capturedAmount),
+    refundedAmount: amountToJson(payment.refundedAmount),
+    ...(payment.declineCode !== null && { declineCode: payment.declineCode }),
+    ...(payment.nextAction !== null && { nextAction: payment.nextAction }),
+    ...(payment.pendingOperation !== null && { pendingOperation: payment.pendingOperation }),
+    metadata: payment.metadata,
+    createdAt: payment.createdAt.toISOString(),
+    updatedAt: payment.updatedAt.toISOString(),
+    ...(payment.authorizedAt !== null && { authorizedAt: payment.authorizedAt.toISOString() }),
+    ...(payment.capturedAt !== null && { capturedAt: payment.capturedAt.toISOString() }),
+    ...(payment.voidedAt !== null && { voidedAt: payment.voidedAt.toISOString() }),
+    ...(payment.expiresAt !== null && { expiresAt: payment.expiresAt.toISOString() }),
+  };
+}

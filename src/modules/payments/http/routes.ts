@@ -1,0 +1,256 @@
+// The payments HTTP API (spec §6): every POST needs an Idempotency-Key and answers from the use case's
+// ApiAnswer bytes, so a replay is byte for byte the first answer. Merchant from the token; another
+// merchant's payment is 404.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, problemContentType } from '../../../platform/errors.ts';
+import type { HttpApp } from '../../../platform/http/app.ts';
+import { merchantIdOf, requireScopes, type RequestAuthenticator } from '../../../platform/http/auth.ts';
+import { parseCurrency } from '../../../platform/money.ts';
+import { authorizePayment, type RequestAnswer } from '../application/authorize-payment.ts';
+import { applyAcquirerNotification } from '../application/bank-redirect-outcome.ts';
+import { capturePayment } from '../application/capture-payment.ts';
+import type { PaymentsDependencies } from '../application/dependencies.ts';
+import { requestFingerprint, requireIdempotencyKey } from '../application/idempotency.ts';
+import { decodeCursor, getPayment, getRefunds, listMerchantPayments } from '../application/read-payments.ts';
+import { refundPayment } from '../application/refund-payment.ts';
+import { voidPayment } from '../application/void-payment.ts';
+import type { PaymentStatus } from '../domain/payment-state.ts';
+import {
+  AuthorizeBody,
+  CaptureBody,
+  IdempotencyHeaders,
+  ListQuery,
+  PaymentParams,
+  RefundBody,
+  VoidBody,
+} from './schemas.ts';
+
+export interface PaymentRoutesOptions {
+  readonly authenticator: RequestAuthenticator;
+  readonly dependencies: PaymentsDependencies;
+  /** Shared secret of acquirer notifications; undefined refuses every notification. */
+  readonly notifySecret: string | undefined;
+}
+
+export const listLimitMax = 100;
+export const listLimitDefault = 20;
+/** Notifications whose timestamp is further off than this are refused (Standard Webhooks). */
+export const notificationToleranceSeconds = 300;
+
+function send(reply: FastifyReply, result: RequestAnswer): FastifyReply {
+  const { answer, replayed } = result;
+  reply
+    .code(answer.status)
+    .header('content-type', answer.status >= 400 ? problemContentType : 'application/json; charset=utf-8');
+  if (replayed) reply.header('idempotent-replayed', 'true');
+  return reply.send(answer.body);
+}
+
+function fingerprintOf(request: FastifyRequest): string {
+  return requestFingerprint(request.method, request.url.split('?')[0] ?? '', request.body);
+}
+
+function currencyOf(value: string) {
+  const parsed = parseCurrency(value);
+  if (!parsed.ok) throw new DomainError(parsed.code, 400, parsed.message);
+  return parsed.currency;
+}
+
+function checkMetadataKeys(metadata: Record<string, unknown> | undefined): Record<string, unknown> {
+  return metadata ?? {};
+}
+
+function parseDate(value: string | undefined, name: string): Date | undefined {
+  if (value === undefined) return undefined;
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime()))
+    throw new DomainError('validation_failed', 400, `${name} is not a date-time.`);
+  return date;
+}
+
+function listLimit(raw: string | undefined): number {
+  const limit = raw === undefined ? listLimitDefault : Number(raw);
+  if (!Number.isInteger(limit) || limit < 1 || limit > listLimitMax) {
+    throw new DomainError('validation_failed', 400, `limit must be an integer from 1 to ${listLimitMax}.`);
+  }
+  return limit;
+}
+
+export function registerPaymentRoutes(app: HttpApp, options: PaymentRoutesOptions): void {
+  const { authenticator, dependencies } = options;
+  const write = requireScopes(authenticator, 'payments:write');
+  const read = requireScopes(authenticator, 'payments:read');
+  const refunds = requireScopes(authenticator, 'refunds:write');
+  const tags = ['payments'];
+
+  app.post(
+    '/payments/authorize',
+    { preHandler: write, schema: { tags, body: AuthorizeBody, headers: IdempotencyHeaders } },
+    async (request, reply) => {
+      const key = requireIdempotencyKey(request.headers['idempotency-key']);
+      const body = request.body;
+      const result = await authorizePayment(dependencies, {
+        merchantId: merchantIdOf(request),
+        idempotencyKey: key,
+        fingerprint: fingerprintOf(request),
+        amount: BigInt(body.amount),
+        currency: currencyOf(body.currency),
+        method: body.paymentMethod.type,
+        token: body.paymentMethod.token,
+        returnUrl: body.paymentMethod.returnUrl,
+        capture: body.capture ?? false,
+        metadata: checkMetadataKeys(body.metadata),
+      });
+      return send(reply, result);
+    },
+  );
+
+  app.post(
+    '/payments/:id/capture',
+    {
+      preHandler: write,
+      schema: { tags, params: PaymentParams, body: CaptureBody, headers: IdempotencyHeaders },
+    },
+    async (request, reply) => {
+      const key = requireIdempotencyKey(request.headers['idempotency-key']);
+      const result = await capturePayment(dependencies, {
+        merchantId: merchantIdOf(request),
+        paymentId: request.params.id,
+        idempotencyKey: key,
+        fingerprint: fingerprintOf(request),
+        amount: request.body?.amount === undefined ? undefined : BigInt(request.body.amount),
+      });
+      return send(reply, result);
+    },
+  );
+
+  app.post(
+    '/payments/:id/refund',
+    {
+      preHandler: refunds,
+      schema: { tags, params: PaymentParams, body: RefundBody, headers: IdempotencyHeaders },
+    },
+    async (request, reply) => {
+      const key = requireIdempotencyKey(request.headers['idempotency-key']);
+      const body = request.body ?? {};
+      const result = await refundPayment(dependencies, {
+        merchantId: merchantIdOf(request),
+        paymentId: request.params.id,
+        idempotencyKey: key,
+        fingerprint: fingerprintOf(request),
+        amount: body.amount === undefined ? undefined : BigInt(body.amount),
+        reason: body.reason,
+        metadata: checkMetadataKeys(body.metadata),
+      });
+      return send(reply, result);
+    },
+  );
+
+  app.post(
+    '/payments/:id/void',
+    {
+      preHandler: write,
+      schema: { tags, params: PaymentParams, body: VoidBody, headers: IdempotencyHeaders },
+    },
+    async (request, reply) => {
+      const key = requireIdempotencyKey(request.headers['idempotency-key']);
+      const result = await voidPayment(dependencies, {
+        merchantId: merchantIdOf(request),
+        paymentId: request.params.id,
+        idempotencyKey: key,
+        fingerprint: fingerprintOf(request),
+      });
+      return send(reply, result);
+    },
+  );
+
+  app.get('/payments/:id', { preHandler: read, schema: { tags, params: PaymentParams } }, async (request) =>
+    getPayment(dependencies, merchantIdOf(request), request.params.id),
+  );
+
+  app.get(
+    '/payments/:id/refunds',
+    { preHandler: read, schema: { tags, params: PaymentParams } },
+    async (request) => getRefunds(dependencies, merchantIdOf(request), request.params.id),
+  );
+
+  app.get('/payments', { preHandler: read, schema: { tags, querystring: ListQuery } }, async (request) => {
+    const query = request.query;
+    const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    if (query.cursor !== undefined && cursor === undefined)
+      throw new DomainError('invalid_cursor', 400, 'The cursor is not one this API gave out.');
+    const createdFrom = parseDate(query.createdFrom, 'createdFrom');
+    const createdTo = parseDate(query.createdTo, 'createdTo');
+    return listMerchantPayments(dependencies, {
+      merchantId: merchantIdOf(request),
+      ...(query.status !== undefined && { status: query.status as PaymentStatus }),
+      ...(createdFrom !== undefined && { createdFrom }),
+      ...(createdTo !== undefined && { createdTo }),
+      ...(cursor !== undefined && { cursor }),
+      limit: listLimit(query.limit),
+    });
+  });
+
+  registerNotificationRoute(app, options);
+}
+
+/** Standard Webhooks: `v1,` + base64 HMAC-SHA256 of `{id}.{timestamp}.{raw body}`, compared in constant time. */
+export function notificationSignatureValid(
+  secret: string,
+  headers: { id: string; timestamp: string; signature: string },
+  rawBody: string,
+): boolean {
+  const expected = Buffer.from(
+    `v1,${createHmac('sha256', secret).update(`${headers.id}.${headers.timestamp}.${rawBody}`).digest('base64')}`,
+  );
+  return headers.signature.split(' ').some((candidate) => {
+    const given = Buffer.from(candidate);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  });
+}
+
+function header(request: FastifyRequest, name: string): string {
+  const value = request.headers[name];
+  return typeof value === 'string' ? value : '';
+}
+
+function registerNotificationRoute(app: HttpApp, options: PaymentRoutesOptions): void {
+  void app.register(async (scope) => {
+    // The signature covers the raw bytes, so this route keeps the body as text.
+    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) =>
+      done(null, body),
+    );
+    scope.post('/internal/acquirer/notifications', { schema: { hide: true } }, async (request, reply) => {
+      const rawBody = typeof request.body === 'string' ? request.body : '';
+      const headers = {
+        id: header(request, 'webhook-id'),
+        timestamp: header(request, 'webhook-timestamp'),
+        signature: header(request, 'webhook-signature'),
+      };
+      const ageSeconds = Math.abs(Date.now() / 1000 - Number(headers.timestamp));
+      const valid =
+        options.notifySecret !== undefined &&
+        Number.isFinite(ageSeconds) &&
+        ageSeconds <= notificationToleranceSeconds &&
+        notificationSignatureValid(options.notifySecret, headers, rawBody);
+      if (!valid)
+        throw new DomainError(
+          'invalid_signature',
+          401,
+          'The notification signature is missing, stale or wrong.',
+        );
+      let reference: unknown;
+      try {
+        reference = (JSON.parse(rawBody) as { reference?: unknown }).reference;
+      } catch {
+        throw new DomainError('malformed_json', 400, 'The body is not valid JSON.');
+      }
+      if (typeof reference !== 'string' || reference.length > 255)
+        throw new DomainError('validation_failed', 400, 'reference is required.');
+      const result = await applyAcquirerNotification(options.dependencies, reference);
+      // An outcome PayFlow could not confirm yet is refused so that the acquirer retries.
+      return reply.code(result === 'unknown' ? 503 : 204).send();
+    });
+  });
+}

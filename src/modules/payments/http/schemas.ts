@@ -1,0 +1,89 @@
+// TypeBox schemas of the payments API: they validate requests and feed the OpenAPI document.
+import { Type } from 'typebox';
+import { amountMaxMinor } from '../../../platform/money.ts';
+import { paymentStatuses } from '../domain/payment-state.ts';
+
+export const metadataKeysMax = 20;
+export const metadataKeyLengthMax = 40;
+export const metadataValueLengthMax = 500;
+
+const Amount = Type.Integer({
+  minimum: 1,
+  maximum: Number(amountMaxMinor),
+  description: `Minor units (cents), an integer from 1 to ${amountMaxMinor}.`,
+});
+
+export const Metadata = Type.Record(
+  Type.String({ minLength: 1, maxLength: metadataKeyLengthMax }),
+  Type.Union([
+    Type.String({ maxLength: metadataValueLengthMax }),
+    Type.Number(),
+    Type.Boolean(),
+    Type.Null(),
+  ]),
+  {
+    maxProperties: metadataKeysMax,
+    description: `At most ${metadataKeysMax} keys of up to ${metadataKeyLengthMax} characters; values are strings (≤ ${metadataValueLengthMax} characters), numbers, booleans or null.`,
+  },
+);
+
+export const AuthorizeBody = Type.Object(
+  {
+    amount: Amount,
+    currency: Type.String({ minLength: 3, maxLength: 3, description: 'ISO 4217 code, uppercase.' }),
+    paymentMethod: Type.Object(
+      {
+        type: Type.Union([Type.Literal('card'), Type.Literal('wallet'), Type.Literal('bank_redirect')]),
+        token: Type.Optional(
+          Type.String({ minLength: 1, maxLength: 64, description: 'A vault token (`POST /tokens`).' }),
+        ),
+        returnUrl: Type.Optional(
+          Type.String({
+            maxLength: 2048,
+            pattern: '^https?://[^\\s]+$',
+            description: 'bank_redirect: where the bank page sends the payer back.',
+          }),
+        ),
+      },
+      { additionalProperties: false },
+    ),
+    capture: Type.Optional(Type.Boolean({ description: 'true: authorize and capture in one call.' })),
+    metadata: Type.Optional(Metadata),
+  },
+  { additionalProperties: false },
+);
+
+export const CaptureBody = Type.Object(
+  { amount: Type.Optional(Amount), metadata: Type.Optional(Metadata) },
+  { additionalProperties: false },
+);
+
+export const RefundBody = Type.Object(
+  {
+    amount: Type.Optional(Amount),
+    reason: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9_]+$' })),
+    metadata: Type.Optional(Metadata),
+  },
+  { additionalProperties: false },
+);
+
+export const VoidBody = Type.Object({ metadata: Type.Optional(Metadata) }, { additionalProperties: false });
+
+export const PaymentParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const ListQuery = Type.Object(
+  {
+    status: Type.Optional(Type.Union(paymentStatuses.map((status) => Type.Literal(status)))),
+    createdFrom: Type.Optional(Type.String({ format: 'date-time' })),
+    createdTo: Type.Optional(Type.String({ format: 'date-time' })),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: '1 to 100, default 20.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({ description: 'Required: 1 to 255 visible ASCII characters, unique per request.' }),
+  ),
+});

@@ -1,0 +1,267 @@
+// The payments module's public face: authorize, capture, refund and void payments through the atomic
+// phases (docs/adr/0009-idempotency-and-unknown-outcomes.md), with idempotency keys, a janitor for
+// unknown acquirer outcomes, authorization expiry and the key reaper. The acquirer is reached through
+// one processor strategy per method; with ACQUIRER_URL unset the acquirer simulator runs in-process.
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import type { ModuleDefinition } from '../../apps/modules.ts';
+import { ConfigError } from '../../platform/config.ts';
+import { newId } from '../../platform/ids.ts';
+import type { Job, PlatformContext } from '../../platform/module.ts';
+import { startSimulator, type RunningSimulator } from '../../simulator/index.ts';
+import type { EventsFace } from '../events/index.ts';
+import type { IdentityFace } from '../identity/index.ts';
+import {
+  authorizationHold,
+  authorizeAndCaptureJournals,
+  captureJournal,
+  expiryJournal,
+  refundJournal,
+  voidJournal,
+  type Journal,
+  type JournalKind,
+  type LedgerFace,
+} from '../ledger/index.ts';
+import type { VaultFace } from '../vault/index.ts';
+import type { PaymentsDependencies, PaymentsSettings } from './application/dependencies.ts';
+import { expireAuthorizations, reapIdempotencyKeys } from './application/maintenance-jobs.ts';
+import type { CardDataPort, EventStager, LedgerPort, ProcessorCredentials } from './application/ports.ts';
+import { getPayment } from './application/read-payments.ts';
+import { runJanitor } from './application/resolve-resource.ts';
+import { parseSchedule } from './domain/retry-schedule.ts';
+import { registerPaymentRoutes } from './http/routes.ts';
+import { AcquirerHttpClient } from './infra/acquirer/acquirer-http.ts';
+import { createProcessorFactory } from './infra/processors.ts';
+
+export { stateDiagramMermaid, paymentStatuses, type PaymentStatus } from './domain/payment-state.ts';
+export { notificationSignatureValid } from './http/routes.ts';
+
+/** What later modules (settlement, notifications) may use: `faces['payments'] as PaymentsFace`. */
+export interface PaymentsFace {
+  /** The payment as GET /payments/{id} shows it (with its ledger figures); DomainError 404 if unknown. */
+  getPayment(merchantId: string, paymentId: string): Promise<Record<string, unknown>>;
+  /** Runs one janitor pass now (tests, operators): resumes due and abandoned idempotency keys. */
+  runJanitor(): Promise<number>;
+  /** Runs one expiry pass now. */
+  expireAuthorizations(): Promise<number>;
+}
+
+const journalTypes: Record<JournalKind, string> = {
+  authorization_hold: 'AUTH',
+  capture: 'CAPTURE',
+  void: 'VOID',
+  expiry: 'EXPIRY',
+  refund: 'REFUND',
+  fee: 'FEE',
+  acquirer_settlement: 'SETTLEMENT',
+  merchant_payout: 'PAYOUT',
+};
+
+function ledgerPort(ledger: LedgerFace): LedgerPort {
+  const stamp = (occurredAt: Date) => ({ journalId: newId('jnl'), occurredAt });
+  return {
+    async record(transaction, payment, record, occurredAt) {
+      let journals: readonly Journal[];
+      switch (record.kind) {
+        case 'authorization_hold':
+          journals = [authorizationHold(payment, record, stamp(occurredAt))];
+          break;
+        case 'authorization_hold_and_capture':
+          journals = authorizeAndCaptureJournals(payment, record, {
+            hold: stamp(occurredAt),
+            capture: stamp(occurredAt),
+          });
+          break;
+        case 'capture':
+          journals = [captureJournal(payment, record, stamp(occurredAt))];
+          break;
+        case 'void':
+          journals = [voidJournal(payment, record, stamp(occurredAt))];
+          break;
+        case 'expiry':
+          journals = [expiryJournal(payment, record, stamp(occurredAt))];
+          break;
+        case 'refund':
+          journals = [refundJournal(payment, record, stamp(occurredAt))];
+          break;
+        default:
+          return record satisfies never;
+      }
+      for (const journal of journals) await ledger.post(transaction, journal);
+    },
+    async view(sql, merchantId, paymentId) {
+      const [entries, balance] = await Promise.all([
+        ledger.paymentEntries(sql, merchantId, paymentId),
+        ledger.paymentBalance(sql, merchantId, paymentId),
+      ]);
+      return {
+        balance: balance.net,
+        hold: balance.authorizedHold,
+        entries: entries.map((entry) => ({
+          entryId: entry.entryId,
+          type: journalTypes[entry.journalKind],
+          account: entry.accountRole,
+          amount: entry.amount,
+          createdAt: entry.createdAt,
+        })),
+      };
+    },
+  };
+}
+
+function cardDataPort(vault: VaultFace): CardDataPort {
+  return {
+    async describe(merchantId, token) {
+      const description = await vault.describe(merchantId, token);
+      if (!description) return undefined;
+      return description.card
+        ? { kind: 'card', brand: description.card.brand, last4: description.card.last4 }
+        : { kind: 'wallet', brand: description.wallet.brand, last4: description.wallet.last4 };
+    },
+    async credentialsFor(merchantId, token): Promise<ProcessorCredentials> {
+      const data = await vault.detokenizeForProcessor({
+        merchantId,
+        token,
+        purpose: 'authorization',
+        actor: 'payments',
+      });
+      if (data.kind === 'card') {
+        return {
+          kind: 'card',
+          number: data.number,
+          expMonth: data.expMonth,
+          expYear: data.expYear,
+          ...(data.cvc !== undefined && { cvc: data.cvc }),
+        };
+      }
+      return {
+        kind: 'wallet',
+        type: data.type === 'google_pay' ? 'google_pay' : 'apple_pay',
+        networkToken: data.networkToken,
+        cryptogram: data.cryptogram,
+        expMonth: data.expMonth,
+        expYear: data.expYear,
+      };
+    },
+  };
+}
+
+function eventStager(events: EventsFace | undefined, context: PlatformContext): EventStager {
+  if (events) return { stage: async (transaction, event) => void (await events.stage(transaction, event)) };
+  context.log.warn('payments: no events module, so payment events are not staged');
+  return { stage: async () => undefined };
+}
+
+function scheduleFrom(text: string): readonly number[] {
+  try {
+    return parseSchedule(text);
+  } catch (error) {
+    throw new ConfigError('PAYMENT_INQUIRY_SCHEDULE', error instanceof Error ? error.message : String(error));
+  }
+}
+
+function settingsFrom(context: PlatformContext): PaymentsSettings {
+  const { config } = context;
+  return {
+    keyLockTimeoutMs: config.idempotencyKeyLockTimeoutMs,
+    inquiryScheduleMs: scheduleFrom(config.paymentInquirySchedule),
+    authorizationValidityMs: config.authorizationValiditySeconds * 1000,
+    keyRetentionMs: config.idempotencyKeyRetentionHours * 3_600_000,
+    crashAfterProcessor: config.faultCrashAfterProcessor,
+  };
+}
+
+/** The acquirer: ACQUIRER_URL, or the simulator started in this process on SIMULATOR_PORT. */
+async function acquirerFor(
+  context: PlatformContext,
+): Promise<{ url: string; notifySecret: string | undefined; simulator?: RunningSimulator }> {
+  const { config } = context;
+  if (config.acquirerUrl)
+    return { url: config.acquirerUrl.replace(/\/+$/, ''), notifySecret: config.acquirerNotifySecret };
+  const notifySecret = config.acquirerNotifySecret ?? randomBytes(32).toString('base64');
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const payflowUrl =
+    config.publicBaseUrl ?? (config.port === 0 ? undefined : `http://${host}:${config.port}`);
+  const simulator = await startSimulator({
+    port: config.simulatorPort,
+    host: '127.0.0.1',
+    notifySecret,
+    logger: context.log.child({ component: 'acquirer-simulator' }),
+    ...(payflowUrl !== undefined && {
+      notifyUrl: `${payflowUrl.replace(/\/+$/, '')}/internal/acquirer/notifications`,
+    }),
+  });
+  context.log.info({ url: simulator.url }, 'acquirer simulator listening');
+  return { url: simulator.url, notifySecret, simulator };
+}
+
+function jobsFor(dependencies: PaymentsDependencies, intervalMs: number): Job[] {
+  return [
+    {
+      name: 'payments.janitor',
+      intervalMs,
+      run: async (signal) => void (await runJanitor(dependencies, signal)),
+    },
+    {
+      name: 'payments.expire-authorizations',
+      intervalMs,
+      run: async () => void (await expireAuthorizations(dependencies)),
+    },
+    {
+      name: 'payments.reap-idempotency-keys',
+      intervalMs: Math.max(intervalMs, 60_000),
+      run: async () => void (await reapIdempotencyKeys(dependencies)),
+    },
+  ];
+}
+
+export const paymentsModule: ModuleDefinition = {
+  manifest: {
+    name: 'payments',
+    migrationsDirectory: fileURLToPath(new URL('./migrations', import.meta.url)),
+  },
+  async create(context, faces) {
+    const ledger = faces['ledger'] as LedgerFace | undefined;
+    const vault = faces['vault'] as VaultFace | undefined;
+    if (!ledger || !vault) throw new Error('payments needs the ledger and vault modules before it');
+    const acquirer = await acquirerFor(context);
+    const dependencies: PaymentsDependencies = {
+      sql: context.sql,
+      clock: context.clock,
+      ids: { newId: (prefix) => newId(prefix) },
+      cardData: cardDataPort(vault),
+      ledger: ledgerPort(ledger),
+      events: eventStager(faces['events'] as EventsFace | undefined, context),
+      processors: createProcessorFactory(
+        new AcquirerHttpClient({ baseUrl: acquirer.url, timeoutMs: context.config.acquirerTimeoutMs }),
+      ),
+      settings: settingsFrom(context),
+      log: context.log.child({ module: 'payments' }),
+    };
+    const face: PaymentsFace = {
+      getPayment: (merchantId, paymentId) => getPayment(dependencies, merchantId, paymentId),
+      runJanitor: () => runJanitor(dependencies),
+      expireAuthorizations: () => expireAuthorizations(dependencies),
+    };
+    return {
+      name: 'payments',
+      face,
+      jobs: jobsFor(dependencies, context.config.paymentJobIntervalMs),
+      registerRoutes(app) {
+        const identity = faces['identity'] as IdentityFace | undefined;
+        if (!identity) {
+          context.log.warn('payments: no identity module, so the payments API is not served');
+          return;
+        }
+        registerPaymentRoutes(app, {
+          authenticator: identity.authenticator,
+          dependencies,
+          notifySecret: acquirer.notifySecret,
+        });
+      },
+      async close() {
+        await acquirer.simulator?.close();
+      },
+    };
+  },
+};

@@ -1,0 +1,117 @@
+// The HTTP side of the acquirer adapter: sends JSON with a deadline and hands status and parsed body
+// to the pure mapping. A timeout, a refused connection or a body that is not JSON is an unknown
+// outcome: the caller keeps the payment PENDING and asks again later under the same reference.
+import type {
+  AcquirerOperations,
+  AuthorizationCall,
+  AuthorizationOutcome,
+  InquiryOutcome,
+  OperationOutcome,
+  PaymentMethodType,
+} from '../../application/ports.ts';
+import {
+  authorizationOutcomeOf,
+  authorizationRequestBody,
+  inquiryOutcomeOf,
+  operationOutcomeOf,
+  type OperationKind,
+} from './acquirer-mapping.ts';
+
+export interface AcquirerHttpSettings {
+  /** Base URL without a trailing slash, e.g. http://127.0.0.1:8090. */
+  readonly baseUrl: string;
+  /** Deadline of one acquirer call. */
+  readonly timeoutMs: number;
+}
+
+type RawAnswer = { readonly type: 'answer'; readonly statusCode: number; readonly body: unknown };
+type Transport = RawAnswer | { readonly type: 'unknown'; readonly reason: string };
+
+const answerBodyMaxBytes = 64 * 1024;
+
+export class AcquirerHttpClient implements AcquirerOperations {
+  constructor(private readonly settings: AcquirerHttpSettings) {}
+
+  private async send(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Transport> {
+    try {
+      const response = await fetch(`${this.settings.baseUrl}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(this.settings.timeoutMs),
+      });
+      const text = await response.text();
+      if (text.length > answerBodyMaxBytes) return { type: 'unknown', reason: 'acquirer answer too large' };
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        return {
+          type: 'unknown',
+          reason: `acquirer answered ${response.status} with a body that is not JSON`,
+        };
+      }
+      return { type: 'answer', statusCode: response.status, body: parsed };
+    } catch (error) {
+      const name = error instanceof Error ? error.name : 'Error';
+      // Never the message: a fetch error could echo the request.
+      return {
+        type: 'unknown',
+        reason: name === 'TimeoutError' ? 'acquirer timed out' : `acquirer unreachable (${name})`,
+      };
+    }
+  }
+
+  async authorize(method: PaymentMethodType, call: AuthorizationCall): Promise<AuthorizationOutcome> {
+    const answer = await this.send('POST', '/v1/authorizations', authorizationRequestBody(method, call));
+    if (answer.type === 'unknown') return answer;
+    return authorizationOutcomeOf(call.reference, answer.statusCode, answer.body);
+  }
+
+  private async operate(
+    kind: OperationKind,
+    acquirerAuthorizationId: string,
+    reference: string,
+    body: Record<string, unknown>,
+  ): Promise<OperationOutcome> {
+    const path = `/v1/authorizations/${encodeURIComponent(acquirerAuthorizationId)}/${kind}s`;
+    const answer = await this.send('POST', path, { reference, ...body });
+    if (answer.type === 'unknown') return answer;
+    return operationOutcomeOf(kind, reference, answer.statusCode, answer.body);
+  }
+
+  capture(acquirerAuthorizationId: string, reference: string, amount: bigint): Promise<OperationOutcome> {
+    return this.operate('capture', acquirerAuthorizationId, reference, { amount: Number(amount) });
+  }
+
+  refund(acquirerAuthorizationId: string, reference: string, amount: bigint): Promise<OperationOutcome> {
+    return this.operate('refund', acquirerAuthorizationId, reference, { amount: Number(amount) });
+  }
+
+  void(acquirerAuthorizationId: string, reference: string): Promise<OperationOutcome> {
+    return this.operate('void', acquirerAuthorizationId, reference, {});
+  }
+
+  private async inquire(reference: string): Promise<Transport> {
+    return this.send('GET', `/v1/operations/${encodeURIComponent(reference)}`);
+  }
+
+  async inquireAuthorization(reference: string): Promise<InquiryOutcome<AuthorizationOutcome>> {
+    const answer = await this.inquire(reference);
+    if (answer.type === 'unknown') return answer;
+    return inquiryOutcomeOf(answer.statusCode, answer.body, (body) =>
+      authorizationOutcomeOf(reference, 200, body),
+    );
+  }
+
+  async inquireOperation(reference: string): Promise<InquiryOutcome<OperationOutcome>> {
+    const answer = await this.inquire(reference);
+    if (answer.type === 'unknown') return answer;
+    return inquiryOutcomeOf(answer.statusCode, answer.body, (body) => {
+      const kind = (body as { kind?: unknown }).kind;
+      if (kind !== 'capture' && kind !== 'refund' && kind !== 'void')
+        return { type: 'unknown', reason: 'inquiry answered another kind of operation' };
+      return operationOutcomeOf(kind, reference, 200, body);
+    });
+  }
+}

@@ -1,0 +1,184 @@
+// The idempotency keys table (Brandur Leach's design): insert-or-lock a key in phase 1, record the
+// recovery point, store the final answer in phase 2, and let the janitor find unfinished keys.
+import type { Queryable, TransactionSql } from '../../../platform/db/client.ts';
+import type { ApiAnswer } from '../domain/payment.ts';
+
+export type KeyOperation = 'authorize' | 'capture' | 'refund' | 'void';
+
+export interface IdempotencyKey {
+  readonly merchantId: string;
+  readonly key: string;
+  readonly operation: KeyOperation;
+  readonly fingerprint: string;
+  readonly lockedAt: Date | null;
+  readonly recoveryPoint: 'started' | 'phase1_committed' | 'finished';
+  readonly resourceId: string | null;
+  readonly response: ApiAnswer | null;
+  readonly attempts: number;
+  readonly createdAt: Date;
+}
+
+interface KeyRow {
+  merchant_id: string;
+  idempotency_key: string;
+  operation: string;
+  request_fingerprint: string;
+  locked_at: Date | null;
+  recovery_point: string;
+  resource_id: string | null;
+  response_status: number | null;
+  response_body: string | null;
+  attempts: number;
+  created_at: Date;
+}
+
+function toKey(row: KeyRow): IdempotencyKey {
+  return {
+    merchantId: row.merchant_id,
+    key: row.idempotency_key,
+    operation: row.operation as KeyOperation,
+    fingerprint: row.request_fingerprint,
+    lockedAt: row.locked_at,
+    recoveryPoint: row.recovery_point as IdempotencyKey['recoveryPoint'],
+    resourceId: row.resource_id,
+    response:
+      row.response_status !== null && row.response_body !== null
+        ? { status: row.response_status, body: row.response_body }
+        : null,
+    attempts: row.attempts,
+    createdAt: row.created_at,
+  };
+}
+
+/** Inserts the key locked by this request; undefined if it already exists (nothing changed). */
+export async function insertKey(
+  transaction: TransactionSql,
+  key: { merchantId: string; key: string; operation: KeyOperation; fingerprint: string; now: Date },
+): Promise<IdempotencyKey | undefined> {
+  const [row] = await transaction<KeyRow[]>`
+    insert into payments.idempotency_keys (merchant_id, idempotency_key, operation, request_fingerprint,
+      locked_at, recovery_point, created_at, updated_at)
+    values (${key.merchantId}, ${key.key}, ${key.operation}, ${key.fingerprint}, ${key.now}, 'started',
+      ${key.now}, ${key.now})
+    on conflict (merchant_id, idempotency_key) do nothing
+    returning *`;
+  return row ? toKey(row) : undefined;
+}
+
+export async function lockKey(
+  transaction: TransactionSql,
+  merchantId: string,
+  key: string,
+): Promise<IdempotencyKey | undefined> {
+  const [row] = await transaction<KeyRow[]>`
+    select * from payments.idempotency_keys
+    where merchant_id = ${merchantId} and idempotency_key = ${key} for update`;
+  return row ? toKey(row) : undefined;
+}
+
+export async function setKeyLock(
+  transaction: Queryable,
+  merchantId: string,
+  key: string,
+  lockedAt: Date | null,
+): Promise<void> {
+  await transaction`
+    update payments.idempotency_keys set locked_at = ${lockedAt}, updated_at = now()
+    where merchant_id = ${merchantId} and idempotency_key = ${key} and recovery_point <> 'finished'`;
+}
+
+export async function markPhase1Committed(
+  transaction: TransactionSql,
+  merchantId: string,
+  key: string,
+  resourceId: string,
+  nextAttemptAt: Date | null,
+): Promise<void> {
+  await transaction`
+    update payments.idempotency_keys
+    set recovery_point = 'phase1_committed', resource_id = ${resourceId}, next_attempt_at = ${nextAttemptAt},
+      updated_at = now()
+    where merchant_id = ${merchantId} and idempotency_key = ${key} and recovery_point = 'started'`;
+}
+
+/** Stores the final answer and unlocks the key; a finished key is only ever replayed. */
+export async function finishKey(
+  transaction: TransactionSql,
+  merchantId: string,
+  key: string,
+  answer: ApiAnswer,
+): Promise<void> {
+  await transaction`
+    update payments.idempotency_keys
+    set recovery_point = 'finished', response_status = ${answer.status}, response_body = ${answer.body},
+      locked_at = null, next_attempt_at = null, updated_at = now()
+    where merchant_id = ${merchantId} and idempotency_key = ${key}`;
+}
+
+/** The outcome is still unknown: unlock the key and say when the janitor should ask again. */
+export async function scheduleKey(
+  sql: Queryable,
+  merchantId: string,
+  key: string,
+  attempts: number,
+  nextAttemptAt: Date | null,
+): Promise<void> {
+  await sql`
+    update payments.idempotency_keys
+    set locked_at = null, attempts = ${attempts}, next_attempt_at = ${nextAttemptAt}, updated_at = now()
+    where merchant_id = ${merchantId} and idempotency_key = ${key} and recovery_point = 'phase1_committed'`;
+}
+
+/**
+ * Claims unfinished keys that are due (scheduled inquiry) or abandoned (locked by a request whose
+ * process died: the lock is older than `lockExpiredBefore`). Claiming sets the lock, so two workers
+ * never resume the same key.
+ */
+export async function claimDueKeys(
+  sql: Queryable,
+  now: Date,
+  lockExpiredBefore: Date,
+  limit: number,
+): Promise<IdempotencyKey[]> {
+  const rows = await sql<KeyRow[]>`
+    update payments.idempotency_keys set locked_at = ${now}, updated_at = now()
+    where (merchant_id, idempotency_key) in (
+      select merchant_id, idempotency_key from payments.idempotency_keys
+      where recovery_point = 'phase1_committed'
+        and ((locked_at is null and next_attempt_at <= ${now}) or locked_at < ${lockExpiredBefore})
+      order by next_attempt_at nulls first
+      limit ${limit}
+      for update skip locked)
+    returning *`;
+  return rows.map(toKey);
+}
+
+/** Claims the unfinished key of a resource (to resolve it before a follow-up operation). */
+export async function claimKeyOfResource(
+  sql: Queryable,
+  resourceId: string,
+  now: Date,
+  lockExpiredBefore: Date,
+): Promise<IdempotencyKey | undefined> {
+  const [row] = await sql<KeyRow[]>`
+    update payments.idempotency_keys set locked_at = ${now}, updated_at = now()
+    where (merchant_id, idempotency_key) in (
+      select merchant_id, idempotency_key from payments.idempotency_keys
+      where recovery_point = 'phase1_committed' and resource_id = ${resourceId}
+        and (locked_at is null or locked_at < ${lockExpiredBefore})
+      limit 1
+      for update skip locked)
+    returning *`;
+  return row ? toKey(row) : undefined;
+}
+
+/** The reaper: finished keys older than the retention are deleted; unfinished ones are kept. */
+export async function deleteFinishedKeysBefore(sql: Queryable, before: Date, limit: number): Promise<number> {
+  const result = await sql`
+    delete from payments.idempotency_keys
+    where (merchant_id, idempotency_key) in (
+      select merchant_id, idempotency_key from payments.idempotency_keys
+      where recovery_point = 'finished' and created_at < ${before}
+      limit ${limit})`;
+  return result.count;
+}

@@ -1,0 +1,290 @@
+// SQL for payments and refunds. Every change of a payment is a guarded update
+// (`WHERE id AND version = expected AND status = expected`): a writer that lost a race changes
+// nothing and learns it from the row count.
+import type { Queryable, TransactionSql } from '../../../platform/db/client.ts';
+import type { CurrencyCode } from '../../../platform/money.ts';
+import type { PaymentStatus } from '../domain/payment-state.ts';
+import type {
+  Payment,
+  PaymentMethodType,
+  PendingOperation,
+  Refund,
+  RefundStatus,
+} from '../domain/payment.ts';
+
+interface PaymentRow {
+  id: string;
+  merchant_id: string;
+  amount: bigint;
+  currency: string;
+  method: string;
+  token: string | null;
+  capture_on_authorize: boolean;
+  status: string;
+  authorized_amount: bigint;
+  captured_amount: bigint;
+  refunded_amount: bigint;
+  refunding_amount: bigint;
+  version: number;
+  processor_reference: string;
+  acquirer_authorization_id: string | null;
+  decline_code: string | null;
+  next_action: Payment['nextAction'];
+  metadata: Record<string, unknown>;
+  pending_operation: string | null;
+  pending_operation_amount: bigint | null;
+  expires_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  authorized_at: Date | null;
+  captured_at: Date | null;
+  voided_at: Date | null;
+}
+
+function toPayment(row: PaymentRow): Payment {
+  return {
+    id: row.id,
+    merchantId: row.merchant_id,
+    amount: row.amount,
+    currency: row.currency as CurrencyCode,
+    method: row.method as PaymentMethodType,
+    token: row.token,
+    captureOnAuthorize: row.capture_on_authorize,
+    status: row.status as PaymentStatus,
+    authorizedAmount: row.authorized_amount,
+    capturedAmount: row.captured_amount,
+    refundedAmount: row.refunded_amount,
+    refundingAmount: row.refunding_amount,
+    version: row.version,
+    processorReference: row.processor_reference,
+    acquirerAuthorizationId: row.acquirer_authorization_id,
+    declineCode: row.decline_code,
+    nextAction: row.next_action,
+    metadata: row.metadata,
+    pendingOperation: row.pending_operation as PendingOperation | null,
+    pendingOperationAmount: row.pending_operation_amount,
+    expiresAt: row.expires_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    authorizedAt: row.authorized_at,
+    capturedAt: row.captured_at,
+    voidedAt: row.voided_at,
+  };
+}
+
+export async function insertPayment(
+  transaction: TransactionSql,
+  payment: {
+    readonly id: string;
+    readonly merchantId: string;
+    readonly amount: bigint;
+    readonly currency: CurrencyCode;
+    readonly method: PaymentMethodType;
+    readonly token: string | null;
+    readonly captureOnAuthorize: boolean;
+    readonly processorReference: string;
+    readonly metadata: Record<string, unknown>;
+    readonly now: Date;
+  },
+): Promise<Payment> {
+  const [row] = await transaction<PaymentRow[]>`
+    insert into payments.payments (id, merchant_id, amount, currency, method, token, capture_on_authorize,
+      status, processor_reference, metadata, created_at, updated_at)
+    values (${payment.id}, ${payment.merchantId}, ${payment.amount}, ${payment.currency}, ${payment.method},
+      ${payment.token}, ${payment.captureOnAuthorize}, 'PENDING', ${payment.processorReference},
+      ${transaction.json(payment.metadata as never)}, ${payment.now}, ${payment.now})
+    returning *`;
+  return toPayment(row!);
+}
+
+export async function findPayment(
+  sql: Queryable,
+  merchantId: string,
+  paymentId: string,
+): Promise<Payment | undefined> {
+  const [row] = await sql<PaymentRow[]>`
+    select * from payments.payments where id = ${paymentId} and merchant_id = ${merchantId}`;
+  return row ? toPayment(row) : undefined;
+}
+
+/** Locks the row until the transaction ends: concurrent operations on one payment queue here. */
+export async function lockPayment(
+  transaction: TransactionSql,
+  merchantId: string,
+  paymentId: string,
+): Promise<Payment | undefined> {
+  const [row] = await transaction<PaymentRow[]>`
+    select * from payments.payments where id = ${paymentId} and merchant_id = ${merchantId} for update`;
+  return row ? toPayment(row) : undefined;
+}
+
+export async function findPaymentByReference(
+  sql: Queryable,
+  reference: string,
+): Promise<Payment | undefined> {
+  const [row] = await sql<
+    PaymentRow[]
+  >`select * from payments.payments where processor_reference = ${reference}`;
+  return row ? toPayment(row) : undefined;
+}
+
+/** Column changes of a guarded update, by column name. */
+export type PaymentChanges = Partial<{
+  status: PaymentStatus;
+  authorized_amount: bigint;
+  captured_amount: bigint;
+  refunded_amount: bigint;
+  refunding_amount: bigint;
+  acquirer_authorization_id: string;
+  decline_code: string | null;
+  next_action: Payment['nextAction'];
+  pending_operation: PendingOperation | null;
+  pending_operation_amount: bigint | null;
+  expires_at: Date | null;
+  authorized_at: Date;
+  captured_at: Date;
+  voided_at: Date;
+}>;
+
+/**
+ * `UPDATE … WHERE id = $id AND status = $expected AND version = $v`; returns the new row, or undefined
+ * when another writer got there first (nothing changed).
+ */
+export async function updatePayment(
+  transaction: TransactionSql,
+  expected: Payment,
+  changes: PaymentChanges,
+  now: Date,
+): Promise<Payment | undefined> {
+  const columns: Record<string, unknown> = { ...changes, updated_at: now, version: expected.version + 1 };
+  if ('next_action' in changes)
+    columns.next_action = changes.next_action ? transaction.json(changes.next_action) : null;
+  const [row] = await transaction<PaymentRow[]>`
+    update payments.payments set ${transaction(columns as never)}
+    where id = ${expected.id} and status = ${expected.status} and version = ${expected.version}
+    returning *`;
+  return row ? toPayment(row) : undefined;
+}
+
+export interface PaymentListQuery {
+  readonly merchantId: string;
+  readonly status?: PaymentStatus;
+  readonly createdFrom?: Date;
+  readonly createdTo?: Date;
+  /** Exclusive position: items strictly older than this (created_at, id). */
+  readonly after?: { readonly createdAt: Date; readonly id: string };
+  readonly limit: number;
+}
+
+export async function listPayments(sql: Queryable, query: PaymentListQuery): Promise<Payment[]> {
+  const rows = await sql<PaymentRow[]>`
+    select * from payments.payments
+    where merchant_id = ${query.merchantId}
+      ${query.status ? sql`and status = ${query.status}` : sql``}
+      ${query.createdFrom ? sql`and created_at >= ${query.createdFrom}` : sql``}
+      ${query.createdTo ? sql`and created_at < ${query.createdTo}` : sql``}
+      ${query.after ? sql`and (created_at, id) < (${query.after.createdAt}, ${query.after.id})` : sql``}
+    order by created_at desc, id desc
+    limit ${query.limit}`;
+  return rows.map(toPayment);
+}
+
+/** Authorizations past their validity, oldest first, skipping rows another worker holds. */
+export async function lockExpiredAuthorizations(
+  transaction: TransactionSql,
+  now: Date,
+  limit: number,
+): Promise<Payment[]> {
+  const rows = await transaction<PaymentRow[]>`
+    select * from payments.payments
+    where status in ('AUTHORIZED', 'REQUIRES_ACTION') and expires_at <= ${now} and pending_operation is null
+    order by expires_at
+    limit ${limit}
+    for update skip locked`;
+  return rows.map(toPayment);
+}
+
+// ---- refunds ---------------------------------------------------------------------------------------
+
+interface RefundRow {
+  id: string;
+  payment_id: string;
+  merchant_id: string;
+  amount: bigint;
+  currency: string;
+  status: string;
+  reason: string | null;
+  metadata: Record<string, unknown>;
+  processor_reference: string;
+  acquirer_refund_id: string | null;
+  decline_code: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function toRefund(row: RefundRow): Refund {
+  return {
+    id: row.id,
+    paymentId: row.payment_id,
+    merchantId: row.merchant_id,
+    amount: row.amount,
+    currency: row.currency as CurrencyCode,
+    status: row.status as RefundStatus,
+    reason: row.reason,
+    metadata: row.metadata,
+    processorReference: row.processor_reference,
+    acquirerRefundId: row.acquirer_refund_id,
+    declineCode: row.decline_code,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export async function insertRefund(
+  transaction: TransactionSql,
+  refund: Omit<Refund, 'status' | 'acquirerRefundId' | 'declineCode' | 'createdAt' | 'updatedAt'> & {
+    readonly now: Date;
+  },
+): Promise<Refund> {
+  const [row] = await transaction<RefundRow[]>`
+    insert into payments.refunds (id, payment_id, merchant_id, amount, currency, status, reason, metadata,
+      processor_reference, created_at, updated_at)
+    values (${refund.id}, ${refund.paymentId}, ${refund.merchantId}, ${refund.amount}, ${refund.currency},
+      'PENDING', ${refund.reason}, ${transaction.json(refund.metadata as never)}, ${refund.processorReference},
+      ${refund.now}, ${refund.now})
+    returning *`;
+  return toRefund(row!);
+}
+
+export async function findRefund(
+  sql: Queryable,
+  merchantId: string,
+  refundId: string,
+): Promise<Refund | undefined> {
+  const [row] = await sql<RefundRow[]>`
+    select * from payments.refunds where id = ${refundId} and merchant_id = ${merchantId}`;
+  return row ? toRefund(row) : undefined;
+}
+
+/** Moves a PENDING refund to its outcome; undefined when it was no longer PENDING. */
+export async function settleRefund(
+  transaction: TransactionSql,
+  refundId: string,
+  outcome: { status: 'REFUNDED' | 'FAILED'; acquirerRefundId?: string; declineCode?: string },
+  now: Date,
+): Promise<Refund | undefined> {
+  const [row] = await transaction<RefundRow[]>`
+    update payments.refunds
+    set status = ${outcome.status}, acquirer_refund_id = ${outcome.acquirerRefundId ?? null},
+      decline_code = ${outcome.declineCode ?? null}, updated_at = ${now}
+    where id = ${refundId} and status = 'PENDING'
+    returning *`;
+  return row ? toRefund(row) : undefined;
+}
+
+export async function listRefunds(sql: Queryable, merchantId: string, paymentId: string): Promise<Refund[]> {
+  const rows = await sql<RefundRow[]>`
+    select * from payments.refunds where payment_id = ${paymentId} and merchant_id = ${merchantId}
+    order by created_at, id`;
+  return rows.map(toRefund);
+}
