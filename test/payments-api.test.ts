@@ -223,9 +223,6 @@ test('invalid amounts and currencies are 400 problem+json and store nothing', as
   const unknownToken = await call(url, merchant, 'POST', '/payments/authorize', authorizeBody('tok_nope'));
   assert.equal(unknownToken.status, 422);
   assert.equal(unknownToken.body.code, 'token_not_found');
-  const [payments] = await server.database
-    .sql`select count(*)::int as n from payments.payments where amount <> 1000 or currency <> 'USD'`;
-  assert.ok(payments!.n >= 0);
 });
 
 test('idempotency: key required, replay byte for byte, reuse with another body 409', async () => {
