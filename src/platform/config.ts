@@ -333,6 +333,24 @@ export const configVariables = {
     'Test only: the process kills itself between the acquirer answer and phase 2 (crash-recovery tests). Never set in production.',
     boolean,
   ),
+  eventsPollIntervalMs: variable(
+    'EVENTS_POLL_INTERVAL_MS',
+    '1000',
+    'How often the outbox relay and event consumers poll when no LISTEN/NOTIFY wake-up arrives.',
+    integer(10, 600000),
+  ),
+  eventsMaxAttempts: variable(
+    'EVENTS_MAX_ATTEMPTS',
+    '8',
+    'Attempts a consumer group makes at one event before it goes to the dead letters (`payment.events.dlq`).',
+    integer(1, 100),
+  ),
+  eventsRetryBaseMs: variable(
+    'EVENTS_RETRY_BASE_MS',
+    '1000',
+    'First retry delay of a failed event; doubles per attempt (with jitter, at most 15 minutes).',
+    integer(0, 3600000),
+  ),
 } as const;
 
 type Variables = typeof configVariables;
