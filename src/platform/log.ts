@@ -33,6 +33,43 @@ export function redactedPaths(): readonly string[] {
   return [...redactPaths];
 }
 
+// 13–19 digits, optionally split by single spaces, dashes, "+" or their URL encodings: a card number
+// pasted into a URL (`/tokens/4242 4242 …`, `?number=…`). Ids never hold such runs.
+const cardNumberLikeRun = /[0-9](?:(?:[ +-]|%20|%2[bBdD])?[0-9]){12,18}/g;
+
+// Query parameters whose values are card data whatever they look like (`?cvc=123`).
+const cardDataParameter =
+  /([?&;](?:number|card[a-z_]*|pan|cvc|cvv2?|csc|security_?code|cryptogram|network_?token)=)[^&;#]*/gi;
+
+/** Replaces anything shaped like a card number in free text (a URL) with `[redacted]`. */
+export function maskCardNumbers(text: string): string {
+  return text.replace(cardNumberLikeRun, '[redacted]');
+}
+
+/** A URL as logs may show it: card-number-like runs and card-data query values masked. */
+export function maskUrl(url: string): string {
+  return maskCardNumbers(url).replace(cardDataParameter, '$1[redacted]');
+}
+
+interface LoggedRequest {
+  readonly method?: string;
+  readonly url?: string;
+  readonly host?: string;
+  readonly ip?: string;
+  readonly socket?: { readonly remotePort?: number };
+}
+
+/** Fastify's request serializer with the URL masked: a merchant may paste a card number into a URL. */
+function serializeRequest(request: LoggedRequest): Record<string, unknown> {
+  return {
+    method: request.method,
+    url: typeof request.url === 'string' ? maskUrl(request.url) : undefined,
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  };
+}
+
 export interface LoggerSettings {
   readonly level: string;
   readonly name?: string;
@@ -46,6 +83,7 @@ export function loggerOptions(settings: LoggerSettings): LoggerOptions {
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: [...redactPaths], censor: '[redacted]' },
+    serializers: { req: serializeRequest },
     formatters: { level: (label) => ({ level: label }) },
   };
 }

@@ -2,6 +2,7 @@
 // errors (validation, body parsing, size limits) are translated here; anything unexpected becomes a
 // 500 whose detail names only the request id, never a message or stack from inside the process.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { maskCardNumbers } from '../log.ts';
 import { DomainError, problem, problemContentType, type FieldError, type ProblemDetails } from '../errors.ts';
 
 interface FastifyErrorMapping {
@@ -116,7 +117,7 @@ export function registerProblemHandlers(app: FastifyInstance): void {
       ...problem(
         404,
         'route_not_found',
-        `No route ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)}.`,
+        `No route ${request.method} ${maskCardNumbers((request.url.split('?')[0] ?? '').slice(0, 200))}.`,
       ),
       requestId: request.id,
     }),
