@@ -209,7 +209,7 @@ function jobsFor(dependencies: PaymentsDependencies, intervalMs: number): Job[] 
     },
     {
       name: 'payments.reap-idempotency-keys',
-      intervalMs: Math.max(intervalMs, 60_000),
+      intervalMs,
       run: async () => void (await reapIdempotencyKeys(dependencies)),
     },
   ];

@@ -1,0 +1,263 @@
+// Asynchronous outcomes: bank redirects decided by the payer and notified by the acquirer (signed
+// with a shared secret), authorization expiry, a capture that first resolves an unknown
+// authorization, and the reaper of idempotency keys.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHmac, randomUUID } from 'node:crypto';
+import { startTestServer, type TestServer } from './support/server.ts';
+import { merchantSession, type MerchantSession } from './support/identity.ts';
+import {
+  authorizeBody,
+  call,
+  paymentsEnv,
+  startTestAcquirer,
+  tokenize,
+  waitForPayment,
+} from './support/payments.ts';
+import { notificationSignatureValid } from '../src/modules/payments/index.ts';
+import type { RunningSimulator } from '../src/simulator/index.ts';
+
+const notifySecret = 'test-notify-secret-0123456789abcdef';
+let forwardTo = '';
+let forwarder: Server;
+let acquirer: RunningSimulator;
+let server: TestServer;
+let merchant: MerchantSession;
+
+/** The acquirer must know where to notify before PayFlow (port 0) listens: a forwarder bridges that. */
+async function startForwarder(): Promise<string> {
+  forwarder = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(request.headers)) {
+        if (typeof value === 'string' && name !== 'host' && name !== 'content-length') headers[name] = value;
+      }
+      fetch(`${forwardTo}${request.url ?? '/'}`, {
+        method: request.method ?? 'POST',
+        headers,
+        body: Buffer.concat(chunks),
+      })
+        .then(async (answer) => {
+          response.writeHead(answer.status);
+          response.end(await answer.text());
+        })
+        .catch(() => {
+          response.writeHead(502);
+          response.end();
+        });
+    });
+  });
+  await new Promise<void>((resolve) => forwarder.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(forwarder.address() as AddressInfo).port}`;
+}
+
+before(async () => {
+  const forwarderUrl = await startForwarder();
+  acquirer = await startTestAcquirer({
+    notifyUrl: `${forwarderUrl}/internal/acquirer/notifications`,
+    notifySecret,
+  });
+  server = await startTestServer({
+    env: paymentsEnv(acquirer.url, {
+      ACQUIRER_NOTIFY_SECRET: notifySecret,
+      AUTHORIZATION_VALIDITY_SECONDS: '2',
+      PAYMENT_INQUIRY_SCHEDULE: '1h',
+    }),
+  });
+  forwardTo = server.baseUrl;
+  merchant = await merchantSession(server);
+});
+after(async () => {
+  await server.close();
+  await acquirer.close();
+  forwarder.close();
+});
+
+async function bankRedirect(): Promise<{ paymentId: string; redirectUrl: string }> {
+  const body = {
+    amount: 4500,
+    currency: 'EUR',
+    paymentMethod: { type: 'bank_redirect', returnUrl: 'https://shop.example/done' },
+  };
+  const answer = await call(server.baseUrl, merchant, 'POST', '/payments/authorize', body);
+  assert.equal(answer.status, 202, answer.text);
+  assert.equal(answer.body.status, 'REQUIRES_ACTION');
+  const nextAction = answer.body.nextAction as { type: string; redirectUrl: string };
+  assert.equal(nextAction.type, 'redirect');
+  assert.ok(nextAction.redirectUrl.startsWith(acquirer.url));
+  return { paymentId: answer.body.paymentId as string, redirectUrl: nextAction.redirectUrl };
+}
+
+test('bank_redirect: 202 REQUIRES_ACTION, the payer approves, the signed notification makes it AUTHORIZED', async () => {
+  const { paymentId, redirectUrl } = await bankRedirect();
+  const page = await fetch(`${redirectUrl}/approve`, { method: 'POST', redirect: 'manual' });
+  assert.equal(page.status, 303);
+  const payment = await waitForPayment(
+    server.baseUrl,
+    merchant,
+    paymentId,
+    (item) => item.status !== 'REQUIRES_ACTION',
+  );
+  assert.equal(payment.status, 'AUTHORIZED');
+  assert.equal(payment.ledgerHold, 4500);
+});
+
+test('bank_redirect declined by the payer becomes FAILED with customer_declined', async () => {
+  const { paymentId, redirectUrl } = await bankRedirect();
+  await fetch(`${redirectUrl}/decline`, { method: 'POST', redirect: 'manual' });
+  const payment = await waitForPayment(
+    server.baseUrl,
+    merchant,
+    paymentId,
+    (item) => item.status !== 'REQUIRES_ACTION',
+  );
+  assert.equal(payment.status, 'FAILED');
+  assert.equal(payment.declineCode, 'customer_declined');
+});
+
+test('a notification without a valid signature is refused with 401 and changes nothing', async () => {
+  const { paymentId } = await bankRedirect();
+  const [row] = await server.database.sql<{ processor_reference: string }[]>`
+    select processor_reference from payments.payments where id = ${paymentId}`;
+  const body = JSON.stringify({
+    kind: 'authorization',
+    reference: row!.processor_reference,
+    status: 'approved',
+  });
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const headers = {
+    'content-type': 'application/json',
+    'webhook-id': 'evt_forged',
+    'webhook-timestamp': timestamp,
+  };
+  const forged = await fetch(`${server.baseUrl}/internal/acquirer/notifications`, {
+    method: 'POST',
+    headers: { ...headers, 'webhook-signature': 'v1,Zm9yZ2Vk' },
+    body,
+  });
+  assert.equal(forged.status, 401);
+  const unsigned = await fetch(`${server.baseUrl}/internal/acquirer/notifications`, {
+    method: 'POST',
+    headers,
+    body,
+  });
+  assert.equal(unsigned.status, 401);
+  const payment = await call(server.baseUrl, merchant, 'GET', `/payments/${paymentId}`);
+  assert.equal(payment.body.status, 'REQUIRES_ACTION');
+});
+
+test('notification signatures follow Standard Webhooks: v1, base64 HMAC-SHA256 of id.timestamp.body', () => {
+  const headers = { id: 'evt_1', timestamp: '1700000000' };
+  const digest = createHmac('sha256', 'secret').update('evt_1.1700000000.{}').digest('base64');
+  assert.equal(notificationSignatureValid('secret', { ...headers, signature: `v1,${digest}` }, '{}'), true);
+  assert.equal(
+    notificationSignatureValid('secret', { ...headers, signature: `v1,AAAA v1,${digest}` }, '{}'),
+    true,
+  );
+  assert.equal(notificationSignatureValid('other', { ...headers, signature: `v1,${digest}` }, '{}'), false);
+  assert.equal(
+    notificationSignatureValid('secret', { ...headers, signature: `v1,${digest}` }, '{"a":1}'),
+    false,
+  );
+});
+
+test('an authorization past its validity expires and its hold is released', async () => {
+  const token = await tokenize(server.baseUrl, merchant);
+  const answer = await call(
+    server.baseUrl,
+    merchant,
+    'POST',
+    '/payments/authorize',
+    authorizeBody(token, 1200),
+  );
+  assert.equal(answer.status, 201);
+  const payment = await waitForPayment(
+    server.baseUrl,
+    merchant,
+    answer.body.paymentId as string,
+    (item) => item.status === 'EXPIRED',
+  );
+  assert.equal(payment.ledgerHold, 0);
+  assert.deepEqual(
+    (payment.ledgerEntries as { type: string }[]).map((entry) => entry.type),
+    ['AUTH', 'AUTH', 'EXPIRY', 'EXPIRY'],
+  );
+  const capture = await call(
+    server.baseUrl,
+    merchant,
+    'POST',
+    `/payments/${payment.paymentId as string}/capture`,
+    {},
+  );
+  assert.equal(capture.status, 409);
+  assert.equal(capture.body.code, 'payment_expired');
+});
+
+test('a capture of a payment whose authorization is still unknown resolves it first', async () => {
+  const token = await tokenize(server.baseUrl, merchant, '4000000000003220');
+  const pending = await call(
+    server.baseUrl,
+    merchant,
+    'POST',
+    '/payments/authorize',
+    authorizeBody(token, 900),
+  );
+  assert.equal(pending.status, 202, pending.text);
+  assert.equal(pending.body.status, 'PENDING');
+  // The schedule is an hour here: only the capture itself can resolve the authorization.
+  const capture = await call(
+    server.baseUrl,
+    merchant,
+    'POST',
+    `/payments/${pending.body.paymentId as string}/capture`,
+    {},
+  );
+  assert.equal(capture.status, 200, capture.text);
+  assert.equal(capture.body.status, 'CAPTURED');
+  assert.equal(capture.body.capturedAmount, 900);
+});
+
+test('the reaper deletes finished keys older than the retention and keeps unfinished ones', async () => {
+  const finishedKey = randomUUID();
+  const token = await tokenize(server.baseUrl, merchant);
+  await call(
+    server.baseUrl,
+    merchant,
+    'POST',
+    '/payments/authorize',
+    authorizeBody(token, 1300),
+    finishedKey,
+  );
+  const unfinishedKey = randomUUID();
+  const slowToken = await tokenize(server.baseUrl, merchant, '4000000000003220');
+  const pending = await call(
+    server.baseUrl,
+    merchant,
+    'POST',
+    '/payments/authorize',
+    authorizeBody(slowToken, 1400),
+    unfinishedKey,
+  );
+  assert.equal(pending.status, 202);
+  await server.database.sql`
+    update payments.idempotency_keys set created_at = now() - interval '25 hours'
+    where idempotency_key in ${server.database.sql([finishedKey, unfinishedKey])}`;
+  assert.equal(await waitForKeyGone(finishedKey), true);
+  const [unfinished] = await server.database.sql<{ recovery_point: string }[]>`
+    select recovery_point from payments.idempotency_keys where idempotency_key = ${unfinishedKey}`;
+  assert.equal(unfinished?.recovery_point, 'phase1_committed', 'an unknown outcome keeps its key');
+});
+
+async function waitForKeyGone(key: string): Promise<boolean> {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const [row] = await server.database.sql<{ n: number }[]>`
+      select count(*)::int as n from payments.idempotency_keys where idempotency_key = ${key}`;
+    if (row!.n === 0) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
