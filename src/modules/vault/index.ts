@@ -1,6 +1,6 @@
 // The vault: the only place a card number exists in clear. Other modules see tokens and public
 // descriptions; payment processors alone call detokenizeForProcessor, and every call is audited.
-// See README "Card vault" and docs/adr/0006-vault-key-hierarchy.md.
+// See README "Card vault" and docs/adr/0007-vault-key-hierarchy.md.
 import { fileURLToPath } from 'node:url';
 import type { ModuleDefinition } from '../../apps/modules.ts';
 import type { IdentityFace } from '../identity/index.ts';

@@ -1,7 +1,7 @@
 -- The card vault. No other module reads this schema; a separate database role can own it (README,
 -- "Card vault"). No column holds a clear card number, CVC or cryptogram: only AES-256-GCM
 -- ciphertext under a per-record data key, the data key wrapped by a versioned key-encryption key
--- that lives outside the database (docs/adr/0006-vault-key-hierarchy.md).
+-- that lives outside the database (docs/adr/0007-vault-key-hierarchy.md).
 create schema vault;
 
 create table vault.card_tokens (
