@@ -1,8 +1,14 @@
 // The events module's public face. `stage` writes a domain event to the transactional outbox inside
 // the caller's transaction, so the event commits (or rolls back) with the state change it describes.
+// The postgres bus: a relay job moves committed outbox rows into events.log in commit order, and
+// consumer groups (`subscribe`) handle them at least once, with an inbox, retries and dead letters.
 import type { TransactionSql } from '../../platform/db/client.ts';
 import type { ModuleDefinition } from '../../apps/modules.ts';
+import { dlqListCommand, dlqReplayCommand } from './application/dlq-commands.ts';
+import { drainGroup, type Subscription } from './infra/consumer.ts';
 import { stageEvent } from './infra/outbox-repository.ts';
+import { relayAll } from './infra/relay.ts';
+import { wakeableJob } from './infra/wakeable-job.ts';
 
 export { forbiddenPayloadKeys, toJsonPayload } from './domain/envelope.ts';
 
@@ -32,9 +38,24 @@ export interface EventEnvelope {
   readonly payload: Record<string, unknown>;
 }
 
+/**
+ * Handles one event for a consumer group. `transaction` is open around the handler and the group's
+ * inbox row: database effects made through it happen once per event. Throwing schedules a retry
+ * (exponential backoff with jitter); after EVENTS_MAX_ATTEMPTS the event is dead-lettered.
+ */
+export type EventHandler = (
+  event: EventEnvelope,
+  context: { readonly transaction: TransactionSql },
+) => Promise<void>;
+
 export interface EventsFace {
   /** Writes the event to the outbox in the caller's transaction; returns its `evt_` id. */
   stage(transaction: TransactionSql, event: EventToStage): Promise<{ readonly eventId: string }>;
+  /**
+   * Registers a consumer group (name `[a-z][a-z0-9_.-]*`) for the given event types (empty: all).
+   * Delivery is at least once, in log order per aggregate; the worker role runs the consumers.
+   */
+  subscribe(group: string, types: readonly string[], handler: EventHandler): void;
 }
 
 /** The payment event types (issue 6); `settlement.completed.v1` joins when settlement lands. */
@@ -48,14 +69,64 @@ export const paymentEventTypes = [
 ] as const;
 export type PaymentEventType = (typeof paymentEventTypes)[number];
 
-export const eventsFace: EventsFace = { stage: stageEvent };
+const consumerGroupPattern = /^[a-z][a-z0-9_.-]{0,63}$/;
 
 export const eventsModule: ModuleDefinition = {
   manifest: {
     name: 'events',
     migrationsDirectory: new URL('./migrations', import.meta.url).pathname,
+    commands: [dlqListCommand, dlqReplayCommand],
   },
-  async create() {
-    return { name: 'events', face: eventsFace };
+  async create(context) {
+    const subscriptions = new Map<string, Subscription>();
+    const settings = {
+      maxAttempts: context.config.eventsMaxAttempts,
+      retryBaseMs: context.config.eventsRetryBaseMs,
+      now: () => context.clock.now(),
+    };
+    const relay = wakeableJob({
+      name: 'events-relay',
+      intervalMs: context.config.eventsPollIntervalMs,
+      channel: 'payflow_events_outbox',
+      sql: context.sql,
+      log: context.log,
+      work: async (signal) => void (await relayAll(context.sql, signal)),
+    });
+    const consumers = wakeableJob({
+      name: 'events-consumers',
+      intervalMs: context.config.eventsPollIntervalMs,
+      channel: 'payflow_events_log',
+      sql: context.sql,
+      log: context.log,
+      work: async (signal) => {
+        for (const subscription of subscriptions.values()) {
+          try {
+            await drainGroup(context.sql, subscription, settings, signal);
+          } catch (error) {
+            context.log.error(
+              { err: error, consumerGroup: subscription.group },
+              'consumer group poll failed',
+            );
+          }
+        }
+      },
+    });
+    const face: EventsFace = {
+      stage: stageEvent,
+      subscribe(group, types, handler) {
+        if (!consumerGroupPattern.test(group)) throw new Error(`consumer group name "${group}" is invalid`);
+        if (subscriptions.has(group)) throw new Error(`consumer group "${group}" is already subscribed`);
+        subscriptions.set(group, { group, types: [...types], handler });
+      },
+    };
+    return {
+      name: 'events',
+      face,
+      jobs: [relay.job, consumers.job],
+      async close() {
+        await relay.close();
+        await consumers.close();
+      },
+    };
   },
 };

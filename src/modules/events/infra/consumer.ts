@@ -1,0 +1,220 @@
+// The consumer runtime of the postgres bus. A poll of one group runs in one transaction holding the
+// group's offset row (FOR UPDATE SKIP LOCKED: one poller per group at a time, any number of
+// processes). Each event is handled in a savepoint together with its inbox row, so its database
+// effects happen once per group. A failed event waits in events.retries with exponential backoff and
+// jitter; later events of the same aggregate wait behind it (per-payment order), other events flow.
+// After `maxAttempts` failures the event is dead-lettered and its aggregate moves on.
+import type { Sql, TransactionSql } from '../../../platform/db/client.ts';
+import { newId } from '../../../platform/ids.ts';
+import { retryDelayMs } from '../domain/retry.ts';
+import type { EventEnvelope, EventHandler } from '../index.ts';
+
+/** Events read from the log per poll. */
+export const consumerBatchMax = 200;
+/** Error text kept per failure (the start of the message). */
+export const errorTextMax = 2000;
+
+export interface Subscription {
+  readonly group: string;
+  /** Event types to handle (e.g. `payment.captured.v1`); others are skipped. Empty: all. */
+  readonly types: readonly string[];
+  readonly handler: EventHandler;
+}
+
+export interface ConsumerSettings {
+  readonly maxAttempts: number;
+  readonly retryBaseMs: number;
+  readonly now: () => Date;
+  readonly random?: () => number;
+}
+
+export interface PollResult {
+  readonly handled: number;
+  readonly failed: number;
+  readonly deadLettered: number;
+}
+
+type LogRow = {
+  position: bigint;
+  event_id: string;
+  type: string;
+  aggregate_id: string;
+  payload: Record<string, unknown>;
+  occurred_at: Date;
+};
+
+type RetryRow = LogRow & { attempts: number };
+
+function envelopeOf(row: LogRow): EventEnvelope {
+  return {
+    eventId: row.event_id,
+    type: row.type,
+    occurredAt: row.occurred_at.toISOString(),
+    payload: row.payload,
+  };
+}
+
+function errorText(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return (text.trim() === '' ? 'handler failed without a message' : text).slice(0, errorTextMax);
+}
+
+class GroupPoll {
+  readonly result = { handled: 0, failed: 0, deadLettered: 0 };
+  /** Aggregates with an event still waiting in retries: their later events must wait too. */
+  readonly blocked = new Set<string>();
+
+  constructor(
+    private readonly transaction: TransactionSql,
+    private readonly subscription: Subscription,
+    private readonly settings: ConsumerSettings,
+  ) {}
+
+  private get group(): string {
+    return this.subscription.group;
+  }
+
+  /** Handles the event in a savepoint with its inbox row; returns the error, if any. */
+  private async attempt(row: LogRow): Promise<unknown> {
+    try {
+      await this.transaction.savepoint(async (savepoint) => {
+        const inserted = await savepoint`
+          insert into events.inbox (consumer_group, event_id) values (${this.group}, ${row.event_id})
+          on conflict do nothing`;
+        if (inserted.count === 0) return; // handled before (a replay or a redelivery): no second effect
+        await this.subscription.handler(envelopeOf(row), { transaction: savepoint });
+      });
+      this.result.handled += 1;
+      return undefined;
+    } catch (error) {
+      this.result.failed += 1;
+      return error ?? new Error('handler failed');
+    }
+  }
+
+  private async deadLetter(row: LogRow, attempts: number, error: unknown): Promise<void> {
+    await this.transaction`
+      insert into events.dead_letters (id, consumer_group, position, error, attempts)
+      values (${newId('dlq')}, ${this.group}, ${row.position}, ${errorText(error)}, ${attempts})`;
+    this.result.deadLettered += 1;
+  }
+
+  private nextAttemptAt(failedAttempts: number): Date {
+    const random = this.settings.random ?? Math.random;
+    return new Date(
+      this.settings.now().getTime() + retryDelayMs(failedAttempts, this.settings.retryBaseMs, random()),
+    );
+  }
+
+  /** Retries the first waiting event of each aggregate whose time has come. */
+  async retryDue(): Promise<void> {
+    const heads = await this.transaction<(RetryRow & { next_attempt_at: Date })[]>`
+      select distinct on (retry.aggregate_id)
+             log.position, log.event_id, log.type, log.aggregate_id, log.payload, log.occurred_at,
+             retry.attempts, retry.next_attempt_at
+      from events.retries retry join events.log log on log.position = retry.position
+      where retry.consumer_group = ${this.group}
+      order by retry.aggregate_id, retry.position`;
+    for (const head of heads) {
+      this.blocked.add(head.aggregate_id);
+      if (head.next_attempt_at > this.settings.now()) continue;
+      const error = await this.attempt(head);
+      if (error === undefined) {
+        await this.transaction`
+          delete from events.retries where consumer_group = ${this.group} and position = ${head.position}`;
+        continue;
+      }
+      const attempts = head.attempts + 1;
+      if (attempts >= this.settings.maxAttempts) {
+        await this.deadLetter(head, attempts, error);
+        await this.transaction`
+          delete from events.retries where consumer_group = ${this.group} and position = ${head.position}`;
+        continue;
+      }
+      await this.transaction`
+        update events.retries
+        set attempts = ${attempts}, next_attempt_at = ${this.nextAttemptAt(attempts)}, last_error = ${errorText(error)}
+        where consumer_group = ${this.group} and position = ${head.position}`;
+    }
+  }
+
+  private async wait(row: LogRow, attempts: number, nextAttemptAt: Date, error: unknown): Promise<void> {
+    this.blocked.add(row.aggregate_id);
+    await this.transaction`
+      insert into events.retries (consumer_group, position, aggregate_id, attempts, next_attempt_at, last_error)
+      values (${this.group}, ${row.position}, ${row.aggregate_id}, ${attempts}, ${nextAttemptAt},
+              ${error === undefined ? null : errorText(error)})`;
+  }
+
+  /** Handles new log events after the offset; returns the last position read. */
+  async consumeNew(offset: bigint): Promise<bigint> {
+    const rows = await this.transaction<LogRow[]>`
+      select position, event_id, type, aggregate_id, payload, occurred_at
+      from events.log where position > ${offset} order by position limit ${consumerBatchMax}`;
+    const types = new Set(this.subscription.types);
+    for (const row of rows) {
+      if (types.size > 0 && !types.has(row.type)) continue;
+      if (this.blocked.has(row.aggregate_id)) {
+        await this.wait(row, 0, this.settings.now(), undefined);
+        continue;
+      }
+      const error = await this.attempt(row);
+      if (error === undefined) continue;
+      if (this.settings.maxAttempts <= 1) await this.deadLetter(row, 1, error);
+      else await this.wait(row, 1, this.nextAttemptAt(1), error);
+    }
+    return rows.at(-1)?.position ?? offset;
+  }
+}
+
+/** Polls one group once; a group another process is polling right now is skipped. */
+export async function pollGroup(
+  sql: Sql,
+  subscription: Subscription,
+  settings: ConsumerSettings,
+): Promise<PollResult> {
+  await sql`
+    insert into events.consumer_offsets (consumer_group) values (${subscription.group})
+    on conflict do nothing`;
+  return sql.begin(async (transaction) => {
+    const [offset] = await transaction<{ position: bigint }[]>`
+      select position from events.consumer_offsets
+      where consumer_group = ${subscription.group} for update skip locked`;
+    if (offset === undefined) return { handled: 0, failed: 0, deadLettered: 0 };
+    const poll = new GroupPoll(transaction, subscription, settings);
+    await poll.retryDue();
+    const last = await poll.consumeNew(offset.position);
+    if (last !== offset.position) {
+      await transaction`
+        update events.consumer_offsets set position = ${last}, updated_at = now()
+        where consumer_group = ${subscription.group}`;
+    }
+    return poll.result;
+  });
+}
+
+/** Polls until a poll finds nothing more to do now (or the signal aborts). */
+export async function drainGroup(
+  sql: Sql,
+  subscription: Subscription,
+  settings: ConsumerSettings,
+  signal?: AbortSignal,
+): Promise<PollResult> {
+  const total = { handled: 0, failed: 0, deadLettered: 0 };
+  for (;;) {
+    if (signal?.aborted) return total;
+    const before = await offsetOf(sql, subscription.group);
+    const result = await pollGroup(sql, subscription, settings);
+    total.handled += result.handled;
+    total.failed += result.failed;
+    total.deadLettered += result.deadLettered;
+    const after = await offsetOf(sql, subscription.group);
+    if (after === before && result.handled === 0 && result.deadLettered === 0) return total;
+  }
+}
+
+async function offsetOf(sql: Sql, group: string): Promise<bigint> {
+  const [row] = await sql<{ position: bigint }[]>`
+    select position from events.consumer_offsets where consumer_group = ${group}`;
+  return row?.position ?? 0n;
+}

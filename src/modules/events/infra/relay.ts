@@ -1,0 +1,62 @@
+// The outbox relay: copies committed outbox rows into events.log in batches. One relay at a time
+// holds a transaction-level advisory lock, so positions are handed out serially, without gaps, in the
+// order rows became visible (commit order). A relay killed mid-batch rolls back: nothing is lost or
+// published twice, and the next relay picks the same rows up.
+import type { Sql, TransactionSql } from '../../../platform/db/client.ts';
+
+export const relayAdvisoryLockKey = 7_310_400_001;
+/** Rows moved per relay transaction. */
+export const relayBatchMax = 500;
+
+export interface RelayOptions {
+  readonly batchMax?: number;
+  /** Test hook: runs inside the relay transaction after the log rows are written, before commit. */
+  readonly afterBatchWritten?: (transaction: TransactionSql, count: number) => Promise<void>;
+}
+
+/** Relays one batch; returns how many events it published (0 when none, or another relay is busy). */
+export async function relayBatch(sql: Sql, options: RelayOptions = {}): Promise<number> {
+  const batchMax = options.batchMax ?? relayBatchMax;
+  return sql.begin(async (transaction) => {
+    const [lock] = await transaction<{ locked: boolean }[]>`
+      select pg_try_advisory_xact_lock(${relayAdvisoryLockKey}) as locked`;
+    if (!lock?.locked) return 0;
+    const [state] = await transaction<{ last_position: bigint }[]>`
+      select last_position from events.relay_state where singleton for update`;
+    // SKIP LOCKED keeps a relay that lost its lock (a stale, still-open transaction) from blocking.
+    const published = await transaction`
+      with batch as (
+        select staged_sequence, event_id, type, aggregate_id, merchant_id, payload, occurred_at,
+               ${state!.last_position}::bigint + row_number() over (order by staged_sequence) as position
+        from (
+          select * from events.outbox where position is null
+          order by staged_sequence limit ${batchMax} for update skip locked
+        ) pending
+      ),
+      logged as (
+        insert into events.log (position, event_id, type, aggregate_id, merchant_id, payload, occurred_at)
+        select position, event_id, type, aggregate_id, merchant_id, payload, occurred_at from batch
+        returning position
+      )
+      update events.outbox outbox set position = batch.position, published_at = now()
+      from batch where outbox.staged_sequence = batch.staged_sequence
+      returning outbox.position`;
+    if (published.count === 0) return 0;
+    await transaction`
+      update events.relay_state set last_position = last_position + ${published.count} where singleton`;
+    await options.afterBatchWritten?.(transaction, published.count);
+    await transaction`select pg_notify('payflow_events_log', '')`;
+    return published.count;
+  });
+}
+
+/** Relays batches until the outbox is drained (or the signal aborts). */
+export async function relayAll(sql: Sql, signal?: AbortSignal, options: RelayOptions = {}): Promise<number> {
+  let total = 0;
+  for (;;) {
+    if (signal?.aborted) return total;
+    const count = await relayBatch(sql, options);
+    total += count;
+    if (count === 0) return total;
+  }
+}
