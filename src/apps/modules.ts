@@ -5,6 +5,7 @@
 // Dependency order (a module may use only the faces of modules above it):
 //   identity → vault → ledger → events → payments → (notifications, settlement, fraud)
 import type { ModuleManifest, ModuleRuntime, PlatformContext } from '../platform/module.ts';
+import { gatewayModule } from '../modules/gateway/index.ts';
 import { identityModule } from '../modules/identity/index.ts';
 import { vaultModule } from '../modules/vault/index.ts';
 import { ledgerModule } from '../modules/ledger/index.ts';
@@ -24,6 +25,7 @@ export interface ModuleDefinition {
 
 export const modules: readonly ModuleDefinition[] = [
   identityModule,
+  gatewayModule,
   vaultModule,
   ledgerModule,
   eventsModule,

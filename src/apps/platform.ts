@@ -86,13 +86,36 @@ export interface StartOptions {
 async function createModules(context: PlatformContext): Promise<ModuleRuntime[]> {
   const faces: ModuleFaces = {};
   const runtimes: ModuleRuntime[] = [];
-  for (const definition of modules) {
-    if (!definition.create) continue;
-    const runtime = await definition.create(context, faces);
-    faces[definition.manifest.name] = runtime.face;
-    runtimes.push(runtime);
+  try {
+    for (const definition of modules) {
+      if (!definition.create) continue;
+      const runtime = await definition.create(context, faces);
+      faces[definition.manifest.name] = runtime.face;
+      runtimes.push(runtime);
+    }
+  } catch (error) {
+    // A module that failed to start must not leave earlier ones holding connections open.
+    for (const runtime of runtimes.reverse()) await runtime.close?.().catch(() => undefined);
+    throw error;
   }
   return runtimes;
+}
+
+/** HTTPS material from TLS_CERT_FILE and TLS_KEY_FILE (both or neither), read once at start. */
+function tlsOptions(config: Config): { https?: { key: Buffer; cert: Buffer } } {
+  if (!config.tlsCertFile && !config.tlsKeyFile) return {};
+  if (!config.tlsCertFile || !config.tlsKeyFile)
+    throw new StartupError('TLS_CERT_FILE and TLS_KEY_FILE must be set together');
+  const read = (file: string, variable: string) => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new StartupError(`cannot read ${variable} ${file}: ${describeError(error)}`);
+    }
+  };
+  return {
+    https: { cert: read(config.tlsCertFile, 'TLS_CERT_FILE'), key: read(config.tlsKeyFile, 'TLS_KEY_FILE') },
+  };
 }
 
 async function listen(app: Awaited<ReturnType<typeof createHttpApp>>, config: Config): Promise<string> {
@@ -143,6 +166,8 @@ export async function startPlatform(options: StartOptions): Promise<RunningPlatf
         bodyLimitBytes: config.bodyLimitBytes,
         version: packageVersion,
         ...(config.publicBaseUrl ? { publicBaseUrl: config.publicBaseUrl } : {}),
+        ...tlsOptions(config),
+        trustProxy: config.trustProxy,
       });
       registerHealthRoutes(app, async () => {
         await database.sql`select 1`;

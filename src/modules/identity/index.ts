@@ -14,6 +14,27 @@ import { createBearerAuthenticator } from './infra/bearer-authenticator.ts';
 import { KeyRing } from './infra/key-ring.ts';
 import { merchantExists } from './infra/identity-repository.ts';
 import { registerAccessRoutes, registerIdentityRoutes } from './http/routes.ts';
+import { identityCommands } from './cli.ts';
+import { ensureDemoMerchant } from './application/demo-merchant.ts';
+import { maintainSigningKeys } from './application/rotate-signing-key.ts';
+import type { Job } from '../../platform/module.ts';
+
+const keyMaintenanceIntervalMs = 60_000;
+
+function printDemoCredentials(credentials: MerchantCredentials, file: string): void {
+  // Straight to stdout, not the log: the log redacts secrets, and this one is meant to be copied.
+  process.stdout.write(
+    [
+      '',
+      'PayFlow created a demo merchant (shown once; also in ' + file + ', mode 0600):',
+      `  merchantId     ${credentials.merchantId}`,
+      `  clientId       ${credentials.clientId}`,
+      `  clientSecret   ${credentials.clientSecret}`,
+      `  publishableKey ${credentials.publishableKey}`,
+      '',
+    ].join('\n') + '\n',
+  );
+}
 
 export type { MerchantCredentials, ClientCredentials, ConfidentialRole, TokenResponse };
 export { merchantScopes, publishableScopes, adminScopes, serviceScopes } from './domain/scopes.ts';
@@ -66,6 +87,7 @@ export const identityModule: ModuleDefinition = {
       '*.privateJwk',
       '*.private_jwk',
     ],
+    commands: identityCommands,
   },
   async create(context) {
     const { sql, clock, config } = context;
@@ -90,8 +112,29 @@ export const identityModule: ModuleDefinition = {
       createClient: (input) => createClient(dependencies, input),
       merchantExists: (merchantId) => merchantExists(sql, merchantId),
     };
+    const demo = await ensureDemoMerchant(dependencies, {
+      mode: config.demoMerchant,
+      embeddedDatabase: config.databaseUrl === undefined,
+      dataDir: config.dataDir,
+    });
+    if (demo) printDemoCredentials(demo.credentials, demo.file);
+    const keyMaintenance: Job = {
+      name: 'identity.signing-keys',
+      intervalMs: keyMaintenanceIntervalMs,
+      async run() {
+        const result = await maintainSigningKeys(dependencies, {
+          algorithm: config.tokenSigningAlgorithm,
+          tokenTtlSeconds: config.tokenTtlSeconds,
+          leewaySeconds: config.tokenLeewaySeconds,
+          rotateAfterMs: config.signingKeyRotationDays * 86_400_000,
+        });
+        if (result.rotated) context.log.info({ kid: result.rotated.kid }, 'signing key rotated on schedule');
+        if (result.retired.length > 0) context.log.info({ kids: result.retired }, 'signing keys retired');
+      },
+    };
     return {
       name: 'identity',
+      jobs: [keyMaintenance],
       async registerRoutes(app) {
         await registerIdentityRoutes(app, dependencies);
         registerAccessRoutes(app, dependencies, authenticator);

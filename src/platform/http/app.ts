@@ -1,7 +1,12 @@
 // The HTTP edge shared by every module: Fastify with request ids, JSON logs, the body cap, problem+json
 // errors, and an OpenAPI 3.1 document generated from the same TypeBox schemas that validate requests.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  type RawServerDefault,
+} from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import swagger from '@fastify/swagger';
@@ -23,6 +28,10 @@ export interface HttpAppOptions {
   readonly bodyLimitBytes: number;
   readonly version: string;
   readonly publicBaseUrl?: string;
+  /** PEM key and certificate: serve HTTPS instead of HTTP. */
+  readonly https?: { readonly key: Buffer; readonly cert: Buffer };
+  /** Fastify `trustProxy`: whose X-Forwarded-* headers to believe (behind a TLS-terminating proxy). */
+  readonly trustProxy?: boolean | number | string;
 }
 
 const requestIdHeader = 'x-request-id';
@@ -41,7 +50,10 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 300 },
     return503OnClosing: true,
-  }).withTypeProvider<TypeBoxTypeProvider>();
+    trustProxy: options.trustProxy ?? false,
+    // The HTTPS server is an http.Server for every route and hook; the type stays RawServerDefault.
+    ...(options.https ? { https: { key: options.https.key, cert: options.https.cert } } : {}),
+  } as FastifyServerOptions).withTypeProvider<TypeBoxTypeProvider>() as unknown as HttpApp;
   app.addHook('onRequest', async (request, reply) => {
     reply.header(requestIdHeader, request.id);
   });

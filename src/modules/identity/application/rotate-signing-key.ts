@@ -22,13 +22,23 @@ export interface RotationResult {
 
 export async function rotateSigningKey(
   dependencies: { sql: Sql; clock: Clock },
-  options: { algorithm: SigningAlgorithm; tokenTtlSeconds: number; leewaySeconds: number },
-): Promise<RotationResult> {
+  options: {
+    algorithm: SigningAlgorithm;
+    tokenTtlSeconds: number;
+    leewaySeconds: number;
+    /** Rotate only if the active key is at least this old (checked under the lock). */
+    onlyIfOlderThanMs?: number;
+  },
+): Promise<RotationResult | undefined> {
   const now = dependencies.clock.now();
   const generated = await generateSigningKey(options.algorithm, now);
   const notAfter = new Date(now.getTime() + (options.tokenTtlSeconds + options.leewaySeconds) * 1000);
   return dependencies.sql.begin(async (transaction) => {
     await transaction`lock table identity.signing_keys in share row exclusive mode`;
+    if (options.onlyIfOlderThanMs !== undefined) {
+      const active = (await listSigningKeys(transaction)).find((key) => key.status === 'active');
+      if (active && now.getTime() - active.createdAt.getTime() < options.onlyIfOlderThanMs) return undefined;
+    }
     const previousKid = await retireActiveKey(transaction, now, notAfter);
     await insertSigningKey(transaction, generated, now);
     return {
@@ -56,5 +66,9 @@ export async function maintainSigningKeys(
   const active = (await listSigningKeys(dependencies.sql)).find((key) => key.status === 'active');
   if (active && now.getTime() - active.createdAt.getTime() < options.rotateAfterMs)
     return { rotated: undefined, retired };
-  return { rotated: await rotateSigningKey(dependencies, options), retired };
+  const rotated = await rotateSigningKey(dependencies, {
+    ...options,
+    onlyIfOlderThanMs: options.rotateAfterMs,
+  });
+  return { rotated, retired };
 }

@@ -17,6 +17,18 @@ import {
 
 export const verificationKeysRefreshMs = 30_000;
 export const unknownKidRefreshMs = 2_000;
+const clockSkewMs = 5_000;
+
+const crockford = '0123456789abcdefghjkmnpqrstvwxyz';
+
+/** Creation time of a `key_…` id: its first 48 bits (10 base32 characters hold 50) are unix ms. */
+export function idTimestampMs(id: string): number | undefined {
+  const match = /^key_([0-9a-hjkmnp-tv-z]{26})$/.exec(id);
+  if (!match) return undefined;
+  let value = 0;
+  for (const character of match[1]!.slice(0, 10)) value = value * 32 + crockford.indexOf(character);
+  return Math.floor(value / 4);
+}
 
 export interface SigningKey {
   readonly kid: string;
@@ -96,6 +108,8 @@ export class KeyRing {
       key: (await importJWK(record.privateJwk as JWK, record.algorithm)) as CryptoKey,
     };
     this.signingKeys.set(record.kid, signing);
+    // A key this process starts signing with must verify here at once, whatever the cache age.
+    if (!this.verificationKeys.has(record.kid)) this.invalidate();
     return signing;
   }
 
@@ -104,7 +118,7 @@ export class KeyRing {
     const nowMs = this.clock.now().getTime();
     if (nowMs - this.loadedAtMs > verificationKeysRefreshMs) await this.refresh();
     let key = this.verificationKeys.get(kid);
-    if (!key && nowMs - this.loadedAtMs > unknownKidRefreshMs) {
+    if (!key && (nowMs - this.loadedAtMs > unknownKidRefreshMs || this.mintedSinceLoad(kid, nowMs))) {
       await this.refresh();
       key = this.verificationKeys.get(kid);
     }
@@ -115,6 +129,19 @@ export class KeyRing {
   /** Forgets cached keys so the next verification reads the database (after a local rotation). */
   invalidate(): void {
     this.loadedAtMs = Number.NEGATIVE_INFINITY;
+  }
+
+  /**
+   * Whether `kid` (a time-ordered id) was created after the last load and not in the future: a key
+   * another process just rotated in. Such a kid refreshes the cache without waiting for the throttle.
+   */
+  private mintedSinceLoad(kid: string, nowMs: number): boolean {
+    const createdMs = idTimestampMs(kid);
+    return (
+      createdMs !== undefined &&
+      createdMs >= this.loadedAtMs - clockSkewMs &&
+      createdMs <= nowMs + clockSkewMs
+    );
   }
 
   private refresh(): Promise<void> {

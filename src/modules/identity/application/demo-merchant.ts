@@ -1,0 +1,41 @@
+// On the first start of a fresh database, create a demo merchant so the README's curl tour works:
+// print its credentials and write them to `<data dir>/demo-credentials.json` (mode 0600).
+// Phases: decide (config, any merchant yet?) → create the merchant → write the file.
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Sql } from '../../../platform/db/client.ts';
+import type { Clock } from '../../../platform/clock.ts';
+import { createMerchant, type MerchantCredentials } from './create-merchant.ts';
+
+export const demoCredentialsFileName = 'demo-credentials.json';
+export const demoMerchantName = 'Demo merchant';
+
+export interface DemoMerchantOptions {
+  readonly mode: 'auto' | 'true' | 'false';
+  readonly embeddedDatabase: boolean;
+  readonly dataDir: string;
+}
+
+/** Creates the demo merchant when wanted and no merchant exists yet; returns where it was written. */
+export async function ensureDemoMerchant(
+  dependencies: { sql: Sql; clock: Clock },
+  options: DemoMerchantOptions,
+): Promise<{ credentials: MerchantCredentials; file: string } | undefined> {
+  const wanted = options.mode === 'true' || (options.mode === 'auto' && options.embeddedDatabase);
+  if (!wanted) return undefined;
+  // Serialize concurrent first starts (several processes on one database).
+  return dependencies.sql.begin(async (transaction) => {
+    await transaction`select pg_advisory_xact_lock(7310200100)`;
+    const [existing] = await transaction`select 1 from identity.merchants limit 1`;
+    if (existing) return undefined;
+    const credentials = await createMerchant(
+      { sql: dependencies.sql, clock: dependencies.clock },
+      demoMerchantName,
+    );
+    await mkdir(options.dataDir, { recursive: true });
+    const file = path.join(options.dataDir, demoCredentialsFileName);
+    await writeFile(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+    await chmod(file, 0o600);
+    return { credentials, file };
+  });
+}

@@ -1,0 +1,115 @@
+// The identity CLI: merchants, operator/service clients, secret rotation and signing-key rotation.
+// Each prints one JSON document on stdout; secrets appear there once and nowhere else.
+import { parseArgs } from 'node:util';
+import { DomainError } from '../../platform/errors.ts';
+import type { CliCommand, CommandContext } from '../../platform/module.ts';
+import { confidentialRoles, createClient, type ConfidentialRole } from './application/create-client.ts';
+import { createMerchant } from './application/create-merchant.ts';
+import { rotateClientSecret } from './application/rotate-client-secret.ts';
+import { rotateSigningKey } from './application/rotate-signing-key.ts';
+import { listSigningKeys } from './infra/identity-repository.ts';
+
+function fail(message: string): number {
+  process.stderr.write(`payflow: ${message}\n`);
+  return 2;
+}
+
+async function reportingDomainErrors(work: () => Promise<void>): Promise<number> {
+  try {
+    await work();
+    return 0;
+  } catch (error) {
+    if (error instanceof DomainError) {
+      process.stderr.write(`payflow: ${error.message} (${error.code})\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+function json(context: CommandContext, value: unknown): void {
+  context.print(JSON.stringify(value, null, 2));
+}
+
+export const identityCommands: readonly CliCommand[] = [
+  {
+    path: ['merchants', 'create'],
+    summary: 'Create a merchant; prints its client id, client secret (once) and publishable key.',
+    usage: 'payflow merchants create --name <name>',
+    needsDatabase: true,
+    async run(args, context) {
+      const { values } = parseArgs({ args: [...args], options: { name: { type: 'string' } }, strict: true });
+      if (!values.name) return fail('merchants create needs --name "<merchant name>"');
+      const name = values.name;
+      return reportingDomainErrors(async () => json(context, await createMerchant(context, name)));
+    },
+  },
+  {
+    path: ['clients', 'create'],
+    summary: 'Create an API client (admin operator, service, or another merchant client).',
+    usage: 'payflow clients create --role admin|service|merchant [--merchant <id>] [--description <text>]',
+    needsDatabase: true,
+    async run(args, context) {
+      const { values } = parseArgs({
+        args: [...args],
+        options: {
+          role: { type: 'string' },
+          merchant: { type: 'string' },
+          description: { type: 'string' },
+        },
+        strict: true,
+      });
+      const role = values.role as ConfidentialRole | undefined;
+      if (!role || !confidentialRoles.includes(role))
+        return fail(`clients create needs --role ${confidentialRoles.join('|')}`);
+      const input = { role, merchantId: values.merchant, description: values.description };
+      return reportingDomainErrors(async () => json(context, await createClient(context, input)));
+    },
+  },
+  {
+    path: ['clients', 'rotate-secret'],
+    summary: 'Issue a new secret for a client; the old secret stops working at once.',
+    usage: 'payflow clients rotate-secret <clientId>',
+    needsDatabase: true,
+    async run(args, context) {
+      const { positionals } = parseArgs({ args: [...args], allowPositionals: true, strict: true });
+      const clientId = positionals[0];
+      if (!clientId || positionals.length !== 1) return fail('clients rotate-secret needs one <clientId>');
+      return reportingDomainErrors(async () => json(context, await rotateClientSecret(context, clientId)));
+    },
+  },
+  {
+    path: ['keys', 'rotate'],
+    summary: 'Add a new token-signing key; the old one verifies until its tokens expire.',
+    usage: 'payflow keys rotate',
+    needsDatabase: true,
+    async run(args, context) {
+      parseArgs({ args: [...args], strict: true });
+      const rotated = await rotateSigningKey(context, {
+        algorithm: context.config.tokenSigningAlgorithm,
+        tokenTtlSeconds: context.config.tokenTtlSeconds,
+        leewaySeconds: context.config.tokenLeewaySeconds,
+      });
+      json(context, rotated);
+    },
+  },
+  {
+    path: ['keys', 'list'],
+    summary: 'List token-signing keys and their rotation state.',
+    needsDatabase: true,
+    async run(args, context) {
+      parseArgs({ args: [...args], strict: true });
+      const keys = await listSigningKeys(context.sql);
+      json(
+        context,
+        keys.map(({ kid, algorithm, status, createdAt, notAfter }) => ({
+          kid,
+          algorithm,
+          status,
+          createdAt,
+          notAfter,
+        })),
+      );
+    },
+  },
+];
