@@ -3,7 +3,7 @@
 // authorize → capture → refund. Prints throughput, p50/p95/p99 and errors per operation, then the
 // database's own ceiling for a raw SQL transaction of the same shape, and the ratio.
 //   npm run bench -- --duration 10 --concurrency 50 [--json results.json]
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, chmodSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -231,6 +231,8 @@ async function main(): Promise<void> {
       DATABASE_POOL_MAX: '40',
       RATE_LIMITS: 'merchant=0,publishable=0,admin=0,service=0,anonymous=0',
       DEMO_MERCHANT: 'false',
+      // A fresh keyring per run: with DATABASE_URL, point the bench at an empty scratch database.
+      VAULT_MASTER_KEY: randomBytes(32).toString('hex'),
     });
     const merchant = await createMerchantCredentials(sql, 'Bench merchant');
     const client: Client = {
@@ -241,7 +243,7 @@ async function main(): Promise<void> {
     const token = await cardToken(client);
     process.stdout.write(
       `PayFlow ${server.baseUrl} (own process; acquirer simulator in-process inside it, HTTP on loopback)\n` +
-        `database: ${database.embedded ? 'embedded PostgreSQL' : 'DATABASE_URL'}; load generator: this process, same machine (${os.availableParallelism()} cores)\n` +
+        `database: ${database.embedded ? 'embedded PostgreSQL' : 'DATABASE_URL'}; machine load average ${os.loadavg()[0]!.toFixed(1)}; load generator: this process, same machine (${os.availableParallelism()} cores)\n` +
         `clients: ${concurrency}, duration: ${durationMs / 1000} s per phase\n\n`,
     );
     await driveApi(client, Math.min(concurrency, 10), 1_000, token); // warm-up
@@ -254,12 +256,16 @@ async function main(): Promise<void> {
     printTable([...rows, raw]);
     const ratio =
       Math.round((rows[0]!.throughputPerSecond / Math.max(raw.throughputPerSecond, 1)) * 100) / 100;
+    const reached = rows[0]!.throughputPerSecond >= 2500 && rows[0]!.p99Ms <= 50;
     process.stdout.write(
       `\nauthorize / raw SQL ceiling: ${ratio}\n` +
-        `target (2 cores, 50 clients): authorize ≥ 2500/s with p99 ≤ 50 ms. Each authorize also runs the ` +
-        `vault (describe + detokenize, audited), two acquirer HTTP calls' worth of work in the same process, and ` +
-        `the three-phase flow (three transactions); authorize, capture and refund share the clients, so each ` +
-        `operation's rate is a share of the mix.\n`,
+        `target (2 cores, 50 clients, generator on the same box): authorize >= 2500/s with p99 <= 50 ms: ` +
+        `${reached ? 'reached' : 'NOT reached'}.\n` +
+        `What an authorize costs beyond the raw transaction: three commits (phase 1; the vault's audited ` +
+        `detokenize, which also destroys the CVC; phase 2 with the ledger journal, its balance-at-commit ` +
+        `trigger and the outbox row), a vault describe, a JWT verification, and the acquirer simulator's ` +
+        `HTTP round trip inside the same process. Authorize, capture and refund share the clients, so each ` +
+        `rate above is a share of the mix; the raw SQL line runs alone.\n`,
     );
     if (values.json) {
       writeFileSync(
