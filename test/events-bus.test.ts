@@ -191,6 +191,9 @@ test('a poison event is dead-lettered after N attempts while the others flow; re
   // sequence 2 is the poison; 4 and 6 come after it on the same aggregate and must wait for it.
   for (let sequence = 1; sequence <= 8; sequence += 1)
     await stage(database.sql, events, sequence % 2 === 0 ? poisonAggregate : otherAggregate, sequence);
+  const staged = await events.stats(database.sql);
+  assert.equal(staged.outboxUnpublished, 8);
+  assert.ok(staged.outboxOldestUnpublishedSeconds >= 0);
   await relayAll(database.sql);
 
   let poisoned = true;
@@ -218,6 +221,13 @@ test('a poison event is dead-lettered after N attempts while the others flow; re
   // Dead-lettered: its aggregate moves on, in order.
   for (let poll = 0; poll < 5; poll += 1) await pollGroup(database.sql, subscription, settings);
   assert.deepEqual(await handled(), [1, 3, 5, 7, 4, 6, 8]);
+  assert.deepEqual(await events.stats(database.sql), {
+    outboxUnpublished: 0,
+    outboxOldestUnpublishedSeconds: 0,
+    logPosition: 8,
+    consumerGroups: [{ group, lag: 0, retrying: 0 }],
+    deadLetters: 1,
+  });
 
   const listed = await runCli(['events', 'dlq', 'list'], { DATABASE_URL: database.url });
   assert.equal(listed.code, 0, listed.stderr);

@@ -2,9 +2,10 @@
 // the caller's transaction, so the event commits (or rolls back) with the state change it describes.
 // The postgres bus: a relay job moves committed outbox rows into events.log in commit order, and
 // consumer groups (`subscribe`) handle them at least once, with an inbox, retries and dead letters.
-import type { TransactionSql } from '../../platform/db/client.ts';
+import type { Queryable, TransactionSql } from '../../platform/db/client.ts';
 import type { ModuleDefinition } from '../../apps/modules.ts';
 import { dlqListCommand, dlqReplayCommand } from './application/dlq-commands.ts';
+import { busStats } from './infra/bus-stats.ts';
 import { drainGroup, type Subscription } from './infra/consumer.ts';
 import { stageEvent } from './infra/outbox-repository.ts';
 import { relayAll } from './infra/relay.ts';
@@ -48,6 +49,23 @@ export type EventHandler = (
   context: { readonly transaction: TransactionSql },
 ) => Promise<void>;
 
+/** Lag and dead-letter figures of the postgres bus (for metrics and operators). */
+export interface EventBusStats {
+  /** Outbox rows not yet published, and the age of the oldest one (0 when none). */
+  readonly outboxUnpublished: number;
+  readonly outboxOldestUnpublishedSeconds: number;
+  /** The last position the relay handed out. */
+  readonly logPosition: number;
+  /** Per consumer group: events in the log after its offset, and events waiting in its retries. */
+  readonly consumerGroups: readonly {
+    readonly group: string;
+    readonly lag: number;
+    readonly retrying: number;
+  }[];
+  /** Dead letters not yet replayed. */
+  readonly deadLetters: number;
+}
+
 export interface EventsFace {
   /** Writes the event to the outbox in the caller's transaction; returns its `evt_` id. */
   stage(transaction: TransactionSql, event: EventToStage): Promise<{ readonly eventId: string }>;
@@ -56,6 +74,8 @@ export interface EventsFace {
    * Delivery is at least once, in log order per aggregate; the worker role runs the consumers.
    */
   subscribe(group: string, types: readonly string[], handler: EventHandler): void;
+  /** Outbox lag, consumer lag per group and dead-letter count. */
+  stats(sql: Queryable): Promise<EventBusStats>;
 }
 
 /** The payment event types (issue 6); `settlement.completed.v1` joins when settlement lands. */
@@ -113,6 +133,7 @@ export const eventsModule: ModuleDefinition = {
     });
     const face: EventsFace = {
       stage: stageEvent,
+      stats: busStats,
       subscribe(group, types, handler) {
         if (!consumerGroupPattern.test(group)) throw new Error(`consumer group name "${group}" is invalid`);
         if (subscriptions.has(group)) throw new Error(`consumer group "${group}" is already subscribed`);
