@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
+import { randomBytes } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database.ts';
 import { DomainError } from '../../../platform/errors.ts';
 import { MovableClock, temporaryDirectory, vaultContext } from './vault.fixture.ts';
@@ -285,4 +286,32 @@ test('invalid input is a DomainError with a precise code that never quotes the i
       code,
     );
   }
+});
+
+test('VAULT_FINGERPRINT_KEY, when set, keys the fingerprints; the stored key is used otherwise, by every process', async () => {
+  const stored = await vault.tokenize(merchantId, { card: visa });
+  const sameDatabase = await openVault(vaultContext(database.sql, clock, {}, dataDir));
+  // A process given another keyring cannot use this database's fingerprint key, and says why.
+  await assert.rejects(
+    openVault(vaultContext(database.sql, clock)),
+    /fingerprint key does not decrypt with this keyring/,
+  );
+  assert.equal(
+    (await sameDatabase.tokenize(merchantId, { card: visa })).card?.fingerprint,
+    stored.card?.fingerprint,
+  );
+  const configured = randomBytes(32).toString('hex');
+  const first = await openVault(vaultContext(database.sql, clock, { VAULT_FINGERPRINT_KEY: configured }));
+  const second = await openVault(vaultContext(database.sql, clock, { VAULT_FINGERPRINT_KEY: configured }));
+  const one = await first.tokenize(merchantId, { card: visa });
+  const two = await second.tokenize(merchantId, { card: visa });
+  assert.equal(one.card?.fingerprint, two.card?.fingerprint);
+  assert.notEqual(one.card?.fingerprint, stored.card?.fingerprint);
+  await assert.rejects(
+    openVault(vaultContext(database.sql, clock, { VAULT_FINGERPRINT_KEY: 'abcd' })),
+    (error: unknown) =>
+      error instanceof Error &&
+      /VAULT_FINGERPRINT_KEY/.test(error.message) &&
+      !error.message.includes('abcd'),
+  );
 });
