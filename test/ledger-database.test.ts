@@ -273,3 +273,38 @@ test('merchantBalances: available and pending per currency, sorted by currency',
   assert.deepEqual(await ledger.merchantBalances(database.sql, newId('mer')), []);
   assert.equal((await ledger.verify(database.sql)).ok, true);
 });
+
+test('the schema refuses postings in another currency than their account, and accounts whose code lies', async () => {
+  const ref = payment();
+  await post(authorizationHold(ref, { authorized: 300n }, stamp()));
+  const accounts = merchantAccounts(ref.merchantId, 'USD');
+  const journalId = newId('jnl');
+  const message = await refusal(() =>
+    database.sql.begin(async (transaction) => {
+      await transaction`
+        insert into ledger.journals (id, kind, merchant_id, occurred_at)
+        values (${journalId}, 'fee', ${ref.merchantId}, now())`;
+      await transaction`
+        insert into ledger.postings (journal_id, sequence, account_id, currency, amount)
+        select ${journalId}, 0, id, 'EUR', 5 from ledger.accounts where code = ${accounts.authorization_holds}`;
+    }),
+  );
+  assert.match(message, /postings_account_currency/);
+  assert.match(
+    await refusal(
+      () => database.sql`
+        insert into ledger.accounts (code, merchant_id, currency, role, normal_side)
+        values (${merchantAccounts(ref.merchantId, 'EUR').payable}, ${ref.merchantId}, 'USD', 'payable', 'credit')`,
+    ),
+    /accounts_code_matches/,
+  );
+  assert.match(
+    await refusal(
+      () => database.sql`
+        insert into ledger.accounts (code, merchant_id, currency, role, normal_side)
+        values (${merchantAccounts(ref.merchantId, 'EUR').payable}, ${ref.merchantId}, 'EUR', 'payable', 'debit')`,
+    ),
+    /accounts_normal_side_matches/,
+  );
+  assert.match(await refusal(() => database.sql`update ledger.postings set amount = 0`), /append-only/);
+});
