@@ -223,12 +223,12 @@ async function main(): Promise<void> {
     throw new Error('--duration and --concurrency must be positive numbers');
   const database = await openDatabase();
   let server: SpawnedServer | undefined;
-  const sql = createSql({ url: database.url, maxConnections: Math.min(concurrency, 50) });
+  const sql = createSql({ url: database.url, maxConnections: Math.min(concurrency, 20) });
   try {
     server = await spawnServer({
       DATABASE_URL: database.url,
       LOG_LEVEL: 'info',
-      DATABASE_POOL_MAX: '40',
+      DATABASE_POOL_MAX: '20',
       RATE_LIMITS: 'merchant=0,publishable=0,admin=0,service=0,anonymous=0',
       DEMO_MERCHANT: 'false',
       // A fresh keyring per run: with DATABASE_URL, point the bench at an empty scratch database.
