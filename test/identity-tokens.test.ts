@@ -216,6 +216,15 @@ test('token request errors follow RFC 6749', async () => {
   }
 });
 
+test('a repeated form parameter is invalid_request', async () => {
+  const { response, body } = await tokenRequest({
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: `grant_type=client_credentials&grant_type=password&client_id=${merchant.clientId}`,
+  });
+  assert.equal(response.status, 400);
+  assert.equal(body.error, 'invalid_request');
+});
+
 test('no token, or a malformed header, is a 401 problem with WWW-Authenticate', async () => {
   const none = await probe(undefined);
   assert.equal(none.status, 401);

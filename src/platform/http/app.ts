@@ -67,6 +67,12 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
         description: 'Authorize, capture, refund and void payments on an append-only double-entry ledger.',
       },
       servers: options.publicBaseUrl ? [{ url: options.publicBaseUrl }] : [],
+      components: {
+        securitySchemes: {
+          // Routes declare `security: [{ bearer: [] }]`; tokens come from POST /oauth/token.
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        },
+      },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

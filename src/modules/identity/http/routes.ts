@@ -85,8 +85,12 @@ export async function registerIdentityRoutes(
           body: TokenRequestBody,
           response: { 200: TokenResponseBody },
         },
+        // Malformed parameters are an RFC 6749 invalid_request, not a generic validation problem.
+        attachValidation: true,
       },
       async (request: FastifyRequest<{ Body: TokenBody }>, reply) => {
+        if (request.validationError)
+          throw oauthError('invalid_request', 'Each token request parameter must appear once, as text.');
         const body = request.body ?? {};
         const credentials = clientCredentialsOf(request.headers.authorization, body);
         const tokenRequest: TokenRequest = {
