@@ -335,7 +335,7 @@ export const configVariables = {
   ),
   eventsPollIntervalMs: variable(
     'EVENTS_POLL_INTERVAL_MS',
-    '1000',
+    '250',
     'How often the outbox relay and event consumers poll when no LISTEN/NOTIFY wake-up arrives.',
     integer(10, 600000),
   ),
