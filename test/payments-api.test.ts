@@ -416,3 +416,41 @@ test('a card whose authorization times out before the acquirer decides: the jani
   );
   assert.equal(done.status, 'AUTHORIZED');
 });
+
+test('wallet payments go through the wallet strategy; a token of another kind is 422 token_method_mismatch', async () => {
+  const tokenized = await fetch(`${url}/tokens`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${merchant.publishableToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      wallet: {
+        type: 'apple_pay',
+        networkToken: '4242424242424242',
+        cryptogram: Buffer.alloc(20, 9).toString('base64'),
+        expMonth: 12,
+        expYear: 2034,
+      },
+    }),
+  });
+  assert.equal(tokenized.status, 201);
+  const walletToken = ((await tokenized.json()) as { token: string }).token;
+  const body = { amount: 1500, currency: 'EUR', paymentMethod: { type: 'wallet', token: walletToken } };
+  const paid = await call(url, merchant, 'POST', '/payments/authorize', body);
+  assert.equal(paid.status, 201, paid.text);
+  assert.equal(paid.body.status, 'AUTHORIZED');
+  const mismatch = await call(url, merchant, 'POST', '/payments/authorize', {
+    ...body,
+    paymentMethod: { type: 'card', token: walletToken },
+  });
+  assert.equal(mismatch.status, 422);
+  assert.equal(mismatch.body.code, 'token_method_mismatch');
+});
+
+test('no response, stored answer or payment row carries the card number', async () => {
+  const answer = await authorize('5555555555554444', 1700);
+  const payment = await call(url, merchant, 'GET', `/payments/${answer.body.paymentId as string}`);
+  assert.doesNotMatch(answer.text + payment.text, /5555555555554444/);
+  const rows = await server.database.sql<{ row: string }[]>`
+    select row_to_json(p)::text as row from payments.payments p
+    union all select row_to_json(k)::text from payments.idempotency_keys k`;
+  for (const row of rows) assert.doesNotMatch(row.row, /5555555555554444|4242424242424242/);
+});
