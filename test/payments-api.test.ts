@@ -454,3 +454,28 @@ test('no response, stored answer or payment row carries the card number', async 
     union all select row_to_json(k)::text from payments.idempotency_keys k`;
   for (const row of rows) assert.doesNotMatch(row.row, /5555555555554444|4242424242424242/);
 });
+
+test('a refund the acquirer accepts as pending and fails later: 202, then FAILED, and the amount is refundable again', async () => {
+  const sale = await authorize('4000000000005126', 2000, { capture: true });
+  assert.equal(sale.status, 201, sale.text);
+  const paymentId = sale.body.paymentId as string;
+  const refund = await call(url, merchant, 'POST', `/payments/${paymentId}/refund`, { amount: 2000 });
+  assert.equal(refund.status, 202, refund.text);
+  assert.equal(refund.body.status, 'PENDING');
+  let refunds: { status: string }[] = [];
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    refunds = (await call(url, merchant, 'GET', `/payments/${paymentId}/refunds`)).body.data as {
+      status: string;
+    }[];
+    if (refunds[0]?.status !== 'PENDING') break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(refunds[0]?.status, 'FAILED');
+  const payment = (await call(url, merchant, 'GET', `/payments/${paymentId}`)).body;
+  assert.equal(payment.status, 'CAPTURED');
+  assert.equal(payment.refundedAmount, 0);
+  assert.equal(payment.ledgerBalance, 2000, 'a failed refund posts nothing');
+  const [row] = await server.database.sql<{ refunding_amount: bigint }[]>`
+    select refunding_amount from payments.payments where id = ${paymentId}`;
+  assert.equal(row!.refunding_amount, 0n, 'the reservation is released');
+});
