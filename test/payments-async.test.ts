@@ -96,6 +96,7 @@ test('bank_redirect: 202 REQUIRES_ACTION, the payer approves, the signed notific
   const { paymentId, redirectUrl } = await bankRedirect();
   const page = await fetch(`${redirectUrl}/approve`, { method: 'POST', redirect: 'manual' });
   assert.equal(page.status, 303);
+  assert.equal(page.headers.get('location'), 'https://shop.example/done', 'back to the shop');
   const payment = await waitForPayment(
     server.baseUrl,
     merchant,
@@ -104,6 +105,7 @@ test('bank_redirect: 202 REQUIRES_ACTION, the payer approves, the signed notific
   );
   assert.equal(payment.status, 'AUTHORIZED');
   assert.equal(payment.ledgerHold, 4500);
+  assert.deepEqual(payment.metadata, {}, 'the return URL is not merchant metadata');
 });
 
 test('bank_redirect declined by the payer becomes FAILED with customer_declined', async () => {

@@ -90,7 +90,8 @@ export async function authorizePayment(
       token: input.token ?? null,
       captureOnAuthorize: input.capture,
       processorReference: references.authorization(paymentId),
-      metadata: { ...input.metadata, ...(input.returnUrl !== undefined && { returnUrl: input.returnUrl }) },
+      returnUrl: input.returnUrl ?? null,
+      metadata: input.metadata,
       now,
     });
     await markPhase1Committed(
@@ -126,7 +127,7 @@ async function callAcquirer(
       processor.needsCredentials && payment.token !== null
         ? await dependencies.cardData.credentialsFor(payment.merchantId, payment.token)
         : undefined;
-    const returnUrl = typeof payment.metadata.returnUrl === 'string' ? payment.metadata.returnUrl : undefined;
+    const returnUrl = payment.returnUrl ?? undefined;
     return processor.authorize({
       reference: payment.processorReference,
       amount: payment.amount,

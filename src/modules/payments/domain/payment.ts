@@ -15,6 +15,7 @@ export interface Payment {
   readonly method: PaymentMethodType;
   readonly token: string | null;
   readonly captureOnAuthorize: boolean;
+  readonly returnUrl: string | null;
   readonly status: PaymentStatus;
   readonly authorizedAmount: bigint;
   readonly capturedAmount: bigint;

@@ -20,6 +20,7 @@ interface PaymentRow {
   method: string;
   token: string | null;
   capture_on_authorize: boolean;
+  return_url: string | null;
   status: string;
   authorized_amount: bigint;
   captured_amount: bigint;
@@ -50,6 +51,7 @@ function toPayment(row: PaymentRow): Payment {
     method: row.method as PaymentMethodType,
     token: row.token,
     captureOnAuthorize: row.capture_on_authorize,
+    returnUrl: row.return_url,
     status: row.status as PaymentStatus,
     authorizedAmount: row.authorized_amount,
     capturedAmount: row.captured_amount,
@@ -82,6 +84,7 @@ export async function insertPayment(
     readonly method: PaymentMethodType;
     readonly token: string | null;
     readonly captureOnAuthorize: boolean;
+    readonly returnUrl: string | null;
     readonly processorReference: string;
     readonly metadata: Record<string, unknown>;
     readonly now: Date;
@@ -89,9 +92,9 @@ export async function insertPayment(
 ): Promise<Payment> {
   const [row] = await transaction<PaymentRow[]>`
     insert into payments.payments (id, merchant_id, amount, currency, method, token, capture_on_authorize,
-      status, processor_reference, metadata, created_at, updated_at)
+      return_url, status, processor_reference, metadata, created_at, updated_at)
     values (${payment.id}, ${payment.merchantId}, ${payment.amount}, ${payment.currency}, ${payment.method},
-      ${payment.token}, ${payment.captureOnAuthorize}, 'PENDING', ${payment.processorReference},
+      ${payment.token}, ${payment.captureOnAuthorize}, ${payment.returnUrl}, 'PENDING', ${payment.processorReference},
       ${transaction.json(payment.metadata as never)}, ${payment.now}, ${payment.now})
     returning *`;
   return toPayment(row!);
