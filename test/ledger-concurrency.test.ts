@@ -21,13 +21,19 @@ import {
 } from '../src/modules/ledger/index.ts';
 
 const parallelTransactions = 50;
+/**
+ * Connections the 50 transactions share: enough for real races (first use of accounts, one hold
+ * resolved by many), few enough that the whole suite, running files in parallel against one server
+ * with PostgreSQL's default max_connections of 100, does not run out.
+ */
+const poolConnections = 20;
 let database: TestDatabase;
 let pool: Sql;
 let ledger: LedgerFace;
 
 before(async () => {
   database = await createTestDatabase();
-  pool = createSql({ url: database.url, maxConnections: parallelTransactions });
+  pool = createSql({ url: database.url, maxConnections: poolConnections });
   const context = {
     config: loadConfig({}),
     sql: database.sql,
@@ -43,7 +49,7 @@ after(async () => {
 
 const stamp = () => ({ journalId: newId('jnl'), occurredAt: new Date() });
 
-test(`${parallelTransactions} parallel transactions on the same new accounts keep the ledger sound`, async () => {
+test(`${parallelTransactions} parallel transactions over ${poolConnections} connections on the same new accounts keep the ledger sound`, async () => {
   const merchantIds = [newId('mer'), newId('mer')];
   const currencies: readonly CurrencyCode[] = ['USD', 'EUR'];
   // Every transaction is a sale of a new payment (hold + capture) and, for half of them (in every
