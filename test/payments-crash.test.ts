@@ -110,3 +110,41 @@ test('killed between the acquirer answer and phase 2: a retry with the same key 
     select count(*)::int as n from ledger.journals where payment_id = ${payments[0]!.id}`;
   assert.equal(journals!.n, 1, 'one authorization hold');
 });
+
+test('without any retry, the completer finishes a request whose process died, and the key then replays it', async () => {
+  const database = await createTestDatabase();
+  cleanups.push(() => database.drop());
+  const acquirer: RunningSimulator = await startTestAcquirer();
+  cleanups.push(() => acquirer.close());
+  const env = {
+    DATABASE_URL: database.url,
+    ...paymentsEnv(acquirer.url),
+    VAULT_MASTER_KEY: randomBytes(32).toString('hex'),
+  };
+  const doomed = await spawnServer({ ...env, PAYFLOW_FAULT_CRASH_AFTER_PROCESSOR: 'true' });
+  cleanups.push(() => doomed.stop());
+  const merchant = await session(doomed.baseUrl, database);
+  const token = await tokenize(doomed.baseUrl, merchant);
+  const key = randomUUID();
+  const body = authorizeBody(token, 6200, { capture: true });
+  await assert.rejects(call(doomed.baseUrl, merchant, 'POST', '/payments/authorize', body, key));
+  await doomed.stop();
+
+  const revived = await spawnServer(env);
+  cleanups.push(() => revived.stop());
+  let status = '';
+  for (let attempt = 0; attempt < 300 && status !== 'finished'; attempt += 1) {
+    const [row] = await database.sql<{ recovery_point: string }[]>`
+      select recovery_point from payments.idempotency_keys where idempotency_key = ${key}`;
+    status = row?.recovery_point ?? '';
+    if (status !== 'finished') await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(status, 'finished', 'the completer finished the abandoned key');
+  const replay = await call(revived.baseUrl, merchant, 'POST', '/payments/authorize', body, key);
+  assert.equal(replay.status, 201, replay.text);
+  assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+  assert.equal(replay.body.status, 'CAPTURED');
+  const [count] = await database.sql<{ n: number }[]>`
+    select count(*)::int as n from payments.payments where merchant_id = ${merchant.merchantId}`;
+  assert.equal(count!.n, 1);
+});
