@@ -1,7 +1,8 @@
 // The PCI leak test: run tokenization flows (cards, wallets, rejected cards, numbers pasted into
-// URLs and broken bodies) through a real `payflow start` process logging at debug level, detokenize
-// every token through the vault's face as a processor would, then scan every log line and a full
-// dump of the database for the card numbers, CVCs and holder names used: zero found.
+// URLs and broken bodies) and payment flows (authorize, capture, refund, void) through a real
+// `payflow start` process logging at debug level, detokenize every token through the vault's face
+// as a processor would, then scan every log line and a full dump of the database for the card
+// numbers, CVCs and holder names used: zero found.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -15,6 +16,7 @@ import { vaultModule, type VaultFace } from '../src/modules/vault/index.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { repositoryRoot, spawnServer, temporaryDataDir } from './support/server.ts';
 import { createMerchantCredentials, fetchToken } from './support/identity.ts';
+import { paymentsEnv, startTestAcquirer } from './support/payments.ts';
 
 interface UsedCard {
   readonly number: string;
@@ -144,7 +146,9 @@ function spaced(number: string, separator: string): string {
 test('no card number, CVC or holder name reaches a log line or the database in clear', async (t) => {
   const database = await createTestDatabase();
   const dataDir = temporaryDataDir();
+  const acquirer = await startTestAcquirer();
   const server = await spawnServer({
+    ...paymentsEnv(acquirer.url),
     DATABASE_URL: database.url,
     LOG_LEVEL: 'debug',
     PAYFLOW_DATA_DIR: dataDir,
@@ -207,6 +211,47 @@ test('no card number, CVC or holder name reaches a log line or the database in c
       assert.equal((await send(`/tokens/${token}`, '', otherToken, 'GET')).status, 404);
     }
 
+    // Payment flows on fresh tokens of the same cards: authorize (the CVC is used and destroyed),
+    // capture and refund, or void; declined cards too.
+    const pay = async (path: string, body: unknown) => {
+      const response = await fetch(`${server.baseUrl}${path}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${secretToken}`,
+          'content-type': 'application/json',
+          'idempotency-key': `leak-${Math.random().toString(36).slice(2)}`,
+        },
+        body: JSON.stringify(body),
+      });
+      return {
+        status: response.status,
+        body: (await response.json()) as { paymentId?: string; status?: string },
+      };
+    };
+    let authorized = 0;
+    for (const [index, card] of cards.entries()) {
+      const body = JSON.stringify({
+        card: { number: card.number, expMonth: 9, expYear: 2032, cvc: card.cvc, holderName: card.holderName },
+      });
+      const paymentToken = ((await (await send('/tokens', body)).json()) as { token: string }).token;
+      const payment = await pay('/payments/authorize', {
+        amount: 1500,
+        currency: 'USD',
+        paymentMethod: { type: 'card', token: paymentToken },
+      });
+      assert.ok(payment.status < 500, JSON.stringify(payment.body));
+      const paymentId = payment.body.paymentId;
+      if (payment.body.status !== 'AUTHORIZED' || !paymentId) continue;
+      authorized += 1;
+      if (index % 2 === 0) {
+        assert.equal((await pay(`/payments/${paymentId}/capture`, { amount: 1500 })).status, 200);
+        assert.equal((await pay(`/payments/${paymentId}/refund`, { amount: 500 })).status, 200);
+      } else {
+        assert.equal((await pay(`/payments/${paymentId}/void`, {})).status, 200);
+      }
+    }
+    assert.ok(authorized >= 5, `${authorized} payments were authorized`);
+
     // The processor side, in this process with a debug logger writing to memory: every token is
     // detokenized (authorization takes the CVC), and the results are even logged by mistake.
     const destination = new Writable({
@@ -257,6 +302,7 @@ test('no card number, CVC or holder name reaches a log line or the database in c
     await runtime.close?.();
   } finally {
     assert.equal(await server.stop('SIGTERM'), 0);
+    await acquirer.close();
   }
 
   const logText = [...server.output, ...inProcessLog].join('\n');
