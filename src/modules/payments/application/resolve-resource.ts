@@ -13,6 +13,7 @@ import { continueCapture } from './capture-payment.ts';
 import type { ContinuationMode, PaymentsDependencies } from './dependencies.ts';
 import { continueRefund } from './refund-payment.ts';
 import { continueVoid } from './void-payment.ts';
+import { keepForJanitor } from './key-steps.ts';
 
 /** Keys resumed per janitor run. */
 export const janitorBatchMax = 50;
@@ -46,8 +47,15 @@ async function resumeSafely(dependencies: PaymentsDependencies, key: Idempotency
   try {
     await resumeKey(dependencies, key, 'janitor');
   } catch (error) {
+    // Unlock and back off on the schedule, so a key that keeps failing cannot spin every tick.
     dependencies.log.error({ err: error, resourceId: key.resourceId }, 'janitor could not resume a key');
-    await setKeyLock(dependencies.sql, key.merchantId, key.key, null);
+    const ref = {
+      merchantId: key.merchantId,
+      key: key.key,
+      resourceId: key.resourceId!,
+      attempts: key.attempts,
+    };
+    await keepForJanitor(dependencies, dependencies.sql, ref, 'janitor', 'resuming failed');
   }
 }
 
