@@ -9,7 +9,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startTestServer, spawnServer, type TestServer } from './support/server.ts';
+import { runCli, spawnServer, startTestServer, temporaryDataDir, type TestServer } from './support/server.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import {
   adminToken,
@@ -297,4 +297,30 @@ test('two PayFlow processes share one Redis bucket', async (t) => {
   }
   assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200, 429, 429]);
   assert.deepEqual(remaining.slice(0, 6), ['5', '4', '3', '2', '1', '0']);
+});
+
+test('TLS and Redis misconfiguration stop the start with one line', async () => {
+  const database = await createTestDatabase();
+  cleanups.push(() => database.drop());
+  const base = {
+    DATABASE_URL: database.url,
+    PORT: '0',
+    SIMULATOR_PORT: '0',
+    PAYFLOW_DATA_DIR: temporaryDataDir(),
+  };
+  const halfTls = await runCli(['start'], { ...base, TLS_CERT_FILE: '/nonexistent/cert.pem' });
+  assert.equal(halfTls.code, 1);
+  assert.equal(halfTls.stderr.trim().split('\n').length, 1, halfTls.stderr);
+  assert.match(halfTls.stderr, /TLS_CERT_FILE and TLS_KEY_FILE must be set together/);
+  const missingFile = await runCli(['start'], {
+    ...base,
+    TLS_CERT_FILE: '/nonexistent/cert.pem',
+    TLS_KEY_FILE: '/nonexistent/key.pem',
+  });
+  assert.equal(missingFile.code, 1);
+  assert.match(missingFile.stderr, /cannot read TLS_CERT_FILE/);
+  const noRedis = await runCli(['start'], { ...base, REDIS_URL: 'redis://127.0.0.1:1' });
+  assert.equal(noRedis.code, 1);
+  assert.equal(noRedis.stderr.trim().split('\n').length, 1, noRedis.stderr);
+  assert.match(noRedis.stderr, /cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
 });
