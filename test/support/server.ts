@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 // End-to-end tests start the real PayFlow server on a free port against their own database: either in
 // this process (startTestServer) or as a separate `payflow start` process (spawnServer), for tests
 // that kill processes or run several of them against one database.
@@ -78,6 +79,9 @@ export async function spawnServer(
       SIMULATOR_PORT: '0',
       LOG_LEVEL: 'info',
       PAYFLOW_DATA_DIR: temporaryDataDir(),
+      // With REDIS_URL set (CI), spawned servers would otherwise share one rate-limit budget per IP
+      // across the whole suite; a test that wants servers to share a bucket passes its own prefix.
+      RATE_LIMIT_REDIS_PREFIX: `payflow-test:${randomUUID()}:`,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
