@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 // End-to-end tests start the real PayFlow server on a free port against their own database: either in
 // this process (startTestServer) or as a separate `payflow start` process (spawnServer), for tests
 // that kill processes or run several of them against one database.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
