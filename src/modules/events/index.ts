@@ -46,7 +46,12 @@ export interface EventEnvelope {
  */
 export type EventHandler = (
   event: EventEnvelope,
-  context: { readonly transaction: TransactionSql },
+  context: {
+    readonly transaction: TransactionSql;
+    /** The aggregate (payment id) and the merchant the event belongs to. */
+    readonly aggregateId: string;
+    readonly merchantId: string;
+  },
 ) => Promise<void>;
 
 /** Lag and dead-letter figures of the postgres bus (for metrics and operators). */

@@ -39,6 +39,7 @@ type LogRow = {
   event_id: string;
   type: string;
   aggregate_id: string;
+  merchant_id: string;
   payload: Record<string, unknown>;
   occurred_at: Date;
 };
@@ -82,7 +83,11 @@ class GroupPoll {
           insert into events.inbox (consumer_group, event_id) values (${this.group}, ${row.event_id})
           on conflict do nothing`;
         if (inserted.count === 0) return; // handled before (a replay or a redelivery): no second effect
-        await this.subscription.handler(envelopeOf(row), { transaction: savepoint });
+        await this.subscription.handler(envelopeOf(row), {
+          transaction: savepoint,
+          aggregateId: row.aggregate_id,
+          merchantId: row.merchant_id,
+        });
       });
       this.result.handled += 1;
       return undefined;
@@ -110,7 +115,8 @@ class GroupPoll {
   async retryDue(): Promise<void> {
     const heads = await this.transaction<(RetryRow & { next_attempt_at: Date })[]>`
       select distinct on (retry.aggregate_id)
-             log.position, log.event_id, log.type, log.aggregate_id, log.payload, log.occurred_at,
+             log.position, log.event_id, log.type, log.aggregate_id, log.merchant_id, log.payload,
+             log.occurred_at,
              retry.attempts, retry.next_attempt_at
       from events.retries retry join events.log log on log.position = retry.position
       where retry.consumer_group = ${this.group}
@@ -149,7 +155,7 @@ class GroupPoll {
   /** Handles new log events after the offset; returns the last position read. */
   async consumeNew(offset: bigint): Promise<bigint> {
     const rows = await this.transaction<LogRow[]>`
-      select position, event_id, type, aggregate_id, payload, occurred_at
+      select position, event_id, type, aggregate_id, merchant_id, payload, occurred_at
       from events.log where position > ${offset} order by position limit ${consumerBatchMax}`;
     const types = new Set(this.subscription.types);
     for (const row of rows) {
