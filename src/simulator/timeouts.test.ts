@@ -12,9 +12,15 @@ import {
   startTestSimulator,
 } from './test-support.ts';
 
-const slowResponseMs = 1_500;
+const slowResponseMs = 6_000;
 /** The client gives up long before the simulator answers. */
-const clientTimeoutMs = 150;
+const clientTimeoutMs = 500;
+/**
+ * How long a test waits for a decision the simulator stores before it answers. Well below
+ * slowResponseMs, so finding the decision still proves it was stored before the (late) answer, and
+ * a loaded machine that schedules the inquiry a little late does not fail the test.
+ */
+const storedWithinMs = slowResponseMs / 3;
 
 let simulator: RunningSimulator;
 
@@ -36,7 +42,12 @@ async function assertClientTimesOut(request: unknown): Promise<void> {
 test('4000000000003220 times out after the acquirer approved: the inquiry already finds the approval', async () => {
   const request = cardAuthorization(newReference('late-answer'), '4000000000003220', 1200);
   await assertClientTimesOut(request);
-  const inquiry = await inquire(simulator.url, request.reference);
+  const inquiry = await inquireUntil(
+    simulator.url,
+    request.reference,
+    (response) => response.statusCode === 200,
+    storedWithinMs,
+  );
   assert.equal(inquiry.statusCode, 200);
   assert.equal(inquiry.body.status, 'approved');
   assert.equal(inquiry.body.approvedAmount, 1200);
@@ -80,7 +91,12 @@ test('latency delays the answer, not the decision: a client that gives up finds 
       (error: Error) => error.name === 'TimeoutError',
     );
     laggy.configureFaults({ latencyMs: 0 });
-    const inquiry = await inquire(laggy.url, request.reference);
+    const inquiry = await inquireUntil(
+      laggy.url,
+      request.reference,
+      (response) => response.statusCode === 200,
+      storedWithinMs,
+    );
     assert.equal(inquiry.body.status, 'approved');
   } finally {
     await laggy.close();
