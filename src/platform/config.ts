@@ -351,6 +351,36 @@ export const configVariables = {
     'First retry delay of a failed event; doubles per attempt (with jitter, at most 15 minutes).',
     integer(0, 3600000),
   ),
+  webhookAllowPrivate: variable(
+    'WEBHOOK_ALLOW_PRIVATE',
+    'false',
+    'Allow webhook URLs that resolve to loopback, private, link-local or metadata addresses. Local development and tests only.',
+    boolean,
+  ),
+  webhookTimeoutMs: variable(
+    'WEBHOOK_TIMEOUT_MS',
+    '10000',
+    'Deadline of one webhook delivery attempt (connect, send, answer).',
+    integer(50, 600000),
+  ),
+  webhookRetrySchedule: variable(
+    'WEBHOOK_RETRY_SCHEDULE',
+    '5s,5m,30m,2h,5h,10h,14h,20h,24h',
+    'Delays before each retry of a failed webhook delivery (plus up to 10 % jitter; units ms, s, m, h, d). After the last one the endpoint is disabled.',
+    text,
+  ),
+  webhookPollIntervalMs: variable(
+    'WEBHOOK_POLL_INTERVAL_MS',
+    '1000',
+    'How often the webhook sender looks for due deliveries.',
+    integer(10, 600000),
+  ),
+  webhookRotationGraceSeconds: variable(
+    'WEBHOOK_ROTATION_GRACE_SECONDS',
+    '86400',
+    'After a secret rotation, how long the previous secret also signs deliveries.',
+    integer(0, 2592000),
+  ),
 } as const;
 
 type Variables = typeof configVariables;
