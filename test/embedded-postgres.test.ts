@@ -20,10 +20,27 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * A port found free can be taken by a parallel test file before PostgreSQL binds it, so a start that
+ * fails because its port is in use is retried on another free port.
+ */
+async function onFreePort<T>(start: (port: number) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(await freePort());
+    } catch (error) {
+      if (attempt >= 5 || !/in use/.test(String(error))) throw error;
+    }
+  }
+}
+
 test('starts, keeps its data across restarts, and refuses a second server on the same directory', async () => {
   const dataDir = temporaryDataDir();
-  const port = await freePort();
-  const first = await startEmbeddedPostgres({ dataDir, port, log, mode: 'exclusive' });
+  let port = 0;
+  const first = await onFreePort((candidate) => {
+    port = candidate;
+    return startEmbeddedPostgres({ dataDir, port, log, mode: 'exclusive' });
+  });
   try {
     const sql = postgres(first.url, { max: 1, onnotice: () => undefined });
     await sql`create table kept (value text)`;
@@ -43,7 +60,9 @@ test('starts, keeps its data across restarts, and refuses a second server on the
     await first.stop();
   }
   assert.equal(existsSync(path.join(dataDir, 'payflow.lock')), false);
-  const second = await startEmbeddedPostgres({ dataDir, port, log, mode: 'exclusive' });
+  const second = await onFreePort((candidate) =>
+    startEmbeddedPostgres({ dataDir, port: candidate, log, mode: 'exclusive' }),
+  );
   try {
     const sql = postgres(second.url, { max: 1, onnotice: () => undefined });
     const rows = await sql`select value from kept`;
@@ -63,8 +82,11 @@ test('an unwritable data directory fails with one clear error', async () => {
 
 test('payflow start with no DATABASE_URL runs on embedded PostgreSQL and stops it on SIGINT', async () => {
   const dataDir = temporaryDataDir();
-  const env = { PAYFLOW_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(await freePort()), DATABASE_URL: '' };
-  const server = await spawnServer(env);
+  let env: Record<string, string> = {};
+  const server = await onFreePort((port) => {
+    env = { PAYFLOW_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(port), DATABASE_URL: '' };
+    return spawnServer(env);
+  });
   try {
     assert.equal((await fetch(`${server.baseUrl}/readyz`)).status, 200);
     const second = await runCli(['start'], { ...env, PORT: '0' });
