@@ -223,7 +223,7 @@ test('a capture of a payment whose authorization is still unknown resolves it fi
   assert.equal(capture.body.capturedAmount, 900);
 });
 
-test('the reaper deletes finished keys older than the retention and keeps unfinished ones', async () => {
+test('the reaper deletes keys finished longer ago than the retention, keeps late-finished and unfinished ones', async () => {
   const finishedKey = randomUUID();
   const token = await tokenize(server.baseUrl, merchant);
   await call(
@@ -234,6 +234,19 @@ test('the reaper deletes finished keys older than the retention and keeps unfini
     authorizeBody(token, 1300),
     finishedKey,
   );
+  // Created long ago but finished just now (an unknown outcome the janitor resolved a day later):
+  // a client retry must still be answered from the key, so the reaper keeps it.
+  const lateKey = randomUUID();
+  const lateToken = await tokenize(server.baseUrl, merchant);
+  const late = await call(
+    server.baseUrl,
+    merchant,
+    'POST',
+    '/payments/authorize',
+    authorizeBody(lateToken, 1350),
+    lateKey,
+  );
+  assert.equal(late.status, 201, late.text);
   const unfinishedKey = randomUUID();
   const slowToken = await tokenize(server.baseUrl, merchant, '4000000000003220');
   const pending = await call(
@@ -247,11 +260,27 @@ test('the reaper deletes finished keys older than the retention and keeps unfini
   assert.equal(pending.status, 202);
   await server.database.sql`
     update payments.idempotency_keys set created_at = now() - interval '25 hours'
-    where idempotency_key in ${server.database.sql([finishedKey, unfinishedKey])}`;
+    where idempotency_key in ${server.database.sql([finishedKey, lateKey, unfinishedKey])}`;
+  await server.database.sql`
+    update payments.idempotency_keys set finished_at = now() - interval '25 hours'
+    where idempotency_key = ${finishedKey}`;
+  // One reaper statement deletes every eligible key, so once the old one is gone the others were seen.
   assert.equal(await waitForKeyGone(finishedKey), true);
   const [unfinished] = await server.database.sql<{ recovery_point: string }[]>`
     select recovery_point from payments.idempotency_keys where idempotency_key = ${unfinishedKey}`;
   assert.equal(unfinished?.recovery_point, 'phase1_committed', 'an unknown outcome keeps its key');
+  const [lateRow] = await server.database.sql<{ recovery_point: string }[]>`
+    select recovery_point from payments.idempotency_keys where idempotency_key = ${lateKey}`;
+  assert.equal(lateRow?.recovery_point, 'finished', 'a key finished just now is kept for the retention');
+  const retry = await call(
+    server.baseUrl,
+    merchant,
+    'POST',
+    '/payments/authorize',
+    authorizeBody(lateToken, 1350),
+    lateKey,
+  );
+  assert.equal(retry.body.paymentId, late.body.paymentId, 'the retry replays, no second payment');
 });
 
 async function waitForKeyGone(key: string): Promise<boolean> {

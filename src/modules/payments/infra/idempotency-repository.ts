@@ -111,7 +111,7 @@ export async function finishKey(
   await transaction`
     update payments.idempotency_keys
     set recovery_point = 'finished', response_status = ${answer.status}, response_body = ${answer.body},
-      locked_at = null, next_attempt_at = null, updated_at = now()
+      locked_at = null, next_attempt_at = null, updated_at = now(), finished_at = now()
     where merchant_id = ${merchantId} and idempotency_key = ${key}`;
 }
 
@@ -172,13 +172,16 @@ export async function claimKeyOfResource(
   return row ? toKey(row) : undefined;
 }
 
-/** The reaper: finished keys older than the retention are deleted; unfinished ones are kept. */
+/**
+ * The reaper: keys that finished before `before` are deleted; unfinished ones are kept. Retention
+ * counts from when the key finished, so a late-resolved key still answers retries for the whole period.
+ */
 export async function deleteFinishedKeysBefore(sql: Queryable, before: Date, limit: number): Promise<number> {
   const result = await sql`
     delete from payments.idempotency_keys
     where (merchant_id, idempotency_key) in (
       select merchant_id, idempotency_key from payments.idempotency_keys
-      where recovery_point = 'finished' and created_at < ${before}
+      where recovery_point = 'finished' and finished_at < ${before}
       limit ${limit})`;
   return result.count;
 }
