@@ -120,6 +120,27 @@ test('capture: true authorizes and captures in one call', async () => {
   assert.equal(payment.ledgerHold, 0);
 });
 
+test('capture: true with bank_redirect is 422 capture_not_supported_for_method and stores nothing', async () => {
+  const key = randomUUID();
+  const body = {
+    amount: 4500,
+    currency: 'EUR',
+    paymentMethod: { type: 'bank_redirect', returnUrl: 'https://shop.example/done' },
+    capture: true,
+  };
+  const answer = await call(url, merchant, 'POST', '/payments/authorize', body, key);
+  assert.equal(answer.status, 422, answer.text);
+  assert.match(answer.headers.get('content-type') ?? '', /application\/problem\+json/);
+  assert.equal(answer.body.code, 'capture_not_supported_for_method');
+  const [stored] = await server.database.sql`
+    select count(*)::int as n from payments.idempotency_keys where idempotency_key = ${key}`;
+  assert.equal(stored!.n, 0, 'a rejected request stores no key');
+  const { capture: _capture, ...withoutCapture } = body;
+  const allowed = await call(url, merchant, 'POST', '/payments/authorize', withoutCapture);
+  assert.equal(allowed.status, 202, allowed.text);
+  assert.equal(allowed.body.status, 'REQUIRES_ACTION');
+});
+
 test('capture rules: more than authorized is 422, a second capture 409, void after capture 409', async () => {
   const { body } = await authorize();
   const id = body.paymentId as string;

@@ -45,7 +45,17 @@ export interface RequestAnswer {
 }
 
 async function assertTokenFits(dependencies: PaymentsDependencies, input: AuthorizeInput): Promise<void> {
-  if (input.method === 'bank_redirect') return;
+  if (input.method === 'bank_redirect') {
+    // The payer decides later, on the bank page; nothing would capture the sale once approved.
+    if (input.capture) {
+      throw new DomainError(
+        'capture_not_supported_for_method',
+        422,
+        'capture: true is not supported for bank_redirect payments: authorize, then capture once AUTHORIZED.',
+      );
+    }
+    return;
+  }
   if (input.token === undefined) {
     throw new DomainError(
       'validation_failed',

@@ -47,7 +47,12 @@ export const AuthorizeBody = Type.Object(
       },
       { additionalProperties: false },
     ),
-    capture: Type.Optional(Type.Boolean({ description: 'true: authorize and capture in one call.' })),
+    capture: Type.Optional(
+      Type.Boolean({
+        description:
+          'true: authorize and capture in one call (card and wallet only; with bank_redirect it is 422 `capture_not_supported_for_method`).',
+      }),
+    ),
     metadata: Type.Optional(Metadata),
   },
   { additionalProperties: false },
