@@ -426,6 +426,50 @@ test('a card whose authorization times out after approval: 202 PENDING, then the
   );
 });
 
+test('client retries during an acquirer outage leave the janitor schedule alone; the janitor still finishes', async () => {
+  const key = randomUUID();
+  const token = await tokenize(url, merchant);
+  const body = authorizeBody(token, 654);
+  acquirer.configureFaults({ failureRate: 1 });
+  try {
+    const pending = await call(url, merchant, 'POST', '/payments/authorize', body, key);
+    assert.equal(pending.status, 202, pending.text);
+    assert.equal(pending.body.status, 'PENDING');
+    // Keep the janitor away while the client retries: only the retries touch the key now.
+    await server.database.sql`
+      update payments.idempotency_keys set next_attempt_at = now() + interval '1 hour'
+      where idempotency_key = ${key}`;
+    const [before] = await server.database.sql<{ attempts: number; next_attempt_at: Date }[]>`
+      select attempts, next_attempt_at from payments.idempotency_keys where idempotency_key = ${key}`;
+    for (let retry = 0; retry < 4; retry += 1) {
+      const again = await call(url, merchant, 'POST', '/payments/authorize', body, key);
+      assert.equal(again.status, 202, `retry ${retry}: ${again.text}`);
+      assert.equal(again.body.status, 'PENDING');
+    }
+    const [afterRetries] = await server.database.sql<
+      { attempts: number; next_attempt_at: Date; locked_at: Date | null }[]
+    >`select attempts, next_attempt_at, locked_at from payments.idempotency_keys where idempotency_key = ${key}`;
+    assert.equal(afterRetries?.attempts, before?.attempts, 'client retries are not janitor attempts');
+    assert.deepEqual(afterRetries?.next_attempt_at, before?.next_attempt_at, 'the schedule is not pushed');
+    assert.equal(afterRetries?.locked_at, null, 'each retry unlocks the key');
+  } finally {
+    acquirer.configureFaults({ failureRate: 0 });
+  }
+  await server.database.sql`
+    update payments.idempotency_keys set next_attempt_at = now() where idempotency_key = ${key}`;
+  const [row] = await server.database.sql<{ resource_id: string }[]>`
+    select resource_id from payments.idempotency_keys where idempotency_key = ${key}`;
+  const done = await waitForPayment(
+    url,
+    merchant,
+    row!.resource_id,
+    (payment) => payment.status !== 'PENDING',
+  );
+  assert.equal(done.status, 'AUTHORIZED');
+  const final = await call(url, merchant, 'POST', '/payments/authorize', body, key);
+  assert.equal(final.status, 201, 'the janitor finished the key');
+});
+
 test('a card whose authorization times out before the acquirer decides: the janitor finishes it', async () => {
   const pending = await authorize('4000000000003238', 555);
   assert.equal(pending.status, 202, pending.text);

@@ -121,7 +121,7 @@ export async function authorizePayment(
     attempts: claim.attempts,
   };
   return {
-    answer: await continueAuthorization(dependencies, key, claim.type === 'fresh' ? 'request' : 'janitor'),
+    answer: await continueAuthorization(dependencies, key, claim.type === 'fresh' ? 'request' : 'retry'),
     replayed: false,
   };
 }

@@ -58,7 +58,7 @@ export async function capturePayment(
 ): Promise<RequestAnswer> {
   const existing = await findPayment(dependencies.sql, input.merchantId, input.paymentId);
   if (!existing) throw paymentNotFound();
-  if (existing.status === 'PENDING') await resolveResource(dependencies, existing.id);
+  if (existing.status === 'PENDING') await resolveResource(dependencies, existing.id, 'retry');
   const now = dependencies.clock.now();
   const claim = await dependencies.sql.begin(async (transaction) => {
     const claimed = await claimKey(transaction, {
@@ -103,7 +103,7 @@ export async function capturePayment(
     attempts: claim.attempts,
   };
   return {
-    answer: await continueCapture(dependencies, key, claim.type === 'fresh' ? 'request' : 'janitor'),
+    answer: await continueCapture(dependencies, key, claim.type === 'fresh' ? 'request' : 'retry'),
     replayed: false,
   };
 }

@@ -39,10 +39,13 @@ export interface KeyRef {
 }
 
 /**
- * `request`: the first run of a request (send to the acquirer); `janitor`: a resumed key (a retry, the
- * janitor, the completer) asks the acquirer by reference first and re-sends only if it recorded nothing.
+ * `request`: the first run of a request (send to the acquirer). A resumed key asks the acquirer by
+ * reference first and re-sends only if it recorded nothing: `retry` when a client request resumes it
+ * (a retry of the same key, or a capture/void resolving a PENDING payment), `janitor` when the janitor
+ * or completer does. Only `janitor` runs count against the inquiry schedule: on an unknown outcome a
+ * `retry` just unlocks the key and leaves its attempts and next inquiry time alone.
  */
-export type ContinuationMode = 'request' | 'janitor';
+export type ContinuationMode = 'request' | 'retry' | 'janitor';
 
 /** The test-only crash between the acquirer's answer and phase 2 (PAYFLOW_FAULT_CRASH_AFTER_PROCESSOR). */
 export function crashIfFaultInjected(dependencies: PaymentsDependencies): void {

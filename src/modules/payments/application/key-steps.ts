@@ -3,7 +3,7 @@
 import type { Queryable, TransactionSql } from '../../../platform/db/client.ts';
 import type { ApiAnswer } from '../domain/payment.ts';
 import { nextAttemptAt } from '../domain/retry-schedule.ts';
-import { finishKey, scheduleKey } from '../infra/idempotency-repository.ts';
+import { finishKey, scheduleKey, setKeyLock } from '../infra/idempotency-repository.ts';
 import type { ContinuationMode, KeyRef, PaymentsDependencies } from './dependencies.ts';
 import type { InquiryOutcome } from './ports.ts';
 
@@ -16,7 +16,10 @@ export async function finish(
   return answer;
 }
 
-/** Unlocks the key and schedules the next inquiry; a janitor run counts as one attempt. */
+/**
+ * Unlocks the key and schedules the next inquiry; a janitor run counts as one attempt. A client retry
+ * only unlocks it: retries during an acquirer outage must not use up the janitor's schedule.
+ */
 export async function keepForJanitor(
   dependencies: PaymentsDependencies,
   sql: Queryable,
@@ -24,6 +27,14 @@ export async function keepForJanitor(
   mode: ContinuationMode,
   reason: string,
 ): Promise<void> {
+  if (mode === 'retry') {
+    await setKeyLock(sql, key.merchantId, key.key, null);
+    dependencies.log.warn(
+      { resourceId: key.resourceId, attempts: key.attempts, reason },
+      'acquirer outcome still unknown on a client retry; the janitor keeps its schedule',
+    );
+    return;
+  }
   const attempts = mode === 'janitor' ? key.attempts + 1 : key.attempts;
   const next = nextAttemptAt(dependencies.settings.inquiryScheduleMs, attempts, dependencies.clock.now());
   await scheduleKey(sql, key.merchantId, key.key, attempts, next);

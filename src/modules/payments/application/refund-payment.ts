@@ -105,7 +105,7 @@ export async function refundPayment(
     attempts: claim.attempts,
   };
   return {
-    answer: await continueRefund(dependencies, key, claim.type === 'fresh' ? 'request' : 'janitor'),
+    answer: await continueRefund(dependencies, key, claim.type === 'fresh' ? 'request' : 'retry'),
     replayed: false,
   };
 }

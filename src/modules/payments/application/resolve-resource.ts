@@ -43,9 +43,13 @@ export async function resumeKey(
   }
 }
 
-async function resumeSafely(dependencies: PaymentsDependencies, key: IdempotencyKey): Promise<void> {
+async function resumeSafely(
+  dependencies: PaymentsDependencies,
+  key: IdempotencyKey,
+  mode: ContinuationMode,
+): Promise<void> {
   try {
-    await resumeKey(dependencies, key, 'janitor');
+    await resumeKey(dependencies, key, mode);
   } catch (error) {
     // Unlock and back off on the schedule, so a key that keeps failing cannot spin every tick.
     dependencies.log.error({ err: error, resourceId: key.resourceId }, 'janitor could not resume a key');
@@ -55,7 +59,7 @@ async function resumeSafely(dependencies: PaymentsDependencies, key: Idempotency
       resourceId: key.resourceId!,
       attempts: key.attempts,
     };
-    await keepForJanitor(dependencies, dependencies.sql, ref, 'janitor', 'resuming failed');
+    await keepForJanitor(dependencies, dependencies.sql, ref, mode, 'resuming failed');
   }
 }
 
@@ -69,15 +73,22 @@ export async function runJanitor(dependencies: PaymentsDependencies, signal?: Ab
       await setKeyLock(dependencies.sql, key.merchantId, key.key, null);
       continue;
     }
-    await resumeSafely(dependencies, key);
+    await resumeSafely(dependencies, key, 'janitor');
   }
   return keys.length;
 }
 
-/** Resolves the unfinished operation on a payment or refund now (a capture of a PENDING payment). */
-export async function resolveResource(dependencies: PaymentsDependencies, resourceId: string): Promise<void> {
+/**
+ * Resolves the unfinished operation on a payment or refund now (a capture of a PENDING payment):
+ * `retry` from a client request (an unknown outcome leaves the janitor's schedule alone).
+ */
+export async function resolveResource(
+  dependencies: PaymentsDependencies,
+  resourceId: string,
+  mode: ContinuationMode,
+): Promise<void> {
   const now = dependencies.clock.now();
   const lockExpiredBefore = new Date(now.getTime() - dependencies.settings.keyLockTimeoutMs);
   const key = await claimKeyOfResource(dependencies.sql, resourceId, now, lockExpiredBefore);
-  if (key) await resumeSafely(dependencies, key);
+  if (key) await resumeSafely(dependencies, key, mode);
 }

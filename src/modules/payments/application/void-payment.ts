@@ -88,7 +88,7 @@ export async function voidPayment(
 ): Promise<RequestAnswer> {
   const existing = await findPayment(dependencies.sql, input.merchantId, input.paymentId);
   if (!existing) throw paymentNotFound();
-  if (existing.status === 'PENDING') await resolveResource(dependencies, existing.id);
+  if (existing.status === 'PENDING') await resolveResource(dependencies, existing.id, 'retry');
   const now = dependencies.clock.now();
   const key = {
     merchantId: input.merchantId,
@@ -137,7 +137,7 @@ export async function voidPayment(
     answer: await continueVoid(
       dependencies,
       { ...key, attempts: phase1.attempts },
-      phase1.type === 'fresh' ? 'request' : 'janitor',
+      phase1.type === 'fresh' ? 'request' : 'retry',
     ),
     replayed: false,
   };
