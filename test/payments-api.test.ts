@@ -241,6 +241,25 @@ test('invalid amounts and currencies are 400 problem+json and store nothing', as
     authorizeBody(token, 1000, { metadata }),
   );
   assert.equal(tooMany.status, 400);
+  // Each value fits the schema (≤ 500 characters) but together they exceed what the database stores.
+  const bulkyKey = randomUUID();
+  const bulky = Object.fromEntries(Array.from({ length: 20 }, (_, index) => [`k${index}`, 'x'.repeat(500)]));
+  const tooBig = await call(
+    url,
+    merchant,
+    'POST',
+    '/payments/authorize',
+    authorizeBody(token, 1000, { metadata: bulky }),
+    bulkyKey,
+  );
+  assert.equal(tooBig.status, 400, tooBig.text);
+  assert.equal(tooBig.body.code, 'invalid_metadata');
+  const [bulkyStored] = await server.database.sql`
+    select count(*)::int as n from payments.idempotency_keys where idempotency_key = ${bulkyKey}`;
+  assert.equal(bulkyStored!.n, 0, 'oversized metadata stores no key');
+  const [bulkyPayments] = await server.database.sql`
+    select count(*)::int as n from payments.payments where metadata ? 'k19'`;
+  assert.equal(bulkyPayments!.n, 0, 'and no payment');
   const unknownToken = await call(url, merchant, 'POST', '/payments/authorize', authorizeBody('tok_nope'));
   assert.equal(unknownToken.status, 422);
   assert.equal(unknownToken.body.code, 'token_not_found');

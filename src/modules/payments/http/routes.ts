@@ -21,6 +21,7 @@ import {
   CaptureBody,
   IdempotencyHeaders,
   ListQuery,
+  metadataBytesMax,
   PaymentParams,
   RefundBody,
   VoidBody,
@@ -58,7 +59,16 @@ function currencyOf(value: string) {
 }
 
 function checkMetadataKeys(metadata: Record<string, unknown> | undefined): Record<string, unknown> {
-  return metadata ?? {};
+  if (metadata === undefined) return {};
+  const bytes = Buffer.byteLength(JSON.stringify(metadata), 'utf8');
+  if (bytes > metadataBytesMax) {
+    throw new DomainError(
+      'invalid_metadata',
+      400,
+      `metadata is ${bytes} bytes as JSON; at most ${metadataBytesMax} are allowed.`,
+    );
+  }
+  return metadata;
 }
 
 function parseDate(value: string | undefined, name: string): Date | undefined {

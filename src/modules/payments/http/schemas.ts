@@ -6,6 +6,12 @@ import { paymentStatuses } from '../domain/payment-state.ts';
 export const metadataKeysMax = 20;
 export const metadataKeyLengthMax = 40;
 export const metadataValueLengthMax = 500;
+/**
+ * Metadata is at most this many bytes as UTF-8 JSON: well under the 8192-byte `pg_column_size` check
+ * on the metadata columns (jsonb is never much larger than its JSON text), so metadata the API
+ * accepts is always stored (checked in the routes: JSON Schema cannot bound bytes).
+ */
+export const metadataBytesMax = 4096;
 
 const Amount = Type.Integer({
   minimum: 1,
@@ -23,7 +29,7 @@ export const Metadata = Type.Record(
   ]),
   {
     maxProperties: metadataKeysMax,
-    description: `At most ${metadataKeysMax} keys of up to ${metadataKeyLengthMax} characters; values are strings (≤ ${metadataValueLengthMax} characters), numbers, booleans or null.`,
+    description: `At most ${metadataKeysMax} keys of up to ${metadataKeyLengthMax} characters; values are strings (≤ ${metadataValueLengthMax} characters), numbers, booleans or null; at most ${metadataBytesMax} bytes as UTF-8 JSON (400 \`invalid_metadata\`).`,
   },
 );
 
