@@ -11,6 +11,7 @@ import { vaultModule } from '../modules/vault/index.ts';
 import { ledgerModule } from '../modules/ledger/index.ts';
 import { eventsModule } from '../modules/events/index.ts';
 import { paymentsModule } from '../modules/payments/index.ts';
+import { notificationsModule } from '../modules/notifications/index.ts';
 
 /** The public faces modules hand to later modules, filled in as each module is created. */
 export interface ModuleFaces {
@@ -30,6 +31,7 @@ export const modules: readonly ModuleDefinition[] = [
   ledgerModule,
   eventsModule,
   paymentsModule,
+  notificationsModule,
 ];
 
 export function manifests(): ModuleManifest[] {

@@ -1,4 +1,13 @@
-// The notifications module: signed webhooks (Standard Webhooks 1.0) to merchant endpoints.
+// The notifications module: signed webhooks (Standard Webhooks 1.0) to merchant endpoints. The
+// `webhooks` consumer group turns payment events into deliveries; the `webhooks-sender` job sends
+// them with retries; `src/webhooks.ts` re-exports the receiver helper (verifyWebhook) for merchants.
+import type { ModuleDefinition } from '../../apps/modules.ts';
+import type { RequestAuthenticator } from '../../platform/http/auth.ts';
+import { paymentEventTypes, type EventsFace } from '../events/index.ts';
+import { fanOut, sendDueDeliveries } from './application/deliveries.ts';
+import { parseRetrySchedule } from './domain/retry-schedule.ts';
+import { registerWebhookRoutes } from './http/routes.ts';
+
 export {
   generateWebhookSecret,
   signWebhook,
@@ -6,3 +15,56 @@ export {
   WebhookVerificationError,
   type WebhookVerificationErrorCode,
 } from './domain/webhook-signature.ts';
+
+type Authenticating = { readonly authenticator: RequestAuthenticator };
+
+export const notificationsModule: ModuleDefinition = {
+  manifest: {
+    name: 'notifications',
+    migrationsDirectory: new URL('./migrations', import.meta.url).pathname,
+  },
+  async create(context, faces) {
+    const identity = faces['identity'] as Authenticating | undefined;
+    const events = faces['events'] as EventsFace | undefined;
+    const schedule = parseRetrySchedule(context.config.webhookRetrySchedule);
+    const now = () => context.clock.now();
+    events?.subscribe('webhooks', paymentEventTypes, async (event, { transaction, merchantId }) =>
+      fanOut(transaction, event, merchantId, now()),
+    );
+    if (!events) context.log.warn('notifications: no events module, so no webhook is ever delivered');
+    return {
+      name: 'notifications',
+      jobs: [
+        {
+          name: 'webhooks-sender',
+          intervalMs: context.config.webhookPollIntervalMs,
+          run: async (signal) =>
+            void (await sendDueDeliveries(
+              {
+                sql: context.sql,
+                log: context.log,
+                now,
+                timeoutMs: context.config.webhookTimeoutMs,
+                allowPrivate: context.config.webhookAllowPrivate,
+                schedule,
+              },
+              signal,
+            )),
+        },
+      ],
+      registerRoutes(app) {
+        if (identity === undefined) {
+          context.log.warn('notifications: no identity module, so /webhooks is not served');
+          return;
+        }
+        registerWebhookRoutes(app, {
+          sql: context.sql,
+          clock: context.clock,
+          authenticator: identity.authenticator,
+          allowPrivate: context.config.webhookAllowPrivate,
+          rotationGraceSeconds: context.config.webhookRotationGraceSeconds,
+        });
+      },
+    };
+  },
+};
