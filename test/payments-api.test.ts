@@ -260,7 +260,13 @@ test('invalid amounts and currencies are 400 problem+json and store nothing', as
   const [bulkyPayments] = await server.database.sql`
     select count(*)::int as n from payments.payments where metadata ? 'k19'`;
   assert.equal(bulkyPayments!.n, 0, 'and no payment');
-  const unknownToken = await call(url, merchant, 'POST', '/payments/authorize', authorizeBody('tok_nope'));
+  const unknownToken = await call(
+    url,
+    merchant,
+    'POST',
+    '/payments/authorize',
+    authorizeBody(`tok_${'0'.repeat(26)}`),
+  );
   assert.equal(unknownToken.status, 422);
   assert.equal(unknownToken.body.code, 'token_not_found');
 });

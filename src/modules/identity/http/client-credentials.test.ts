@@ -50,3 +50,34 @@ test('two authentication methods, a mismatched client_id or a broken header are 
     'invalid_client',
   );
 });
+
+test('NUL or other control characters in credentials are refused, never sent to the database', () => {
+  const code = (run: () => unknown) => {
+    try {
+      run();
+    } catch (error) {
+      return (error as DomainError).code;
+    }
+    return 'accepted';
+  };
+  assert.equal(
+    code(() => clientCredentialsOf(undefined, { client_id: 'cli_\u0000', client_secret: 's' })),
+    'invalid_request',
+  );
+  assert.equal(
+    code(() => clientCredentialsOf(undefined, { client_id: 'cli_a', client_secret: 's\u0000' })),
+    'invalid_request',
+  );
+  assert.equal(
+    code(() => clientCredentialsOf(basic('cli_%00:s'), {})),
+    'invalid_client',
+  );
+  assert.equal(
+    code(() => clientCredentialsOf(basic('cli_a:s%00'), {})),
+    'invalid_client',
+  );
+  assert.equal(
+    code(() => clientCredentialsOf(basic('cli_a:s'), {})),
+    'accepted',
+  );
+});

@@ -44,11 +44,19 @@ const JwkSetBody = Type.Object({
 
 type TokenBody = { grant_type?: string; scope?: string; client_id?: string; client_secret?: string };
 
+// eslint-disable-next-line no-control-regex -- the point is to find control characters
+const controlCharacter = /[\u0000-\u001f\u007f]/;
+
 /** Client credentials from HTTP Basic (RFC 6749 §2.3.1: form-encoded, then base64) or the body. */
 export function clientCredentialsOf(
   authorization: string | undefined,
   body: TokenBody,
 ): { clientId: string | undefined; clientSecret: string | undefined } {
+  // PostgreSQL refuses NUL in text: a parameter carrying one is malformed, never a database error.
+  for (const value of [body.grant_type, body.scope, body.client_id, body.client_secret]) {
+    if (value !== undefined && controlCharacter.test(value))
+      throw oauthError('invalid_request', 'Token request parameters cannot contain control characters.');
+  }
   if (authorization === undefined) return { clientId: body.client_id, clientSecret: body.client_secret };
   const match = /^Basic +([A-Za-z0-9+/]+=*) *$/i.exec(authorization);
   if (!match) throw oauthError('invalid_client', 'Client authentication failed.');
@@ -60,6 +68,8 @@ export function clientCredentialsOf(
   try {
     const clientId = decodeURIComponent(decoded.slice(0, colon).replaceAll('+', ' '));
     const secret = decodeURIComponent(decoded.slice(colon + 1).replaceAll('+', ' '));
+    if (controlCharacter.test(clientId) || controlCharacter.test(secret))
+      throw oauthError('invalid_client', 'Client authentication failed.');
     if (body.client_id !== undefined && body.client_id !== clientId)
       throw oauthError('invalid_request', 'client_id in the body differs from HTTP Basic.');
     return { clientId, clientSecret: secret === '' ? undefined : secret };

@@ -58,8 +58,23 @@ function currencyOf(value: string) {
   return parsed.currency;
 }
 
+// PostgreSQL refuses NUL in text and jsonb; keys are names, so no control characters at all.
+// eslint-disable-next-line no-control-regex -- the point is to find control characters
+const keyForbidden = /[\u0000-\u001f\u007f]/;
+// eslint-disable-next-line no-control-regex -- the point is to find NUL
+const valueForbidden = /\u0000/;
+
 function checkMetadataKeys(metadata: Record<string, unknown> | undefined): Record<string, unknown> {
   if (metadata === undefined) return {};
+  for (const [key, value] of Object.entries(metadata)) {
+    if (keyForbidden.test(key) || (typeof value === 'string' && valueForbidden.test(value))) {
+      throw new DomainError(
+        'invalid_metadata',
+        400,
+        'metadata keys cannot contain control characters, nor values NUL (\\u0000).',
+      );
+    }
+  }
   const bytes = Buffer.byteLength(JSON.stringify(metadata), 'utf8');
   if (bytes > metadataBytesMax) {
     throw new DomainError(

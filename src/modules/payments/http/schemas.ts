@@ -6,6 +6,9 @@ import { paymentStatuses } from '../domain/payment-state.ts';
 export const metadataKeysMax = 20;
 export const metadataKeyLengthMax = 40;
 export const metadataValueLengthMax = 500;
+/** Ids as src/platform/ids.ts makes them; anything else (a NUL, a card number) never reaches SQL. */
+export const paymentIdPattern = '^pay_[0-9a-z]{26}$';
+export const tokenIdPattern = '^tok_[0-9a-z]{26}$';
 /**
  * Metadata is at most this many bytes as UTF-8 JSON: well under the 8192-byte `pg_column_size` check
  * on the metadata columns (jsonb is never much larger than its JSON text), so metadata the API
@@ -41,12 +44,12 @@ export const AuthorizeBody = Type.Object(
       {
         type: Type.Union([Type.Literal('card'), Type.Literal('wallet'), Type.Literal('bank_redirect')]),
         token: Type.Optional(
-          Type.String({ minLength: 1, maxLength: 64, description: 'A vault token (`POST /tokens`).' }),
+          Type.String({ pattern: tokenIdPattern, description: 'A vault token (`POST /tokens`).' }),
         ),
         returnUrl: Type.Optional(
           Type.String({
             maxLength: 2048,
-            pattern: '^https?://[^\\s]+$',
+            pattern: '^https?://[^\\s\\u0000-\\u001f\\u007f]+$',
             description: 'bank_redirect: where the bank page sends the payer back.',
           }),
         ),
@@ -80,7 +83,12 @@ export const RefundBody = Type.Object(
 
 export const VoidBody = Type.Object({ metadata: Type.Optional(Metadata) }, { additionalProperties: false });
 
-export const PaymentParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+export const PaymentParams = Type.Object({
+  id: Type.String({
+    pattern: paymentIdPattern,
+    description: 'A payment id (`pay_` and 26 base32 characters).',
+  }),
+});
 
 export const ListQuery = Type.Object(
   {

@@ -12,6 +12,9 @@ import {
 import { DomainError } from '../../../platform/errors.ts';
 import type { TokenDescription, TokenizeInput } from '../index.ts';
 
+/** Token ids as src/platform/ids.ts makes them (`tok_` and 26 base32 characters). */
+const tokenIdShape = /^tok_[0-9a-z]{26}$/;
+
 export interface TokenRoutesDependencies {
   readonly authenticator: RequestAuthenticator;
   tokenize(merchantId: string, input: TokenizeInput, options: { actor: string }): Promise<TokenDescription>;
@@ -90,7 +93,11 @@ export function registerTokenRoutes(app: HttpApp, dependencies: TokenRoutesDepen
       },
     },
     async (request) => {
-      const description = await dependencies.describe(merchantIdOf(request), request.params.token);
+      // Not a token id (a NUL, a card number): no such token, and it never reaches SQL.
+      const token = request.params.token;
+      const description = tokenIdShape.test(token)
+        ? await dependencies.describe(merchantIdOf(request), token)
+        : undefined;
       if (!description) throw new DomainError('token_not_found', 404, 'No such token.');
       return description;
     },
