@@ -21,6 +21,8 @@ import type { RunningSimulator } from '../src/simulator/index.ts';
 
 const notifySecret = 'test-notify-secret-0123456789abcdef';
 let forwardTo = '';
+/** While set, the forwarder keeps notifications here (answering 200) instead of passing them on. */
+let held: { headers: Record<string, string>; body: Buffer }[] | undefined;
 let forwarder: Server;
 let acquirer: RunningSimulator;
 let server: TestServer;
@@ -35,6 +37,12 @@ async function startForwarder(): Promise<string> {
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(request.headers)) {
         if (typeof value === 'string' && name !== 'host' && name !== 'content-length') headers[name] = value;
+      }
+      if (held) {
+        held.push({ headers, body: Buffer.concat(chunks) });
+        response.writeHead(200);
+        response.end();
+        return;
       }
       fetch(`${forwardTo}${request.url ?? '/'}`, {
         method: request.method ?? 'POST',
@@ -64,7 +72,8 @@ before(async () => {
   server = await startTestServer({
     env: paymentsEnv(acquirer.url, {
       ACQUIRER_NOTIFY_SECRET: notifySecret,
-      AUTHORIZATION_VALIDITY_SECONDS: '2',
+      // The default validity (7 days): the expiry test moves its own payment's expires_at instead,
+      // so no other test here races the expiry job.
       PAYMENT_INQUIRY_SCHEDULE: '1h',
     }),
   });
@@ -121,13 +130,29 @@ test('bank_redirect declined by the payer becomes FAILED with customer_declined'
   assert.equal(payment.declineCode, 'customer_declined');
 });
 
-test('a notification without a valid signature is refused with 401 and changes nothing', async () => {
-  const { paymentId } = await bankRedirect();
+test('a notification without a valid signature is refused with 401 and changes nothing; the signed one applies', async () => {
+  const { paymentId, redirectUrl } = await bankRedirect();
+  // The payer approves, but the acquirer's (signed) notification is held back, not delivered.
+  held = [];
+  let genuine: { headers: Record<string, string>; body: Buffer } | undefined;
+  try {
+    const page = await fetch(`${redirectUrl}/approve`, { method: 'POST', redirect: 'manual' });
+    assert.equal(page.status, 303);
+    for (let attempt = 0; attempt < 200 && held.length === 0; attempt += 1)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    genuine = held[0];
+  } finally {
+    held = undefined;
+  }
+  assert.ok(genuine, 'the acquirer sent a notification for the approval');
+  const notification = JSON.parse(genuine.body.toString('utf8')) as { reference: string; status: string };
+  assert.equal(notification.status, 'approved');
   const [row] = await server.database.sql<{ processor_reference: string }[]>`
     select processor_reference from payments.payments where id = ${paymentId}`;
+  assert.equal(notification.reference, row!.processor_reference);
   const body = JSON.stringify({
     kind: 'authorization',
-    reference: row!.processor_reference,
+    reference: notification.reference,
     status: 'approved',
   });
   const timestamp = String(Math.floor(Date.now() / 1000));
@@ -142,14 +167,33 @@ test('a notification without a valid signature is refused with 401 and changes n
     body,
   });
   assert.equal(forged.status, 401);
+  const wrongSecret = createHmac('sha256', 'not-the-secret')
+    .update(`evt_forged.${timestamp}.${body}`)
+    .digest('base64');
+  const otherSecret = await fetch(`${server.baseUrl}/internal/acquirer/notifications`, {
+    method: 'POST',
+    headers: { ...headers, 'webhook-signature': `v1,${wrongSecret}` },
+    body,
+  });
+  assert.equal(otherSecret.status, 401);
   const unsigned = await fetch(`${server.baseUrl}/internal/acquirer/notifications`, {
     method: 'POST',
     headers,
     body,
   });
   assert.equal(unsigned.status, 401);
+  const unchanged = await call(server.baseUrl, merchant, 'GET', `/payments/${paymentId}`);
+  assert.equal(unchanged.body.status, 'REQUIRES_ACTION', 'the payer approved, but nothing trusted said so');
+  // The acquirer's own, correctly signed notification is what authorizes the payment.
+  const signed = await fetch(`${server.baseUrl}/internal/acquirer/notifications`, {
+    method: 'POST',
+    headers: genuine.headers,
+    body: genuine.body,
+  });
+  assert.ok(signed.status >= 200 && signed.status < 300, `signed notification: ${signed.status}`);
   const payment = await call(server.baseUrl, merchant, 'GET', `/payments/${paymentId}`);
-  assert.equal(payment.body.status, 'REQUIRES_ACTION');
+  assert.equal(payment.body.status, 'AUTHORIZED');
+  assert.equal(payment.body.ledgerHold, 4500);
 });
 
 test('notification signatures follow Standard Webhooks: v1, base64 HMAC-SHA256 of id.timestamp.body', () => {
@@ -177,10 +221,18 @@ test('an authorization past its validity expires and its hold is released', asyn
     authorizeBody(token, 1200),
   );
   assert.equal(answer.status, 201);
+  const paymentId = answer.body.paymentId as string;
+  const [fresh] = await server.database.sql<{ valid_for: number }[]>`
+    select extract(epoch from expires_at - now())::int as valid_for from payments.payments
+    where id = ${paymentId}`;
+  assert.ok(fresh!.valid_for > 86_400, 'an authorization is valid for days by default');
+  // Its validity ends now (as if seven days had passed); the expiry job takes it from here.
+  await server.database.sql`
+    update payments.payments set expires_at = now() - interval '1 second' where id = ${paymentId}`;
   const payment = await waitForPayment(
     server.baseUrl,
     merchant,
-    answer.body.paymentId as string,
+    paymentId,
     (item) => item.status === 'EXPIRED',
   );
   assert.equal(payment.ledgerHold, 0);
