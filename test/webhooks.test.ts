@@ -237,6 +237,15 @@ test('an authorized payment produces a signed delivery the receiver helper verif
     assert.equal(delivery!.attempts[0]!.statusCode, 200);
     assert.equal(delivery!.attempts[0]!.responseBody, 'ok');
     assert.equal(receiver.received.length, 1, 'one event, one delivery');
+
+    const retried = await call(url, merchant, 'POST', `/webhooks/deliveries/${delivery!.id}/retry`);
+    assert.equal(retried.status, 202, retried.text);
+    const again = await waitFor('the manual retry', async () => receiver.received[1]);
+    assert.equal(again.headers['webhook-id'], delivery!.id, 'a manual retry keeps the webhook-id');
+    verifyWebhook({ headers: again.headers, rawBody: again.body, secret });
+    const otherRetry = await call(url, other, 'POST', `/webhooks/deliveries/${delivery!.id}/retry`);
+    assert.equal(otherRetry.status, 404);
+    assert.equal(otherRetry.body.code, 'webhook_delivery_not_found');
   } finally {
     await receiver.close();
   }

@@ -20,6 +20,7 @@ import {
   listDeliveries,
   listEndpoints,
   rotateSecret,
+  scheduleDeliveryNow,
   type AttemptRow,
   type DeliveryRow,
   type EndpointRow,
@@ -300,13 +301,9 @@ export function registerWebhookRoutes(app: HttpApp, dependencies: WebhookRouteDe
       if (!endpoint.enabled) {
         throw new DomainError('webhook_endpoint_disabled', 409, 'The endpoint of this delivery is disabled.');
       }
-      const now = clock.now();
-      const [updated] = await sql<DeliveryRow[]>`
-        update notifications.webhook_deliveries
-        set status = 'pending', next_attempt_at = ${now}, updated_at = ${now}
-        where id = ${delivery.id} returning *`;
+      const updated = await scheduleDeliveryNow(sql, delivery.id, clock.now());
       const attempts = await attemptsOf(sql, [delivery.id]);
-      return reply.code(202).send(deliveryJson(updated!, attempts));
+      return reply.code(202).send(deliveryJson(updated, attempts));
     },
   );
 }

@@ -210,3 +210,13 @@ export async function attemptsOf(sql: Queryable, deliveryIds: readonly string[])
     select * from notifications.webhook_attempts where delivery_id = any(${sql.array([...deliveryIds])})
     order by delivery_id, attempt_number`;
 }
+
+/** Makes the delivery pending and due now (a manual retry; the same webhook-id). */
+export async function scheduleDeliveryNow(sql: Queryable, id: string, now: Date): Promise<DeliveryRow> {
+  const [row] = await sql<DeliveryRow[]>`
+    update notifications.webhook_deliveries
+    set status = 'pending', next_attempt_at = ${now}, updated_at = ${now}
+    where id = ${id} returning *`;
+  if (!row) throw new Error(`delivery ${id} vanished`);
+  return row;
+}
