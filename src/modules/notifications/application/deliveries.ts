@@ -131,8 +131,9 @@ async function record(
     if (delay !== undefined) {
       await transaction`
         update notifications.webhook_deliveries
-        set attempt_count = ${attemptNumber}, next_attempt_at = ${new Date(now.getTime() + delay)},
-            updated_at = ${now}
+        set attempt_count = ${attemptNumber}, updated_at = ${now},
+            -- a delete meanwhile gave the delivery up: it stays failed
+            next_attempt_at = case when status = 'pending' then ${new Date(now.getTime() + delay)}::timestamptz end
         where id = ${delivery.id}`;
       return;
     }

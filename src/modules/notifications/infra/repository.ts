@@ -161,11 +161,14 @@ export async function claimDueDeliveries(
 > {
   return sql`
     with due as (
-      select delivery.id from notifications.webhook_deliveries delivery
+      select delivery.id
+      from notifications.webhook_deliveries delivery
+      join notifications.webhook_endpoints endpoint on endpoint.id = delivery.endpoint_id
       where delivery.status = 'pending' and delivery.next_attempt_at <= ${now}
+        and endpoint.enabled and endpoint.deleted_at is null
       order by delivery.next_attempt_at
       limit ${limit}
-      for update skip locked
+      for update of delivery skip locked
     )
     update notifications.webhook_deliveries delivery
     set next_attempt_at = ${leaseUntil}
