@@ -265,7 +265,12 @@ async function main(): Promise<void> {
         `detokenize, which also destroys the CVC; phase 2 with the ledger journal, its balance-at-commit ` +
         `trigger and the outbox row), a vault describe, a JWT verification, and the acquirer simulator's ` +
         `HTTP round trip inside the same process. Authorize, capture and refund share the clients, so each ` +
-        `rate above is a share of the mix; the raw SQL line runs alone.\n`,
+        `rate above is a share of the mix; the raw SQL line runs alone.\n` +
+        `What limits it (measured 2026-11-25 with --cpu-prof and pg_stat_activity, see the README): the ` +
+        `PayFlow process's one event loop, not PostgreSQL. Its database connections sit "idle in ` +
+        `transaction" waiting for it; its CPU goes to the many statement round trips per operation ` +
+        `(postgres.js and socket writes ~55%), Fastify ~20%, the in-process acquirer's HTTP ~10%, JWT ` +
+        `verification ~6%, and synchronous request logging into a pipe.\n`,
     );
     if (values.json) {
       writeFileSync(
