@@ -21,7 +21,7 @@ const builtInCommands: readonly CliCommand[] = [
   {
     path: ['start'],
     summary: 'Start PayFlow (HTTP API and background jobs).',
-    usage: 'payflow start [--role all|api|worker]',
+    usage: 'payflow start [--role all|api|worker|vault]',
     needsDatabase: false,
     run: (args, context) => runStart(args, context.config),
   },

@@ -13,8 +13,11 @@ import { systemClock, type Clock } from '../platform/clock.ts';
 import type { ModuleRuntime, PlatformContext } from '../platform/module.ts';
 import { manifests, modules, type ModuleFaces } from './modules.ts';
 
-export const roles = ['all', 'api', 'worker'] as const;
+export const roles = ['all', 'api', 'worker', 'vault'] as const;
 export type Role = (typeof roles)[number];
+
+/** The modules a `--role vault` process runs: identity (to verify tokens) and the vault itself. */
+const vaultRoleModules: readonly string[] = ['identity', 'vault'];
 
 export const packageVersion: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -89,6 +92,7 @@ async function createModules(context: PlatformContext): Promise<ModuleRuntime[]>
   try {
     for (const definition of modules) {
       if (!definition.create) continue;
+      if (context.role === 'vault' && !vaultRoleModules.includes(definition.manifest.name)) continue;
       const runtime = await definition.create(context, faces);
       faces[definition.manifest.name] = runtime.face;
       runtimes.push(runtime);
@@ -146,21 +150,29 @@ export async function startPlatform(options: StartOptions): Promise<RunningPlatf
       const applied = await migrate(database.sql, migrations);
       if (applied.length > 0) log.info({ applied }, 'migrations applied');
     }
-    const context: PlatformContext = { config, sql: database.sql, log, clock: options.clock ?? systemClock };
+    const context: PlatformContext = {
+      config,
+      sql: database.sql,
+      log,
+      clock: options.clock ?? systemClock,
+      role,
+    };
     const runtimes = await createModules(context);
     cleanups.push(async () => {
       for (const runtime of runtimes) await runtime.close?.();
     });
     let jobs: JobRunner | undefined;
-    if (role === 'all' || role === 'worker') {
+    // A vault process runs the vault's own jobs (CVC purge); with VAULT_URL the others have none.
+    const ownRuntimes = role === 'vault' ? runtimes.filter((runtime) => runtime.name === 'vault') : runtimes;
+    if (role === 'all' || role === 'worker' || role === 'vault') {
       jobs = startJobs(
-        runtimes.flatMap((runtime) => runtime.jobs ?? []),
+        ownRuntimes.flatMap((runtime) => runtime.jobs ?? []),
         log,
       );
       cleanups.push(() => jobs!.stop());
     }
     let url: string | undefined;
-    if (role === 'all' || role === 'api') {
+    if (role === 'all' || role === 'api' || role === 'vault') {
       const app = await createHttpApp({
         log,
         bodyLimitBytes: config.bodyLimitBytes,
@@ -174,7 +186,8 @@ export async function startPlatform(options: StartOptions): Promise<RunningPlatf
         const pending = await pendingMigrations(database.sql, migrations);
         return pending.length === 0 ? undefined : `${pending.length} migration(s) not applied`;
       });
-      for (const runtime of runtimes) await runtime.registerRoutes?.(app);
+      // A vault process serves health and the vault's routes only.
+      for (const runtime of role === 'vault' ? ownRuntimes : runtimes) await runtime.registerRoutes?.(app);
       cleanups.push(() => app.close());
       url = await listen(app, config);
       log.info({ url, role }, 'PayFlow is listening');

@@ -273,6 +273,19 @@ export const configVariables = {
     'How long a tokenized CVC waits for its authorization before it is purged.',
     integer(30, 86400),
   ),
+  vaultUrl: variable(
+    'VAULT_URL',
+    undefined,
+    'Base URL of a separate vault process (`payflow start --role vault`). Set: this process holds no vault key and asks that process for card data. Unset: the vault runs in-process.',
+    optionalUrl('http:', 'https:'),
+  ),
+  vaultClientId: variable(
+    'VAULT_CLIENT_ID',
+    undefined,
+    'Service client (`payflow clients create --role service`) this process uses to call the vault at `VAULT_URL`.',
+    optionalText,
+  ),
+  vaultClientSecret: variable('VAULT_CLIENT_SECRET', undefined, 'Secret of `VAULT_CLIENT_ID`.', optionalText),
   acquirerUrl: variable(
     'ACQUIRER_URL',
     undefined,

@@ -12,6 +12,8 @@ export interface PlatformContext {
   readonly sql: Sql;
   readonly log: Logger;
   readonly clock: Clock;
+  /** The process role (`all`, `api`, `worker`, `vault`); unset in CLI commands. */
+  readonly role?: string;
 }
 
 export interface CommandContext extends PlatformContext {

@@ -52,6 +52,8 @@ export interface IdentityFace {
   }): Promise<ClientCredentials>;
   /** Whether a merchant with this id exists. */
   merchantExists(merchantId: string): Promise<boolean>;
+  /** The client-credentials grant without HTTP (a service calling another PayFlow process). */
+  issueClientToken(clientId: string, clientSecret: string): Promise<TokenResponse>;
 }
 
 export function tokenSettingsOf(config: Config): TokenSettings {
@@ -111,6 +113,13 @@ export const identityModule: ModuleDefinition = {
       createMerchant: (name) => createMerchant(dependencies, name),
       createClient: (input) => createClient(dependencies, input),
       merchantExists: (merchantId) => merchantExists(sql, merchantId),
+      issueClientToken: (clientId, clientSecret) =>
+        issueToken(dependencies, {
+          grantType: 'client_credentials',
+          clientId,
+          clientSecret,
+          scope: undefined,
+        }),
     };
     const demo = await ensureDemoMerchant(dependencies, {
       mode: config.demoMerchant,

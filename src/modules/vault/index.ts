@@ -2,12 +2,16 @@
 // descriptions; payment processors alone call detokenizeForProcessor, and every call is audited.
 // See README "Card vault" and docs/adr/0007-vault-key-hierarchy.md.
 import { fileURLToPath } from 'node:url';
-import type { ModuleDefinition } from '../../apps/modules.ts';
+import type { ModuleDefinition, ModuleFaces } from '../../apps/modules.ts';
 import type { IdentityFace } from '../identity/index.ts';
-import type { Job } from '../../platform/module.ts';
+import type { Job, ModuleRuntime, PlatformContext } from '../../platform/module.ts';
+import { DomainError } from '../../platform/errors.ts';
+import { StartupError } from '../../platform/db/embedded.ts';
 import { openVault } from './application/open-vault.ts';
 import { rotateKeyUsage, runRotateKey } from './application/rotate-key.ts';
 import { registerTokenRoutes } from './http/routes.ts';
+import { registerInternalRoutes } from './http/internal-routes.ts';
+import { createRemoteVault } from './infra/remote-vault.ts';
 
 export type { Secret } from './domain/masked.ts';
 export type { CardDescription, TokenDescription, WalletDescription } from './application/describe-token.ts';
@@ -68,6 +72,7 @@ export const vaultModule: ModuleDefinition = {
       '*.fingerprintKey',
       '*.vaultMasterKey',
       '*.vaultFingerprintKey',
+      '*.vaultClientSecret',
     ],
     commands: [
       {
@@ -80,6 +85,8 @@ export const vaultModule: ModuleDefinition = {
     ],
   },
   async create(context, faces) {
+    const vaultUrl = context.role === 'vault' ? undefined : context.config.vaultUrl;
+    if (vaultUrl) return remoteVaultRuntime(context, faces, vaultUrl);
     const vault = await openVault(context);
     const face: VaultFace = {
       tokenize: vault.tokenize,
@@ -109,7 +116,45 @@ export const vaultModule: ModuleDefinition = {
           tokenize: vault.tokenize,
           describe: vault.describe,
         });
+        // Only a `--role vault` process answers other processes' processors.
+        if (context.role === 'vault')
+          registerInternalRoutes(app, { authenticator: identity.authenticator, ...face });
       },
     };
   },
 };
+
+/**
+ * VAULT_URL set (any role but `vault`): no keyring is opened and no /tokens route is served here;
+ * describe and detokenizeForProcessor go to the vault process with a service token.
+ */
+function remoteVaultRuntime(
+  context: PlatformContext,
+  faces: ModuleFaces,
+  vaultUrl: string,
+): ModuleRuntime & { face: VaultFace } {
+  const { vaultClientId, vaultClientSecret } = context.config;
+  if (!vaultClientId || !vaultClientSecret)
+    throw new StartupError('VAULT_URL needs VAULT_CLIENT_ID and VAULT_CLIENT_SECRET (a service client)');
+  const identity = faces['identity'] as IdentityFace | undefined;
+  if (!identity) throw new StartupError('VAULT_URL needs the identity module to obtain service tokens');
+  const remote = createRemoteVault({
+    baseUrl: vaultUrl,
+    clock: context.clock,
+    async issueServiceToken() {
+      const issued = await identity.issueClientToken(vaultClientId, vaultClientSecret);
+      return { accessToken: issued.access_token, expiresInSeconds: issued.expires_in };
+    },
+  });
+  const face: VaultFace = {
+    tokenize() {
+      return Promise.reject(
+        new DomainError('vault_remote', 404, 'Tokenization is served by the vault process (VAULT_URL).'),
+      );
+    },
+    describe: remote.describe,
+    detokenizeForProcessor: remote.detokenizeForProcessor,
+  };
+  context.log.info({ vaultUrl }, 'vault: card data comes from the vault process at VAULT_URL');
+  return { name: 'vault', face };
+}
