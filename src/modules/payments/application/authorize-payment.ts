@@ -23,7 +23,7 @@ import {
   type PaymentsDependencies,
 } from './dependencies.ts';
 import { claimKey } from './idempotency.ts';
-import { finish, inquireThenSend, keepForJanitor } from './key-steps.ts';
+import { answerClaim, finish, inquireThenSend, keepForJanitor } from './key-steps.ts';
 import type { AuthorizationOutcome, OperationOutcome, PaymentMethodType } from './ports.ts';
 
 export interface AuthorizeInput {
@@ -113,17 +113,7 @@ export async function authorizePayment(
     );
     return { type: 'fresh', resourceId: paymentId, attempts: 0 } as const;
   });
-  if (claim.type === 'replay') return { answer: claim.answer, replayed: true };
-  const key = {
-    merchantId: input.merchantId,
-    key: input.idempotencyKey,
-    resourceId: claim.resourceId,
-    attempts: claim.attempts,
-  };
-  return {
-    answer: await continueAuthorization(dependencies, key, claim.type === 'fresh' ? 'request' : 'retry'),
-    replayed: false,
-  };
+  return answerClaim(claim, input, (key, mode) => continueAuthorization(dependencies, key, mode));
 }
 
 async function callAcquirer(

@@ -24,7 +24,7 @@ import {
   type PaymentsDependencies,
 } from './dependencies.ts';
 import { claimKey } from './idempotency.ts';
-import { finish, inquireThenSend, keepForJanitor } from './key-steps.ts';
+import { answerClaim, finish, inquireThenSend, keepForJanitor } from './key-steps.ts';
 import type { OperationOutcome } from './ports.ts';
 import type { RequestAnswer } from './authorize-payment.ts';
 import { resolveResource } from './resolve-resource.ts';
@@ -95,17 +95,7 @@ export async function capturePayment(
     );
     return { type: 'fresh', resourceId: payment.id, attempts: 0 } as const;
   });
-  if (claim.type === 'replay') return { answer: claim.answer, replayed: true };
-  const key = {
-    merchantId: input.merchantId,
-    key: input.idempotencyKey,
-    resourceId: claim.resourceId,
-    attempts: claim.attempts,
-  };
-  return {
-    answer: await continueCapture(dependencies, key, claim.type === 'fresh' ? 'request' : 'retry'),
-    replayed: false,
-  };
+  return answerClaim(claim, input, (key, mode) => continueCapture(dependencies, key, mode));
 }
 
 export async function continueCapture(

@@ -26,7 +26,7 @@ import {
   type PaymentsDependencies,
 } from './dependencies.ts';
 import { claimKey } from './idempotency.ts';
-import { finish, inquireThenSend, keepForJanitor } from './key-steps.ts';
+import { answerClaim, finish, inquireThenSend, keepForJanitor } from './key-steps.ts';
 import type { OperationOutcome } from './ports.ts';
 
 export interface RefundInput {
@@ -97,17 +97,7 @@ export async function refundPayment(
     );
     return { type: 'fresh', resourceId: refundId, attempts: 0 } as const;
   });
-  if (claim.type === 'replay') return { answer: claim.answer, replayed: true };
-  const key = {
-    merchantId: input.merchantId,
-    key: input.idempotencyKey,
-    resourceId: claim.resourceId,
-    attempts: claim.attempts,
-  };
-  return {
-    answer: await continueRefund(dependencies, key, claim.type === 'fresh' ? 'request' : 'retry'),
-    replayed: false,
-  };
+  return answerClaim(claim, input, (key, mode) => continueRefund(dependencies, key, mode));
 }
 
 export async function continueRefund(

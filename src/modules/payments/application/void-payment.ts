@@ -25,7 +25,7 @@ import {
   type PaymentsDependencies,
 } from './dependencies.ts';
 import { claimKey } from './idempotency.ts';
-import { finish, inquireThenSend, keepForJanitor } from './key-steps.ts';
+import { answerClaim, finish, inquireThenSend, keepForJanitor } from './key-steps.ts';
 import { resolveResource } from './resolve-resource.ts';
 
 export interface VoidInput {
@@ -131,16 +131,8 @@ export async function voidPayment(
     assert.ok(marked, 'the payment changed under its row lock');
     return { type: 'fresh', resourceId: payment.id, attempts: 0 };
   });
-  if (phase1.type === 'replay') return { answer: phase1.answer, replayed: true };
   if (phase1.type === 'done') return { answer: phase1.answer, replayed: false };
-  return {
-    answer: await continueVoid(
-      dependencies,
-      { ...key, attempts: phase1.attempts },
-      phase1.type === 'fresh' ? 'request' : 'retry',
-    ),
-    replayed: false,
-  };
+  return answerClaim(phase1, input, (resumed, mode) => continueVoid(dependencies, resumed, mode));
 }
 
 export async function continueVoid(
