@@ -24,7 +24,7 @@ import {
   type PaymentsDependencies,
 } from './dependencies.ts';
 import { claimKey } from './idempotency.ts';
-import { answerClaim, finish, inquireThenSend, keepForJanitor } from './key-steps.ts';
+import { answerClaim, finish, inquireThenSend, keepUnresolvedOperation } from './key-steps.ts';
 import type { OperationOutcome } from './ports.ts';
 import type { RequestAnswer } from './authorize-payment.ts';
 import { resolveResource } from './resolve-resource.ts';
@@ -132,13 +132,7 @@ export async function settleCapture(
     () => dependencies.processors.operations.capture(acquirerId, reference, amount),
   );
   if (outcome.type === 'unknown' || outcome.type === 'pending') {
-    await keepForJanitor(
-      dependencies,
-      dependencies.sql,
-      key,
-      mode,
-      outcome.type === 'unknown' ? outcome.reason : 'pending',
-    );
+    await keepUnresolvedOperation(dependencies, key, mode, outcome, 'pending');
     return answerOf(payment);
   }
   crashIfFaultInjected(dependencies);

@@ -5,7 +5,7 @@ import type { ApiAnswer } from '../domain/payment.ts';
 import { nextAttemptAt } from '../domain/retry-schedule.ts';
 import { finishKey, scheduleKey, setKeyLock } from '../infra/idempotency-repository.ts';
 import type { ContinuationMode, KeyRef, PaymentsDependencies } from './dependencies.ts';
-import type { InquiryOutcome } from './ports.ts';
+import type { InquiryOutcome, OperationOutcome } from './ports.ts';
 
 /** A use case's phase 1 result: a stored answer to replay, or a key to continue from. */
 export type PhaseOneClaim =
@@ -66,6 +66,18 @@ export async function keepForJanitor(
   if (next === null)
     dependencies.log.error(details, 'unknown outcome after the whole schedule: manual review');
   else dependencies.log.warn(details, 'acquirer outcome unknown; the janitor will ask again');
+}
+
+/** Keeps the key for the janitor when a capture, refund or void got no final answer from the acquirer. */
+export async function keepUnresolvedOperation(
+  dependencies: PaymentsDependencies,
+  key: KeyRef,
+  mode: ContinuationMode,
+  outcome: Extract<OperationOutcome, { readonly type: 'unknown' | 'pending' }>,
+  pendingReason: string,
+): Promise<void> {
+  const reason = outcome.type === 'unknown' ? outcome.reason : pendingReason;
+  await keepForJanitor(dependencies, dependencies.sql, key, mode, reason);
 }
 
 /**

@@ -26,7 +26,7 @@ import {
   type PaymentsDependencies,
 } from './dependencies.ts';
 import { claimKey } from './idempotency.ts';
-import { answerClaim, finish, inquireThenSend, keepForJanitor } from './key-steps.ts';
+import { answerClaim, finish, inquireThenSend, keepUnresolvedOperation } from './key-steps.ts';
 import type { OperationOutcome } from './ports.ts';
 
 export interface RefundInput {
@@ -120,13 +120,7 @@ export async function continueRefund(
     () => dependencies.processors.operations.refund(acquirerId, refund.processorReference, refund.amount),
   );
   if (outcome.type === 'unknown' || outcome.type === 'pending') {
-    await keepForJanitor(
-      dependencies,
-      dependencies.sql,
-      key,
-      mode,
-      outcome.type === 'unknown' ? outcome.reason : 'refund pending at the acquirer',
-    );
+    await keepUnresolvedOperation(dependencies, key, mode, outcome, 'refund pending at the acquirer');
     return refundAnswer(refund, payment.status);
   }
   crashIfFaultInjected(dependencies);

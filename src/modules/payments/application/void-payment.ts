@@ -25,7 +25,7 @@ import {
   type PaymentsDependencies,
 } from './dependencies.ts';
 import { claimKey } from './idempotency.ts';
-import { answerClaim, finish, inquireThenSend, keepForJanitor } from './key-steps.ts';
+import { answerClaim, finish, inquireThenSend, keepUnresolvedOperation } from './key-steps.ts';
 import { resolveResource } from './resolve-resource.ts';
 
 export interface VoidInput {
@@ -153,13 +153,7 @@ export async function continueVoid(
     () => dependencies.processors.operations.void(acquirerId, reference),
   );
   if (outcome.type === 'unknown' || outcome.type === 'pending') {
-    await keepForJanitor(
-      dependencies,
-      dependencies.sql,
-      key,
-      mode,
-      outcome.type === 'unknown' ? outcome.reason : 'pending',
-    );
+    await keepUnresolvedOperation(dependencies, key, mode, outcome, 'pending');
     return voidAnswer(payment);
   }
   crashIfFaultInjected(dependencies);
