@@ -364,6 +364,44 @@ export const configVariables = {
     'First retry delay of a failed event; doubles per attempt (with jitter, at most 15 minutes).',
     integer(0, 3600000),
   ),
+  eventBus: variable(
+    'EVENT_BUS',
+    'postgres',
+    'Where published events travel: `postgres` (a log table with consumer-group offsets), `nats` (JetStream at `NATS_URL`) or `kafka` (`KAFKA_BROKERS`).',
+    oneOf('postgres', 'nats', 'kafka'),
+  ),
+  eventBusPrefix: variable(
+    'EVENT_BUS_PREFIX',
+    'payflow',
+    'Names PayFlow uses on a shared broker: NATS stream `<prefix>_events` with subjects `<prefix>.payment.events.<type>`, Kafka topic `<prefix>.payment.events`, consumer names `<prefix>_<group>`.',
+    (raw, name) => {
+      const value = raw.trim();
+      if (!/^[a-z][a-z0-9_]{0,31}$/.test(value))
+        throw new ConfigError(name, 'must be lower-case letters, digits and _ (1 to 32, a letter first)');
+      return value;
+    },
+  ),
+  natsUrl: variable(
+    'NATS_URL',
+    undefined,
+    'NATS server with JetStream for `EVENT_BUS=nats` (e.g. `nats://127.0.0.1:4222`).',
+    optionalUrl('nats:', 'tls:'),
+  ),
+  kafkaBrokers: variable(
+    'KAFKA_BROKERS',
+    undefined,
+    'Comma-separated `host:port` list of Kafka brokers for `EVENT_BUS=kafka`.',
+    (raw, name) => {
+      const value = raw.trim();
+      if (value === '') return undefined;
+      const brokers = value.split(',').map((broker) => broker.trim());
+      for (const broker of brokers) {
+        if (!/^[A-Za-z0-9.-]+:\d{1,5}$/.test(broker))
+          throw new ConfigError(name, `must list host:port pairs separated by commas (got "${broker}")`);
+      }
+      return brokers;
+    },
+  ),
   webhookAllowPrivate: variable(
     'WEBHOOK_ALLOW_PRIVATE',
     'false',
@@ -393,6 +431,30 @@ export const configVariables = {
     '86400',
     'After a secret rotation, how long the previous secret also signs deliveries.',
     integer(0, 2592000),
+  ),
+  smtpUrl: variable(
+    'SMTP_URL',
+    undefined,
+    'SMTP server for email (receipts, endpoint-disabled notices), e.g. `smtp://user:pass@mail.example.com:587` or `smtps://…:465`. Unset: messages are stored and logged with the address masked, not sent.',
+    optionalUrl('smtp:', 'smtps:'),
+  ),
+  emailFrom: variable(
+    'EMAIL_FROM',
+    'PayFlow <no-reply@payflow.local>',
+    "Sender address of PayFlow's email.",
+    text,
+  ),
+  smsProviderUrl: variable(
+    'SMS_PROVIDER_URL',
+    undefined,
+    'Twilio-style SMS endpoint (form POST of `To`, `From`, `Body`; credentials as URL user and password, sent as HTTP Basic). Unset: SMS are stored and logged masked, not sent.',
+    optionalUrl('http:', 'https:'),
+  ),
+  smsFrom: variable(
+    'SMS_FROM',
+    'PayFlow',
+    'Sender of SMS messages (a number or an alphanumeric sender id).',
+    text,
   ),
 } as const;
 
