@@ -62,6 +62,25 @@ test('payflow merchants create prints working credentials; the secret is stored 
   assert.ok(!row.secret_hash.includes(String(created.clientSecret)));
 });
 
+test('merchants create --email stores the contact email; an invalid one is refused with its code', async () => {
+  const created = await cli(['merchants', 'create', '--name', 'Mailed', '--email', 'ops@mailed.example']);
+  const [row] = await server.database.sql<{ email: string | null }[]>`
+    select email from identity.merchants where merchant_id = ${String(created.merchantId)}`;
+  assert.equal(row?.email, 'ops@mailed.example');
+  const withoutEmail = await cli(['merchants', 'create', '--name', 'Quiet']);
+  const [quiet] = await server.database.sql<{ email: string | null }[]>`
+    select email from identity.merchants where merchant_id = ${String(withoutEmail.merchantId)}`;
+  assert.equal(quiet?.email, null);
+  const invalid = await runCli(['merchants', 'create', '--name', 'Bad', '--email', 'not an address'], {
+    DATABASE_URL: server.database.url,
+  });
+  assert.equal(invalid.code, 1);
+  assert.match(invalid.stderr, /invalid_merchant_email/);
+  const [count] = await server.database.sql<{ count: bigint }[]>`
+    select count(*) from identity.merchants where name = 'Bad'`;
+  assert.equal(count?.count, 0n);
+});
+
 test('merchants create without --name, or with an unknown role, fails with one line', async () => {
   const noName = await runCli(['merchants', 'create'], { DATABASE_URL: server.database.url });
   assert.equal(noName.code, 2);
@@ -176,8 +195,9 @@ test('the demo merchant: created once on first start, credentials printed and wr
   }
   const second = await spawnServer(env);
   await second.stop();
-  const merchants = await database.sql`select merchant_id from identity.merchants`;
+  const merchants = await database.sql<{ email: string | null }[]>`select email from identity.merchants`;
   assert.equal(merchants.length, 1, 'a later start creates no second demo merchant');
+  assert.equal(merchants[0]!.email, 'demo@payflow.local');
 });
 
 test('with DATABASE_URL set and DEMO_MERCHANT unset no demo merchant is created', async () => {

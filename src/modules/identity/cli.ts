@@ -35,13 +35,18 @@ export const identityCommands: readonly CliCommand[] = [
   {
     path: ['merchants', 'create'],
     summary: 'Create a merchant; prints its client id, client secret (once) and publishable key.',
-    usage: 'payflow merchants create --name <name>',
+    usage: 'payflow merchants create --name <name> [--email <contact address>]',
     needsDatabase: true,
     async run(args, context) {
-      const { values } = parseArgs({ args: [...args], options: { name: { type: 'string' } }, strict: true });
+      const { values } = parseArgs({
+        args: [...args],
+        options: { name: { type: 'string' }, email: { type: 'string' } },
+        strict: true,
+      });
       if (!values.name) return fail('merchants create needs --name "<merchant name>"');
       const name = values.name;
-      return reportingDomainErrors(async () => json(context, await createMerchant(context, name)));
+      const options = { email: values.email };
+      return reportingDomainErrors(async () => json(context, await createMerchant(context, name, options)));
     },
   },
   {

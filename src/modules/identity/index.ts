@@ -1,18 +1,22 @@
 // The identity module: merchants, API clients (OAuth 2.0 client credentials), asymmetric signing keys
 // with rotation, and the bearer-token authenticator every other module's routes use.
 import path from 'node:path';
-import type { Sql } from '../../platform/db/client.ts';
+import type { Queryable, Sql } from '../../platform/db/client.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Config } from '../../platform/config.ts';
 import type { Principal, RequestAuthenticator } from '../../platform/http/auth.ts';
 import type { ModuleDefinition } from '../../apps/modules.ts';
 import { createClient, type ClientCredentials, type ConfidentialRole } from './application/create-client.ts';
-import { createMerchant, type MerchantCredentials } from './application/create-merchant.ts';
+import {
+  createMerchant,
+  type MerchantCredentials,
+  type MerchantOptions,
+} from './application/create-merchant.ts';
 import { issueToken, type TokenResponse, type TokenSettings } from './application/issue-token.ts';
 import { rotateClientSecret } from './application/rotate-client-secret.ts';
 import { createBearerAuthenticator } from './infra/bearer-authenticator.ts';
 import { KeyRing } from './infra/key-ring.ts';
-import { merchantExists } from './infra/identity-repository.ts';
+import { findMerchantContact, merchantExists } from './infra/identity-repository.ts';
 import { registerAccessRoutes, registerIdentityRoutes } from './http/routes.ts';
 import { identityCommands } from './cli.ts';
 import { ensureDemoMerchant } from './application/demo-merchant.ts';
@@ -36,7 +40,14 @@ function printDemoCredentials(credentials: MerchantCredentials, file: string): v
   );
 }
 
-export type { MerchantCredentials, ClientCredentials, ConfidentialRole, TokenResponse };
+export type { MerchantCredentials, MerchantOptions, ClientCredentials, ConfidentialRole, TokenResponse };
+
+/** What other modules may know to address a merchant. */
+export interface MerchantContact {
+  readonly name: string;
+  /** Contact email, if the merchant gave one. */
+  readonly email: string | undefined;
+}
 export { merchantScopes, publishableScopes, adminScopes, serviceScopes } from './domain/scopes.ts';
 
 export interface IdentityFace {
@@ -44,7 +55,7 @@ export interface IdentityFace {
   readonly authenticator: RequestAuthenticator;
   /** Verifies a raw access token (for callers outside HTTP routes, e.g. service-to-service). */
   verifyToken(token: string): Promise<Principal>;
-  createMerchant(name: string): Promise<MerchantCredentials>;
+  createMerchant(name: string, options?: MerchantOptions): Promise<MerchantCredentials>;
   createClient(input: {
     role: ConfidentialRole;
     merchantId?: string;
@@ -52,6 +63,11 @@ export interface IdentityFace {
   }): Promise<ClientCredentials>;
   /** Whether a merchant with this id exists. */
   merchantExists(merchantId: string): Promise<boolean>;
+  /**
+   * The merchant's name and contact email (undefined: no such merchant). `sql` lets a caller read
+   * inside its own transaction instead of taking a second pooled connection.
+   */
+  merchantContact(merchantId: string, sql?: Queryable): Promise<MerchantContact | undefined>;
   /** The client-credentials grant without HTTP (a service calling another PayFlow process). */
   issueClientToken(clientId: string, clientSecret: string): Promise<TokenResponse>;
 }
@@ -64,8 +80,9 @@ export function tokenSettingsOf(config: Config): TokenSettings {
 export function createMerchantWith(
   dependencies: { sql: Sql; clock: Clock },
   name: string,
+  options: MerchantOptions = {},
 ): Promise<MerchantCredentials> {
-  return createMerchant(dependencies, name);
+  return createMerchant(dependencies, name, options);
 }
 
 /** Creates an admin, service or merchant client straight through the application layer. */
@@ -110,9 +127,10 @@ export const identityModule: ModuleDefinition = {
     const face: IdentityFace = {
       authenticator,
       verifyToken: (token) => authenticator.verify(token),
-      createMerchant: (name) => createMerchant(dependencies, name),
+      createMerchant: (name, options) => createMerchant(dependencies, name, options),
       createClient: (input) => createClient(dependencies, input),
       merchantExists: (merchantId) => merchantExists(sql, merchantId),
+      merchantContact: (merchantId, caller) => findMerchantContact(caller ?? sql, merchantId),
       issueClientToken: (clientId, clientSecret) =>
         issueToken(dependencies, {
           grantType: 'client_credentials',

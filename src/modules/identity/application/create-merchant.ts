@@ -2,6 +2,7 @@
 // The client secret is returned once and stored only as an scrypt hash. No outside calls.
 import type { Sql } from '../../../platform/db/client.ts';
 import type { Clock } from '../../../platform/clock.ts';
+import { isEmailAddress } from '../../../platform/contact.ts';
 import { DomainError } from '../../../platform/errors.ts';
 import { newId } from '../../../platform/ids.ts';
 import { merchantScopes, publishableScopes } from '../domain/scopes.ts';
@@ -19,9 +20,15 @@ export interface MerchantCredentials {
 
 export const merchantNameLengthMax = 200;
 
+export interface MerchantOptions {
+  /** Contact email: where notices for the merchant (a disabled webhook endpoint) are sent. */
+  readonly email?: string | undefined;
+}
+
 export async function createMerchant(
   dependencies: { sql: Sql; clock: Clock },
   name: string,
+  options: MerchantOptions = {},
 ): Promise<MerchantCredentials> {
   const trimmed = name.trim();
   if (trimmed.length === 0 || trimmed.length > merchantNameLengthMax)
@@ -30,6 +37,9 @@ export async function createMerchant(
       422,
       `A merchant name has 1 to ${merchantNameLengthMax} characters.`,
     );
+  const email = options.email?.trim();
+  if (email !== undefined && !isEmailAddress(email))
+    throw new DomainError('invalid_merchant_email', 422, 'The merchant email is not an email address.');
   const now = dependencies.clock.now();
   const merchantId = newId('mer', now.getTime());
   const clientId = newId('cli', now.getTime());
@@ -37,7 +47,7 @@ export async function createMerchant(
   const clientSecret = generateClientSecret();
   const secretHash = await hashClientSecret(clientSecret);
   await dependencies.sql.begin(async (transaction) => {
-    await insertMerchant(transaction, merchantId, trimmed, now);
+    await insertMerchant(transaction, { merchantId, name: trimmed, email }, now);
     await insertClient(
       transaction,
       { clientId, role: 'merchant', merchantId, secretHash, scopes: merchantScopes },

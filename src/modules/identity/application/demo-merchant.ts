@@ -9,6 +9,8 @@ import { createMerchant, type MerchantCredentials } from './create-merchant.ts';
 
 export const demoCredentialsFileName = 'demo-credentials.json';
 export const demoMerchantName = 'Demo merchant';
+/** A contact address that goes nowhere real: with SMTP_URL unset, its notices are only logged. */
+export const demoMerchantEmail = 'demo@payflow.local';
 
 export interface DemoMerchantOptions {
   readonly mode: 'auto' | 'true' | 'false';
@@ -31,6 +33,7 @@ export async function ensureDemoMerchant(
     const credentials = await createMerchant(
       { sql: dependencies.sql, clock: dependencies.clock },
       demoMerchantName,
+      { email: demoMerchantEmail },
     );
     await mkdir(options.dataDir, { recursive: true });
     const file = path.join(options.dataDir, demoCredentialsFileName);

@@ -63,11 +63,22 @@ function toKey(row: KeyRow): SigningKeyRecord {
 
 export async function insertMerchant(
   sql: Queryable,
-  merchantId: string,
-  name: string,
+  merchant: { merchantId: string; name: string; email: string | undefined },
   at: Date,
 ): Promise<void> {
-  await sql`insert into identity.merchants (merchant_id, name, created_at) values (${merchantId}, ${name}, ${at})`;
+  await sql`
+    insert into identity.merchants (merchant_id, name, email, created_at)
+    values (${merchant.merchantId}, ${merchant.name}, ${merchant.email ?? null}, ${at})`;
+}
+
+/** The merchant's name and contact email (undefined: no such merchant). */
+export async function findMerchantContact(
+  sql: Queryable,
+  merchantId: string,
+): Promise<{ name: string; email: string | undefined } | undefined> {
+  const [row] = await sql<{ name: string; email: string | null }[]>`
+    select name, email from identity.merchants where merchant_id = ${merchantId}`;
+  return row ? { name: row.name, email: row.email ?? undefined } : undefined;
 }
 
 export async function merchantExists(sql: Queryable, merchantId: string): Promise<boolean> {
