@@ -569,3 +569,51 @@ test('a refund the acquirer accepts as pending and fails later: 202, then FAILED
     select refunding_amount from payments.payments where id = ${paymentId}`;
   assert.equal(row!.refunding_amount, 0n, 'the reservation is released');
 });
+
+test('receiptEmail and receiptPhone: stored, returned on the payment, carried by payment.captured.v1; malformed ones are 400', async () => {
+  const receipt = { receiptEmail: 'payer@example.com', receiptPhone: '+447700900123', capture: true };
+  const sale = await authorize('4242424242424242', 1250, receipt);
+  assert.equal(sale.status, 201, sale.text);
+  const paymentId = sale.body.paymentId as string;
+  const payment = (await call(url, merchant, 'GET', `/payments/${paymentId}`)).body;
+  assert.equal(payment.receiptEmail, 'payer@example.com');
+  assert.equal(payment.receiptPhone, '+447700900123');
+  const events = await server.database.sql<{ type: string; payload: Record<string, unknown> }[]>`
+    select type, payload from events.outbox where aggregate_id = ${paymentId} order by staged_sequence`;
+  const captured = events.find((event) => event.type === 'payment.captured.v1');
+  assert.ok(captured, JSON.stringify(events.map((event) => event.type)));
+  assert.equal(captured.payload.receiptEmail, 'payer@example.com');
+  assert.equal(captured.payload.receiptPhone, '+447700900123');
+  assert.equal(captured.payload.capturedAmount, 1250);
+  assert.doesNotMatch(JSON.stringify(events), /4242424242424242/, 'no card number in any event');
+
+  const plain = await authorize();
+  const plainPayment = (await call(url, merchant, 'GET', `/payments/${plain.body.paymentId as string}`)).body;
+  assert.equal('receiptEmail' in plainPayment, false);
+  assert.equal('receiptPhone' in plainPayment, false);
+
+  const token = await tokenize(url, merchant);
+  for (const extra of [
+    { receiptEmail: 'not-an-address' },
+    { receiptEmail: 'payer@example.com\r\nBcc: someone@evil.test' },
+    { receiptEmail: `${'x'.repeat(250)}@example.com` },
+    { receiptPhone: '07700 900123' },
+    { receiptPhone: '+0447700900123' },
+  ]) {
+    const key = randomUUID();
+    const answer = await call(
+      url,
+      merchant,
+      'POST',
+      '/payments/authorize',
+      authorizeBody(token, 1000, extra),
+      key,
+    );
+    assert.equal(answer.status, 400, `${JSON.stringify(extra)}: ${answer.text}`);
+    assert.match(answer.headers.get('content-type') ?? '', /application\/problem\+json/);
+    assert.equal(answer.body.code, 'validation_failed');
+    const [stored] = await server.database.sql`
+      select count(*)::int as n from payments.idempotency_keys where idempotency_key = ${key}`;
+    assert.equal(stored!.n, 0, 'a rejected request stores no key');
+  }
+});

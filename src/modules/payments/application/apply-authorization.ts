@@ -77,6 +77,18 @@ function eventPayload(payment: Payment): Record<string, unknown> {
   };
 }
 
+/**
+ * The payload of `payment.captured.v1`: the common fields plus where the payer's receipt goes (the
+ * notifications module sends it). Never card data.
+ */
+function capturedEventPayload(payment: Payment): Record<string, unknown> {
+  return {
+    ...eventPayload(payment),
+    ...(payment.receiptEmail !== null && { receiptEmail: payment.receiptEmail }),
+    ...(payment.receiptPhone !== null && { receiptPhone: payment.receiptPhone }),
+  };
+}
+
 /** Applies a decided authorization to a payment locked by the caller; returns the updated payment. */
 export async function applyAuthorization(
   transaction: TransactionSql,
@@ -120,7 +132,11 @@ export async function applyAuthorization(
         now,
       );
       await dependencies.events.stage(transaction, { type: 'payment.authorized.v1', ...event });
-      await dependencies.events.stage(transaction, { type: 'payment.captured.v1', ...event });
+      await dependencies.events.stage(transaction, {
+        type: 'payment.captured.v1',
+        ...event,
+        payload: capturedEventPayload(updated),
+      });
       break;
     case 'none':
       if (updated.status === 'FAILED')
@@ -132,4 +148,4 @@ export async function applyAuthorization(
   return updated;
 }
 
-export { eventPayload };
+export { eventPayload, capturedEventPayload };

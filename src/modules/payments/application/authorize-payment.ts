@@ -37,6 +37,9 @@ export interface AuthorizeInput {
   readonly returnUrl: string | undefined;
   readonly capture: boolean;
   readonly metadata: Record<string, unknown>;
+  /** Where the payer's receipt goes once captured (validated by the route schema). */
+  readonly receiptEmail?: string | undefined;
+  readonly receiptPhone?: string | undefined;
 }
 
 export interface RequestAnswer {
@@ -102,6 +105,8 @@ export async function authorizePayment(
       processorReference: references.authorization(paymentId),
       returnUrl: input.returnUrl ?? null,
       metadata: input.metadata,
+      receiptEmail: input.receiptEmail ?? null,
+      receiptPhone: input.receiptPhone ?? null,
       now,
     });
     await markPhase1Committed(

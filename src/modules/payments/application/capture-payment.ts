@@ -16,7 +16,7 @@ import {
 import { nextAttemptAt } from '../domain/retry-schedule.ts';
 import { markPhase1Committed } from '../infra/idempotency-repository.ts';
 import { findPayment, lockPayment, updatePayment } from '../infra/payment-repository.ts';
-import { eventPayload } from './apply-authorization.ts';
+import { capturedEventPayload } from './apply-authorization.ts';
 import {
   crashIfFaultInjected,
   type ContinuationMode,
@@ -197,7 +197,7 @@ async function recordCapture(
     type: 'payment.captured.v1',
     aggregateId: updated.id,
     merchantId: updated.merchantId,
-    payload: { ...eventPayload(updated), releasedAmount: Number(plan.released) },
+    payload: { ...capturedEventPayload(updated), releasedAmount: Number(plan.released) },
     occurredAt: now,
   });
   return updated;

@@ -16,6 +16,9 @@ export interface Payment {
   readonly token: string | null;
   readonly captureOnAuthorize: boolean;
   readonly returnUrl: string | null;
+  /** Where the payer's receipt goes once captured. */
+  readonly receiptEmail: string | null;
+  readonly receiptPhone: string | null;
   readonly status: PaymentStatus;
   readonly authorizedAmount: bigint;
   readonly capturedAmount: bigint;
@@ -226,6 +229,8 @@ export function paymentView(payment: Payment): Record<string, unknown> {
     ...(payment.declineCode !== null && { declineCode: payment.declineCode }),
     ...(payment.nextAction !== null && { nextAction: payment.nextAction }),
     ...(payment.pendingOperation !== null && { pendingOperation: payment.pendingOperation }),
+    ...(payment.receiptEmail !== null && { receiptEmail: payment.receiptEmail }),
+    ...(payment.receiptPhone !== null && { receiptPhone: payment.receiptPhone }),
     metadata: payment.metadata,
     createdAt: payment.createdAt.toISOString(),
     updatedAt: payment.updatedAt.toISOString(),

@@ -126,6 +126,8 @@ export function registerPaymentRoutes(app: HttpApp, options: PaymentRoutesOption
         returnUrl: body.paymentMethod.returnUrl,
         capture: body.capture ?? false,
         metadata: checkMetadataKeys(body.metadata),
+        receiptEmail: body.receiptEmail,
+        receiptPhone: body.receiptPhone,
       });
       return send(reply, result);
     },

@@ -1,5 +1,6 @@
 // TypeBox schemas of the payments API: they validate requests and feed the OpenAPI document.
 import { Type } from 'typebox';
+import { emailAddressLengthMax, emailAddressPattern, phoneNumberPattern } from '../../../platform/contact.ts';
 import { amountMaxMinor } from '../../../platform/money.ts';
 import { paymentStatuses } from '../domain/payment-state.ts';
 
@@ -63,6 +64,20 @@ export const AuthorizeBody = Type.Object(
       }),
     ),
     metadata: Type.Optional(Metadata),
+    receiptEmail: Type.Optional(
+      Type.String({
+        maxLength: emailAddressLengthMax,
+        pattern: emailAddressPattern,
+        description: "The payer's email address: a receipt is sent there once the payment is captured.",
+      }),
+    ),
+    receiptPhone: Type.Optional(
+      Type.String({
+        pattern: phoneNumberPattern,
+        description:
+          "The payer's phone number in E.164 (`+447700900123`): a receipt SMS is sent there once captured.",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

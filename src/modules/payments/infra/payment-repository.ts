@@ -21,6 +21,8 @@ interface PaymentRow {
   token: string | null;
   capture_on_authorize: boolean;
   return_url: string | null;
+  receipt_email: string | null;
+  receipt_phone: string | null;
   status: string;
   authorized_amount: bigint;
   captured_amount: bigint;
@@ -52,6 +54,8 @@ function toPayment(row: PaymentRow): Payment {
     token: row.token,
     captureOnAuthorize: row.capture_on_authorize,
     returnUrl: row.return_url,
+    receiptEmail: row.receipt_email,
+    receiptPhone: row.receipt_phone,
     status: row.status as PaymentStatus,
     authorizedAmount: row.authorized_amount,
     capturedAmount: row.captured_amount,
@@ -87,14 +91,17 @@ export async function insertPayment(
     readonly returnUrl: string | null;
     readonly processorReference: string;
     readonly metadata: Record<string, unknown>;
+    readonly receiptEmail: string | null;
+    readonly receiptPhone: string | null;
     readonly now: Date;
   },
 ): Promise<Payment> {
   const [row] = await transaction<PaymentRow[]>`
     insert into payments.payments (id, merchant_id, amount, currency, method, token, capture_on_authorize,
-      return_url, status, processor_reference, metadata, created_at, updated_at)
+      return_url, receipt_email, receipt_phone, status, processor_reference, metadata, created_at, updated_at)
     values (${payment.id}, ${payment.merchantId}, ${payment.amount}, ${payment.currency}, ${payment.method},
-      ${payment.token}, ${payment.captureOnAuthorize}, ${payment.returnUrl}, 'PENDING', ${payment.processorReference},
+      ${payment.token}, ${payment.captureOnAuthorize}, ${payment.returnUrl}, ${payment.receiptEmail},
+      ${payment.receiptPhone}, 'PENDING', ${payment.processorReference},
       ${transaction.json(payment.metadata as never)}, ${payment.now}, ${payment.now})
     returning *`;
   return toPayment(row!);
