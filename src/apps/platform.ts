@@ -11,6 +11,9 @@ import { startJobs, type JobRunner } from '../platform/jobs.ts';
 import { addRedactPaths, createLogger, type Logger } from '../platform/log.ts';
 import { systemClock, type Clock } from '../platform/clock.ts';
 import type { ModuleRuntime, PlatformContext } from '../platform/module.ts';
+import { createMetricsRegistry } from '../platform/metrics.ts';
+import type { EventsFace } from '../modules/events/index.ts';
+import { registerEventBusGauges } from './event-bus-metrics.ts';
 import { manifests, modules, type ModuleFaces } from './modules.ts';
 
 export const roles = ['all', 'api', 'worker', 'vault'] as const;
@@ -97,6 +100,8 @@ async function createModules(context: PlatformContext): Promise<ModuleRuntime[]>
       faces[definition.manifest.name] = runtime.face;
       runtimes.push(runtime);
     }
+    const events = faces['events'] as EventsFace | undefined;
+    if (events) registerEventBusGauges(context, events);
   } catch (error) {
     // A module that failed to start must not leave earlier ones holding connections open.
     for (const runtime of runtimes.reverse()) await runtime.close?.().catch(() => undefined);
@@ -156,6 +161,7 @@ export async function startPlatform(options: StartOptions): Promise<RunningPlatf
       log,
       clock: options.clock ?? systemClock,
       role,
+      metrics: createMetricsRegistry(),
     };
     const runtimes = await createModules(context);
     cleanups.push(async () => {

@@ -6,6 +6,7 @@ import type { Config } from './config.ts';
 import type { Sql } from './db/client.ts';
 import type { Logger } from './log.ts';
 import type { Clock } from './clock.ts';
+import type { MetricsRegistry } from './metrics.ts';
 
 export interface PlatformContext {
   readonly config: Config;
@@ -14,6 +15,11 @@ export interface PlatformContext {
   readonly clock: Clock;
   /** The process role (`all`, `api`, `worker`, `vault`); unset in CLI commands. */
   readonly role?: string;
+  /**
+   * The process's Prometheus registry, served by the gateway at /metrics; modules add their gauges
+   * to it (registerScrapedGauges). Unset in CLI commands.
+   */
+  readonly metrics?: MetricsRegistry;
 }
 
 export interface CommandContext extends PlatformContext {

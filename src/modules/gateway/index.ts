@@ -3,6 +3,7 @@
 // uses identity's authenticator to know who is calling.
 import type { ModuleDefinition } from '../../apps/modules.ts';
 import type { IdentityFace } from '../identity/index.ts';
+import { createMetricsRegistry } from '../../platform/metrics.ts';
 import { createMemoryBucketStore, type BucketStore } from './infra/bucket-store.ts';
 import { createRedisBucketStore } from './infra/redis-bucket-store.ts';
 import { registerMetrics } from './http/metrics.ts';
@@ -31,7 +32,7 @@ export const gatewayModule: ModuleDefinition = {
           limits: config.rateLimits,
           windowSeconds: config.rateLimitWindowSeconds,
         });
-        registerMetrics(app, identity.authenticator);
+        registerMetrics(app, identity.authenticator, context.metrics ?? createMetricsRegistry());
       },
       close: () => store.close(),
     };

@@ -7,6 +7,7 @@ import { paymentEventTypes, type EventsFace } from '../events/index.ts';
 import { fanOut, sendDueDeliveries } from './application/deliveries.ts';
 import { parseRetrySchedule } from './domain/retry-schedule.ts';
 import { registerWebhookRoutes } from './http/routes.ts';
+import { registerWebhookGauges } from './infra/webhook-metrics.ts';
 
 export {
   generateWebhookSecret,
@@ -32,6 +33,7 @@ export const notificationsModule: ModuleDefinition = {
       fanOut(transaction, event, merchantId, now()),
     );
     if (!events) context.log.warn('notifications: no events module, so no webhook is ever delivered');
+    registerWebhookGauges(context);
     return {
       name: 'notifications',
       jobs: [

@@ -1,13 +1,18 @@
 // Prometheus metrics: request count and latency by method, route template and status, plus the
-// process metrics of prom-client. GET /metrics needs a token with `metrics:read` (admin, service).
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+// process metrics of prom-client, in the process's registry where other modules add their gauges.
+// GET /metrics needs a token with `metrics:read` (admin, service).
+import { Counter, Histogram, collectDefaultMetrics } from 'prom-client';
 import type { HttpApp } from '../../../platform/http/app.ts';
+import type { MetricsRegistry } from '../../../platform/metrics.ts';
 import { requireScopes, type RequestAuthenticator } from '../../../platform/http/auth.ts';
 
 const latencyBucketsSeconds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-export function registerMetrics(app: HttpApp, authenticator: RequestAuthenticator): Registry {
-  const registry = new Registry();
+export function registerMetrics(
+  app: HttpApp,
+  authenticator: RequestAuthenticator,
+  registry: MetricsRegistry,
+): void {
   collectDefaultMetrics({ register: registry, prefix: 'payflow_' });
   const labelNames = ['method', 'route', 'status_code'] as const;
   const requests = new Counter({
@@ -48,5 +53,4 @@ export function registerMetrics(app: HttpApp, authenticator: RequestAuthenticato
       return registry.metrics();
     },
   );
-  return registry;
 }
