@@ -373,7 +373,7 @@ export const configVariables = {
   eventBusPrefix: variable(
     'EVENT_BUS_PREFIX',
     'payflow',
-    'Names PayFlow uses on a shared broker: NATS stream `<prefix>_events` with subjects `<prefix>.payment.events.<type>`, Kafka topic `<prefix>.payment.events`, consumer names `<prefix>_<group>`.',
+    'Names PayFlow uses on a shared broker: NATS stream `<prefix>_events` with subjects `<prefix>.events.<type>`, Kafka topic `<prefix>.payment.events`, consumer names `<prefix>_<group>`.',
     (raw, name) => {
       const value = raw.trim();
       if (!/^[a-z][a-z0-9_]{0,31}$/.test(value))

@@ -1,14 +1,23 @@
 // The events module's public face. `stage` writes a domain event to the transactional outbox inside
 // the caller's transaction, so the event commits (or rolls back) with the state change it describes.
-// The postgres bus: a relay job moves committed outbox rows into events.log in commit order, and
-// consumer groups (`subscribe`) handle them at least once, with an inbox, retries and dead letters.
+// A relay job moves committed outbox rows into events.log in commit order and, with EVENT_BUS=nats or
+// kafka, publishes them to the broker before it commits; consumer groups (`subscribe`) receive them
+// from the chosen transport at least once and handle each once, with an inbox, retries and dead
+// letters (infra/transport.ts).
 import type { Queryable, TransactionSql } from '../../platform/db/client.ts';
 import type { ModuleDefinition } from '../../apps/modules.ts';
 import { dlqListCommand, dlqReplayCommand } from './application/dlq-commands.ts';
+import type { Config } from '../../platform/config.ts';
+import type { Logger } from '../../platform/log.ts';
+import type { Sql } from '../../platform/db/client.ts';
 import { busStats } from './infra/bus-stats.ts';
-import { drainGroup, type Subscription } from './infra/consumer.ts';
+import type { Subscription } from './infra/consumer.ts';
+import { kafkaTransport } from './infra/kafka-transport.ts';
+import { natsTransport } from './infra/nats-transport.ts';
 import { stageEvent } from './infra/outbox-repository.ts';
+import { postgresTransport } from './infra/postgres-transport.ts';
 import { relayAll } from './infra/relay.ts';
+import type { BusTransport } from './infra/transport.ts';
 import { wakeableJob } from './infra/wakeable-job.ts';
 
 export { forbiddenPayloadKeys, toJsonPayload } from './domain/envelope.ts';
@@ -61,7 +70,11 @@ export interface EventBusStats {
   readonly outboxOldestUnpublishedSeconds: number;
   /** The last position the relay handed out. */
   readonly logPosition: number;
-  /** Per consumer group: events in the log after its offset, and events waiting in its retries. */
+  /**
+   * Per consumer group: events not yet acknowledged by the group (postgres: in the log after its
+   * offset; NATS/Kafka: as the broker counts them, NaN when the broker cannot be asked), and events
+   * waiting in its retries.
+   */
   readonly consumerGroups: readonly {
     readonly group: string;
     readonly lag: number;
@@ -96,6 +109,21 @@ export type PaymentEventType = (typeof paymentEventTypes)[number];
 
 const consumerGroupPattern = /^[a-z][a-z0-9_.-]{0,63}$/;
 
+/** Opens the transport EVENT_BUS names (a broker connection for nats and kafka). */
+export async function openTransport(config: Config, sql: Sql, log: Logger): Promise<BusTransport> {
+  const context = { sql, prefix: config.eventBusPrefix, log };
+  switch (config.eventBus) {
+    case 'postgres':
+      return postgresTransport(context);
+    case 'nats':
+      if (config.natsUrl === undefined) throw new Error('EVENT_BUS=nats needs NATS_URL');
+      return natsTransport({ ...context, url: config.natsUrl });
+    case 'kafka':
+      if (config.kafkaBrokers === undefined) throw new Error('EVENT_BUS=kafka needs KAFKA_BROKERS');
+      return kafkaTransport({ ...context, brokers: config.kafkaBrokers });
+  }
+}
+
 export const eventsModule: ModuleDefinition = {
   manifest: {
     name: 'events',
@@ -109,13 +137,26 @@ export const eventsModule: ModuleDefinition = {
       retryBaseMs: context.config.eventsRetryBaseMs,
       now: () => context.clock.now(),
     };
+    // Opened on first use (jobs run in the worker role only); a broker that cannot be reached fails
+    // that run, which is logged and tried again at the next tick while the outbox keeps the events.
+    let opening: Promise<BusTransport> | undefined;
+    const transport = (): Promise<BusTransport> => {
+      opening ??= openTransport(context.config, context.sql, context.log).catch((error: unknown) => {
+        opening = undefined;
+        throw error;
+      });
+      return opening;
+    };
     const relay = wakeableJob({
       name: 'events-relay',
       intervalMs: context.config.eventsPollIntervalMs,
       channel: 'payflow_events_outbox',
       sql: context.sql,
       log: context.log,
-      work: async (signal) => void (await relayAll(context.sql, signal)),
+      work: async (signal) => {
+        const bus = await transport();
+        await relayAll(context.sql, signal, bus.kind === 'postgres' ? {} : { publish: bus.publish });
+      },
     });
     const consumers = wakeableJob({
       name: 'events-consumers',
@@ -124,9 +165,10 @@ export const eventsModule: ModuleDefinition = {
       sql: context.sql,
       log: context.log,
       work: async (signal) => {
+        const bus = await transport();
         for (const subscription of subscriptions.values()) {
           try {
-            await drainGroup(context.sql, subscription, settings, signal);
+            await bus.drain(subscription, settings, signal);
           } catch (error) {
             context.log.error(
               { err: error, consumerGroup: subscription.group },
@@ -138,7 +180,11 @@ export const eventsModule: ModuleDefinition = {
     });
     const face: EventsFace = {
       stage: stageEvent,
-      stats: busStats,
+      async stats(sql) {
+        if (context.config.eventBus === 'postgres') return busStats(sql);
+        const bus = await transport().catch(() => undefined);
+        return busStats(sql, async (group) => (await bus?.lag(group)) ?? Number.NaN);
+      },
       subscribe(group, types, handler) {
         if (!consumerGroupPattern.test(group)) throw new Error(`consumer group name "${group}" is invalid`);
         if (subscriptions.has(group)) throw new Error(`consumer group "${group}" is already subscribed`);
@@ -152,6 +198,7 @@ export const eventsModule: ModuleDefinition = {
       async close() {
         await relay.close();
         await consumers.close();
+        if (opening) await (await opening.catch(() => undefined))?.close();
       },
     };
   },

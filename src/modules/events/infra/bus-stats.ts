@@ -3,7 +3,11 @@
 import type { Queryable } from '../../../platform/db/client.ts';
 import type { EventBusStats } from '../index.ts';
 
-export async function busStats(sql: Queryable): Promise<EventBusStats> {
+/** `brokerLag`: a broker transport's count for a group, used instead of the log offset's. */
+export async function busStats(
+  sql: Queryable,
+  brokerLag?: (group: string) => Promise<number>,
+): Promise<EventBusStats> {
   const [outbox] = await sql<{ unpublished: bigint; oldest_seconds: number | null; last_position: bigint }[]>`
     select (select count(*) from events.outbox where position is null)::bigint as unpublished,
            (select extract(epoch from now() - min(staged_at))::float8
@@ -21,11 +25,13 @@ export async function busStats(sql: Queryable): Promise<EventBusStats> {
     outboxUnpublished: Number(outbox!.unpublished),
     outboxOldestUnpublishedSeconds: outbox!.oldest_seconds ?? 0,
     logPosition: Number(lastPosition),
-    consumerGroups: groups.map((group) => ({
-      group: group.consumer_group,
-      lag: Number(lastPosition - group.position),
-      retrying: Number(group.retrying),
-    })),
+    consumerGroups: await Promise.all(
+      groups.map(async (group) => ({
+        group: group.consumer_group,
+        lag: brokerLag ? await brokerLag(group.consumer_group) : Number(lastPosition - group.position),
+        retrying: Number(group.retrying),
+      })),
+    ),
     deadLetters: Number(dead!.count),
   };
 }

@@ -1,9 +1,11 @@
-// The consumer runtime of the postgres bus. A poll of one group runs in one transaction holding the
-// group's offset row (FOR UPDATE SKIP LOCKED: one poller per group at a time, any number of
+// The consumer runtime, shared by every bus transport. A poll of one group runs in one transaction
+// holding the group's row in events.consumer_offsets (one poller per group at a time, any number of
 // processes). Each event is handled in a savepoint together with its inbox row, so its database
-// effects happen once per group. A failed event waits in events.retries with exponential backoff and
-// jitter; later events of the same aggregate wait behind it (per-payment order), other events flow.
-// After `maxAttempts` failures the event is dead-lettered and its aggregate moves on.
+// effects happen once per group however often the transport delivers it. A failed event waits in
+// events.retries with exponential backoff and jitter; later events of the same aggregate wait behind
+// it (per-payment order), other events flow. After `maxAttempts` failures the event is dead-lettered
+// (topic `payment.events.dlq`) and its aggregate moves on. Retries and dead letters point at the
+// event's row in events.log, which the relay writes whatever the transport.
 import type { Sql, TransactionSql } from '../../../platform/db/client.ts';
 import { newId } from '../../../platform/ids.ts';
 import { retryDelayMs } from '../domain/retry.ts';
@@ -34,8 +36,9 @@ export interface PollResult {
   readonly deadLettered: number;
 }
 
-type LogRow = {
-  position: bigint;
+/** An event as a transport delivers it. `position` is known when it was read from events.log. */
+export type LogRow = {
+  position: bigint | null;
   event_id: string;
   type: string;
   aggregate_id: string;
@@ -60,7 +63,7 @@ function errorText(error: unknown): string {
   return (text.trim() === '' ? 'handler failed without a message' : text).slice(0, errorTextMax);
 }
 
-class GroupPoll {
+export class GroupPoll {
   readonly result = { handled: 0, failed: 0, deadLettered: 0 };
   /** Aggregates with an event still waiting in retries: their later events must wait too. */
   readonly blocked = new Set<string>();
@@ -98,9 +101,11 @@ class GroupPoll {
   }
 
   private async deadLetter(row: LogRow, attempts: number, error: unknown): Promise<void> {
-    await this.transaction`
+    const inserted = await this.transaction`
       insert into events.dead_letters (id, consumer_group, position, error, attempts)
-      values (${newId('dlq')}, ${this.group}, ${row.position}, ${errorText(error)}, ${attempts})`;
+      select ${newId('dlq')}, ${this.group}, log.position, ${errorText(error)}, ${attempts}
+      from events.log log where log.event_id = ${row.event_id}`;
+    if (inserted.count !== 1) throw new EventNotLoggedError(row.event_id);
     this.result.deadLettered += 1;
   }
 
@@ -146,17 +151,23 @@ class GroupPoll {
 
   private async wait(row: LogRow, attempts: number, nextAttemptAt: Date, error: unknown): Promise<void> {
     this.blocked.add(row.aggregate_id);
-    await this.transaction`
+    // A redelivered event may already wait here (a transport that delivers twice): keep the first.
+    const inserted = await this.transaction`
       insert into events.retries (consumer_group, position, aggregate_id, attempts, next_attempt_at, last_error)
-      values (${this.group}, ${row.position}, ${row.aggregate_id}, ${attempts}, ${nextAttemptAt},
-              ${error === undefined ? null : errorText(error)})`;
+      select ${this.group}, log.position, ${row.aggregate_id}, ${attempts}, ${nextAttemptAt},
+             ${error === undefined ? null : errorText(error)}
+      from events.log log where log.event_id = ${row.event_id}
+      on conflict do nothing`;
+    if (inserted.count === 0) await this.assertLogged(row);
   }
 
-  /** Handles new log events after the offset; returns the last position read. */
-  async consumeNew(offset: bigint): Promise<bigint> {
-    const rows = await this.transaction<LogRow[]>`
-      select position, event_id, type, aggregate_id, merchant_id, payload, occurred_at
-      from events.log where position > ${offset} order by position limit ${consumerBatchMax}`;
+  private async assertLogged(row: LogRow): Promise<void> {
+    const [logged] = await this.transaction`select 1 from events.log where event_id = ${row.event_id}`;
+    if (logged === undefined) throw new EventNotLoggedError(row.event_id);
+  }
+
+  /** Handles events delivered in order (from the log after the offset, or from a broker). */
+  async consume(rows: readonly LogRow[]): Promise<void> {
     const types = new Set(this.subscription.types);
     for (const row of rows) {
       if (types.size > 0 && !types.has(row.type)) continue;
@@ -169,34 +180,75 @@ class GroupPoll {
       if (this.settings.maxAttempts <= 1) await this.deadLetter(row, 1, error);
       else await this.wait(row, 1, this.nextAttemptAt(1), error);
     }
-    return rows.at(-1)?.position ?? offset;
   }
 }
 
-/** Polls one group once; a group another process is polling right now is skipped. */
+/**
+ * A broker delivered an event whose relay transaction has not committed (or rolled back and will
+ * publish it again): it cannot be parked yet. The poll rolls back and the broker redelivers it.
+ */
+export class EventNotLoggedError extends Error {
+  constructor(eventId: string) {
+    super(`event ${eventId} is not in events.log yet; it will be redelivered`);
+    this.name = 'EventNotLoggedError';
+  }
+}
+
+/**
+ * Runs one poll of a group: locks the group's row (`wait`: block until free; otherwise skip when
+ * another process polls it), retries what is due, then lets `consume` hand over new events.
+ * Returns undefined when the group was busy elsewhere.
+ */
+export async function withGroupPoll<T>(
+  sql: Sql,
+  subscription: Subscription,
+  settings: ConsumerSettings,
+  lock: 'skip' | 'wait',
+  consume: (poll: GroupPoll, transaction: TransactionSql) => Promise<T>,
+): Promise<{ readonly result: PollResult; readonly value: T } | undefined> {
+  await sql`
+    insert into events.consumer_offsets (consumer_group) values (${subscription.group})
+    on conflict do nothing`;
+  return sql.begin(async (transaction) => {
+    const [offset] =
+      lock === 'skip'
+        ? await transaction`
+            select 1 from events.consumer_offsets
+            where consumer_group = ${subscription.group} for update skip locked`
+        : await transaction`
+            select 1 from events.consumer_offsets where consumer_group = ${subscription.group} for update`;
+    if (offset === undefined) return undefined;
+    const poll = new GroupPoll(transaction, subscription, settings);
+    await poll.retryDue();
+    const value = await consume(poll, transaction);
+    return { result: poll.result, value };
+  });
+}
+
+/**
+ * Polls one group of the postgres transport once: events after the group's offset in events.log.
+ * A group another process is polling right now is skipped.
+ */
 export async function pollGroup(
   sql: Sql,
   subscription: Subscription,
   settings: ConsumerSettings,
 ): Promise<PollResult> {
-  await sql`
-    insert into events.consumer_offsets (consumer_group) values (${subscription.group})
-    on conflict do nothing`;
-  return sql.begin(async (transaction) => {
+  const polled = await withGroupPoll(sql, subscription, settings, 'skip', async (poll, transaction) => {
     const [offset] = await transaction<{ position: bigint }[]>`
-      select position from events.consumer_offsets
-      where consumer_group = ${subscription.group} for update skip locked`;
-    if (offset === undefined) return { handled: 0, failed: 0, deadLettered: 0 };
-    const poll = new GroupPoll(transaction, subscription, settings);
-    await poll.retryDue();
-    const last = await poll.consumeNew(offset.position);
-    if (last !== offset.position) {
+      select position from events.consumer_offsets where consumer_group = ${subscription.group}`;
+    const rows = await transaction<(LogRow & { position: bigint })[]>`
+      select position, event_id, type, aggregate_id, merchant_id, payload, occurred_at
+      from events.log where position > ${offset!.position} order by position limit ${consumerBatchMax}`;
+    await poll.consume(rows);
+    const last = rows.at(-1)?.position;
+    if (last !== undefined) {
       await transaction`
         update events.consumer_offsets set position = ${last}, updated_at = now()
         where consumer_group = ${subscription.group}`;
     }
-    return poll.result;
   });
+  return polled?.result ?? { handled: 0, failed: 0, deadLettered: 0 };
 }
 
 /** Polls until a poll finds nothing more to do now (or the signal aborts). */

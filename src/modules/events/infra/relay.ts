@@ -3,6 +3,7 @@
 // order rows became visible (commit order). A relay killed mid-batch rolls back: nothing is lost or
 // published twice, and the next relay picks the same rows up.
 import type { Sql, TransactionSql } from '../../../platform/db/client.ts';
+import type { LogRow } from './consumer.ts';
 
 export const relayAdvisoryLockKey = 7_310_400_001;
 /** Rows moved per relay transaction. */
@@ -10,6 +11,11 @@ export const relayBatchMax = 500;
 
 export interface RelayOptions {
   readonly batchMax?: number;
+  /**
+   * The transport's publish step (a broker), run before the relay commits, with the batch in
+   * position order. Throwing rolls the batch back into the outbox.
+   */
+  readonly publish?: (events: readonly LogRow[]) => Promise<void>;
   /** Test hook: runs inside the relay transaction after the log rows are written, before commit. */
   readonly afterBatchWritten?: (transaction: TransactionSql, count: number) => Promise<void>;
 }
@@ -40,8 +46,15 @@ export async function relayBatch(sql: Sql, options: RelayOptions = {}): Promise<
       )
       update events.outbox outbox set position = batch.position, published_at = now()
       from batch where outbox.staged_sequence = batch.staged_sequence
-      returning outbox.position`;
+      returning outbox.position, outbox.event_id, outbox.type, outbox.aggregate_id, outbox.merchant_id,
+                outbox.payload, outbox.occurred_at`;
     if (published.count === 0) return 0;
+    if (options.publish) {
+      const events = ([...published] as unknown as (LogRow & { position: bigint })[]).sort((a, b) =>
+        a.position < b.position ? -1 : a.position > b.position ? 1 : 0,
+      );
+      await options.publish(events);
+    }
     await transaction`
       update events.relay_state set last_position = last_position + ${published.count} where singleton`;
     await options.afterBatchWritten?.(transaction, published.count);

@@ -1,0 +1,145 @@
+// The Kafka transport. One topic `<prefix>.payment.events`, keyed by the aggregate (payment) id, so
+// a payment's events share a partition and keep their order; the relay sends each batch with an
+// idempotent producer before it commits. Each consumer group is a Kafka consumer group
+// (`<prefix>_<group>`): a batch of one partition is handled in one PostgreSQL transaction holding the
+// group's row (so retries and dead letters stay consistent across partitions and processes), and its
+// offset is committed to Kafka after that transaction commits. A crash in between redelivers the
+// batch; the inbox keeps each effect single. There is no Kafka broker on PayFlow's CI machines: the
+// contract suite runs against one when KAFKA_BROKERS is set (README, "Event bus").
+import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import type { Logger } from '../../../platform/log.ts';
+import { withGroupPoll, type ConsumerSettings, type LogRow, type Subscription } from './consumer.ts';
+import {
+  aggregateHeader,
+  brokerGroupName,
+  eventFromMessage,
+  merchantHeader,
+  messageBody,
+  type BusTransport,
+  type TransportContext,
+} from './transport.ts';
+
+export const kafkaPartitions = 6;
+
+export interface KafkaTransportOptions extends TransportContext {
+  readonly brokers: readonly string[];
+  readonly log: Logger;
+}
+
+export function kafkaTopic(prefix: string): string {
+  return `${prefix}.payment.events`;
+}
+
+export async function kafkaTransport(options: KafkaTransportOptions): Promise<BusTransport> {
+  const topic = kafkaTopic(options.prefix);
+  const kafka = new Kafka({
+    clientId: `payflow-${options.prefix}`,
+    brokers: [...options.brokers],
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log }) => {
+        const { message, ...rest } = log;
+        if (level <= logLevel.ERROR) options.log.error({ kafka: rest }, `kafka: ${message}`);
+        else options.log.warn({ kafka: rest }, `kafka: ${message}`);
+      },
+  });
+  const admin = kafka.admin();
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  try {
+    await admin.connect();
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic, numPartitions: kafkaPartitions }],
+    });
+    await producer.connect();
+  } catch (error) {
+    await admin.disconnect().catch(() => undefined);
+    throw new Error(
+      `EVENT_BUS=kafka: cannot reach Kafka at ${options.brokers.join(',')} (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
+  const consumers = new Map<string, Consumer>();
+
+  async function startConsumer(subscription: Subscription, settings: ConsumerSettings): Promise<void> {
+    const groupId = brokerGroupName(options.prefix, subscription.group);
+    if (consumers.has(groupId)) return;
+    const consumer = kafka.consumer({ groupId });
+    consumers.set(groupId, consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (!isRunning() || isStale() || batch.messages.length === 0) return;
+        const events: LogRow[] = [];
+        for (const message of batch.messages) {
+          const header = (name: string) => {
+            const value = message.headers?.[name];
+            return value === undefined ? undefined : String(Array.isArray(value) ? value[0] : value);
+          };
+          const event = eventFromMessage(message.value?.toString('utf8') ?? '', header);
+          if (event) events.push(event);
+          else
+            options.log.warn(
+              { topic, offset: message.offset },
+              'Kafka message is not a PayFlow event; skipped',
+            );
+        }
+        await withGroupPoll(options.sql, subscription, settings, 'wait', (poll) => poll.consume(events));
+        const last = batch.messages.at(-1)!;
+        resolveOffset(last.offset);
+        await consumer.commitOffsets([
+          { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+        ]);
+        await heartbeat();
+      },
+    });
+  }
+
+  return {
+    kind: 'kafka',
+    async publish(events) {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: events.map((event) => ({
+          key: event.aggregate_id,
+          value: messageBody(event),
+          headers: { [aggregateHeader]: event.aggregate_id, [merchantHeader]: event.merchant_id },
+        })),
+      });
+    },
+    async drain(subscription, settings) {
+      // New events arrive through the group's running consumer; a poll here retries what is due.
+      await startConsumer(subscription, settings);
+      const polled = await withGroupPoll(options.sql, subscription, settings, 'skip', async () => undefined);
+      return polled?.result ?? { handled: 0, failed: 0, deadLettered: 0 };
+    },
+    async lag(group) {
+      try {
+        const [committed, ends] = await Promise.all([
+          admin.fetchOffsets({ groupId: brokerGroupName(options.prefix, group), topics: [topic] }),
+          admin.fetchTopicOffsets(topic),
+        ]);
+        const partitions = committed[0]?.partitions ?? [];
+        let lag = 0n;
+        for (const end of ends) {
+          const offset =
+            partitions.find((partition) => partition.partition === end.partition)?.offset ?? '-1';
+          const from = BigInt(offset) < 0n ? BigInt(end.low) : BigInt(offset);
+          lag += BigInt(end.high) - from;
+        }
+        return Number(lag);
+      } catch {
+        return undefined;
+      }
+    },
+    async close() {
+      for (const consumer of consumers.values()) await consumer.disconnect().catch(() => undefined);
+      await producer.disconnect().catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+    },
+  };
+}

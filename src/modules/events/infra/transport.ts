@@ -1,0 +1,93 @@
+// The bus port. The relay always writes committed outbox rows to events.log (positions in commit
+// order: the durable record, which retries, dead letters and replays point at). A transport then
+// carries the events to consumer groups:
+//   postgres — groups read events.log from their offsets (nothing more to publish);
+//   nats     — the relay also publishes each event to a JetStream stream before it commits; groups are
+//              durable pull consumers with explicit acks;
+//   kafka    — the relay also sends each event to one topic keyed by payment id; groups are Kafka
+//              consumer groups.
+// Whatever the transport, a group handles an event through the shared consumer runtime (inbox,
+// retries with backoff, per-aggregate order, dead letters), so every transport passes one contract.
+import type { Sql } from '../../../platform/db/client.ts';
+import type { LogRow, ConsumerSettings, PollResult, Subscription } from './consumer.ts';
+
+export type TransportKind = 'postgres' | 'nats' | 'kafka';
+
+export interface BusTransport {
+  readonly kind: TransportKind;
+  /**
+   * Called by the relay inside its transaction once the events have log positions, in position
+   * order. Resolves when the broker holds them durably; throwing rolls the relay back, so the rows
+   * stay in the outbox and are published again later (brokers deduplicate or the inbox does).
+   */
+  publish(events: readonly LogRow[]): Promise<void>;
+  /** Handles what is waiting for the group now (due retries and new events); returns the totals. */
+  drain(subscription: Subscription, settings: ConsumerSettings, signal?: AbortSignal): Promise<PollResult>;
+  /** Events the broker holds for the group that it has not acknowledged; undefined if unknown. */
+  lag(group: string): Promise<number | undefined>;
+  close(): Promise<void>;
+}
+
+export interface TransportContext {
+  readonly sql: Sql;
+  /** EVENT_BUS_PREFIX: names on a shared broker. */
+  readonly prefix: string;
+}
+
+/** The envelope a broker carries as the message body; the aggregate and merchant travel as headers. */
+export const aggregateHeader = 'payflow-aggregate-id';
+export const merchantHeader = 'payflow-merchant-id';
+
+export function messageBody(event: LogRow): string {
+  return JSON.stringify({
+    eventId: event.event_id,
+    type: event.type,
+    occurredAt: event.occurred_at.toISOString(),
+    payload: event.payload,
+  });
+}
+
+/** Reads a broker message back; undefined for a message that is not a PayFlow event envelope. */
+export function eventFromMessage(
+  body: string,
+  header: (name: string) => string | undefined,
+): LogRow | undefined {
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (envelope === null || typeof envelope !== 'object') return undefined;
+  const { eventId, type, occurredAt, payload } = envelope as Record<string, unknown>;
+  const aggregateId = header(aggregateHeader);
+  const merchantId = header(merchantHeader);
+  if (
+    typeof eventId !== 'string' ||
+    !/^evt_[0-9a-hjkmnp-tv-z]{26}$/.test(eventId) ||
+    typeof type !== 'string' ||
+    typeof occurredAt !== 'string' ||
+    Number.isNaN(Date.parse(occurredAt)) ||
+    payload === null ||
+    typeof payload !== 'object' ||
+    Array.isArray(payload) ||
+    !aggregateId ||
+    !merchantId
+  ) {
+    return undefined;
+  }
+  return {
+    position: null,
+    event_id: eventId,
+    type,
+    aggregate_id: aggregateId,
+    merchant_id: merchantId,
+    payload: payload as Record<string, unknown>,
+    occurred_at: new Date(occurredAt),
+  };
+}
+
+/** Broker-side name of a consumer group: `<prefix>_<group>` with `.` and `-` made `_`. */
+export function brokerGroupName(prefix: string, group: string): string {
+  return `${prefix}_${group.replace(/[.-]/g, '_')}`;
+}

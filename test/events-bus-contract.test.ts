@@ -1,0 +1,354 @@
+// One contract for every event-bus transport (postgres, NATS JetStream, Kafka), run against each
+// whose server is reachable: postgres always; NATS when NATS_URL is set (CI sets it); Kafka when
+// KAFKA_BROKERS is set (there is no Kafka broker on PayFlow's machines: the README says how to run
+// this suite against one). Each test drives the module's own relay and consumer jobs and checks the
+// handlers' database effects: every event reaches every group once, in per-payment order, with
+// retries, dead letters and replay, across a republish and a consumer restart.
+import { describe, test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { loadConfig } from '../src/platform/config.ts';
+import { createLogger } from '../src/platform/log.ts';
+import { systemClock } from '../src/platform/clock.ts';
+import { newId } from '../src/platform/ids.ts';
+import type { Sql } from '../src/platform/db/client.ts';
+import type { ModuleRuntime } from '../src/platform/module.ts';
+import {
+  eventsModule,
+  openTransport,
+  type EventHandler,
+  type EventsFace,
+} from '../src/modules/events/index.ts';
+// Dead letters are replayed here the way `payflow events dlq replay` does it.
+// eslint-disable-next-line payflow/module-boundaries
+import { listDeadLetters, replayDeadLetters } from '../src/modules/events/infra/dead-letters.ts';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Kafka, logLevel } from 'kafkajs';
+
+const natsUrl = process.env['NATS_URL']?.trim() || undefined;
+const kafkaBrokers = process.env['KAFKA_BROKERS']?.trim() || undefined;
+
+const transports = [
+  { kind: 'postgres', skip: false as const },
+  {
+    kind: 'nats',
+    skip:
+      natsUrl === undefined
+        ? 'NATS_URL is unset: the NATS JetStream contract needs a real server (nats-server -js; .ci/run sets it)'
+        : (false as const),
+  },
+  {
+    kind: 'kafka',
+    skip:
+      kafkaBrokers === undefined
+        ? 'KAFKA_BROKERS is unset: no Kafka broker on this machine; set KAFKA_BROKERS=host:9092 to run the Kafka contract'
+        : (false as const),
+  },
+] as const;
+
+type Kind = (typeof transports)[number]['kind'];
+
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+});
+
+interface Bus {
+  readonly database: TestDatabase;
+  readonly prefix: string;
+  start(groups: Record<string, { types?: string[]; handler?: EventHandler }>): Promise<EventsFace>;
+  /** Runs relay and consumer jobs until `done` holds (or fails after a deadline). */
+  settle(done: () => Promise<boolean>, what: string): Promise<void>;
+  stop(): Promise<void>;
+  stage(aggregateId: string, sequence: number, type?: string): Promise<string>;
+  effects(group: string): Promise<{ event_id: string; aggregate_id: string; sequence: number }[]>;
+}
+
+async function bus(kind: Kind, env: Record<string, string> = {}): Promise<Bus> {
+  const database = await createTestDatabase();
+  cleanups.push(() => database.drop());
+  const prefix = `c${randomBytes(6).toString('hex')}`;
+  const config = loadConfig({
+    EVENT_BUS: kind,
+    EVENT_BUS_PREFIX: prefix,
+    EVENTS_RETRY_BASE_MS: '20',
+    EVENTS_MAX_ATTEMPTS: '3',
+    ...(natsUrl ? { NATS_URL: natsUrl } : {}),
+    ...(kafkaBrokers ? { KAFKA_BROKERS: kafkaBrokers } : {}),
+    ...env,
+  });
+  if (kind === 'nats') cleanups.push(() => deleteNatsStream(prefix));
+  if (kind === 'kafka') cleanups.push(() => deleteKafkaTopic(prefix));
+  await database.sql`
+    create table public.effects (
+      id bigserial primary key, consumer_group text not null, event_id text not null,
+      aggregate_id text not null, sequence integer not null)`;
+  const context = { config, sql: database.sql, log: createLogger({ level: 'silent' }), clock: systemClock };
+  let runtime: (ModuleRuntime & { face?: unknown }) | undefined;
+  let controller = new AbortController();
+  const stageWith = await eventsModule.create!(context, {});
+  const stager = stageWith.face as EventsFace;
+  cleanups.push(() => stageWith.close?.() ?? Promise.resolve());
+
+  const recorder =
+    (group: string, inner?: EventHandler): EventHandler =>
+    async (event, handlerContext) => {
+      await inner?.(event, handlerContext);
+      await handlerContext.transaction`
+        insert into public.effects (consumer_group, event_id, aggregate_id, sequence)
+        values (${group}, ${event.eventId}, ${handlerContext.aggregateId}, ${Number(event.payload['sequence'])})`;
+    };
+
+  const self: Bus = {
+    database,
+    prefix,
+    async start(groups) {
+      runtime = await eventsModule.create!(context, {});
+      controller = new AbortController();
+      const face = runtime.face as EventsFace;
+      for (const [group, { types, handler }] of Object.entries(groups)) {
+        face.subscribe(group, types ?? [], recorder(group, handler));
+      }
+      return face;
+    },
+    async settle(done, what) {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        for (const job of runtime!.jobs ?? []) await job.run(controller.signal);
+        if (await done()) return;
+        assert.ok(Date.now() < deadline, `not settled within 30 s: ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    async stop() {
+      controller.abort();
+      await runtime?.close?.();
+      runtime = undefined;
+    },
+    async stage(aggregateId, sequence, type = 'payment.captured.v1') {
+      const { eventId } = await database.sql.begin((transaction) =>
+        stager.stage(transaction, {
+          type,
+          aggregateId,
+          merchantId: 'mer_contract',
+          payload: { paymentId: aggregateId, sequence, amount: BigInt(sequence) * 100n },
+          occurredAt: new Date(),
+        }),
+      );
+      return eventId;
+    },
+    effects: (group) =>
+      database.sql<{ event_id: string; aggregate_id: string; sequence: number }[]>`
+        select event_id, aggregate_id, sequence from public.effects
+        where consumer_group = ${group} order by id`,
+  };
+  cleanups.push(() => self.stop());
+  return self;
+}
+
+async function deleteNatsStream(prefix: string): Promise<void> {
+  const url = new URL(natsUrl!);
+  const connection = await connect({ servers: `${url.hostname}:${url.port || '4222'}` });
+  try {
+    const manager = await jetstreamManager(connection);
+    await manager.streams.delete(`${prefix}_events`).catch(() => undefined);
+  } finally {
+    await connection.close();
+  }
+}
+
+/** How many messages the NATS stream holds (undefined for other transports). */
+async function brokerMessages(kind: Kind, prefix: string): Promise<number | undefined> {
+  if (kind !== 'nats') return undefined;
+  const url = new URL(natsUrl!);
+  const connection = await connect({ servers: `${url.hostname}:${url.port || '4222'}` });
+  try {
+    const manager = await jetstreamManager(connection);
+    return (await manager.streams.info(`${prefix}_events`)).state.messages;
+  } finally {
+    await connection.close();
+  }
+}
+
+async function deleteKafkaTopic(prefix: string): Promise<void> {
+  const admin = new Kafka({ brokers: kafkaBrokers!.split(','), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics: [`${prefix}.payment.events`] });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function assertPerAggregateOrder(rows: readonly { aggregate_id: string; sequence: number }[]): void {
+  const last = new Map<string, number>();
+  for (const row of rows) {
+    const previous = last.get(row.aggregate_id) ?? 0;
+    assert.ok(row.sequence > previous, `${row.aggregate_id}: ${row.sequence} handled after ${previous}`);
+    last.set(row.aggregate_id, row.sequence);
+  }
+}
+
+async function countOf(sql: Sql, group: string): Promise<number> {
+  const [row] = await sql<{ count: bigint }[]>`
+    select count(*)::bigint as count from public.effects where consumer_group = ${group}`;
+  return Number(row!.count);
+}
+
+for (const transport of transports) {
+  describe(`event bus contract: ${transport.kind}`, { skip: transport.skip }, () => {
+    test('every group handles every event once, each payment’s events in order; a type filter holds', async () => {
+      const events = await bus(transport.kind);
+      await events.start({ ledger: {}, mail: { types: ['payment.refunded.v1'] } });
+      const aggregates = [newId('pay'), newId('pay'), newId('pay')];
+      const staged: string[] = [];
+      for (let sequence = 1; sequence <= 6; sequence += 1) {
+        for (const aggregate of aggregates) {
+          const type = sequence === 6 ? 'payment.refunded.v1' : 'payment.captured.v1';
+          staged.push(await events.stage(aggregate, sequence, type));
+        }
+      }
+      await events.settle(
+        async () =>
+          (await countOf(events.database.sql, 'ledger')) >= 18 &&
+          (await countOf(events.database.sql, 'mail')) >= 3,
+        'all 18 events handled by ledger and 3 refunds by mail',
+      );
+      const ledger = await events.effects('ledger');
+      assert.deepEqual(ledger.map((row) => row.event_id).sort(), [...staged].sort());
+      assertPerAggregateOrder(ledger);
+      const mail = await events.effects('mail');
+      assert.deepEqual(
+        mail.map((row) => row.sequence),
+        [6, 6, 6],
+      );
+      if (transport.kind === 'nats') assert.equal(await brokerMessages(transport.kind, events.prefix), 18);
+    });
+
+    test('a batch published again (a relay whose commit failed) has no second effect', async () => {
+      const events = await bus(transport.kind);
+      await events.start({ ledger: {} });
+      const aggregate = newId('pay');
+      for (let sequence = 1; sequence <= 5; sequence += 1) await events.stage(aggregate, sequence);
+      await events.settle(async () => (await countOf(events.database.sql, 'ledger')) >= 5, '5 handled');
+      const logged = await events.database.sql<
+        {
+          position: bigint;
+          event_id: string;
+          type: string;
+          aggregate_id: string;
+          merchant_id: string;
+          payload: Record<string, unknown>;
+          occurred_at: Date;
+        }[]
+      >`select position, event_id, type, aggregate_id, merchant_id, payload, occurred_at from events.log order by position`;
+      const again = await openTransport(
+        loadConfig({
+          EVENT_BUS: transport.kind,
+          EVENT_BUS_PREFIX: events.prefix,
+          ...(natsUrl ? { NATS_URL: natsUrl } : {}),
+          ...(kafkaBrokers ? { KAFKA_BROKERS: kafkaBrokers } : {}),
+        }),
+        events.database.sql,
+        createLogger({ level: 'silent' }),
+      );
+      try {
+        await again.publish(logged);
+      } finally {
+        await again.close();
+      }
+      // JetStream drops the copies (same Nats-Msg-Id inside the duplicate window).
+      if (transport.kind === 'nats') assert.equal(await brokerMessages(transport.kind, events.prefix), 5);
+      // A redelivery from the start of the log (postgres) or of the broker's copies.
+      await events.database.sql`update events.consumer_offsets set position = 0`;
+      await events.stage(aggregate, 6);
+      await events.settle(async () => (await countOf(events.database.sql, 'ledger')) >= 6, 'the 6th handled');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await events.settle(async () => true, 'one more round');
+      const ledger = await events.effects('ledger');
+      assert.deepEqual(
+        ledger.map((row) => row.sequence),
+        [1, 2, 3, 4, 5, 6],
+      );
+    });
+
+    test('a failing handler is retried with backoff; that payment’s later events wait, others flow', async () => {
+      const events = await bus(transport.kind);
+      const slow = newId('pay');
+      const other = newId('pay');
+      let failuresLeft = 2;
+      await events.start({
+        ledger: {
+          handler: async (event, { aggregateId }) => {
+            if (aggregateId === slow && event.payload['sequence'] === 1 && failuresLeft > 0) {
+              failuresLeft -= 1;
+              throw new Error('downstream unavailable');
+            }
+          },
+        },
+      });
+      await events.stage(slow, 1);
+      await events.stage(slow, 2);
+      await events.stage(other, 1);
+      await events.stage(other, 2);
+      await events.settle(async () => (await countOf(events.database.sql, 'ledger')) >= 4, 'all 4 handled');
+      const ledger = await events.effects('ledger');
+      assertPerAggregateOrder(ledger);
+      assert.equal(failuresLeft, 0);
+      // The other payment did not wait for the failing one.
+      const firstSlow = ledger.findIndex((row) => row.aggregate_id === slow);
+      const firstOther = ledger.findIndex((row) => row.aggregate_id === other);
+      assert.ok(firstOther < firstSlow, 'the other payment’s events waited behind a failing payment');
+    });
+
+    test('a poison event is dead-lettered after N attempts while others flow; replay delivers it once', async () => {
+      const events = await bus(transport.kind);
+      const poisoned = newId('pay');
+      let fixed = false;
+      const handler: EventHandler = async (event, { aggregateId }) => {
+        if (!fixed && aggregateId === poisoned) throw new Error(`cannot handle ${event.eventId}`);
+      };
+      await events.start({ ledger: { handler } });
+      const poisonId = await events.stage(poisoned, 1);
+      const healthy = newId('pay');
+      for (let sequence = 1; sequence <= 3; sequence += 1) await events.stage(healthy, sequence);
+      await events.settle(async () => {
+        const dead = await listDeadLetters(events.database.sql);
+        return dead.length === 1 && (await countOf(events.database.sql, 'ledger')) >= 3;
+      }, 'one dead letter and the 3 healthy events handled');
+      const [dead] = await listDeadLetters(events.database.sql);
+      assert.equal(dead!.eventId, poisonId);
+      assert.equal(dead!.attempts, 3);
+      assert.equal(dead!.topic, 'payment.events.dlq');
+      assert.match(dead!.error, /cannot handle/);
+      fixed = true;
+      assert.deepEqual(await replayDeadLetters(events.database.sql, 'all'), [dead!.id]);
+      await events.settle(
+        async () => (await countOf(events.database.sql, 'ledger')) >= 4,
+        'the replayed event handled',
+      );
+      assert.deepEqual(await replayDeadLetters(events.database.sql, 'all'), []);
+      const ledger = await events.effects('ledger');
+      assert.equal(ledger.filter((row) => row.event_id === poisonId).length, 1);
+    });
+
+    test('a consumer that stops and starts again goes on where it was: nothing lost, nothing twice', async () => {
+      const events = await bus(transport.kind);
+      await events.start({ ledger: {} });
+      const aggregate = newId('pay');
+      for (let sequence = 1; sequence <= 4; sequence += 1) await events.stage(aggregate, sequence);
+      await events.settle(async () => (await countOf(events.database.sql, 'ledger')) >= 4, 'first 4 handled');
+      await events.stop();
+      for (let sequence = 5; sequence <= 8; sequence += 1) await events.stage(aggregate, sequence);
+      await events.start({ ledger: {} });
+      await events.settle(async () => (await countOf(events.database.sql, 'ledger')) >= 8, 'all 8 handled');
+      const ledger = await events.effects('ledger');
+      assert.deepEqual(
+        ledger.map((row) => row.sequence),
+        [1, 2, 3, 4, 5, 6, 7, 8],
+      );
+    });
+  });
+}
