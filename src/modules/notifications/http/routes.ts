@@ -1,6 +1,6 @@
 // /webhooks routes: merchants register endpoints (the signing secret is shown once), rotate secrets,
-// read deliveries with every attempt and retry a delivery. The merchant comes from the token; another
-// merchant's ids answer 404.
+// enable a disabled endpoint again, read deliveries with every attempt and retry a delivery. The
+// merchant comes from the token; another merchant's ids answer 404.
 import { Type } from 'typebox';
 import type { HttpApp } from '../../../platform/http/app.ts';
 import { merchantIdOf, requireScopes, type RequestAuthenticator } from '../../../platform/http/auth.ts';
@@ -14,6 +14,7 @@ import { assertDeliverableUrl } from '../infra/url-guard.ts';
 import {
   attemptsOf,
   deleteEndpoint,
+  enableEndpoint,
   findDelivery,
   findEndpoint,
   insertEndpoint,
@@ -253,6 +254,29 @@ export function registerWebhookRoutes(app: HttpApp, dependencies: WebhookRouteDe
         : undefined;
       if (!row) throw notFound('endpoint');
       return { ...endpointJson(row), secret };
+    },
+  );
+
+  app.post(
+    '/webhooks/endpoints/:id/enable',
+    {
+      preHandler: write,
+      schema: {
+        summary:
+          'Enable a disabled endpoint again (failure count reset); failed deliveries are not resent, retry them one by one',
+        tags,
+        security,
+        params: EndpointParams,
+        response: { 200: Endpoint },
+      },
+    },
+    async (request) => {
+      const id = request.params.id;
+      const row = isId('we', id)
+        ? await enableEndpoint(sql, merchantIdOf(request), id, clock.now())
+        : undefined;
+      if (!row) throw notFound('endpoint');
+      return endpointJson(row);
     },
   );
 

@@ -114,6 +114,24 @@ export async function rotateSecret(
   return row;
 }
 
+/**
+ * Enables the endpoint again and clears its failure state; deliveries that failed stay failed (the
+ * merchant retries those it wants). Undefined if there is no such endpoint.
+ */
+export async function enableEndpoint(
+  sql: Queryable,
+  merchantId: string,
+  id: string,
+  now: Date,
+): Promise<EndpointRow | undefined> {
+  const [row] = await sql<EndpointRow[]>`
+    update notifications.webhook_endpoints
+    set enabled = true, disabled_reason = null, failure_count = 0, updated_at = ${now}
+    where id = ${id} and merchant_id = ${merchantId} and deleted_at is null
+    returning *`;
+  return row;
+}
+
 /** Enabled endpoints of the merchant that want the event type. */
 export async function subscribedEndpoints(
   sql: Queryable,
