@@ -59,13 +59,21 @@ export async function natsTransport(options: NatsTransportOptions): Promise<BusT
       `EVENT_BUS=nats: cannot connect to NATS at ${url.host} (${error instanceof Error ? error.message : String(error)})`,
     );
   }
+  // While disconnected, requests would sit in the client's buffer and go out after a reconnect, when
+  // nobody waits for them (a stale pull would hold messages until their ack wait ends): refuse them.
+  let connected = true;
   void (async () => {
     for await (const status of connection.status()) {
+      if (status.type === 'disconnect') connected = false;
+      if (status.type === 'reconnect') connected = true;
       if (status.type === 'disconnect' || status.type === 'reconnect') {
         options.log.warn({ natsStatus: status.type }, `NATS ${status.type}`);
       }
     }
   })().catch(() => undefined);
+  const assertConnected = (): void => {
+    if (!connected || connection.isClosed()) throw new Error('NATS is not connected; will try again');
+  };
   const manager = await jetstreamManager(connection, { timeout: natsRequestTimeoutMs });
   const client = jetstream(connection, { timeout: natsRequestTimeoutMs });
   const names = natsNames(options.prefix);
@@ -95,6 +103,7 @@ export async function natsTransport(options: NatsTransportOptions): Promise<BusT
 
   /** Pulls what is waiting now (no_wait): the raw JetStream pull request, ending at the first status. */
   async function pullNow(durable: string, max: number): Promise<Msg[]> {
+    assertConnected();
     const inbox = createInbox();
     const messages: Msg[] = [];
     const subscription = connection.subscribe(inbox, { timeout: natsRequestTimeoutMs });
@@ -125,6 +134,7 @@ export async function natsTransport(options: NatsTransportOptions): Promise<BusT
     kind: 'nats',
     async publish(events) {
       for (const event of events) {
+        assertConnected();
         const messageHeaders = headers();
         messageHeaders.set(aggregateHeader, event.aggregate_id);
         messageHeaders.set(merchantHeader, event.merchant_id);
