@@ -1,10 +1,14 @@
 // The notifications module: signed webhooks (Standard Webhooks 1.0) to merchant endpoints. The
 // `webhooks` consumer group turns payment events into deliveries; the `webhooks-sender` job sends
 // them with retries; `src/webhooks.ts` re-exports the receiver helper (verifyWebhook) for merchants.
+// Email and SMS: the `receipts` consumer group queues payers' receipts, the webhook sender queues the
+// endpoint-disabled email, and the `messages-sender` job sends them (application/messaging.ts).
 import type { ModuleDefinition } from '../../apps/modules.ts';
 import type { RequestAuthenticator } from '../../platform/http/auth.ts';
 import { paymentEventTypes, type EventsFace } from '../events/index.ts';
+import type { IdentityFace } from '../identity/index.ts';
 import { fanOut, sendDueDeliveries } from './application/deliveries.ts';
+import { startMessaging } from './application/messaging.ts';
 import { parseRetrySchedule } from './domain/retry-schedule.ts';
 import { registerWebhookRoutes } from './http/routes.ts';
 import { registerWebhookGauges } from './infra/webhook-metrics.ts';
@@ -17,7 +21,9 @@ export {
   type WebhookVerificationErrorCode,
 } from './domain/webhook-signature.ts';
 
-type Authenticating = { readonly authenticator: RequestAuthenticator };
+type Authenticating = { readonly authenticator: RequestAuthenticator } & Partial<
+  Pick<IdentityFace, 'merchantContact'>
+>;
 
 export const notificationsModule: ModuleDefinition = {
   manifest: {
@@ -34,6 +40,7 @@ export const notificationsModule: ModuleDefinition = {
     );
     if (!events) context.log.warn('notifications: no events module, so no webhook is ever delivered');
     registerWebhookGauges(context);
+    const messaging = startMessaging(context, { identity, events });
     return {
       name: 'notifications',
       jobs: [
@@ -49,11 +56,14 @@ export const notificationsModule: ModuleDefinition = {
                 timeoutMs: context.config.webhookTimeoutMs,
                 allowPrivate: context.config.webhookAllowPrivate,
                 schedule,
+                merchantContact: messaging.merchantContact,
               },
               signal,
             )),
         },
+        messaging.job,
       ],
+      close: async () => messaging.close(),
       registerRoutes(app) {
         if (identity === undefined) {
           context.log.warn('notifications: no identity module, so /webhooks is not served');

@@ -1,7 +1,7 @@
 // Webhook delivery: the `webhooks` consumer group turns each payment event into one delivery per
 // subscribed endpoint, and the sender job attempts due deliveries with the retry schedule. After the
-// last failed retry the delivery fails, its endpoint is disabled and a notice for the merchant is
-// stored (the email sender, when it exists, sends it).
+// last failed retry the delivery fails, its endpoint is disabled, a notice for the merchant is stored
+// and, in the same transaction, an email to the merchant's contact address is queued (messages.ts).
 import type { Sql, TransactionSql } from '../../../platform/db/client.ts';
 import { newId } from '../../../platform/ids.ts';
 import type { Logger } from '../../../platform/log.ts';
@@ -15,6 +15,7 @@ import {
   subscribedEndpoints,
 } from '../infra/repository.ts';
 import { sendWebhook } from '../infra/sender.ts';
+import { queueEndpointDisabledEmail, type MerchantContactReader } from './messages.ts';
 
 export interface DeliverySettings {
   readonly sql: Sql;
@@ -24,6 +25,8 @@ export interface DeliverySettings {
   readonly allowPrivate: boolean;
   readonly schedule: readonly number[];
   readonly random?: () => number;
+  /** The merchant's contact (identity face), for the endpoint-disabled email. */
+  readonly merchantContact?: MerchantContactReader;
 }
 
 /** The consumer-group handler: one delivery per subscribed endpoint, once per (endpoint, event). */
@@ -150,15 +153,31 @@ async function record(
     await transaction`
       update notifications.webhook_deliveries set status = 'failed', next_attempt_at = null, updated_at = ${now}
       where endpoint_id = ${delivery.endpoint_id} and status = 'pending' and id <> ${delivery.id}`;
+    const noticeId = newId('ntc');
     await transaction`
       insert into notifications.notices (id, merchant_id, kind, subject, body, created_at)
-      values (${newId('ntc')}, ${delivery.merchant_id}, 'webhook_endpoint_disabled',
+      values (${noticeId}, ${delivery.merchant_id}, 'webhook_endpoint_disabled',
               ${'Your PayFlow webhook endpoint was disabled'},
               ${`Deliveries to ${delivery.url} (endpoint ${delivery.endpoint_id}) kept failing; after ${attemptNumber} attempts at delivery ${delivery.id} the endpoint was disabled.`},
               ${now})`;
+    const emailed = await queueEndpointDisabledEmail(
+      transaction,
+      settings.merchantContact,
+      {
+        noticeId,
+        merchantId: delivery.merchant_id,
+        endpointId: delivery.endpoint_id,
+        url: delivery.url,
+        deliveryId: delivery.id,
+        attempts: attemptNumber,
+      },
+      now,
+    );
     settings.log.warn(
       { endpointId: delivery.endpoint_id, merchantId: delivery.merchant_id, deliveryId: delivery.id },
-      'webhook endpoint disabled after its last failed retry; merchant notice stored',
+      emailed
+        ? 'webhook endpoint disabled after its last failed retry; merchant notice stored and email queued'
+        : 'webhook endpoint disabled after its last failed retry; merchant notice stored (no merchant email)',
     );
   });
 }

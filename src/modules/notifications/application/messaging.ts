@@ -1,0 +1,61 @@
+// Wiring of email and SMS for the notifications module: the transports configuration asks for, the
+// `receipts` consumer group, and the `messages-sender` job. Kept apart from index.ts, which stays the
+// module's face.
+import type { Job, PlatformContext } from '../../../platform/module.ts';
+import type { EventsFace } from '../../events/index.ts';
+import type { IdentityFace } from '../../identity/index.ts';
+import type { MessageChannel } from '../domain/messages.ts';
+import { smsTransport, smtpTransport, type MessageTransport } from '../infra/message-transports.ts';
+import {
+  messagePollIntervalMs,
+  messageSendTimeoutMs,
+  queueReceipts,
+  sendDueMessages,
+  type MerchantContactReader,
+} from './messages.ts';
+
+export interface Messaging {
+  readonly job: Job;
+  /** The identity face's contact reader (undefined without the identity module). */
+  readonly merchantContact: MerchantContactReader | undefined;
+  close(): void;
+}
+
+export function startMessaging(
+  context: PlatformContext,
+  faces: {
+    identity: Partial<Pick<IdentityFace, 'merchantContact'>> | undefined;
+    events: EventsFace | undefined;
+  },
+): Messaging {
+  const { config, log } = context;
+  const now = () => context.clock.now();
+  const transports: Partial<Record<MessageChannel, MessageTransport>> = {};
+  if (config.smtpUrl !== undefined)
+    transports.email = smtpTransport({
+      url: config.smtpUrl,
+      from: config.emailFrom,
+      timeoutMs: messageSendTimeoutMs,
+    });
+  if (config.smsProviderUrl !== undefined)
+    transports.sms = smsTransport({
+      url: config.smsProviderUrl,
+      from: config.smsFrom,
+      timeoutMs: messageSendTimeoutMs,
+    });
+  const merchantContact = faces.identity?.merchantContact?.bind(faces.identity);
+  faces.events?.subscribe('receipts', ['payment.captured.v1'], (event, { transaction, merchantId }) =>
+    queueReceipts(transaction, event, merchantId, merchantContact, now()),
+  );
+  return {
+    merchantContact,
+    job: {
+      name: 'messages-sender',
+      intervalMs: messagePollIntervalMs,
+      run: async (signal) => void (await sendDueMessages({ sql: context.sql, log, now, transports }, signal)),
+    },
+    close() {
+      for (const transport of Object.values(transports)) transport.close();
+    },
+  };
+}
