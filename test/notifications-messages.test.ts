@@ -101,6 +101,7 @@ function messagesOf(server: { database: { sql: TestServer['database']['sql'] } }
 
 const smsUnreachable = '+15550000500';
 const smsRefused = '+15550000400';
+const bouncing = 'bounce@example.com';
 
 let acquirer: RunningSimulator;
 let smtp: TestSmtpServer;
@@ -111,7 +112,7 @@ let url: string;
 
 before(async () => {
   acquirer = await startTestAcquirer();
-  smtp = await startSmtpServer();
+  smtp = await startSmtpServer({ refuseRecipient: (address) => address === bouncing });
   sms = await startSmsProvider((to, previous) => {
     if (to === smsRefused) return 400;
     if (to === smsUnreachable && previous === 0) return 500;
@@ -255,6 +256,17 @@ test('SMS: a 500 from the provider is retried and then sent; a 400 fails the mes
   const [next] = await server.database.sql<{ next_attempt_at: Date | null }[]>`
     select next_attempt_at from notifications.messages where id = ${failed!.id}`;
   assert.equal(next!.next_attempt_at, null);
+});
+
+test('email: a 5xx SMTP reply to the recipient fails the message for good, without a retry', async () => {
+  const paymentId = await sale(500, { receiptEmail: bouncing });
+  const [failed] = await waitFor('the bounced email to fail', async () => {
+    const rows = await messagesOf(server, paymentId);
+    return rows[0]?.status === 'failed' ? rows : undefined;
+  });
+  assert.equal(failed!.attempt_count, 1);
+  assert.match(failed!.last_error ?? '', /550/);
+  assert.equal(mailsTo(bouncing).length, 0);
 });
 
 async function sessionWithEmail(name: string, email: string | undefined): Promise<MerchantSession> {
