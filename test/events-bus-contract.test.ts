@@ -154,6 +154,7 @@ async function deleteNatsStream(prefix: string): Promise<void> {
   try {
     const manager = await jetstreamManager(connection);
     await manager.streams.delete(`${prefix}_events`).catch(() => undefined);
+    await manager.streams.delete(`${prefix}_dlq`).catch(() => undefined);
   } finally {
     await connection.close();
   }
@@ -172,11 +173,52 @@ async function brokerMessages(kind: Kind, prefix: string): Promise<number | unde
   }
 }
 
+/** The dead-letter ids the broker's dead-letter subject/topic holds (undefined for postgres). */
+async function brokerDeadLetters(kind: Kind, prefix: string): Promise<string[] | undefined> {
+  if (kind === 'nats') {
+    const url = new URL(natsUrl!);
+    const connection = await connect({ servers: `${url.hostname}:${url.port || '4222'}` });
+    try {
+      const manager = await jetstreamManager(connection);
+      const { state } = await manager.streams.info(`${prefix}_dlq`);
+      const ids: string[] = [];
+      for (let sequence = state.first_seq; sequence <= state.last_seq && state.messages > 0; sequence += 1) {
+        const message = await manager.streams.getMessage(`${prefix}_dlq`, { seq: sequence });
+        ids.push(message!.header.get('payflow-dead-letter-id'));
+      }
+      return ids;
+    } finally {
+      await connection.close();
+    }
+  }
+  if (kind === 'kafka') {
+    const kafka = new Kafka({ brokers: kafkaBrokers!.split(','), logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: `${prefix}-dlq-reader` });
+    const ids: string[] = [];
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topics: [`${prefix}.payment.events.dlq`], fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          ids.push(String(message.headers?.['payflow-dead-letter-id'] ?? ''));
+        },
+      });
+      const deadline = Date.now() + 15_000;
+      while (ids.length === 0 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      await consumer.disconnect();
+    }
+    return ids;
+  }
+  return undefined;
+}
+
 async function deleteKafkaTopic(prefix: string): Promise<void> {
   const admin = new Kafka({ brokers: kafkaBrokers!.split(','), logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    await admin.deleteTopics({ topics: [`${prefix}.payment.events`] });
+    await admin.deleteTopics({ topics: [`${prefix}.payment.events`, `${prefix}.payment.events.dlq`] });
   } finally {
     await admin.disconnect();
   }
@@ -323,6 +365,14 @@ for (const transport of transports) {
       assert.equal(dead!.attempts, 3);
       assert.equal(dead!.topic, 'payment.events.dlq');
       assert.match(dead!.error, /cannot handle/);
+      if (transport.kind !== 'postgres') {
+        // The broker's dead-letter subject/topic gets a copy (`<prefix>.payment.events.dlq`).
+        await events.settle(
+          async () => ((await brokerDeadLetters(transport.kind, events.prefix)) ?? []).length > 0,
+          'the dead letter copied to the broker',
+        );
+        assert.deepEqual(await brokerDeadLetters(transport.kind, events.prefix), [dead!.id]);
+      }
       fixed = true;
       assert.deepEqual(await replayDeadLetters(events.database.sql, 'all'), [dead!.id]);
       await events.settle(

@@ -12,6 +12,7 @@ import type { Logger } from '../../platform/log.ts';
 import type { Sql } from '../../platform/db/client.ts';
 import { busStats } from './infra/bus-stats.ts';
 import type { Subscription } from './infra/consumer.ts';
+import { mirrorDeadLetters } from './infra/dead-letter-mirror.ts';
 import { kafkaTransport } from './infra/kafka-transport.ts';
 import { natsTransport } from './infra/nats-transport.ts';
 import { stageEvent } from './infra/outbox-repository.ts';
@@ -174,6 +175,13 @@ export const eventsModule: ModuleDefinition = {
               { err: error, consumerGroup: subscription.group },
               'consumer group poll failed',
             );
+          }
+        }
+        if (bus.publishDeadLetters) {
+          try {
+            while ((await mirrorDeadLetters(context.sql, bus)) > 0 && !signal.aborted);
+          } catch (error) {
+            context.log.error({ err: error }, 'dead letters not mirrored to the broker; will try again');
           }
         }
       },

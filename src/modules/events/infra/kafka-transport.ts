@@ -12,6 +12,7 @@ import { withGroupPoll, type ConsumerSettings, type LogRow, type Subscription } 
 import {
   aggregateHeader,
   brokerGroupName,
+  deadLetterHeaderValues,
   eventFromMessage,
   merchantHeader,
   messageBody,
@@ -28,6 +29,10 @@ export interface KafkaTransportOptions extends TransportContext {
 
 export function kafkaTopic(prefix: string): string {
   return `${prefix}.payment.events`;
+}
+
+export function kafkaDeadLetterTopic(prefix: string): string {
+  return `${prefix}.payment.events.dlq`;
 }
 
 export async function kafkaTransport(options: KafkaTransportOptions): Promise<BusTransport> {
@@ -50,7 +55,10 @@ export async function kafkaTransport(options: KafkaTransportOptions): Promise<Bu
     await admin.connect();
     await admin.createTopics({
       waitForLeaders: true,
-      topics: [{ topic, numPartitions: kafkaPartitions }],
+      topics: [
+        { topic, numPartitions: kafkaPartitions },
+        { topic: kafkaDeadLetterTopic(options.prefix), numPartitions: 1 },
+      ],
     });
     await producer.connect();
   } catch (error) {
@@ -108,6 +116,17 @@ export async function kafkaTransport(options: KafkaTransportOptions): Promise<Bu
           key: event.aggregate_id,
           value: messageBody(event),
           headers: { [aggregateHeader]: event.aggregate_id, [merchantHeader]: event.merchant_id },
+        })),
+      });
+    },
+    async publishDeadLetters(letters) {
+      await producer.send({
+        topic: kafkaDeadLetterTopic(options.prefix),
+        acks: -1,
+        messages: letters.map((letter) => ({
+          key: letter.event.aggregate_id,
+          value: messageBody(letter.event),
+          headers: deadLetterHeaderValues(letter),
         })),
       });
     },

@@ -20,6 +20,7 @@ import { consumerBatchMax, withGroupPoll, type LogRow, type PollResult } from '.
 import {
   aggregateHeader,
   brokerGroupName,
+  deadLetterHeaderValues,
   eventFromMessage,
   merchantHeader,
   messageBody,
@@ -145,6 +146,19 @@ export async function natsTransport(options: NatsTransportOptions): Promise<BusT
         });
       }
     },
+    async publishDeadLetters(letters) {
+      for (const letter of letters) {
+        assertConnected();
+        const messageHeaders = headers();
+        for (const [name, value] of Object.entries(deadLetterHeaderValues(letter)))
+          messageHeaders.set(name, value);
+        await client.publish(names.deadLetterSubject, messageBody(letter.event), {
+          msgID: letter.id,
+          headers: messageHeaders,
+          timeout: natsRequestTimeoutMs,
+        });
+      }
+    },
     async drain(subscription, settings, signal) {
       const durable = await ensureConsumer(subscription.group);
       const total = { handled: 0, failed: 0, deadLettered: 0 };
@@ -195,23 +209,37 @@ export async function natsTransport(options: NatsTransportOptions): Promise<BusT
   };
 }
 
-export function natsNames(prefix: string): { readonly stream: string; readonly subjectPrefix: string } {
-  return { stream: `${prefix}_events`, subjectPrefix: `${prefix}.events` };
+export interface NatsNames {
+  readonly stream: string;
+  readonly subjectPrefix: string;
+  readonly deadLetterStream: string;
+  readonly deadLetterSubject: string;
 }
 
-async function ensureStream(
-  manager: JetStreamManager,
-  names: { readonly stream: string; readonly subjectPrefix: string },
-): Promise<void> {
-  try {
-    await manager.streams.info(names.stream);
-  } catch {
-    await manager.streams.add({
-      name: names.stream,
-      subjects: [`${names.subjectPrefix}.>`],
-      retention: RetentionPolicy.Limits,
-      storage: StorageType.File,
-      duplicate_window: nanos(2 * 60_000),
-    });
+export function natsNames(prefix: string): NatsNames {
+  return {
+    stream: `${prefix}_events`,
+    subjectPrefix: `${prefix}.events`,
+    deadLetterStream: `${prefix}_dlq`,
+    deadLetterSubject: `${prefix}.payment.events.dlq`,
+  };
+}
+
+async function ensureStream(manager: JetStreamManager, names: NatsNames): Promise<void> {
+  const streams = [
+    { name: names.stream, subjects: [`${names.subjectPrefix}.>`] },
+    { name: names.deadLetterStream, subjects: [names.deadLetterSubject] },
+  ];
+  for (const stream of streams) {
+    try {
+      await manager.streams.info(stream.name);
+    } catch {
+      await manager.streams.add({
+        ...stream,
+        retention: RetentionPolicy.Limits,
+        storage: StorageType.File,
+        duplicate_window: nanos(2 * 60_000),
+      });
+    }
   }
 }

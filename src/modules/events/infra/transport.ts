@@ -10,6 +10,7 @@
 // retries with backoff, per-aggregate order, dead letters), so every transport passes one contract.
 import type { Sql } from '../../../platform/db/client.ts';
 import type { LogRow, ConsumerSettings, PollResult, Subscription } from './consumer.ts';
+import type { DeadLetterMessage } from './dead-letter-mirror.ts';
 
 export type TransportKind = 'postgres' | 'nats' | 'kafka';
 
@@ -23,6 +24,11 @@ export interface BusTransport {
   publish(events: readonly LogRow[]): Promise<void>;
   /** Handles what is waiting for the group now (due retries and new events); returns the totals. */
   drain(subscription: Subscription, settings: ConsumerSettings, signal?: AbortSignal): Promise<PollResult>;
+  /**
+   * Brokers only: publishes copies of dead letters to `<prefix>.payment.events.dlq` (the event's
+   * envelope as the body; dead-letter id, group, attempts and error as headers).
+   */
+  readonly publishDeadLetters?: (letters: readonly DeadLetterMessage[]) => Promise<void>;
   /** Events the broker holds for the group that it has not acknowledged; undefined if unknown. */
   lag(group: string): Promise<number | undefined>;
   close(): Promise<void>;
@@ -84,6 +90,25 @@ export function eventFromMessage(
     merchant_id: merchantId,
     payload: payload as Record<string, unknown>,
     occurred_at: new Date(occurredAt),
+  };
+}
+
+export const deadLetterHeaders = {
+  id: 'payflow-dead-letter-id',
+  group: 'payflow-consumer-group',
+  attempts: 'payflow-attempts',
+  error: 'payflow-error',
+} as const;
+
+/** Header values of a dead letter's broker copy (the error on one line, at most 1,000 characters). */
+export function deadLetterHeaderValues(letter: DeadLetterMessage): Record<string, string> {
+  return {
+    [aggregateHeader]: letter.event.aggregate_id,
+    [merchantHeader]: letter.event.merchant_id,
+    [deadLetterHeaders.id]: letter.id,
+    [deadLetterHeaders.group]: letter.consumerGroup,
+    [deadLetterHeaders.attempts]: String(letter.attempts),
+    [deadLetterHeaders.error]: letter.error.replace(/[\r\n]+/g, ' ').slice(0, 1000),
   };
 }
 
