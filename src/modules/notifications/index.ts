@@ -10,7 +10,8 @@ import type { IdentityFace } from '../identity/index.ts';
 import { fanOut, sendDueDeliveries } from './application/deliveries.ts';
 import { startMessaging } from './application/messaging.ts';
 import { parseRetrySchedule } from './domain/retry-schedule.ts';
-import { registerWebhookRoutes } from './http/routes.ts';
+import { keyTable, registerWebhookRoutes } from './http/routes.ts';
+import { keyReaperJob } from '../../platform/idempotency.ts';
 import { registerWebhookGauges } from './infra/webhook-metrics.ts';
 
 export {
@@ -62,6 +63,14 @@ export const notificationsModule: ModuleDefinition = {
             )),
         },
         messaging.job,
+        keyReaperJob({
+          name: 'notifications.reap-idempotency-keys',
+          sql: context.sql,
+          table: keyTable,
+          retentionHours: context.config.idempotencyKeyRetentionHours,
+          now,
+          log: context.log,
+        }),
       ],
       close: async () => messaging.close(),
       registerRoutes(app) {

@@ -1,6 +1,10 @@
 // /webhooks routes: merchants register endpoints (the signing secret is shown once), rotate secrets,
 // enable a disabled endpoint again, read deliveries with every attempt and retry a delivery. The
-// merchant comes from the token; another merchant's ids answer 404.
+// merchant comes from the token; another merchant's ids answer 404. Every POST and DELETE honours an
+// optional Idempotency-Key (src/platform/idempotency.ts); a replay of an answer that showed a secret
+// shows it again only while it is still the endpoint's secret, and the key table never holds it.
+import { createHash } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { HttpApp } from '../../../platform/http/app.ts';
 import { merchantIdOf, requireScopes, type RequestAuthenticator } from '../../../platform/http/auth.ts';
@@ -8,6 +12,16 @@ import type { Sql } from '../../../platform/db/client.ts';
 import { DomainError } from '../../../platform/errors.ts';
 import { isId, newId } from '../../../platform/ids.ts';
 import type { Clock } from '../../../platform/clock.ts';
+import {
+  fingerprintOfRequest,
+  optionalIdempotencyKey,
+  runIdempotent,
+  sendAnswer,
+  type IdempotentAnswer,
+  type KeyedRequest,
+  type WorkResult,
+} from '../../../platform/idempotency.ts';
+import type { TransactionSql } from '../../../platform/db/client.ts';
 import { paymentEventTypes } from '../../events/index.ts';
 import { generateWebhookSecret } from '../domain/webhook-signature.ts';
 import { assertDeliverableUrl } from '../infra/url-guard.ts';
@@ -73,6 +87,14 @@ const Delivery = Type.Object({
   attempts: Type.Array(Attempt),
 });
 const EndpointParams = Type.Object({ id: Type.String({ maxLength: 100 }) });
+const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      description:
+        'Optional: 1 to 255 visible ASCII characters. A retry with the same key gets the first answer again.',
+    }),
+  ),
+});
 const CreateEndpoint = Type.Object(
   {
     url: Type.String({ minLength: 1, maxLength: 2048 }),
@@ -123,6 +145,50 @@ function notFound(kind: string): DomainError {
   return new DomainError(`webhook_${kind}_not_found`, 404, `No such webhook ${kind}.`);
 }
 
+export const keyTable = 'notifications.idempotency_keys';
+
+type KeyOperation =
+  'create_endpoint' | 'rotate_secret' | 'enable_endpoint' | 'delete_endpoint' | 'retry_delivery';
+
+function json(status: number, value: unknown): IdempotentAnswer {
+  return { status, body: JSON.stringify(value) };
+}
+
+function secretDigest(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/**
+ * An answer that shows a signing secret. The key table stores it without the secret, with a digest
+ * of it instead (the secret is 192 random bits: the digest gives nothing away).
+ */
+function answerWithSecret(status: number, row: EndpointRow, secret: string): WorkResult {
+  const endpoint = endpointJson(row);
+  return {
+    answer: json(status, { ...endpoint, secret }),
+    stored: json(status, { ...endpoint, secretSha256: secretDigest(secret) }),
+    resourceId: row.id,
+  };
+}
+
+/**
+ * A replay shows the secret again (as Stripe replays the first answer) while it is still the
+ * endpoint's current secret; after a rotation or a delete the replay leaves it out.
+ */
+async function replayWithSecret(
+  transaction: TransactionSql,
+  merchantId: string,
+  stored: IdempotentAnswer,
+): Promise<IdempotentAnswer> {
+  const { secretSha256, ...endpoint } = JSON.parse(stored.body) as Record<string, unknown>;
+  const row =
+    typeof endpoint['id'] === 'string'
+      ? await findEndpoint(transaction, merchantId, endpoint['id'])
+      : undefined;
+  const current = row !== undefined && secretDigest(row.secret) === secretSha256;
+  return json(stored.status, current ? { ...endpoint, secret: row.secret } : endpoint);
+}
+
 export function registerWebhookRoutes(app: HttpApp, dependencies: WebhookRouteDependencies): void {
   const { sql, clock } = dependencies;
   const read = requireScopes(dependencies.authenticator, 'webhooks:read');
@@ -136,6 +202,17 @@ export function registerWebhookRoutes(app: HttpApp, dependencies: WebhookRouteDe
     return row;
   }
 
+  function keyed(request: FastifyRequest, operation: KeyOperation): KeyedRequest {
+    return {
+      table: keyTable,
+      merchantId: merchantIdOf(request),
+      key: optionalIdempotencyKey(request.headers['idempotency-key']),
+      operation,
+      fingerprint: fingerprintOfRequest(request),
+      now: clock.now(),
+    };
+  }
+
   app.post(
     '/webhooks/endpoints',
     {
@@ -145,11 +222,13 @@ export function registerWebhookRoutes(app: HttpApp, dependencies: WebhookRouteDe
         tags,
         security,
         body: CreateEndpoint,
+        headers: IdempotencyHeaders,
         response: { 201: EndpointWithSecret },
       },
     },
     async (request, reply) => {
-      const merchantId = merchantIdOf(request);
+      const keyedRequest = keyed(request, 'create_endpoint');
+      const { merchantId, now } = keyedRequest;
       const unknown = request.body.eventTypes.filter(
         (type) => !(paymentEventTypes as readonly string[]).includes(type),
       );
@@ -163,17 +242,27 @@ export function registerWebhookRoutes(app: HttpApp, dependencies: WebhookRouteDe
           },
         );
       }
+      // Validation (and its DNS lookup) happens before the transaction: a refusal stores nothing.
       const url = await assertDeliverableUrl(request.body.url, dependencies.allowPrivate);
-      const secret = generateWebhookSecret();
-      const row = await insertEndpoint(sql, {
-        id: newId('we'),
-        merchant_id: merchantId,
-        url: url.toString(),
-        event_types: [...new Set(request.body.eventTypes)],
-        secret,
-        created_at: clock.now(),
-      });
-      return reply.code(201).send({ ...endpointJson(row), secret });
+      const eventTypes = [...new Set(request.body.eventTypes)];
+      const result = await runIdempotent(
+        sql,
+        keyedRequest,
+        async (transaction) => {
+          const secret = generateWebhookSecret();
+          const row = await insertEndpoint(transaction, {
+            id: newId('we'),
+            merchant_id: merchantId,
+            url: url.toString(),
+            event_types: eventTypes,
+            secret,
+            created_at: now,
+          });
+          return answerWithSecret(201, row, secret);
+        },
+        { replay: (transaction, stored) => replayWithSecret(transaction, merchantId, stored) },
+      );
+      return sendAnswer(reply, result);
     },
   );
 
@@ -215,13 +304,21 @@ export function registerWebhookRoutes(app: HttpApp, dependencies: WebhookRouteDe
         tags,
         security,
         params: EndpointParams,
+        headers: IdempotencyHeaders,
       },
     },
     async (request, reply) => {
+      const keyedRequest = keyed(request, 'delete_endpoint');
       const id = request.params.id;
-      if (!isId('we', id) || !(await deleteEndpoint(sql, merchantIdOf(request), id, clock.now())))
-        throw notFound('endpoint');
-      return reply.code(204).send();
+      const result = await runIdempotent(sql, keyedRequest, async (transaction) => {
+        if (
+          !isId('we', id) ||
+          !(await deleteEndpoint(transaction, keyedRequest.merchantId, id, keyedRequest.now))
+        )
+          throw notFound('endpoint');
+        return { answer: { status: 204, body: '' }, resourceId: id };
+      });
+      return sendAnswer(reply, result);
     },
   );
 
@@ -234,26 +331,29 @@ export function registerWebhookRoutes(app: HttpApp, dependencies: WebhookRouteDe
         tags,
         security,
         params: EndpointParams,
+        headers: IdempotencyHeaders,
         response: { 200: EndpointWithSecret },
       },
     },
-    async (request) => {
-      const merchantId = merchantIdOf(request);
+    async (request, reply) => {
+      const keyedRequest = keyed(request, 'rotate_secret');
+      const { merchantId, now } = keyedRequest;
       const id = request.params.id;
-      const now = clock.now();
-      const secret = generateWebhookSecret();
-      const row = isId('we', id)
-        ? await rotateSecret(
-            sql,
-            merchantId,
-            id,
-            secret,
-            new Date(now.getTime() + dependencies.rotationGraceSeconds * 1000),
-            now,
-          )
-        : undefined;
-      if (!row) throw notFound('endpoint');
-      return { ...endpointJson(row), secret };
+      const graceUntil = new Date(now.getTime() + dependencies.rotationGraceSeconds * 1000);
+      const result = await runIdempotent(
+        sql,
+        keyedRequest,
+        async (transaction) => {
+          const secret = generateWebhookSecret();
+          const row = isId('we', id)
+            ? await rotateSecret(transaction, merchantId, id, secret, graceUntil, now)
+            : undefined;
+          if (!row) throw notFound('endpoint');
+          return answerWithSecret(200, row, secret);
+        },
+        { replay: (transaction, stored) => replayWithSecret(transaction, merchantId, stored) },
+      );
+      return sendAnswer(reply, result);
     },
   );
 
@@ -267,16 +367,21 @@ export function registerWebhookRoutes(app: HttpApp, dependencies: WebhookRouteDe
         tags,
         security,
         params: EndpointParams,
+        headers: IdempotencyHeaders,
         response: { 200: Endpoint },
       },
     },
-    async (request) => {
+    async (request, reply) => {
+      const keyedRequest = keyed(request, 'enable_endpoint');
       const id = request.params.id;
-      const row = isId('we', id)
-        ? await enableEndpoint(sql, merchantIdOf(request), id, clock.now())
-        : undefined;
-      if (!row) throw notFound('endpoint');
-      return endpointJson(row);
+      const result = await runIdempotent(sql, keyedRequest, async (transaction) => {
+        const row = isId('we', id)
+          ? await enableEndpoint(transaction, keyedRequest.merchantId, id, keyedRequest.now)
+          : undefined;
+        if (!row) throw notFound('endpoint');
+        return { answer: json(200, endpointJson(row)), resourceId: row.id };
+      });
+      return sendAnswer(reply, result);
     },
   );
 
@@ -312,22 +417,31 @@ export function registerWebhookRoutes(app: HttpApp, dependencies: WebhookRouteDe
         tags,
         security,
         params: EndpointParams,
+        headers: IdempotencyHeaders,
         response: { 202: Delivery },
       },
     },
     async (request, reply) => {
-      const merchantId = merchantIdOf(request);
+      const keyedRequest = keyed(request, 'retry_delivery');
+      const { merchantId } = keyedRequest;
       const id = request.params.id;
-      const delivery = isId('msg', id) ? await findDelivery(sql, merchantId, id) : undefined;
-      if (!delivery) throw notFound('delivery');
-      const endpoint = await findEndpoint(sql, merchantId, delivery.endpoint_id);
-      if (!endpoint) throw notFound('delivery');
-      if (!endpoint.enabled) {
-        throw new DomainError('webhook_endpoint_disabled', 409, 'The endpoint of this delivery is disabled.');
-      }
-      const updated = await scheduleDeliveryNow(sql, delivery.id, clock.now());
-      const attempts = await attemptsOf(sql, [delivery.id]);
-      return reply.code(202).send(deliveryJson(updated, attempts));
+      const result = await runIdempotent(sql, keyedRequest, async (transaction) => {
+        const delivery = isId('msg', id) ? await findDelivery(transaction, merchantId, id) : undefined;
+        if (!delivery) throw notFound('delivery');
+        const endpoint = await findEndpoint(transaction, merchantId, delivery.endpoint_id);
+        if (!endpoint) throw notFound('delivery');
+        if (!endpoint.enabled) {
+          throw new DomainError(
+            'webhook_endpoint_disabled',
+            409,
+            'The endpoint of this delivery is disabled.',
+          );
+        }
+        const updated = await scheduleDeliveryNow(transaction, delivery.id, keyedRequest.now);
+        const attempts = await attemptsOf(transaction, [delivery.id]);
+        return { answer: json(202, deliveryJson(updated, attempts)), resourceId: delivery.id };
+      });
+      return sendAnswer(reply, result);
     },
   );
 }
