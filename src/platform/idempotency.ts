@@ -132,6 +132,7 @@ function keyInUse(): DomainError {
 async function claim(transaction: TransactionSql, request: KeyedRequest & { key: string }) {
   const table = transaction(request.table);
   await transaction.unsafe(`set local lock_timeout = ${keyLockWaitMs}`);
+  let row: StoredKeyRow | undefined;
   try {
     const inserted = await transaction`
       insert into ${table} (merchant_id, idempotency_key, operation, request_fingerprint, locked_at,
@@ -140,17 +141,19 @@ async function claim(transaction: TransactionSql, request: KeyedRequest & { key:
         ${request.now}, 'started', ${request.now}, ${request.now})
       on conflict (merchant_id, idempotency_key) do nothing
       returning 1`;
-    if (inserted.length > 0) return undefined;
-    const [row] = await transaction<StoredKeyRow[]>`
-      select operation, request_fingerprint, recovery_point, response_status, response_body from ${table}
-      where merchant_id = ${request.merchantId} and idempotency_key = ${request.key} for update`;
-    return row;
+    if (inserted.length === 0) {
+      [row] = await transaction<StoredKeyRow[]>`
+        select operation, request_fingerprint, recovery_point, response_status, response_body from ${table}
+        where merchant_id = ${request.merchantId} and idempotency_key = ${request.key} for update`;
+    }
   } catch (error) {
+    // The transaction is aborted and rolls back: nothing to reset.
     if (isLockTimeout(error)) throw keyInUse();
     throw error;
-  } finally {
-    await transaction.unsafe('set local lock_timeout to default');
   }
+  // The work's own locks wait as long as they always did.
+  await transaction.unsafe('set local lock_timeout to default');
+  return row;
 }
 
 /**

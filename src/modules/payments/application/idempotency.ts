@@ -1,52 +1,17 @@
 // Phase 1's first step for every POST: insert-or-lock the idempotency key. A finished key replays its
 // stored answer; a different request under the same key is refused; a key held by a live request is
 // refused with Retry-After; an unfinished key nobody holds (unknown outcome, or a process that died)
-// is taken over and resumed from its recovery point.
-import { createHash } from 'node:crypto';
+// is taken over and resumed from its recovery point. Header parsing and the request fingerprint are
+// the platform's (src/platform/idempotency.ts), shared with the single-transaction endpoints.
 import type { TransactionSql } from '../../../platform/db/client.ts';
 import { DomainError } from '../../../platform/errors.ts';
 import type { ApiAnswer } from '../domain/payment.ts';
 import { insertKey, lockKey, setKeyLock, type KeyOperation } from '../infra/idempotency-repository.ts';
 
-export const idempotencyKeyLengthMax = 255;
-
 export type KeyClaim =
   | { readonly type: 'new' }
   | { readonly type: 'replay'; readonly answer: ApiAnswer }
   | { readonly type: 'resume'; readonly resourceId: string; readonly attempts: number };
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
-      a < b ? -1 : a > b ? 1 : 0,
-    );
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
-/** SHA-256 of method, path and the body in canonical form (key order does not matter). */
-export function requestFingerprint(method: string, path: string, body: unknown): string {
-  return createHash('sha256')
-    .update(`${method.toUpperCase()} ${path}\n${canonicalJson(body ?? null)}`)
-    .digest('hex');
-}
-
-export function requireIdempotencyKey(header: string | string[] | undefined): string {
-  const key = Array.isArray(header) ? header[0] : header;
-  if (key === undefined || key.trim() === '') {
-    throw new DomainError('idempotency_key_required', 400, 'Send an Idempotency-Key header with every POST.');
-  }
-  if (key.length > idempotencyKeyLengthMax || !/^[\x21-\x7e]+$/.test(key)) {
-    throw new DomainError(
-      'idempotency_key_invalid',
-      400,
-      `An Idempotency-Key is 1 to ${idempotencyKeyLengthMax} visible ASCII characters.`,
-    );
-  }
-  return key;
-}
 
 export async function claimKey(
   transaction: TransactionSql,

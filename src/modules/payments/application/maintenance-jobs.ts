@@ -1,8 +1,8 @@
 // Background work besides the janitor: the expiry of authorizations (the hold is released, as a void
 // would) and the reaper of finished idempotency keys older than their retention.
 import assert from 'node:assert/strict';
+import { deleteFinishedKeysBefore } from '../../../platform/idempotency.ts';
 import { transition } from '../domain/payment-state.ts';
-import { deleteFinishedKeysBefore } from '../infra/idempotency-repository.ts';
 import { lockExpiredAuthorizations, updatePayment } from '../infra/payment-repository.ts';
 import { eventPayload } from './apply-authorization.ts';
 import type { PaymentsDependencies } from './dependencies.ts';
@@ -49,5 +49,5 @@ export async function expireAuthorizations(dependencies: PaymentsDependencies): 
 /** Deletes finished keys older than the retention; unfinished keys stay until resolved. */
 export async function reapIdempotencyKeys(dependencies: PaymentsDependencies): Promise<number> {
   const before = new Date(dependencies.clock.now().getTime() - dependencies.settings.keyRetentionMs);
-  return deleteFinishedKeysBefore(dependencies.sql, before, reaperBatchMax);
+  return deleteFinishedKeysBefore(dependencies.sql, 'payments.idempotency_keys', before, reaperBatchMax);
 }

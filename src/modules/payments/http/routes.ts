@@ -2,16 +2,16 @@
 // ApiAnswer bytes, so a replay is byte for byte the first answer. Merchant from the token; another
 // merchant's payment is 404.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError, problemContentType } from '../../../platform/errors.ts';
+import type { FastifyRequest } from 'fastify';
+import { DomainError } from '../../../platform/errors.ts';
 import type { HttpApp } from '../../../platform/http/app.ts';
 import { merchantIdOf, requireScopes, type RequestAuthenticator } from '../../../platform/http/auth.ts';
 import { parseCurrency } from '../../../platform/money.ts';
-import { authorizePayment, type RequestAnswer } from '../application/authorize-payment.ts';
+import { fingerprintOfRequest, requireIdempotencyKey, sendAnswer } from '../../../platform/idempotency.ts';
+import { authorizePayment } from '../application/authorize-payment.ts';
 import { applyAcquirerNotification } from '../application/bank-redirect-outcome.ts';
 import { capturePayment } from '../application/capture-payment.ts';
 import type { PaymentsDependencies } from '../application/dependencies.ts';
-import { requestFingerprint, requireIdempotencyKey } from '../application/idempotency.ts';
 import { decodeCursor, getPayment, getRefunds, listMerchantPayments } from '../application/read-payments.ts';
 import { refundPayment } from '../application/refund-payment.ts';
 import { voidPayment } from '../application/void-payment.ts';
@@ -38,19 +38,6 @@ export const listLimitMax = 100;
 export const listLimitDefault = 20;
 /** Notifications whose timestamp is further off than this are refused (Standard Webhooks). */
 export const notificationToleranceSeconds = 300;
-
-function send(reply: FastifyReply, result: RequestAnswer): FastifyReply {
-  const { answer, replayed } = result;
-  reply
-    .code(answer.status)
-    .header('content-type', answer.status >= 400 ? problemContentType : 'application/json; charset=utf-8');
-  if (replayed) reply.header('idempotent-replayed', 'true');
-  return reply.send(answer.body);
-}
-
-function fingerprintOf(request: FastifyRequest): string {
-  return requestFingerprint(request.method, request.url.split('?')[0] ?? '', request.body);
-}
 
 function currencyOf(value: string) {
   const parsed = parseCurrency(value);
@@ -118,7 +105,7 @@ export function registerPaymentRoutes(app: HttpApp, options: PaymentRoutesOption
       const result = await authorizePayment(dependencies, {
         merchantId: merchantIdOf(request),
         idempotencyKey: key,
-        fingerprint: fingerprintOf(request),
+        fingerprint: fingerprintOfRequest(request),
         amount: BigInt(body.amount),
         currency: currencyOf(body.currency),
         method: body.paymentMethod.type,
@@ -129,7 +116,7 @@ export function registerPaymentRoutes(app: HttpApp, options: PaymentRoutesOption
         receiptEmail: body.receiptEmail,
         receiptPhone: body.receiptPhone,
       });
-      return send(reply, result);
+      return sendAnswer(reply, result);
     },
   );
 
@@ -145,10 +132,10 @@ export function registerPaymentRoutes(app: HttpApp, options: PaymentRoutesOption
         merchantId: merchantIdOf(request),
         paymentId: request.params.id,
         idempotencyKey: key,
-        fingerprint: fingerprintOf(request),
+        fingerprint: fingerprintOfRequest(request),
         amount: request.body?.amount === undefined ? undefined : BigInt(request.body.amount),
       });
-      return send(reply, result);
+      return sendAnswer(reply, result);
     },
   );
 
@@ -165,12 +152,12 @@ export function registerPaymentRoutes(app: HttpApp, options: PaymentRoutesOption
         merchantId: merchantIdOf(request),
         paymentId: request.params.id,
         idempotencyKey: key,
-        fingerprint: fingerprintOf(request),
+        fingerprint: fingerprintOfRequest(request),
         amount: body.amount === undefined ? undefined : BigInt(body.amount),
         reason: body.reason,
         metadata: checkMetadataKeys(body.metadata),
       });
-      return send(reply, result);
+      return sendAnswer(reply, result);
     },
   );
 
@@ -186,9 +173,9 @@ export function registerPaymentRoutes(app: HttpApp, options: PaymentRoutesOption
         merchantId: merchantIdOf(request),
         paymentId: request.params.id,
         idempotencyKey: key,
-        fingerprint: fingerprintOf(request),
+        fingerprint: fingerprintOfRequest(request),
       });
-      return send(reply, result);
+      return sendAnswer(reply, result);
     },
   );
 

@@ -1,5 +1,6 @@
 // The idempotency keys table (Brandur Leach's design): insert-or-lock a key in phase 1, record the
-// recovery point, store the final answer in phase 2, and let the janitor find unfinished keys.
+// recovery point, store the final answer in phase 2, and let the janitor find unfinished keys. The
+// reaper is the platform's (deleteFinishedKeysBefore in src/platform/idempotency.ts).
 import type { Queryable, TransactionSql } from '../../../platform/db/client.ts';
 import type { ApiAnswer } from '../domain/payment.ts';
 
@@ -170,18 +171,4 @@ export async function claimKeyOfResource(
       for update skip locked)
     returning *`;
   return row ? toKey(row) : undefined;
-}
-
-/**
- * The reaper: keys that finished before `before` are deleted; unfinished ones are kept. Retention
- * counts from when the key finished, so a late-resolved key still answers retries for the whole period.
- */
-export async function deleteFinishedKeysBefore(sql: Queryable, before: Date, limit: number): Promise<number> {
-  const result = await sql`
-    delete from payments.idempotency_keys
-    where (merchant_id, idempotency_key) in (
-      select merchant_id, idempotency_key from payments.idempotency_keys
-      where recovery_point = 'finished' and finished_at < ${before}
-      limit ${limit})`;
-  return result.count;
 }
