@@ -1,8 +1,8 @@
 // The PCI leak test: run tokenization flows (cards, wallets, rejected cards, numbers pasted into
 // URLs and broken bodies) and payment flows (authorize, capture, refund, void) through a real
 // `payflow start` process logging at debug level, detokenize every token through the vault's face
-// as a processor would, then scan every log line and a full dump of the database for the card
-// numbers, CVCs and holder names used: zero found.
+// as a processor would, then scan every log line and a full dump of the database (idempotency keys
+// of POST /tokens included) for the card numbers, CVCs and holder names used: zero found.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -160,10 +160,14 @@ test('no card number, CVC or holder name reaches a log line or the database in c
     const secretToken = await fetchToken(server.baseUrl, merchant.clientId, merchant.clientSecret);
     const publishableToken = await fetchToken(server.baseUrl, merchant.publishableKey, undefined);
     const otherToken = await fetchToken(server.baseUrl, other.clientId, other.clientSecret);
-    const send = (url: string, body: string, token = publishableToken, method = 'POST') =>
+    const send = (url: string, body: string, token = publishableToken, method = 'POST', key?: string) =>
       fetch(`${server.baseUrl}${url}`, {
         method,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          ...(key !== undefined && { 'idempotency-key': key }),
+        },
         ...(method === 'GET' ? {} : { body }),
       });
 
@@ -173,9 +177,14 @@ test('no card number, CVC or holder name reaches a log line or the database in c
       const body = JSON.stringify({
         card: { number, expMonth: 9, expYear: 2032, cvc: card.cvc, holderName: card.holderName },
       });
-      const response = await send('/tokens', body, index % 2 === 0 ? publishableToken : secretToken);
+      // With an Idempotency-Key, sent twice: vault.idempotency_keys is in the dump scanned below.
+      const key = `leak-token-${index}`;
+      const bearer = index % 2 === 0 ? publishableToken : secretToken;
+      const response = await send('/tokens', body, bearer, 'POST', key);
       assert.equal(response.status, 201, await response.clone().text());
-      tokens.push(((await response.json()) as { token: string }).token);
+      const text = await response.text();
+      assert.equal(await (await send('/tokens', body, bearer, 'POST', key)).text(), text);
+      tokens.push((JSON.parse(text) as { token: string }).token);
       // Rejected requests carrying the real number: expired, bad CVC, both card and wallet.
       for (const rejected of [
         { card: { number: card.number, expMonth: 1, expYear: 2021, cvc: card.cvc } },

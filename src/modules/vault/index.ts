@@ -10,6 +10,8 @@ import { StartupError } from '../../platform/db/embedded.ts';
 import { openVault } from './application/open-vault.ts';
 import { rotateKeyUsage, runRotateKey } from './application/rotate-key.ts';
 import { registerTokenRoutes } from './http/routes.ts';
+import { keyTable } from './application/tokenize-idempotently.ts';
+import { keyReaperJob } from '../../platform/idempotency.ts';
 import { registerInternalRoutes } from './http/internal-routes.ts';
 import { createRemoteVault } from './infra/remote-vault.ts';
 
@@ -104,7 +106,17 @@ export const vaultModule: ModuleDefinition = {
     return {
       name: 'vault',
       face,
-      jobs: [purgeJob],
+      jobs: [
+        purgeJob,
+        keyReaperJob({
+          name: 'vault.reap-idempotency-keys',
+          sql: context.sql,
+          table: keyTable,
+          retentionHours: context.config.idempotencyKeyRetentionHours,
+          now: () => context.clock.now(),
+          log: context.log,
+        }),
+      ],
       registerRoutes(app) {
         const identity = faces['identity'] as IdentityFace | undefined;
         if (!identity?.authenticator) {
@@ -113,7 +125,7 @@ export const vaultModule: ModuleDefinition = {
         }
         registerTokenRoutes(app, {
           authenticator: identity.authenticator,
-          tokenize: vault.tokenize,
+          tokenizeIdempotently: vault.tokenizeIdempotently,
           describe: vault.describe,
         });
         // Only a `--role vault` process answers other processes' processors.

@@ -13,6 +13,7 @@ import { writeKeyringFile } from '../infra/keyring-source.ts';
 import { MovableClock, temporaryDirectory, vaultContext } from './vault.fixture.ts';
 import { openVault } from './open-vault.ts';
 import { rewrapAll } from './rewrap-records.ts';
+import { deleteFinishedKeysBefore } from '../../../platform/idempotency.ts';
 
 const suffix = randomBytes(4).toString('hex');
 const vaultRole = `payflow_vault_${suffix}`;
@@ -95,6 +96,17 @@ test('a role holding only the documented GRANTs runs every vault use case', asyn
   });
   assert.equal(again.kind === 'card' && again.number.reveal(), '5555555555554444');
   await assert.rejects(sql`delete from vault.access_log`, /permission denied|append-only/);
+
+  // POST /tokens with an Idempotency-Key, then the reaper, under the same GRANTs.
+  const input = { card: { number: '4242424242424242', expMonth: 12, expYear: 2030, cvc: '123' } };
+  const keyed = await vault.tokenizeIdempotently(merchantId, input, { idempotencyKey: 'role-key' });
+  const replayed = await vault.tokenizeIdempotently(merchantId, input, { idempotencyKey: 'role-key' });
+  assert.deepEqual(
+    [keyed.answer.status, replayed.replayed, replayed.answer.body],
+    [201, true, keyed.answer.body],
+  );
+  clock.advanceSeconds(25 * 3600);
+  assert.equal(await deleteFinishedKeysBefore(sql, 'vault.idempotency_keys', clock.now()), 1);
 });
 
 test('the role other PayFlow processes use cannot read the vault', async () => {

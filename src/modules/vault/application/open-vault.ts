@@ -8,9 +8,17 @@ import { detokenizeForProcessor, type DetokenizedPaymentData, type DetokenizeReq
 import { loadFingerprintKey } from './load-fingerprint-key.ts';
 import { purgeExpiredCvcs } from './purge-expired-cvcs.ts';
 import { tokenize, type TokenizeInput, type TokenizeOptions } from './tokenize.ts';
+import { tokenizeIdempotently, type IdempotentTokenizeOptions } from './tokenize-idempotently.ts';
+import type { IdempotentAnswer } from '../../../platform/idempotency.ts';
 
 export interface Vault {
   tokenize(merchantId: string, input: TokenizeInput, options?: TokenizeOptions): Promise<TokenDescription>;
+  /** POST /tokens: tokenize with an optional Idempotency-Key; the answer's exact bytes. */
+  tokenizeIdempotently(
+    merchantId: string,
+    input: TokenizeInput,
+    options: IdempotentTokenizeOptions,
+  ): Promise<{ readonly answer: IdempotentAnswer; readonly replayed: boolean }>;
   describe(merchantId: string, token: string): Promise<TokenDescription | undefined>;
   detokenizeForProcessor(request: DetokenizeRequest): Promise<DetokenizedPaymentData>;
   purgeExpiredCvcs(signal?: AbortSignal): Promise<number>;
@@ -47,6 +55,8 @@ export async function openVault(
   return {
     dependencies,
     tokenize: (merchantId, input, options) => tokenize(dependencies, merchantId, input, options),
+    tokenizeIdempotently: (merchantId, input, options) =>
+      tokenizeIdempotently(dependencies, merchantId, input, options),
     describe: (merchantId, token) => describeToken(dependencies.sql, merchantId, token),
     detokenizeForProcessor: (request) => detokenizeForProcessor(dependencies, request),
     purgeExpiredCvcs: (signal) => purgeExpiredCvcs(dependencies, signal),

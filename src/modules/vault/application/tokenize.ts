@@ -4,11 +4,12 @@
 import { DomainError } from '../../../platform/errors.ts';
 import { newId } from '../../../platform/ids.ts';
 import { validateCard, type ValidatedCard } from '../domain/card.ts';
-import { encryptSecret } from '../domain/envelope.ts';
+import { encryptSecret, type EncryptedSecret } from '../domain/envelope.ts';
 import { cardFingerprint } from '../domain/fingerprint.ts';
 import { validateWallet, type ValidatedWalletPayment } from '../domain/wallet.ts';
 import { readField } from '../domain/validation.ts';
-import { appendAccessLog, insertCvc, insertToken } from '../infra/vault-repository.ts';
+import type { TransactionSql } from '../../../platform/db/client.ts';
+import { appendAccessLog, insertCvc, insertToken, type TokenRow } from '../infra/vault-repository.ts';
 import { cvcAad, type VaultDependencies } from './dependencies.ts';
 import { describeRow, type TokenDescription } from './describe-token.ts';
 
@@ -57,13 +58,21 @@ function isCard(value: ValidatedCard | ValidatedWalletPayment): value is Validat
   return 'digits' in value;
 }
 
-/** Validates, encrypts and stores; returns the public description. Throws DomainError on bad input. */
-export async function tokenize(
+/** A validated request, encrypted and ready to store: nothing in it is clear card data. */
+export interface SealedTokenization {
+  readonly row: Omit<TokenRow, 'createdAt'>;
+  readonly secret: EncryptedSecret;
+  readonly cvcSecret: EncryptedSecret | undefined;
+  readonly now: Date;
+  readonly expiresAt: Date;
+}
+
+/** Validates (DomainError 400/422 on bad input) and encrypts under fresh data keys; no database. */
+export function sealTokenization(
   dependencies: VaultDependencies,
   merchantId: string,
   input: TokenizeInput,
-  options: TokenizeOptions = {},
-): Promise<TokenDescription> {
+): SealedTokenization {
   if (
     typeof merchantId !== 'string' ||
     merchantId === '' ||
@@ -85,7 +94,7 @@ export async function tokenize(
   const plaintext = Buffer.from(JSON.stringify(payload), 'utf8');
   const secret = encryptSecret(plaintext, tokenId, keyring);
   plaintext.fill(0);
-  let cvcSecret: ReturnType<typeof encryptSecret> | undefined;
+  let cvcSecret: EncryptedSecret | undefined;
   if (isCard(data)) {
     const cvc = Buffer.from(data.cvc.reveal(), 'ascii');
     cvcSecret = encryptSecret(cvc, cvcAad(tokenId), keyring);
@@ -117,20 +126,39 @@ export async function tokenize(
         fingerprint: null,
       };
   const expiresAt = new Date(now.getTime() + dependencies.cvcTtlSeconds * 1000);
-  await dependencies.sql.begin(async (transaction) => {
-    await insertToken(transaction, { ...row, secret, createdAt: now });
-    if (cvcSecret) await insertCvc(transaction, tokenId, cvcSecret, now, expiresAt);
-    await appendAccessLog(transaction, {
-      occurredAt: now,
-      actor: options.actor ?? 'unknown',
-      action: 'tokenize',
-      merchantId,
-      tokenId,
-      purpose: null,
-      outcome: 'ok',
-      cvcReleased: false,
-      detail: null,
-    });
+  return { row, secret, cvcSecret, now, expiresAt };
+}
+
+/** Stores the token, its CVC record and the audit row in the caller's transaction. */
+export async function storeTokenization(
+  transaction: TransactionSql,
+  sealed: SealedTokenization,
+  options: TokenizeOptions,
+): Promise<TokenDescription> {
+  const { row, secret, cvcSecret, now, expiresAt } = sealed;
+  await insertToken(transaction, { ...row, secret, createdAt: now });
+  if (cvcSecret) await insertCvc(transaction, row.tokenId, cvcSecret, now, expiresAt);
+  await appendAccessLog(transaction, {
+    occurredAt: now,
+    actor: options.actor ?? 'unknown',
+    action: 'tokenize',
+    merchantId: row.merchantId,
+    tokenId: row.tokenId,
+    purpose: null,
+    outcome: 'ok',
+    cvcReleased: false,
+    detail: null,
   });
   return describeRow({ ...row, createdAt: now });
+}
+
+/** Validates, encrypts and stores; returns the public description. Throws DomainError on bad input. */
+export async function tokenize(
+  dependencies: VaultDependencies,
+  merchantId: string,
+  input: TokenizeInput,
+  options: TokenizeOptions = {},
+): Promise<TokenDescription> {
+  const sealed = sealTokenization(dependencies, merchantId, input);
+  return dependencies.sql.begin((transaction) => storeTokenization(transaction, sealed, options));
 }

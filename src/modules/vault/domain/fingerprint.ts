@@ -44,3 +44,13 @@ export function cardFingerprint(digits: string, merchantId: string, fingerprintK
     key.fill(0);
   }
 }
+
+const requestHkdfSalt = Buffer.from('payflow/vault/idempotency-request/v1', 'utf8');
+
+/**
+ * The HMAC key of POST /tokens request fingerprints (idempotency keys): derived per merchant from the
+ * same root key under another salt, so it is unrelated to the card-fingerprint key.
+ */
+export function requestFingerprintKey(fingerprintKey: Buffer, merchantId: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', fingerprintKey, requestHkdfSalt, merchantId, perMerchantKeyBytes));
+}

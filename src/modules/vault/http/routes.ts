@@ -10,6 +10,7 @@ import {
   type RequestAuthenticator,
 } from '../../../platform/http/auth.ts';
 import { DomainError } from '../../../platform/errors.ts';
+import { optionalIdempotencyKey, sendAnswer, type IdempotentAnswer } from '../../../platform/idempotency.ts';
 import type { TokenDescription, TokenizeInput } from '../index.ts';
 
 /** Token ids as src/platform/ids.ts makes them (`tok_` and 26 base32 characters). */
@@ -17,7 +18,11 @@ const tokenIdShape = /^tok_[0-9a-z]{26}$/;
 
 export interface TokenRoutesDependencies {
   readonly authenticator: RequestAuthenticator;
-  tokenize(merchantId: string, input: TokenizeInput, options: { actor: string }): Promise<TokenDescription>;
+  tokenizeIdempotently(
+    merchantId: string,
+    input: TokenizeInput,
+    options: { actor: string; idempotencyKey: string | undefined },
+  ): Promise<{ readonly answer: IdempotentAnswer; readonly replayed: boolean }>;
   describe(merchantId: string, token: string): Promise<TokenDescription | undefined>;
 }
 
@@ -70,15 +75,28 @@ export function registerTokenRoutes(app: HttpApp, dependencies: TokenRoutesDepen
         tags: ['tokens'],
         summary: 'Tokenize a card or wallet payment (publishable key or merchant token)',
         body: tokenizeBody,
+        headers: Type.Object({
+          'idempotency-key': Type.Optional(
+            Type.String({
+              description:
+                'Optional: 1 to 255 visible ASCII characters. A retry with the same key and card gets the same token.',
+            }),
+          ),
+        }),
         response: { 201: tokenResponse },
       },
     },
     async (request, reply) => {
-      const merchantId = merchantIdOf(request);
-      const description = await dependencies.tokenize(merchantId, request.body as TokenizeInput, {
-        actor: principalOf(request).clientId,
-      });
-      return reply.code(201).send(description);
+      const idempotencyKey = optionalIdempotencyKey(request.headers['idempotency-key']);
+      const result = await dependencies.tokenizeIdempotently(
+        merchantIdOf(request),
+        request.body as TokenizeInput,
+        {
+          actor: principalOf(request).clientId,
+          idempotencyKey,
+        },
+      );
+      return sendAnswer(reply, result);
     },
   );
   app.get(
