@@ -33,6 +33,30 @@ test('an invalid value names its variable in one line', () => {
   }
 });
 
+test('variables that must agree are checked together', () => {
+  const cases: [Record<string, string>, string][] = [
+    [{ ACQUIRER_TIMEOUT_MS: '60000' }, 'IDEMPOTENCY_KEY_LOCK_TIMEOUT_MS'],
+    [
+      { ACQUIRER_TIMEOUT_MS: '5000', IDEMPOTENCY_KEY_LOCK_TIMEOUT_MS: '4000' },
+      'IDEMPOTENCY_KEY_LOCK_TIMEOUT_MS',
+    ],
+    [{ EVENT_BUS: 'nats' }, 'NATS_URL'],
+    [{ EVENT_BUS: 'kafka' }, 'KAFKA_BROKERS'],
+  ];
+  for (const [env, variable] of cases) {
+    assert.throws(
+      () => loadConfig(env),
+      (error: unknown) => error instanceof ConfigError && error.variable === variable,
+      JSON.stringify(env),
+    );
+  }
+  assert.equal(
+    loadConfig({ ACQUIRER_TIMEOUT_MS: '5000', IDEMPOTENCY_KEY_LOCK_TIMEOUT_MS: '5001' }).acquirerTimeoutMs,
+    5000,
+  );
+  assert.equal(loadConfig({ EVENT_BUS: 'nats', NATS_URL: 'nats://127.0.0.1:4222' }).eventBus, 'nats');
+});
+
 test('the README lists every configuration variable with its default', () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
   for (const spec of Object.values(configVariables)) {

@@ -471,7 +471,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   });
   const config = Object.fromEntries(entries) as { -readonly [K in keyof Config]: Config[K] };
   config.dataDir = path.resolve(config.dataDir);
+  checkCombinations(config);
   return config;
+}
+
+/** Rules between variables, checked after each one parsed on its own. */
+function checkCombinations(config: Config): void {
+  if (config.idempotencyKeyLockTimeoutMs <= config.acquirerTimeoutMs) {
+    // Otherwise a request still waiting for the acquirer could have its key taken over.
+    throw new ConfigError(
+      'IDEMPOTENCY_KEY_LOCK_TIMEOUT_MS',
+      `must exceed ACQUIRER_TIMEOUT_MS (${config.idempotencyKeyLockTimeoutMs} <= ${config.acquirerTimeoutMs})`,
+    );
+  }
+  if (config.eventBus === 'nats' && config.natsUrl === undefined) {
+    throw new ConfigError('NATS_URL', 'must be set when EVENT_BUS=nats');
+  }
+  if (config.eventBus === 'kafka' && config.kafkaBrokers === undefined) {
+    throw new ConfigError('KAFKA_BROKERS', 'must be set when EVENT_BUS=kafka');
+  }
 }
 
 /** The configuration table as Markdown, for the README (`npm run docs:config`). */
