@@ -1,0 +1,61 @@
+// A NATS server that cannot serve the bus (here: one without JetStream) makes opening the transport
+// fail after the connection is made. The worker tries again at every tick, so a failed open must
+// close its connection: otherwise each tick leaves one more connection (reconnecting forever) behind.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import { loadConfig } from '../src/platform/config.ts';
+import { createLogger } from '../src/platform/log.ts';
+import { openTransport } from '../src/modules/events/index.ts';
+import { createTestDatabase } from './support/database.ts';
+
+const natsServer = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find(
+  (candidate) => existsSync(candidate),
+);
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function connections(monitorPort: number): Promise<number | undefined> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${monitorPort}/connz`);
+    return ((await response.json()) as { num_connections: number }).num_connections;
+  } catch {
+    return undefined;
+  }
+}
+
+test(
+  'opening the NATS transport against a server without JetStream fails and leaves no connection open',
+  { skip: natsServer === undefined ? 'nats-server is not installed: this test runs its own' : false },
+  async () => {
+    const [port, monitorPort] = [await freePort(), await freePort()];
+    const child = spawn(natsServer!, ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort)], {
+      stdio: 'ignore',
+    });
+    const database = await createTestDatabase();
+    try {
+      for (let attempt = 0; (await connections(monitorPort)) === undefined; attempt += 1) {
+        assert.ok(attempt < 100, 'nats-server did not start');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const config = loadConfig({ EVENT_BUS: 'nats', NATS_URL: `nats://127.0.0.1:${port}` });
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        await assert.rejects(openTransport(config, database.sql, createLogger({ level: 'silent' })));
+      }
+      assert.equal(await connections(monitorPort), 0, 'a failed open left its NATS connection open');
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      await database.drop();
+    }
+  },
+);
