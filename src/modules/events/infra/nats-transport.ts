@@ -75,10 +75,17 @@ export async function natsTransport(options: NatsTransportOptions): Promise<BusT
   const assertConnected = (): void => {
     if (!connected || connection.isClosed()) throw new Error('NATS is not connected; will try again');
   };
-  const manager = await jetstreamManager(connection, { timeout: natsRequestTimeoutMs });
-  const client = jetstream(connection, { timeout: natsRequestTimeoutMs });
   const names = natsNames(options.prefix);
-  await ensureStream(manager, names);
+  let manager: JetStreamManager;
+  try {
+    manager = await jetstreamManager(connection, { timeout: natsRequestTimeoutMs });
+    await ensureStream(manager, names);
+  } catch (error) {
+    // The caller retries at its next tick: a connection left open here would never be closed.
+    await connection.close().catch(() => undefined);
+    throw error;
+  }
+  const client = jetstream(connection, { timeout: natsRequestTimeoutMs });
   const prepared = new Set<string>();
 
   async function ensureConsumer(group: string): Promise<string> {
