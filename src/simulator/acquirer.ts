@@ -152,8 +152,11 @@ function refundDeclineCode(authorization: AuthorizationState, amount: bigint): s
   return undefined;
 }
 
+// A void cancels an uncaptured approved authorization, or a bank redirect still waiting for its payer
+// (the merchant or its expiry gave up on it): the payer can no longer approve it.
 function voidDeclineCode(authorization: AuthorizationState): string | undefined {
   if (authorization.voided) return 'authorization_voided';
+  if (authorization.status === 'requires_action') return undefined;
   if (authorization.status !== 'approved') return 'authorization_not_approved';
   if (authorization.capturedAmount > 0n) return 'already_captured';
   return undefined;
@@ -234,6 +237,8 @@ export class Acquirer {
     return this.operate('void', authorizationId, request, (authorization) => {
       const declineCode = voidDeclineCode(authorization);
       if (declineCode === undefined) authorization.voided = true;
+      if (declineCode === undefined && authorization.status === 'requires_action')
+        this.cancelPendingRedirect(authorization);
       return {
         kind: 'void',
         reference: request.reference,
@@ -285,6 +290,21 @@ export class Acquirer {
       ...(declineCode !== undefined && { declineCode }),
     });
     return { type: 'decided', status, ...(returnUrl !== undefined && { returnUrl }) };
+  }
+
+  /**
+   * A cancelled bank redirect is decided for good: declined `authorization_voided`, as an inquiry of
+   * its authorization reference and the bank page now say. No notification: the merchant asked for it.
+   */
+  private cancelPendingRedirect(authorization: AuthorizationState): void {
+    authorization.status = 'declined';
+    authorization.declineCode = 'authorization_voided';
+    const answer = authorizationAnswer(authorization, this.settings.bankPageUrl);
+    this.operations.replace({ kind: 'authorization', ...answer });
+    this.settings.log.info(
+      { kind: 'authorization', reference: answer.reference, authorizationId: answer.authorizationId },
+      'pending bank redirect cancelled',
+    );
   }
 
   /** Claims a reference; answers at once for replays and conflicts, undefined for a new reference. */

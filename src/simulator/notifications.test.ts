@@ -130,6 +130,73 @@ test('bank redirect: decline without a returnUrl shows a result page and notifie
   assert.deepEqual([inquiry.body.status, inquiry.body.declineCode], ['declined', 'customer_declined']);
 });
 
+test('bank redirect: a void cancels it while the payer has not decided; the payer can no longer approve', async () => {
+  const returnUrl = 'http://merchant.example/checkout/return?order=18';
+  const reference = newReference('bank-cancel');
+  const authorization = await postJson(
+    simulator.url,
+    '/v1/authorizations',
+    bankRedirectRequest(reference, returnUrl),
+  );
+  const authorizationId = String(authorization.body.authorizationId);
+  const voidReference = newReference('void');
+  const cancel = await postJson(simulator.url, `/v1/authorizations/${authorizationId}/voids`, {
+    reference: voidReference,
+  });
+  assert.equal(cancel.body.status, 'voided');
+  assert.match(String(cancel.body.voidId), /^void_/);
+  const replay = await postJson(simulator.url, `/v1/authorizations/${authorizationId}/voids`, {
+    reference: voidReference,
+  });
+  assert.equal(replay.body.voidId, cancel.body.voidId, 'the same reference replays the same void');
+  const inquiry = await inquire(simulator.url, reference);
+  assert.deepEqual([inquiry.body.status, inquiry.body.declineCode], ['declined', 'authorization_voided']);
+  assert.equal(inquiry.body.redirectUrl, undefined);
+
+  const page = await (await fetch(String(authorization.body.redirectUrl))).text();
+  assert.doesNotMatch(page, /approve/, 'the bank page offers no Approve button any more');
+  const notifiedBefore = receiver.received.length;
+  // The payer approves anyway (an old tab): the bank refuses, nothing is approved, nobody is notified.
+  const lateApproval = await fetch(`${simulator.url}/bank/${authorizationId}/approve`, {
+    method: 'POST',
+    redirect: 'manual',
+  });
+  assert.equal(lateApproval.status, 303);
+  assert.equal(receiver.received.length, notifiedBefore, 'a refused approval is not notified');
+  assert.equal((await inquire(simulator.url, reference)).body.status, 'declined');
+  const secondVoid = await postJson(simulator.url, `/v1/authorizations/${authorizationId}/voids`, {
+    reference: newReference('void'),
+  });
+  assert.deepEqual(
+    [secondVoid.body.status, secondVoid.body.declineCode],
+    ['declined', 'authorization_voided'],
+  );
+  const capture = await postJson(simulator.url, `/v1/authorizations/${authorizationId}/captures`, {
+    reference: newReference('capture'),
+    amount: 4200,
+  });
+  assert.equal(capture.body.declineCode, 'authorization_voided');
+});
+
+test('bank redirect: a void after the payer approved voids the approved authorization', async () => {
+  const reference = newReference('bank-approve-void');
+  const authorization = await postJson(simulator.url, '/v1/authorizations', bankRedirectRequest(reference));
+  const authorizationId = String(authorization.body.authorizationId);
+  const already = receiver.received.length;
+  await clickButton(String(authorization.body.redirectUrl), 'approve');
+  await receiver.waitFor(already + 1);
+  const voided = await postJson(simulator.url, `/v1/authorizations/${authorizationId}/voids`, {
+    reference: newReference('void'),
+  });
+  assert.equal(voided.body.status, 'voided');
+  assert.equal((await inquire(simulator.url, reference)).body.status, 'approved', 'approved, then voided');
+  const capture = await postJson(simulator.url, `/v1/authorizations/${authorizationId}/captures`, {
+    reference: newReference('capture'),
+    amount: 4200,
+  });
+  assert.equal(capture.body.declineCode, 'authorization_voided');
+});
+
 test('bank pages of unknown authorizations are 404', async () => {
   assert.equal((await fetch(`${simulator.url}/bank/authorization_missing`)).status, 404);
   const card = await authorizeCard(simulator.url, '4242424242424242');
