@@ -24,6 +24,7 @@ import {
 } from '../ledger/index.ts';
 import type { VaultFace } from '../vault/index.ts';
 import type { PaymentsDependencies, PaymentsSettings } from './application/dependencies.ts';
+import { sendDueReversals } from './application/acquirer-reversals.ts';
 import { expireAuthorizations, reapIdempotencyKeys } from './application/maintenance-jobs.ts';
 import type { CardDataPort, EventStager, LedgerPort, ProcessorCredentials } from './application/ports.ts';
 import { getPayment } from './application/read-payments.ts';
@@ -44,6 +45,8 @@ export interface PaymentsFace {
   runJanitor(): Promise<number>;
   /** Runs one expiry pass now. */
   expireAuthorizations(): Promise<number>;
+  /** Sends the due voids PayFlow owes the acquirer (cancelled redirects, late approvals) now. */
+  sendAcquirerReversals(): Promise<number>;
 }
 
 const journalTypes: Record<JournalKind, string> = {
@@ -208,6 +211,11 @@ function jobsFor(dependencies: PaymentsDependencies, intervalMs: number): Job[] 
       run: async () => void (await expireAuthorizations(dependencies)),
     },
     {
+      name: 'payments.acquirer-reversals',
+      intervalMs,
+      run: async () => void (await sendDueReversals(dependencies)),
+    },
+    {
       name: 'payments.reap-idempotency-keys',
       intervalMs,
       run: async () => void (await reapIdempotencyKeys(dependencies)),
@@ -242,6 +250,7 @@ export const paymentsModule: ModuleDefinition = {
       getPayment: (merchantId, paymentId) => getPayment(dependencies, merchantId, paymentId),
       runJanitor: () => runJanitor(dependencies),
       expireAuthorizations: () => expireAuthorizations(dependencies),
+      sendAcquirerReversals: () => sendDueReversals(dependencies),
     };
     return {
       name: 'payments',

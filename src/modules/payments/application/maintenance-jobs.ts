@@ -1,9 +1,12 @@
 // Background work besides the janitor: the expiry of authorizations (the hold is released, as a void
-// would) and the reaper of finished idempotency keys older than their retention.
+// would; a bank redirect still waiting for its payer owes the acquirer the cancel of its pending
+// authorization, sent by the reversal job) and the reaper of finished idempotency keys older than
+// their retention.
 import assert from 'node:assert/strict';
 import { deleteFinishedKeysBefore } from '../../../platform/idempotency.ts';
 import { transition } from '../domain/payment-state.ts';
 import { lockExpiredAuthorizations, updatePayment } from '../infra/payment-repository.ts';
+import { oweReversal } from './acquirer-reversals.ts';
 import { eventPayload } from './apply-authorization.ts';
 import type { PaymentsDependencies } from './dependencies.ts';
 
@@ -25,6 +28,10 @@ export async function expireAuthorizations(dependencies: PaymentsDependencies): 
         now,
       );
       assert.ok(updated, 'the payment changed under its row lock');
+      if (payment.status === 'REQUIRES_ACTION') {
+        assert.ok(payment.acquirerAuthorizationId, 'a waiting bank redirect has an acquirer authorization');
+        await oweReversal(transaction, dependencies, payment, payment.acquirerAuthorizationId, 'expiry');
+      }
       if (moved.ledgerEffect === 'release_hold') {
         const ref = { paymentId: payment.id, merchantId: payment.merchantId, currency: payment.currency };
         await dependencies.ledger.record(

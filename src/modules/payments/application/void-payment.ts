@@ -1,5 +1,6 @@
 // POST /payments/{id}/void. Phases: phase 1 tx (claim the key, lock the payment, check the transition;
-// a payment waiting for its payer is voided at once, it holds nothing) → outside any tx: the acquirer
+// a payment waiting for its payer is voided at once, it holds nothing, and owes the acquirer the
+// cancel of its pending authorization, sent right after the commit) → outside any tx: the acquirer
 // void under `{paymentId}.void` → phase 2 tx (VOIDED, hold released, event, stored answer).
 import assert from 'node:assert/strict';
 import type { TransactionSql } from '../../../platform/db/client.ts';
@@ -15,6 +16,7 @@ import {
 import { nextAttemptAt } from '../domain/retry-schedule.ts';
 import { markPhase1Committed } from '../infra/idempotency-repository.ts';
 import { findPayment, lockPayment, updatePayment } from '../infra/payment-repository.ts';
+import { oweReversal, sendReversalNow } from './acquirer-reversals.ts';
 import { eventPayload } from './apply-authorization.ts';
 import type { RequestAnswer } from './authorize-payment.ts';
 import { operationInProgress, paymentNotFound } from './capture-payment.ts';
@@ -58,6 +60,13 @@ export async function recordVoid(
     now,
   );
   assert.ok(updated, 'the payment changed under its row lock');
+  if (payment.status === 'REQUIRES_ACTION') {
+    assert.ok(
+      payment.acquirerAuthorizationId,
+      'a payment waiting for its payer has an acquirer authorization',
+    );
+    await oweReversal(transaction, dependencies, payment, payment.acquirerAuthorizationId, 'void');
+  }
   if (moved.ledgerEffect === 'release_hold') {
     const ref = { paymentId: updated.id, merchantId: updated.merchantId, currency: updated.currency };
     await dependencies.ledger.record(
@@ -131,7 +140,10 @@ export async function voidPayment(
     assert.ok(marked, 'the payment changed under its row lock');
     return { type: 'fresh', resourceId: payment.id, attempts: 0 };
   });
-  if (phase1.type === 'done') return { answer: phase1.answer, replayed: false };
+  if (phase1.type === 'done') {
+    await sendReversalNow(dependencies, input.paymentId);
+    return { answer: phase1.answer, replayed: false };
+  }
   return answerClaim(phase1, input, (resumed, mode) => continueVoid(dependencies, resumed, mode));
 }
 

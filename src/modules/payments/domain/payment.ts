@@ -64,6 +64,8 @@ export const references = {
   capture: (paymentId: string) => `${paymentId}.capture`,
   void: (paymentId: string) => `${paymentId}.void`,
   refund: (refundId: string) => `${refundId}.refund`,
+  /** The void of an authorization PayFlow finished without funds (a cancelled redirect, a late approval). */
+  reversal: (paymentId: string) => `${paymentId}.reversal`,
 };
 
 /** An answer to store on the idempotency key and replay byte for byte. */
