@@ -23,8 +23,13 @@ import {
 // Dead letters are replayed here the way `payflow events dlq replay` does it.
 // eslint-disable-next-line payflow/module-boundaries
 import { listDeadLetters, replayDeadLetters } from '../src/modules/events/infra/dead-letters.ts';
-import { connect } from '@nats-io/transport-node';
-import { jetstreamManager } from '@nats-io/jetstream';
+// The relay is driven by hand where a test makes the broker carry only some events.
+// eslint-disable-next-line payflow/module-boundaries
+import { relayAll } from '../src/modules/events/infra/relay.ts';
+// eslint-disable-next-line payflow/module-boundaries
+import { messageBody } from '../src/modules/events/infra/transport.ts';
+import { connect, headers } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kafka, logLevel } from 'kafkajs';
 
 const natsUrl = process.env['NATS_URL']?.trim() || undefined;
@@ -224,6 +229,53 @@ async function deleteKafkaTopic(prefix: string): Promise<void> {
   }
 }
 
+type Logged = {
+  position: bigint;
+  event_id: string;
+  type: string;
+  aggregate_id: string;
+  merchant_id: string;
+  payload: Record<string, unknown>;
+  occurred_at: Date;
+};
+
+function loggedEvents(sql: Sql): Promise<Logged[]> {
+  return sql<Logged[]>`
+    select position, event_id, type, aggregate_id, merchant_id, payload, occurred_at
+    from events.log order by position`;
+}
+
+/** A transport of the test's own on the bus's broker (as a second relay process would have). */
+function secondTransport(kind: Kind, events: Bus) {
+  return openTransport(
+    loadConfig({
+      EVENT_BUS: kind,
+      EVENT_BUS_PREFIX: events.prefix,
+      ...(natsUrl ? { NATS_URL: natsUrl } : {}),
+      ...(kafkaBrokers ? { KAFKA_BROKERS: kafkaBrokers } : {}),
+    }),
+    events.database.sql,
+    createLogger({ level: 'silent' }),
+  );
+}
+
+/** NATS only: copies published without a message id, so JetStream keeps them (a true redelivery). */
+async function publishNatsCopies(prefix: string, logged: readonly Logged[]): Promise<void> {
+  const url = new URL(natsUrl!);
+  const connection = await connect({ servers: `${url.hostname}:${url.port || '4222'}` });
+  try {
+    const client = jetstream(connection);
+    for (const event of logged) {
+      const messageHeaders = headers();
+      messageHeaders.set('payflow-aggregate-id', event.aggregate_id);
+      messageHeaders.set('payflow-merchant-id', event.merchant_id);
+      await client.publish(`${prefix}.events.${event.type}`, messageBody(event), { headers: messageHeaders });
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
 function assertPerAggregateOrder(rows: readonly { aggregate_id: string; sequence: number }[]): void {
   const last = new Map<string, number>();
   for (const row of rows) {
@@ -275,34 +327,20 @@ for (const transport of transports) {
       const aggregate = newId('pay');
       for (let sequence = 1; sequence <= 5; sequence += 1) await events.stage(aggregate, sequence);
       await events.settle(async () => (await countOf(events.database.sql, 'ledger')) >= 5, '5 handled');
-      const logged = await events.database.sql<
-        {
-          position: bigint;
-          event_id: string;
-          type: string;
-          aggregate_id: string;
-          merchant_id: string;
-          payload: Record<string, unknown>;
-          occurred_at: Date;
-        }[]
-      >`select position, event_id, type, aggregate_id, merchant_id, payload, occurred_at from events.log order by position`;
-      const again = await openTransport(
-        loadConfig({
-          EVENT_BUS: transport.kind,
-          EVENT_BUS_PREFIX: events.prefix,
-          ...(natsUrl ? { NATS_URL: natsUrl } : {}),
-          ...(kafkaBrokers ? { KAFKA_BROKERS: kafkaBrokers } : {}),
-        }),
-        events.database.sql,
-        createLogger({ level: 'silent' }),
-      );
+      const logged = await loggedEvents(events.database.sql);
+      const again = await secondTransport(transport.kind, events);
       try {
         await again.publish(logged);
       } finally {
         await again.close();
       }
-      // JetStream drops the copies (same Nats-Msg-Id inside the duplicate window).
-      if (transport.kind === 'nats') assert.equal(await brokerMessages(transport.kind, events.prefix), 5);
+      if (transport.kind === 'nats') {
+        // JetStream drops the copies (same Nats-Msg-Id inside the duplicate window)…
+        assert.equal(await brokerMessages(transport.kind, events.prefix), 5);
+        // …so the inbox is tested with copies that carry no message id.
+        await publishNatsCopies(events.prefix, logged);
+        assert.equal(await brokerMessages(transport.kind, events.prefix), 10);
+      }
       // A redelivery from the start of the log (postgres) or of the broker's copies.
       await events.database.sql`update events.consumer_offsets set position = 0`;
       await events.stage(aggregate, 6);
@@ -313,6 +351,42 @@ for (const transport of transports) {
       assert.deepEqual(
         ledger.map((row) => row.sequence),
         [1, 2, 3, 4, 5, 6],
+      );
+    });
+
+    test('a payment’s events keep their order when the broker delivers a later one first', async () => {
+      const events = await bus(transport.kind);
+      await events.start({ ledger: {} });
+      const aggregate = newId('pay');
+      const first = await events.stage(aggregate, 1);
+      await events.stage(aggregate, 2);
+      // Both reach the log; the broker carries only the second for now (a redelivery still to come).
+      const relay = await secondTransport(transport.kind, events);
+      try {
+        await relayAll(events.database.sql, undefined, {
+          publish: (rows) => relay.publish(rows.filter((row) => row.event_id !== first)),
+        });
+        for (let round = 0; round < 5; round += 1) {
+          await events.settle(async () => true, 'a round');
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        if (transport.kind !== 'postgres') {
+          assert.deepEqual(
+            (await events.effects('ledger')).map((row) => row.sequence),
+            [],
+            'the later event was handled before the earlier one arrived',
+          );
+        }
+        await relay.publish(
+          (await loggedEvents(events.database.sql)).filter((row) => row.event_id === first),
+        );
+      } finally {
+        await relay.close();
+      }
+      await events.settle(async () => (await countOf(events.database.sql, 'ledger')) >= 2, 'both handled');
+      assert.deepEqual(
+        (await events.effects('ledger')).map((row) => row.sequence),
+        [1, 2],
       );
     });
 

@@ -73,7 +73,8 @@ export interface EventBusStats {
   readonly logPosition: number;
   /**
    * Per consumer group: events not yet acknowledged by the group (postgres: in the log after its
-   * offset; NATS/Kafka: as the broker counts them, NaN when the broker cannot be asked), and events
+   * offset; NATS/Kafka: as the broker counts them, NaN when the broker cannot be asked or this
+   * process runs no consumers), and events
    * waiting in its retries.
    */
   readonly consumerGroups: readonly {
@@ -190,7 +191,9 @@ export const eventsModule: ModuleDefinition = {
       stage: stageEvent,
       async stats(sql) {
         if (context.config.eventBus === 'postgres') return busStats(sql);
-        const bus = await transport().catch(() => undefined);
+        // Only a process whose jobs opened the broker asks it; an api-only process does not connect
+        // for a scrape (its consumer lag reads NaN).
+        const bus = opening ? await opening.catch(() => undefined) : undefined;
         return busStats(sql, async (group) => (await bus?.lag(group)) ?? Number.NaN);
       },
       subscribe(group, types, handler) {

@@ -129,6 +129,13 @@ export class GroupPoll {
     for (const head of heads) {
       this.blocked.add(head.aggregate_id);
       if (head.next_attempt_at > this.settings.now()) continue;
+      if ((await this.logOrder(head))?.behind) {
+        // An earlier event of this aggregate has not been delivered yet (a broker redelivers it).
+        await this.transaction`
+          update events.retries set next_attempt_at = ${this.orderWaitUntil()}
+          where consumer_group = ${this.group} and position = ${head.position}`;
+        continue;
+      }
       const error = await this.attempt(head);
       if (error === undefined) {
         await this.transaction`
@@ -166,11 +173,59 @@ export class GroupPoll {
     if (logged === undefined) throw new EventNotLoggedError(row.event_id);
   }
 
-  /** Handles events delivered in order (from the log after the offset, or from a broker). */
-  async consume(rows: readonly LogRow[]): Promise<void> {
+  /**
+   * Where the event stands in the log for this group: its position, and whether an earlier event of
+   * its aggregate (of a type the group takes) is still neither handled, waiting in retries nor dead.
+   * Undefined when the event is not in the log yet (its relay has not committed).
+   */
+  private async logOrder(row: LogRow): Promise<{ position: bigint; behind: boolean } | undefined> {
+    const types = [...this.subscription.types];
+    const [order] = await this.transaction<{ position: bigint; behind: boolean }[]>`
+      select log.position, exists (
+        select 1 from events.log earlier
+        where earlier.aggregate_id = log.aggregate_id and earlier.position < log.position
+          and (${types.length === 0} or earlier.type = any(${types}::text[]))
+          and not exists (select 1 from events.inbox inbox
+                          where inbox.consumer_group = ${this.group} and inbox.event_id = earlier.event_id)
+          and not exists (select 1 from events.retries retry
+                          where retry.consumer_group = ${this.group} and retry.position = earlier.position)
+          and not exists (select 1 from events.dead_letters dead
+                          where dead.consumer_group = ${this.group} and dead.position = earlier.position
+                            and dead.replayed_at is null)
+      ) as behind
+      from events.log log where log.event_id = ${row.event_id}`;
+    return order;
+  }
+
+  private orderWaitUntil(): Date {
+    return new Date(this.settings.now().getTime() + orderWaitMs);
+  }
+
+  /**
+   * Handles delivered events in order. From events.log (the postgres transport) they come in log
+   * order. From a broker (`position` null) the order may differ after a redelivery, so each event is
+   * checked against the log first: one behind an undelivered earlier event waits in events.retries.
+   * Returns how many events were taken (handled, parked or filtered out); it stops before an event
+   * that is not in the log yet, which the broker must deliver again.
+   */
+  async consume(rows: readonly LogRow[]): Promise<number> {
     const types = new Set(this.subscription.types);
+    let taken = 0;
     for (const row of rows) {
-      if (types.size > 0 && !types.has(row.type)) continue;
+      if (types.size > 0 && !types.has(row.type)) {
+        taken += 1;
+        continue;
+      }
+      if (row.position === null) {
+        const order = await this.logOrder(row);
+        if (order === undefined) return taken;
+        if (order.behind && !this.blocked.has(row.aggregate_id)) {
+          await this.wait(row, 0, this.orderWaitUntil(), undefined);
+          taken += 1;
+          continue;
+        }
+      }
+      taken += 1;
       if (this.blocked.has(row.aggregate_id)) {
         await this.wait(row, 0, this.settings.now(), undefined);
         continue;
@@ -180,12 +235,17 @@ export class GroupPoll {
       if (this.settings.maxAttempts <= 1) await this.deadLetter(row, 1, error);
       else await this.wait(row, 1, this.nextAttemptAt(1), error);
     }
+    return taken;
   }
 }
 
+/** How long an event behind an undelivered earlier event waits before it is looked at again. */
+export const orderWaitMs = 1000;
+
 /**
  * A broker delivered an event whose relay transaction has not committed (or rolled back and will
- * publish it again): it cannot be parked yet. The poll rolls back and the broker redelivers it.
+ * publish it again): it cannot be parked yet. `consume` stops before such an event; this error is
+ * the guard should one reach the parking steps anyway (the poll rolls back, the broker redelivers).
  */
 export class EventNotLoggedError extends Error {
   constructor(eventId: string) {
@@ -210,6 +270,8 @@ export async function withGroupPoll<T>(
     insert into events.consumer_offsets (consumer_group) values (${subscription.group})
     on conflict do nothing`;
   return sql.begin(async (transaction) => {
+    // Waiting for the group is bounded (a Kafka batch then fails and is fetched again).
+    if (lock === 'wait') await transaction`select set_config('lock_timeout', '10000', true)`;
     const [offset] =
       lock === 'skip'
         ? await transaction`
@@ -218,6 +280,7 @@ export async function withGroupPoll<T>(
         : await transaction`
             select 1 from events.consumer_offsets where consumer_group = ${subscription.group} for update`;
     if (offset === undefined) return undefined;
+    if (lock === 'wait') await transaction`select set_config('lock_timeout', '0', true)`;
     const poll = new GroupPoll(transaction, subscription, settings);
     await poll.retryDue();
     const value = await consume(poll, transaction);

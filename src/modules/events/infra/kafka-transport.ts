@@ -8,7 +8,7 @@
 // contract suite runs against one when KAFKA_BROKERS is set (README, "Event bus").
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import type { Logger } from '../../../platform/log.ts';
-import { withGroupPoll, type ConsumerSettings, type LogRow, type Subscription } from './consumer.ts';
+import { withGroupPoll, type ConsumerSettings, type Subscription } from './consumer.ts';
 import {
   aggregateHeader,
   brokerGroupName,
@@ -73,37 +73,65 @@ export async function kafkaTransport(options: KafkaTransportOptions): Promise<Bu
     const groupId = brokerGroupName(options.prefix, subscription.group);
     if (consumers.has(groupId)) return;
     const consumer = kafka.consumer({ groupId });
-    consumers.set(groupId, consumer);
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        if (!isRunning() || isStale() || batch.messages.length === 0) return;
-        const events: LogRow[] = [];
-        for (const message of batch.messages) {
-          const header = (name: string) => {
-            const value = message.headers?.[name];
-            return value === undefined ? undefined : String(Array.isArray(value) ? value[0] : value);
-          };
-          const event = eventFromMessage(message.value?.toString('utf8') ?? '', header);
-          if (event) events.push(event);
-          else
-            options.log.warn(
-              { topic, offset: message.offset },
-              'Kafka message is not a PayFlow event; skipped',
-            );
-        }
-        await withGroupPoll(options.sql, subscription, settings, 'wait', (poll) => poll.consume(events));
-        const last = batch.messages.at(-1)!;
-        resolveOffset(last.offset);
-        await consumer.commitOffsets([
-          { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
-        ]);
-        await heartbeat();
-      },
+    // A consumer that crashed for good (kafkajs does not restart it) is forgotten, so the next drain
+    // starts a new one instead of the group going silent in this process.
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) {
+        consumers.delete(groupId);
+        options.log.error(
+          { err: payload.error, consumerGroup: subscription.group },
+          'Kafka consumer crashed',
+        );
+      }
     });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          if (!isRunning() || isStale() || batch.messages.length === 0) return;
+          let taken = 0;
+          await withGroupPoll(options.sql, subscription, settings, 'wait', async (poll) => {
+            for (const message of batch.messages) {
+              const header = (name: string) => {
+                const value = message.headers?.[name];
+                return value === undefined ? undefined : String(Array.isArray(value) ? value[0] : value);
+              };
+              const event = eventFromMessage(message.value?.toString('utf8') ?? '', header);
+              if (event === undefined) {
+                options.log.warn(
+                  { topic, offset: message.offset },
+                  'Kafka message is not a PayFlow event; skipped',
+                );
+              } else if ((await poll.consume([event])) === 0) {
+                break; // not in events.log yet: fetched again from here
+              }
+              taken += 1;
+            }
+          });
+          const last = batch.messages[taken - 1];
+          if (last !== undefined) {
+            resolveOffset(last.offset);
+            await consumer.commitOffsets([
+              {
+                topic: batch.topic,
+                partition: batch.partition,
+                offset: (BigInt(last.offset) + 1n).toString(),
+              },
+            ]);
+          }
+          await heartbeat();
+          // Stopped before an event whose relay has not committed: give it a moment before the refetch.
+          if (taken < batch.messages.length) await new Promise((resolve) => setTimeout(resolve, 200));
+        },
+      });
+      consumers.set(groupId, consumer);
+    } catch (error) {
+      await consumer.disconnect().catch(() => undefined);
+      throw error;
+    }
   }
 
   return {

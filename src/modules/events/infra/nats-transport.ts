@@ -16,7 +16,7 @@ import {
   type JetStreamManager,
 } from '@nats-io/jetstream';
 import type { Logger } from '../../../platform/log.ts';
-import { consumerBatchMax, withGroupPoll, type LogRow, type PollResult } from './consumer.ts';
+import { consumerBatchMax, withGroupPoll, type PollResult } from './consumer.ts';
 import {
   aggregateHeader,
   brokerGroupName,
@@ -109,12 +109,18 @@ export async function natsTransport(options: NatsTransportOptions): Promise<BusT
     return durable;
   }
 
-  /** Pulls what is waiting now (no_wait): the raw JetStream pull request, ending at the first status. */
+  /**
+   * Pulls what is waiting now (no_wait): the raw JetStream pull request. The server sends the
+   * messages it has, then a status (404 when none, 408 when fewer than the batch); a full batch ends
+   * by its count. A hard deadline ends a pull whose status never comes (a connection lost midway):
+   * what arrived is handled, the rest is redelivered after the ack wait.
+   */
   async function pullNow(durable: string, max: number): Promise<Msg[]> {
     assertConnected();
     const inbox = createInbox();
     const messages: Msg[] = [];
-    const subscription = connection.subscribe(inbox, { timeout: natsRequestTimeoutMs });
+    const subscription = connection.subscribe(inbox);
+    const deadline = setTimeout(() => subscription.unsubscribe(), natsRequestTimeoutMs);
     connection.publish(
       `$JS.API.CONSUMER.MSG.NEXT.${names.stream}.${durable}`,
       JSON.stringify({ batch: max, no_wait: true }),
@@ -128,6 +134,7 @@ export async function natsTransport(options: NatsTransportOptions): Promise<BusT
         if (messages.length >= max) break;
       }
     } finally {
+      clearTimeout(deadline);
       subscription.unsubscribe();
     }
     return messages;
@@ -172,33 +179,37 @@ export async function natsTransport(options: NatsTransportOptions): Promise<BusT
       for (;;) {
         if (signal?.aborted) return total;
         let pulled: Msg[] = [];
+        let taken = 0;
         let polled: { readonly result: PollResult; readonly value: void } | undefined;
         try {
           polled = await withGroupPoll(options.sql, subscription, settings, 'skip', async (poll) => {
             pulled = await pullNow(durable, consumerBatchMax);
-            const events: LogRow[] = [];
             for (const message of pulled) {
               const event = eventFromMessage(decoder.decode(message.data), (name) =>
                 message.headers?.get(name),
               );
-              if (event) events.push(event);
-              else
+              if (event === undefined) {
                 options.log.warn(
                   { subject: message.subject },
                   'NATS message is not a PayFlow event; skipped',
                 );
+              } else if ((await poll.consume([event])) === 0) {
+                break; // not in events.log yet: it and the rest come again
+              }
+              taken += 1;
             }
-            await poll.consume(events);
           });
         } catch (error) {
           await settle(pulled, '-NAK').catch(() => undefined);
           throw error;
         }
-        await settle(pulled, '+ACK');
+        await settle(pulled.slice(0, taken), '+ACK');
+        await settle(pulled.slice(taken), '-NAK');
         if (polled === undefined) return total;
         total.handled += polled.result.handled;
         total.failed += polled.result.failed;
         total.deadLettered += polled.result.deadLettered;
+        if (taken < pulled.length) return total;
         if (pulled.length === 0) return total;
       }
     },
