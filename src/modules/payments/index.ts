@@ -213,7 +213,7 @@ function jobsFor(dependencies: PaymentsDependencies, intervalMs: number): Job[] 
     {
       name: 'payments.acquirer-reversals',
       intervalMs,
-      run: async () => void (await sendDueReversals(dependencies)),
+      run: async (signal) => void (await sendDueReversals(dependencies, undefined, signal)),
     },
     {
       name: 'payments.reap-idempotency-keys',

@@ -137,15 +137,20 @@ async function sendReversal(dependencies: PaymentsDependencies, reversal: Acquir
   }
 }
 
-/** Sends the due reversals (or the one of `paymentId`, if due); returns how many were claimed. */
+/**
+ * Sends the due reversals (or the one of `paymentId`, if due); returns how many were claimed. On
+ * shutdown (`signal`) the rest of the batch is left to its lease: due again once it runs out.
+ */
 export async function sendDueReversals(
   dependencies: PaymentsDependencies,
   paymentId?: string,
+  signal?: AbortSignal,
 ): Promise<number> {
   const now = dependencies.clock.now();
   const leaseUntil = new Date(now.getTime() + dependencies.settings.keyLockTimeoutMs);
   const claimed = await claimDueReversals(dependencies.sql, now, leaseUntil, reversalBatchMax, paymentId);
   for (const reversal of claimed) {
+    if (signal?.aborted) break;
     try {
       await sendReversal(dependencies, reversal);
     } catch (error) {
