@@ -1,11 +1,15 @@
-// The identity CLI: merchants, operator/service clients, secret rotation and signing-key rotation.
+// The identity CLI: merchants, operator/service clients (list, disable, enable, secret rotation) and
+// signing-key rotation.
 // Each prints one JSON document on stdout; secrets appear there once and nowhere else.
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DomainError } from '../../platform/errors.ts';
 import type { CliCommand, CommandContext } from '../../platform/module.ts';
 import { confidentialRoles, createClient, type ConfidentialRole } from './application/create-client.ts';
 import { createMerchant } from './application/create-merchant.ts';
+import { disableClient, enableClient, type ClientAccessResult } from './application/change-client-access.ts';
 import { rotateClientSecret } from './application/rotate-client-secret.ts';
+import { listClients, type ClientAccessState } from './infra/client-access-repository.ts';
 import { rotateSigningKey } from './application/rotate-signing-key.ts';
 import { listSigningKeys } from './infra/identity-repository.ts';
 
@@ -29,6 +33,59 @@ async function reportingDomainErrors(work: () => Promise<void>): Promise<number>
 
 function json(context: CommandContext, value: unknown): void {
   context.print(JSON.stringify(value, null, 2));
+}
+
+/** Who ran the command, for the audit trail (identity.client_access_changes). */
+function cliActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
+}
+
+export function describeClient(client: ClientAccessState): Record<string, unknown> {
+  return {
+    clientId: client.clientId,
+    role: client.role,
+    merchantId: client.merchantId ?? null,
+    description: client.description ?? null,
+    status: client.disabledAt ? 'disabled' : 'active',
+    createdAt: client.createdAt.toISOString(),
+    secretRotatedAt: client.secretRotatedAt?.toISOString() ?? null,
+    disabledAt: client.disabledAt?.toISOString() ?? null,
+    disabledReason: client.disabledReason ?? null,
+  };
+}
+
+function describeChange(result: ClientAccessResult): Record<string, unknown> {
+  return { ...describeClient(result.client), changed: result.changed };
+}
+
+/** `clients disable|enable <clientId> [--reason <text>]`. */
+function accessCommand(verb: 'disable' | 'enable'): CliCommand {
+  const change = verb === 'disable' ? disableClient : enableClient;
+  return {
+    path: ['clients', verb],
+    summary:
+      verb === 'disable'
+        ? 'Disable a client: no new tokens, and every token it holds is refused within 2 s.'
+        : 'Enable a disabled client; tokens issued before it was disabled stay refused.',
+    usage: `payflow clients ${verb} <clientId> [--reason <text>]`,
+    needsDatabase: true,
+    async run(args, context) {
+      const { values, positionals } = parseArgs({
+        args: [...args],
+        options: { reason: { type: 'string' } },
+        allowPositionals: true,
+        strict: true,
+      });
+      const clientId = positionals[0];
+      if (!clientId || positionals.length !== 1) return fail(`clients ${verb} needs one <clientId>`);
+      const request = { clientId, actor: cliActor(), reason: values.reason };
+      return reportingDomainErrors(async () => json(context, describeChange(await change(context, request))));
+    },
+  };
 }
 
 export const identityCommands: readonly CliCommand[] = [
@@ -72,15 +129,38 @@ export const identityCommands: readonly CliCommand[] = [
     },
   },
   {
-    path: ['clients', 'rotate-secret'],
-    summary: 'Issue a new secret for a client; the old secret stops working at once.',
-    usage: 'payflow clients rotate-secret <clientId>',
+    path: ['clients', 'list'],
+    summary: 'List API clients with their state (active or disabled, and why).',
+    usage: 'payflow clients list [--merchant <id>]',
     needsDatabase: true,
     async run(args, context) {
-      const { positionals } = parseArgs({ args: [...args], allowPositionals: true, strict: true });
+      const { values } = parseArgs({
+        args: [...args],
+        options: { merchant: { type: 'string' } },
+        strict: true,
+      });
+      json(context, (await listClients(context.sql, { merchantId: values.merchant })).map(describeClient));
+    },
+  },
+  accessCommand('disable'),
+  accessCommand('enable'),
+  {
+    path: ['clients', 'rotate-secret'],
+    summary:
+      'Issue a new secret for a client; the old secret and every token issued with it stop working at once.',
+    usage: 'payflow clients rotate-secret <clientId> [--reason <text>]',
+    needsDatabase: true,
+    async run(args, context) {
+      const { values, positionals } = parseArgs({
+        args: [...args],
+        options: { reason: { type: 'string' } },
+        allowPositionals: true,
+        strict: true,
+      });
       const clientId = positionals[0];
       if (!clientId || positionals.length !== 1) return fail('clients rotate-secret needs one <clientId>');
-      return reportingDomainErrors(async () => json(context, await rotateClientSecret(context, clientId)));
+      const request = { clientId, actor: cliActor(), reason: values.reason };
+      return reportingDomainErrors(async () => json(context, await rotateClientSecret(context, request)));
     },
   },
   {

@@ -15,6 +15,7 @@ import {
 import { issueToken, type TokenResponse, type TokenSettings } from './application/issue-token.ts';
 import { rotateClientSecret } from './application/rotate-client-secret.ts';
 import { createBearerAuthenticator } from './infra/bearer-authenticator.ts';
+import { ClientRevocations } from './infra/client-revocations.ts';
 import { KeyRing } from './infra/key-ring.ts';
 import { findMerchantContact, merchantExists } from './infra/identity-repository.ts';
 import { registerAccessRoutes, registerIdentityRoutes } from './http/routes.ts';
@@ -114,6 +115,7 @@ export const identityModule: ModuleDefinition = {
     await keyRing.ensureActiveKey();
     const settings = tokenSettingsOf(config);
     const dependencies = { sql, clock, keyRing, settings };
+    const revocations = new ClientRevocations(sql, context.log);
     const authenticator = createBearerAuthenticator(
       keyRing,
       clock,
@@ -123,6 +125,7 @@ export const identityModule: ModuleDefinition = {
         leewaySeconds: config.tokenLeewaySeconds,
       },
       context.log,
+      revocations,
     );
     const face: IdentityFace = {
       authenticator,
@@ -159,6 +162,8 @@ export const identityModule: ModuleDefinition = {
         if (result.retired.length > 0) context.log.info({ kids: result.retired }, 'signing keys retired');
       },
     };
+    // Last, so that a failure above leaves no listening connection behind.
+    await revocations.start();
     return {
       name: 'identity',
       jobs: [keyMaintenance],
@@ -167,6 +172,7 @@ export const identityModule: ModuleDefinition = {
         registerAccessRoutes(app, dependencies, authenticator);
       },
       face,
+      close: () => revocations.close(),
     };
   },
 };

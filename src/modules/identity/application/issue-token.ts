@@ -64,6 +64,8 @@ export async function issueToken(
     role: client.role,
     scope,
     client_id: client.clientId,
+    // Revocation: disabling, re-enabling or a secret rotation raises the client's generation.
+    generation: client.tokenGeneration,
     ...(client.merchantId ? { merchant_id: client.merchantId } : {}),
   })
     .setProtectedHeader({ alg: signing.algorithm, kid: signing.kid, typ: 'at+jwt' })

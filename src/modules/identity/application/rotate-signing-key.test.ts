@@ -27,6 +27,8 @@ const clock: Clock = { now: () => new Date(nowMs) };
 const settings = { issuer: 'payflow', audience: 'payflow-api', ttlSeconds: 900 };
 const options = { algorithm: 'EdDSA' as const, tokenTtlSeconds: 900, leewaySeconds: 30 };
 const silentLog = { info: () => undefined };
+/** Key rotation is the subject here; client revocation has its own tests. */
+const noRevocations = { refusal: () => undefined };
 const day = 86_400_000;
 
 test('rotation keeps old tokens verifying until they expire, then the job retires the key', async () => {
@@ -37,6 +39,7 @@ test('rotation keeps old tokens verifying until they expire, then the job retire
     clock,
     { ...settings, leewaySeconds: 30 },
     silentLog,
+    noRevocations,
   );
   const merchant = await createMerchant({ sql: database.sql, clock }, 'Clocked Shop');
   const request = {

@@ -1,7 +1,9 @@
 // Verifies `Authorization: Bearer <jwt>`: only ES256/EdDSA (never `none` or HMAC), a kid the key ring
 // knows, the key's own algorithm, iss, aud, exp and nbf with a small leeway, and well-formed PayFlow
-// claims. Every failure is a 401 problem with `WWW-Authenticate: Bearer error="invalid_token"`;
-// the reason goes to the log, the caller learns only that the token was not accepted.
+// claims, and that its client's token generation is not revoked (disabled client, rotated secret:
+// an in-memory list, see client-revocations.ts). Every failure is a 401 problem with
+// `WWW-Authenticate: Bearer error="invalid_token"`; the reason (and the client id, never the token)
+// goes to the log, the caller learns only that the token was not accepted.
 import type { FastifyRequest } from 'fastify';
 import { errors as joseErrors, jwtVerify, type JWTHeaderParameters, type JWTPayload } from 'jose';
 import type { Clock } from '../../../platform/clock.ts';
@@ -12,6 +14,7 @@ import {
   type PrincipalRole,
   type RequestAuthenticator,
 } from '../../../platform/http/auth.ts';
+import type { RevocationCheck } from './client-revocations.ts';
 import type { KeyRing } from './key-ring.ts';
 
 export const allowedAlgorithms = ['ES256', 'EdDSA'] as const;
@@ -40,7 +43,23 @@ function unauthorized(code: string, detail: string, description: string): Domain
   );
 }
 
-class TokenRejected extends Error {}
+class TokenRejected extends Error {
+  constructor(
+    reason: string,
+    readonly clientId?: string,
+  ) {
+    super(reason);
+  }
+}
+
+/** The `generation` claim; tokens issued before generations existed count as generation 1. */
+function generationOf(payload: JWTPayload): number {
+  const generation = payload['generation'];
+  if (generation === undefined) return 1;
+  if (typeof generation !== 'number' || !Number.isSafeInteger(generation) || generation < 1)
+    throw new TokenRejected('generation invalid');
+  return generation;
+}
 
 function claimsToPrincipal(payload: JWTPayload): Principal {
   const role = payload['role'];
@@ -66,6 +85,7 @@ export function createBearerAuthenticator(
   clock: Clock,
   settings: VerificationSettings,
   log: { info(object: object, message: string): void },
+  revocations: RevocationCheck,
 ): BearerAuthenticator {
   const verified = new WeakMap<FastifyRequest, Promise<Principal>>();
 
@@ -86,13 +106,17 @@ export function createBearerAuthenticator(
       currentDate: clock.now(),
       requiredClaims: ['exp', 'iat', 'nbf', 'sub', 'jti'],
     });
-    return claimsToPrincipal(payload);
+    const principal = claimsToPrincipal(payload);
+    const refusal = revocations.refusal(principal.clientId, generationOf(payload));
+    if (refusal) throw new TokenRejected(refusal, principal.clientId);
+    return principal;
   }
 
   function rejection(error: unknown, log: { info(object: object, message: string): void }): unknown {
     if (!(error instanceof TokenRejected || error instanceof joseErrors.JOSEError)) return error;
     const expired = error instanceof joseErrors.JWTExpired;
-    log.info({ reason: error.message }, 'access token rejected');
+    const clientId = error instanceof TokenRejected ? error.clientId : undefined;
+    log.info({ reason: error.message, ...(clientId ? { clientId } : {}) }, 'access token rejected');
     return unauthorized(
       'invalid_token',
       expired ? 'The access token has expired.' : 'The access token is not valid.',

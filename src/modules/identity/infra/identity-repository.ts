@@ -9,6 +9,8 @@ export interface ClientRecord {
   readonly secretHash: string | undefined;
   readonly scopes: readonly string[];
   readonly disabled: boolean;
+  /** Goes into each token; tokens of a lower generation than the client's are refused. */
+  readonly tokenGeneration: number;
 }
 
 export interface NewClient {
@@ -39,6 +41,7 @@ interface ClientRow {
   secret_hash: string | null;
   scopes: string[];
   disabled_at: Date | null;
+  token_generation: number;
 }
 
 interface KeyRow {
@@ -95,7 +98,7 @@ export async function insertClient(sql: Queryable, client: NewClient, at: Date):
 
 export async function findClient(sql: Queryable, clientId: string): Promise<ClientRecord | undefined> {
   const [row] = await sql<ClientRow[]>`
-    select client_id, role, merchant_id, secret_hash, scopes, disabled_at
+    select client_id, role, merchant_id, secret_hash, scopes, disabled_at, token_generation
     from identity.clients where client_id = ${clientId}`;
   if (!row) return undefined;
   return {
@@ -105,20 +108,8 @@ export async function findClient(sql: Queryable, clientId: string): Promise<Clie
     secretHash: row.secret_hash ?? undefined,
     scopes: row.scopes,
     disabled: row.disabled_at !== null,
+    tokenGeneration: row.token_generation,
   };
-}
-
-/** Replaces a confidential client's secret hash; false when there is no such confidential client. */
-export async function replaceSecretHash(
-  sql: Queryable,
-  clientId: string,
-  secretHash: string,
-  at: Date,
-): Promise<boolean> {
-  const rows = await sql`
-    update identity.clients set secret_hash = ${secretHash}, secret_rotated_at = ${at}
-    where client_id = ${clientId} and secret_hash is not null`;
-  return rows.count === 1;
 }
 
 export async function insertSigningKey(
