@@ -1,7 +1,9 @@
-// Background work besides the janitor: the expiry of authorizations (the hold is released, as a void
-// would; a bank redirect still waiting for its payer owes the acquirer the cancel of its pending
-// authorization, sent by the reversal job) and the reaper of finished idempotency keys older than
-// their retention.
+// Background work besides the janitor: the expiry of authorizations and the reaper of finished
+// idempotency keys older than their retention. An expiring payment owes the acquirer a void of its
+// authorization in the transaction that expires it (ADR 14), sent by the reversal job: an AUTHORIZED
+// one releases its ledger hold and has the approved authorization voided, so the payer's funds are
+// no longer held at the issuer; a bank redirect still waiting for its payer has its pending
+// authorization cancelled, so the payer can no longer approve it.
 import assert from 'node:assert/strict';
 import { deleteFinishedKeysBefore } from '../../../platform/idempotency.ts';
 import { transition } from '../domain/payment-state.ts';
@@ -28,10 +30,12 @@ export async function expireAuthorizations(dependencies: PaymentsDependencies): 
         now,
       );
       assert.ok(updated, 'the payment changed under its row lock');
-      if (payment.status === 'REQUIRES_ACTION') {
-        assert.ok(payment.acquirerAuthorizationId, 'a waiting bank redirect has an acquirer authorization');
-        await oweReversal(transaction, dependencies, payment, payment.acquirerAuthorizationId, 'expiry');
-      }
+      // Both expiring statuses (AUTHORIZED, REQUIRES_ACTION) hold an authorization at the acquirer.
+      assert.ok(
+        payment.acquirerAuthorizationId,
+        `an expiring ${payment.status} payment has an acquirer authorization`,
+      );
+      await oweReversal(transaction, dependencies, payment, payment.acquirerAuthorizationId, 'expiry');
       if (moved.ledgerEffect === 'release_hold') {
         const ref = { paymentId: payment.id, merchantId: payment.merchantId, currency: payment.currency };
         await dependencies.ledger.record(
