@@ -1,6 +1,7 @@
 // Voids PayFlow owes the acquirer for payments it finished without taking the money
 // (docs/adr/0014-acquirer-reversals.md). Owed inside the transaction that finishes a waiting bank
-// redirect (void, expiry) or records an approval notified too late; sent outside any transaction
+// redirect (void, expiry), expires an AUTHORIZED payment (its hold released in that transaction) or
+// records an approval notified too late; sent outside any transaction
 // under `pay_….reversal` by the request that owed it and by the reversal job until the acquirer
 // answers. Outside call: the acquirer's void. Never a change of the payment, never a ledger entry.
 import type { TransactionSql } from '../../../platform/db/client.ts';

@@ -64,7 +64,7 @@ export const references = {
   capture: (paymentId: string) => `${paymentId}.capture`,
   void: (paymentId: string) => `${paymentId}.void`,
   refund: (refundId: string) => `${refundId}.refund`,
-  /** The void of an authorization PayFlow finished without funds (a cancelled redirect, a late approval). */
+  /** The void of an authorization PayFlow finished without funds (a cancelled redirect, an expired authorization, a late approval). */
   reversal: (paymentId: string) => `${paymentId}.reversal`,
 };
 

@@ -1,6 +1,7 @@
 // SQL for payments.acquirer_reversals: the voids PayFlow owes the acquirer for payments it finished
-// without taking the money. A row is created in the transaction that finishes the payment (or that
-// records a late approval), claimed with a lease by whoever sends it, and closed with the answer.
+// without taking the money. A row is created in the transaction that finishes the payment (a void or
+// expiry, also of an AUTHORIZED payment) or that records a late approval, claimed with a lease by
+// whoever sends it, and closed with the answer.
 import type { Queryable, TransactionSql } from '../../../platform/db/client.ts';
 
 export type ReversalReason = 'void' | 'expiry' | 'late_approval';
