@@ -241,3 +241,24 @@ test('two PayFlow processes run the expiry and reversal jobs on one database: ea
     await database.drop();
   }
 });
+
+test('an expired authorization the acquirer has captured meanwhile goes to manual review, never retried', async () => {
+  const { paymentId, authorizationId } = await authorizedCard(server.baseUrl, merchant, 1500);
+  // A capture PayFlow does not know of (another system, an operator at the acquirer's console).
+  const response = await fetch(`${acquirer.url}/v1/authorizations/${authorizationId}/captures`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ reference: `outside-${paymentId}`, amount: 1500 }),
+  });
+  assert.equal(((await response.json()) as { status?: unknown }).status, 'captured');
+
+  await waitForPayment(server.baseUrl, merchant, paymentId, (payment) => payment.status === 'EXPIRED');
+  const reversal = await waitForReversal(server.database.sql, paymentId, (row) => row.status !== 'pending');
+  assert.deepEqual([reversal.reason, reversal.status], ['expiry', 'manual_review']);
+  const [row] = await server.database.sql<{ decline_code: string | null; next_attempt_at: Date | null }[]>`
+    select decline_code, next_attempt_at from payments.acquirer_reversals where payment_id = ${paymentId}`;
+  assert.deepEqual([row?.decline_code, row?.next_attempt_at], ['already_captured', null]);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(voidRequestsFor(authorizationId), 1, 'a refusal no retry can change is not sent again');
+  await assertExpiredAndReleased(server.baseUrl, merchant, paymentId);
+});
