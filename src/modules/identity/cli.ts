@@ -9,7 +9,8 @@ import { confidentialRoles, createClient, type ConfidentialRole } from './applic
 import { createMerchant } from './application/create-merchant.ts';
 import { disableClient, enableClient, type ClientAccessResult } from './application/change-client-access.ts';
 import { rotateClientSecret } from './application/rotate-client-secret.ts';
-import { listClients, type ClientAccessState } from './infra/client-access-repository.ts';
+import { listClients } from './infra/client-access-repository.ts';
+import { describeClient } from './http/client-routes.ts';
 import { rotateSigningKey } from './application/rotate-signing-key.ts';
 import { listSigningKeys } from './infra/identity-repository.ts';
 
@@ -42,20 +43,6 @@ function cliActor(): string {
   } catch {
     return 'cli';
   }
-}
-
-export function describeClient(client: ClientAccessState): Record<string, unknown> {
-  return {
-    clientId: client.clientId,
-    role: client.role,
-    merchantId: client.merchantId ?? null,
-    description: client.description ?? null,
-    status: client.disabledAt ? 'disabled' : 'active',
-    createdAt: client.createdAt.toISOString(),
-    secretRotatedAt: client.secretRotatedAt?.toISOString() ?? null,
-    disabledAt: client.disabledAt?.toISOString() ?? null,
-    disabledReason: client.disabledReason ?? null,
-  };
 }
 
 function describeChange(result: ClientAccessResult): Record<string, unknown> {

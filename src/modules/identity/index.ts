@@ -19,6 +19,7 @@ import { ClientRevocations } from './infra/client-revocations.ts';
 import { KeyRing } from './infra/key-ring.ts';
 import { findMerchantContact, merchantExists } from './infra/identity-repository.ts';
 import { registerAccessRoutes, registerIdentityRoutes } from './http/routes.ts';
+import { registerClientRoutes } from './http/client-routes.ts';
 import { identityCommands } from './cli.ts';
 import { ensureDemoMerchant } from './application/demo-merchant.ts';
 import { maintainSigningKeys } from './application/rotate-signing-key.ts';
@@ -95,6 +96,8 @@ export function createClientWith(
 }
 
 export { rotateClientSecret };
+/** The longest a disabled client's or rotated secret's tokens are still accepted by a process. */
+export { revocationDelayMaxMs } from './infra/client-revocations.ts';
 
 export const identityModule: ModuleDefinition = {
   manifest: {
@@ -170,6 +173,7 @@ export const identityModule: ModuleDefinition = {
       async registerRoutes(app) {
         await registerIdentityRoutes(app, dependencies);
         registerAccessRoutes(app, dependencies, authenticator);
+        registerClientRoutes(app, dependencies, authenticator);
       },
       face,
       close: () => revocations.close(),
