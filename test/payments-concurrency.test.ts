@@ -20,8 +20,8 @@ before(async () => {
   const env = {
     DATABASE_URL: database.url,
     ...paymentsEnv(acquirer.url),
-
-    DATABASE_POOL_MAX: '20',
+    // Enough connections for real contention in PostgreSQL; the suite shares max_connections=100.
+    DATABASE_POOL_MAX: '8',
   };
   // Both processes must share the vault keyring, as every process of one deployment does.
   const shared = { ...env, VAULT_MASTER_KEY: randomBytes(32).toString('hex') };

@@ -52,7 +52,7 @@ async function createDatabase(template: string): Promise<TestDatabase> {
   const name = `${requireEnv('PAYFLOW_TEST_PREFIX')}${randomBytes(6).toString('hex')}`;
   await withAdmin((admin) => admin.unsafe(`create database "${name}" template "${template}"`));
   const url = databaseUrl(name);
-  const sql = createSql({ url, maxConnections: 5 });
+  const sql = createSql({ url, maxConnections: 3 });
   return {
     url,
     name,

@@ -27,6 +27,9 @@ export interface TestServerOptions {
   readonly database?: TestDatabase;
 }
 
+/** Connections per PayFlow process under test, unless a test asks for more. */
+export const testPoolMax = '4';
+
 /** A data directory of its own, so nothing a test server generates lands in the working tree. */
 export function temporaryDataDir(): string {
   const directory = mkdtempSync(path.join(os.tmpdir(), 'payflow-test-'));
@@ -40,6 +43,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     PAYFLOW_DATA_DIR: temporaryDataDir(),
     SIMULATOR_PORT: '0', // the in-process acquirer simulator must not collide across parallel tests
     LOG_LEVEL: process.env.PAYFLOW_TEST_LOG_LEVEL ?? 'silent',
+    // Two test files run at once against a PostgreSQL with max_connections=100 (the machine's).
+    DATABASE_POOL_MAX: testPoolMax,
     ...options.env,
     DATABASE_URL: database.url,
     PORT: '0',
@@ -82,6 +87,7 @@ export async function spawnServer(
       // With REDIS_URL set (CI), spawned servers would otherwise share one rate-limit budget per IP
       // across the whole suite; a test that wants servers to share a bucket passes its own prefix.
       RATE_LIMIT_REDIS_PREFIX: `payflow-test:${randomUUID()}:`,
+      DATABASE_POOL_MAX: testPoolMax,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
