@@ -249,6 +249,18 @@ export const configVariables = {
       return value;
     },
   ),
+  secretsKey: variable(
+    'PAYFLOW_SECRETS_KEY',
+    undefined,
+    'Key that seals token-signing keys and webhook secrets in the database: 32 bytes as hex or base64. Unset (and no `PAYFLOW_SECRETS_KEY_FILE`): a key is generated into `PAYFLOW_DATA_DIR/secrets-key`. Every PayFlow process of one database needs the same key.',
+    optionalText,
+  ),
+  secretsKeyFile: variable(
+    'PAYFLOW_SECRETS_KEY_FILE',
+    undefined,
+    'Path of a file holding the secrets key (same format as `PAYFLOW_SECRETS_KEY`).',
+    optionalText,
+  ),
   vaultMasterKey: variable(
     'VAULT_MASTER_KEY',
     undefined,
