@@ -16,6 +16,7 @@ import {
   eventFromMessage,
   merchantHeader,
   messageBody,
+  UnloggedEvents,
   type BusTransport,
   type TransportContext,
 } from './transport.ts';
@@ -68,6 +69,7 @@ export async function kafkaTransport(options: KafkaTransportOptions): Promise<Bu
     );
   }
   const consumers = new Map<string, Consumer>();
+  const unlogged = new UnloggedEvents();
 
   async function startConsumer(subscription: Subscription, settings: ConsumerSettings): Promise<void> {
     const groupId = brokerGroupName(options.prefix, subscription.group);
@@ -106,7 +108,11 @@ export async function kafkaTransport(options: KafkaTransportOptions): Promise<Bu
                   'Kafka message is not a PayFlow event; skipped',
                 );
               } else if ((await poll.consume([event])) === 0) {
-                break; // not in events.log yet: fetched again from here
+                if (!unlogged.givenUp(event.event_id)) break; // not in events.log yet: fetched again from here
+                options.log.error(
+                  { eventId: event.event_id, consumerGroup: subscription.group },
+                  'Kafka message names an event this database never logged; skipped (another deployment on the same EVENT_BUS_PREFIX, or a reset database?)',
+                );
               }
               taken += 1;
             }

@@ -24,6 +24,7 @@ import {
   eventFromMessage,
   merchantHeader,
   messageBody,
+  UnloggedEvents,
   type BusTransport,
   type TransportContext,
 } from './transport.ts';
@@ -87,6 +88,7 @@ export async function natsTransport(options: NatsTransportOptions): Promise<BusT
   }
   const client = jetstream(connection, { timeout: natsRequestTimeoutMs });
   const prepared = new Set<string>();
+  const unlogged = new UnloggedEvents();
 
   async function ensureConsumer(group: string): Promise<string> {
     const durable = brokerGroupName(options.prefix, group);
@@ -194,7 +196,11 @@ export async function natsTransport(options: NatsTransportOptions): Promise<BusT
                   'NATS message is not a PayFlow event; skipped',
                 );
               } else if ((await poll.consume([event])) === 0) {
-                break; // not in events.log yet: it and the rest come again
+                if (!unlogged.givenUp(event.event_id)) break; // not in events.log yet: it and the rest come again
+                options.log.error(
+                  { eventId: event.event_id, consumerGroup: subscription.group },
+                  'NATS message names an event this database never logged; skipped (another deployment on the same EVENT_BUS_PREFIX, or a reset database?)',
+                );
               }
               taken += 1;
             }

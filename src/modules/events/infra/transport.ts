@@ -112,6 +112,34 @@ export function deadLetterHeaderValues(letter: DeadLetterMessage): Record<string
   };
 }
 
+/**
+ * How long a broker message may name an event that is not in events.log before it is taken for a
+ * stranger's (a database reset while the broker kept its stream, or another deployment on the same
+ * prefix) and skipped with an error, instead of holding up the group for good. A relay publishes
+ * only committed outbox rows and commits right after, so its own events appear within seconds.
+ */
+export const unloggedEventPatienceMs = 5 * 60_000;
+
+/** Remembers when each not-yet-logged event was first delivered, per process. */
+export class UnloggedEvents {
+  private readonly firstSeen = new Map<string, number>();
+
+  constructor(private readonly patienceMs = unloggedEventPatienceMs) {}
+
+  /** True once the event has been delivered without being logged for longer than the patience. */
+  givenUp(eventId: string, now = Date.now()): boolean {
+    const first = this.firstSeen.get(eventId);
+    if (first === undefined) {
+      if (this.firstSeen.size >= 10_000) this.firstSeen.clear();
+      this.firstSeen.set(eventId, now);
+      return false;
+    }
+    if (now - first < this.patienceMs) return false;
+    this.firstSeen.delete(eventId);
+    return true;
+  }
+}
+
 /** Broker-side name of a consumer group: `<prefix>_<group>` with `.` and `-` made `_`. */
 export function brokerGroupName(prefix: string, group: string): string {
   return `${prefix}_${group.replace(/[.-]/g, '_')}`;
