@@ -4,7 +4,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey, createHmac } from 'node:crypto';
 import { SignJWT, decodeProtectedHeader, generateKeyPair, importJWK, type JWK } from 'jose';
-import { startTestServer, type TestServer } from './support/server.ts';
+import { startTestServer, testSecretsKey, type TestServer } from './support/server.ts';
+import { createSecretSealer, parseSecretsKey } from '../src/platform/secrets.ts';
 import { adminToken, createMerchantCredentials, fetchToken, merchantSession } from './support/identity.ts';
 import type { MerchantCredentials } from '../src/modules/identity/index.ts';
 
@@ -237,12 +238,23 @@ test('no token, or a malformed header, is a 401 problem with WWW-Authenticate', 
   await assertRejected('not-a-jwt', 'garbage');
 });
 
-/** The server's active signing key as a jose key (read from the identity schema) to forge tokens. */
+/**
+ * The server's active signing key as a jose key (read from the identity schema and unsealed with the
+ * secrets key the test server runs with) to forge tokens.
+ */
 async function serverKey(): Promise<{ kid: string; privateJwk: JWK; publicJwk: JWK }> {
-  const [row] = await server.database.sql<{ kid: string; private_jwk: JWK; public_jwk: JWK }[]>`
-    select kid, private_jwk, public_jwk from identity.signing_keys where status = 'active'`;
+  const [row] = await server.database.sql<{ kid: string; private_jwk_sealed: string; public_jwk: JWK }[]>`
+    select kid, private_jwk_sealed, public_jwk from identity.signing_keys where status = 'active'`;
   assert.ok(row);
-  return { kid: row.kid, privateJwk: row.private_jwk, publicJwk: row.public_jwk };
+  const sealer = createSecretSealer(parseSecretsKey(testSecretsKey)!);
+  const privateJwk = JSON.parse(
+    sealer.unseal(row.private_jwk_sealed, {
+      table: 'identity.signing_keys',
+      id: row.kid,
+      column: 'private_jwk_sealed',
+    }),
+  ) as JWK;
+  return { kid: row.kid, privateJwk, publicJwk: row.public_jwk };
 }
 
 async function forge(overrides: {

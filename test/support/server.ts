@@ -2,7 +2,7 @@
 // this process (startTestServer) or as a separate `payflow start` process (spawnServer), for tests
 // that kill processes or run several of them against one database.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +27,12 @@ export interface TestServerOptions {
   readonly database?: TestDatabase;
 }
 
+/**
+ * The secrets key (ADR 16) every PayFlow process a test file starts uses unless the test passes its
+ * own: processes of one database must share it, and each gets a data directory of its own.
+ */
+export const testSecretsKey = randomBytes(32).toString('hex');
+
 /** Connections per PayFlow process under test, unless a test asks for more. */
 export const testPoolMax = '4';
 
@@ -45,6 +51,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     LOG_LEVEL: process.env.PAYFLOW_TEST_LOG_LEVEL ?? 'silent',
     // Two test files run at once against a PostgreSQL with max_connections=100 (the machine's).
     DATABASE_POOL_MAX: testPoolMax,
+    PAYFLOW_SECRETS_KEY: testSecretsKey,
     ...options.env,
     DATABASE_URL: database.url,
     PORT: '0',
@@ -88,6 +95,7 @@ export async function spawnServer(
       // across the whole suite; a test that wants servers to share a bucket passes its own prefix.
       RATE_LIMIT_REDIS_PREFIX: `payflow-test:${randomUUID()}:`,
       DATABASE_POOL_MAX: testPoolMax,
+      PAYFLOW_SECRETS_KEY: testSecretsKey,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -129,6 +137,7 @@ export async function runCli(
       SIMULATOR_PORT: '0',
       LOG_LEVEL: 'warn',
       PAYFLOW_DATA_DIR: temporaryDataDir(),
+      PAYFLOW_SECRETS_KEY: testSecretsKey,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -12,6 +12,8 @@ import { rotateClientSecret } from './application/rotate-client-secret.ts';
 import { listClients } from './infra/client-access-repository.ts';
 import { describeClient } from './http/client-routes.ts';
 import { rotateSigningKey } from './application/rotate-signing-key.ts';
+import { sealClearSigningKeys } from './application/seal-signing-keys.ts';
+import { openSecretSealer } from '../../platform/secrets.ts';
 import { listSigningKeys } from './infra/identity-repository.ts';
 
 function fail(message: string): number {
@@ -157,11 +159,17 @@ export const identityCommands: readonly CliCommand[] = [
     needsDatabase: true,
     async run(args, context) {
       parseArgs({ args: [...args], strict: true });
-      const rotated = await rotateSigningKey(context, {
-        algorithm: context.config.tokenSigningAlgorithm,
-        tokenTtlSeconds: context.config.tokenTtlSeconds,
-        leewaySeconds: context.config.tokenLeewaySeconds,
-      });
+      // The new key is sealed under the secrets key every server uses; check it fits first.
+      const sealer = openSecretSealer(context.config, context.log);
+      await sealClearSigningKeys(context.sql, sealer);
+      const rotated = await rotateSigningKey(
+        { ...context, sealer },
+        {
+          algorithm: context.config.tokenSigningAlgorithm,
+          tokenTtlSeconds: context.config.tokenTtlSeconds,
+          leewaySeconds: context.config.tokenLeewaySeconds,
+        },
+      );
       json(context, rotated);
     },
   },

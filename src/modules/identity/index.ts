@@ -24,6 +24,8 @@ import { identityCommands } from './cli.ts';
 import { ensureDemoMerchant } from './application/demo-merchant.ts';
 import { maintainSigningKeys } from './application/rotate-signing-key.ts';
 import type { Job } from '../../platform/module.ts';
+import { openSecretSealer } from '../../platform/secrets.ts';
+import { sealClearSigningKeys } from './application/seal-signing-keys.ts';
 
 const keyMaintenanceIntervalMs = 60_000;
 
@@ -114,10 +116,14 @@ export const identityModule: ModuleDefinition = {
   },
   async create(context) {
     const { sql, clock, config } = context;
-    const keyRing = new KeyRing(sql, clock, config.tokenSigningAlgorithm);
+    // Private signing keys are sealed at rest (ADR 16); a wrong key stops the start here.
+    const sealer = openSecretSealer(config, context.log);
+    const sealed = await sealClearSigningKeys(sql, sealer);
+    if (sealed > 0) context.log.info({ sealed }, 'identity: sealed signing keys stored in clear');
+    const keyRing = new KeyRing(sql, clock, config.tokenSigningAlgorithm, sealer);
     await keyRing.ensureActiveKey();
     const settings = tokenSettingsOf(config);
-    const dependencies = { sql, clock, keyRing, settings };
+    const dependencies = { sql, clock, keyRing, settings, sealer };
     const revocations = new ClientRevocations(sql, context.log);
     const authenticator = createBearerAuthenticator(
       keyRing,

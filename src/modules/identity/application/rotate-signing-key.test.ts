@@ -3,12 +3,14 @@
 // happens once even when two workers run it at the same moment.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { decodeProtectedHeader } from 'jose';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database.ts';
 import type { Clock } from '../../../platform/clock.ts';
 import { createBearerAuthenticator } from '../infra/bearer-authenticator.ts';
 import { listSigningKeys } from '../infra/identity-repository.ts';
 import { KeyRing } from '../infra/key-ring.ts';
+import { createSecretSealer } from '../../../platform/secrets.ts';
 import { createMerchant } from './create-merchant.ts';
 import { issueToken } from './issue-token.ts';
 import { maintainSigningKeys, rotateSigningKey } from './rotate-signing-key.ts';
@@ -30,9 +32,10 @@ const silentLog = { info: () => undefined };
 /** Key rotation is the subject here; client revocation has its own tests. */
 const noRevocations = { refusal: () => undefined };
 const day = 86_400_000;
+const sealer = createSecretSealer(randomBytes(32));
 
 test('rotation keeps old tokens verifying until they expire, then the job retires the key', async () => {
-  const keyRing = new KeyRing(database.sql, clock, 'EdDSA');
+  const keyRing = new KeyRing(database.sql, clock, 'EdDSA', sealer);
   await keyRing.ensureActiveKey();
   const authenticator = createBearerAuthenticator(
     keyRing,
@@ -53,7 +56,7 @@ test('rotation keeps old tokens verifying until they expire, then the job retire
   assert.equal(decodeProtectedHeader(old).alg, 'EdDSA');
 
   nowMs = start + 60_000;
-  const rotated = await rotateSigningKey({ sql: database.sql, clock }, options);
+  const rotated = await rotateSigningKey({ sql: database.sql, clock, sealer }, options);
   assert.ok(rotated);
   assert.equal(rotated.previousKid, decodeProtectedHeader(old).kid);
   const fresh = (await issueToken(dependencies, request)).access_token;
@@ -62,14 +65,14 @@ test('rotation keeps old tokens verifying until they expire, then the job retire
   nowMs = start + 600_000;
   assert.equal((await authenticator.verify(old)).merchantId, merchant.merchantId);
   const early = await maintainSigningKeys(
-    { sql: database.sql, clock },
+    { sql: database.sql, clock, sealer },
     { ...options, rotateAfterMs: 30 * day },
   );
   assert.deepEqual(early, { rotated: undefined, retired: [] });
 
   nowMs = start + 60_000 + 930_000;
   const due = await maintainSigningKeys(
-    { sql: database.sql, clock },
+    { sql: database.sql, clock, sealer },
     { ...options, rotateAfterMs: 30 * day },
   );
   assert.deepEqual(due.retired, [rotated.previousKid]);
@@ -84,7 +87,7 @@ test('rotation keeps old tokens verifying until they expire, then the job retire
 test('scheduled rotation happens once when the active key is due, even with two workers at once', async () => {
   const keysBefore = await listSigningKeys(database.sql);
   nowMs += 31 * day;
-  const dependencies = { sql: database.sql, clock };
+  const dependencies = { sql: database.sql, clock, sealer };
   const runs = await Promise.all([
     maintainSigningKeys(dependencies, { ...options, rotateAfterMs: 30 * day }),
     maintainSigningKeys(dependencies, { ...options, rotateAfterMs: 30 * day }),

@@ -3,6 +3,7 @@
 // `retired`; a new key becomes active. One transaction, serialized by a row lock. No outside calls.
 import type { Sql } from '../../../platform/db/client.ts';
 import type { Clock } from '../../../platform/clock.ts';
+import type { SecretSealer } from '../../../platform/secrets.ts';
 import {
   insertSigningKey,
   listSigningKeys,
@@ -21,7 +22,7 @@ export interface RotationResult {
 }
 
 export async function rotateSigningKey(
-  dependencies: { sql: Sql; clock: Clock },
+  dependencies: { sql: Sql; clock: Clock; sealer: SecretSealer },
   options: {
     algorithm: SigningAlgorithm;
     tokenTtlSeconds: number;
@@ -40,7 +41,7 @@ export async function rotateSigningKey(
       if (active && now.getTime() - active.createdAt.getTime() < options.onlyIfOlderThanMs) return undefined;
     }
     const previousKid = await retireActiveKey(transaction, now, notAfter);
-    await insertSigningKey(transaction, generated, now);
+    await insertSigningKey(transaction, dependencies.sealer, generated, now);
     return {
       kid: generated.kid,
       algorithm: generated.algorithm,
@@ -52,7 +53,7 @@ export async function rotateSigningKey(
 
 /** Rotates when the active key is older than `rotateAfterMs` (0: never); retires expired keys. */
 export async function maintainSigningKeys(
-  dependencies: { sql: Sql; clock: Clock },
+  dependencies: { sql: Sql; clock: Clock; sealer: SecretSealer },
   options: {
     algorithm: SigningAlgorithm;
     tokenTtlSeconds: number;

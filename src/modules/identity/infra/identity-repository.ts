@@ -1,6 +1,7 @@
 // SQL for the identity schema: merchants, clients and signing keys. Accepts the pool or a transaction.
 import type { Queryable } from '../../../platform/db/client.ts';
 import type { PrincipalRole } from '../../../platform/http/auth.ts';
+import type { SealBinding, SecretSealer } from '../../../platform/secrets.ts';
 
 export interface ClientRecord {
   readonly clientId: string;
@@ -112,8 +113,15 @@ export async function findClient(sql: Queryable, clientId: string): Promise<Clie
   };
 }
 
+/** Where a signing key's sealed private JWK belongs: it opens only in this row and column. */
+export function privateJwkBinding(kid: string): SealBinding {
+  return { table: 'identity.signing_keys', id: kid, column: 'private_jwk_sealed' };
+}
+
+/** Inserts a new active key, its private JWK sealed (never written in clear; ADR 16). */
 export async function insertSigningKey(
   sql: Queryable,
+  sealer: SecretSealer,
   key: {
     kid: string;
     algorithm: SigningAlgorithm;
@@ -122,10 +130,10 @@ export async function insertSigningKey(
   },
   at: Date,
 ): Promise<boolean> {
+  const sealed = sealer.seal(JSON.stringify(key.privateJwk), privateJwkBinding(key.kid));
   const rows = await sql`
-    insert into identity.signing_keys (kid, algorithm, public_jwk, private_jwk, status, created_at)
-    values (${key.kid}, ${key.algorithm}, ${sql.json(key.publicJwk as never)}, ${sql.json(key.privateJwk as never)},
-            'active', ${at})
+    insert into identity.signing_keys (kid, algorithm, public_jwk, private_jwk_sealed, status, created_at)
+    values (${key.kid}, ${key.algorithm}, ${sql.json(key.publicJwk as never)}, ${sealed}, 'active', ${at})
     on conflict (status) where status = 'active' do nothing`;
   return rows.count === 1;
 }
@@ -146,13 +154,25 @@ export async function retireExpiredKeys(sql: Queryable, at: Date): Promise<strin
   return rows.map((row) => row.kid);
 }
 
+/** The active key with its private JWK unsealed (a row an older PayFlow wrote in clear reads as is). */
 export async function findActiveSigningKey(
   sql: Queryable,
+  sealer: SecretSealer,
 ): Promise<(SigningKeyRecord & { privateJwk: Record<string, unknown> }) | undefined> {
-  const [row] = await sql<(KeyRow & { private_jwk: Record<string, unknown> })[]>`
-    select kid, algorithm, public_jwk, private_jwk, status, created_at, not_after
+  const [row] = await sql<
+    (KeyRow & { private_jwk: Record<string, unknown> | null; private_jwk_sealed: string | null })[]
+  >`
+    select kid, algorithm, public_jwk, private_jwk, private_jwk_sealed, status, created_at, not_after
     from identity.signing_keys where status = 'active'`;
-  return row ? { ...toKey(row), privateJwk: row.private_jwk } : undefined;
+  if (!row) return undefined;
+  const privateJwk =
+    row.private_jwk_sealed === null
+      ? row.private_jwk!
+      : (JSON.parse(sealer.unseal(row.private_jwk_sealed, privateJwkBinding(row.kid))) as Record<
+          string,
+          unknown
+        >);
+  return { ...toKey(row), privateJwk };
 }
 
 /** Keys that verify tokens at `at`: the active one and retiring ones still inside their window. */

@@ -6,6 +6,7 @@
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Sql } from '../../../platform/db/client.ts';
 import type { Clock } from '../../../platform/clock.ts';
+import type { SecretSealer } from '../../../platform/secrets.ts';
 import { newId } from '../../../platform/ids.ts';
 import {
   findActiveSigningKey,
@@ -83,21 +84,23 @@ export class KeyRing {
     private readonly sql: Sql,
     private readonly clock: Clock,
     private readonly algorithm: SigningAlgorithm,
+    /** Seals private keys before they reach the database and opens them for signing (ADR 16). */
+    private readonly sealer: SecretSealer,
   ) {}
 
   /** Creates the first signing key if there is none (safe when several processes start at once). */
   async ensureActiveKey(): Promise<void> {
-    if (await findActiveSigningKey(this.sql)) return;
+    if (await findActiveSigningKey(this.sql, this.sealer)) return;
     const now = this.clock.now();
-    await insertSigningKey(this.sql, await generateSigningKey(this.algorithm, now), now);
+    await insertSigningKey(this.sql, this.sealer, await generateSigningKey(this.algorithm, now), now);
   }
 
   /** The key new tokens are signed with, as the database says now. */
   async activeSigningKey(): Promise<SigningKey> {
-    let record = await findActiveSigningKey(this.sql);
+    let record = await findActiveSigningKey(this.sql, this.sealer);
     if (!record) {
       await this.ensureActiveKey();
-      record = await findActiveSigningKey(this.sql);
+      record = await findActiveSigningKey(this.sql, this.sealer);
     }
     if (!record) throw new Error('no active signing key after creating one');
     const cached = this.signingKeys.get(record.kid);
