@@ -120,25 +120,20 @@ test('capture: true authorizes and captures in one call', async () => {
   assert.equal(payment.ledgerHold, 0);
 });
 
-test('capture: true with bank_redirect is 422 capture_not_supported_for_method and stores nothing', async () => {
-  const key = randomUUID();
+test('capture: true with bank_redirect is accepted: 202 REQUIRES_ACTION, captured once the payer approves', async () => {
   const body = {
     amount: 4500,
     currency: 'EUR',
     paymentMethod: { type: 'bank_redirect', returnUrl: 'https://shop.example/done' },
     capture: true,
   };
-  const answer = await call(url, merchant, 'POST', '/payments/authorize', body, key);
-  assert.equal(answer.status, 422, answer.text);
-  assert.match(answer.headers.get('content-type') ?? '', /application\/problem\+json/);
-  assert.equal(answer.body.code, 'capture_not_supported_for_method');
-  const [stored] = await server.database.sql`
-    select count(*)::int as n from payments.idempotency_keys where idempotency_key = ${key}`;
-  assert.equal(stored!.n, 0, 'a rejected request stores no key');
-  const { capture: _capture, ...withoutCapture } = body;
-  const allowed = await call(url, merchant, 'POST', '/payments/authorize', withoutCapture);
-  assert.equal(allowed.status, 202, allowed.text);
-  assert.equal(allowed.body.status, 'REQUIRES_ACTION');
+  const answer = await call(url, merchant, 'POST', '/payments/authorize', body);
+  assert.equal(answer.status, 202, answer.text);
+  assert.equal(answer.body.status, 'REQUIRES_ACTION');
+  assert.match((answer.body.nextAction as { redirectUrl: string }).redirectUrl, /^http/);
+  const [stored] = await server.database.sql<{ capture_on_authorize: boolean }[]>`
+    select capture_on_authorize from payments.payments where id = ${answer.body.paymentId as string}`;
+  assert.equal(stored?.capture_on_authorize, true, 'the capture is remembered for the approval (ADR 17)');
 });
 
 test('capture rules: more than authorized is 422, a second capture 409, void after capture 409', async () => {

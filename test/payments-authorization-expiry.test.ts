@@ -103,7 +103,7 @@ interface ReversalRow {
   reason: string;
   status: string;
   attempts: number;
-  acquirer_void_id: string | null;
+  acquirer_operation_id: string | null;
 }
 
 async function waitForReversal(
@@ -114,8 +114,8 @@ async function waitForReversal(
   let last: ReversalRow | undefined;
   for (let attempt = 0; attempt < 300; attempt += 1) {
     [last] = await sql<ReversalRow[]>`
-      select reason, status, attempts, acquirer_void_id from payments.acquirer_reversals
-      where payment_id = ${paymentId}`;
+      select reason, status, attempts, acquirer_operation_id from payments.owed_acquirer_operations
+      where payment_id = ${paymentId} and operation = 'void'`;
     if (last && done(last)) return last;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -150,7 +150,7 @@ test('an expired card authorization is voided at the acquirer, once: hold releas
 
   const voided = await acquirerInquiry(acquirer.url, `${paymentId}.reversal`);
   assert.deepEqual([voided.status, voided.authorizationId], ['voided', authorizationId]);
-  assert.equal(voided.voidId, reversal.acquirer_void_id);
+  assert.equal(voided.voidId, reversal.acquirer_operation_id);
   assert.equal(await acquirerCaptureDecline(acquirer.url, authorizationId), 'authorization_voided');
   // Give the jobs a few more runs: nothing is sent again.
   await new Promise((resolve) => setTimeout(resolve, 500));
@@ -256,7 +256,8 @@ test('an expired authorization the acquirer has captured meanwhile goes to manua
   const reversal = await waitForReversal(server.database.sql, paymentId, (row) => row.status !== 'pending');
   assert.deepEqual([reversal.reason, reversal.status], ['expiry', 'manual_review']);
   const [row] = await server.database.sql<{ decline_code: string | null; next_attempt_at: Date | null }[]>`
-    select decline_code, next_attempt_at from payments.acquirer_reversals where payment_id = ${paymentId}`;
+    select decline_code, next_attempt_at from payments.owed_acquirer_operations
+    where payment_id = ${paymentId} and operation = 'void'`;
   assert.deepEqual([row?.decline_code, row?.next_attempt_at], ['already_captured', null]);
   await new Promise((resolve) => setTimeout(resolve, 500));
   assert.equal(voidRequestsFor(authorizationId), 1, 'a refusal no retry can change is not sent again');

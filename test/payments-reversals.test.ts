@@ -106,14 +106,14 @@ interface ReversalRow {
   reason: string;
   status: string;
   attempts: number;
-  acquirer_void_id: string | null;
+  acquirer_operation_id: string | null;
   late_approvals: number;
 }
 
 async function reversalOf(paymentId: string): Promise<ReversalRow | undefined> {
   const [row] = await server.database.sql<ReversalRow[]>`
-    select reason, status, attempts, acquirer_void_id, late_approvals from payments.acquirer_reversals
-    where payment_id = ${paymentId}`;
+    select reason, status, attempts, acquirer_operation_id, late_approvals from payments.owed_acquirer_operations
+    where payment_id = ${paymentId} and operation = 'void'`;
   return row;
 }
 
@@ -199,7 +199,7 @@ test('void of a waiting bank redirect cancels it at the acquirer: the payer appr
   assert.equal(reversal?.status, 'reversed', 'cancelled at the acquirer before the void answered');
   const cancel = await acquirerInquiry(`${redirect.paymentId}.reversal`);
   assert.equal(cancel.status, 'voided');
-  assert.equal(cancel.voidId, reversal?.acquirer_void_id);
+  assert.equal(cancel.voidId, reversal?.acquirer_operation_id);
 
   await payerApproves(redirect);
   const authorization = await acquirerInquiry(`${redirect.paymentId}.authorization`);
@@ -243,7 +243,7 @@ test('acquirer down during the void: VOIDED at once, the cancel stays owed and i
   }
   // The hour until the next attempt has passed; the reversal job sends it.
   await server.database.sql`
-    update payments.acquirer_reversals set next_attempt_at = now() where payment_id = ${redirect.paymentId}`;
+    update payments.owed_acquirer_operations set next_attempt_at = now() where payment_id = ${redirect.paymentId}`;
   const reversal = await waitForReversal(redirect.paymentId, (row) => row.status !== 'pending');
   assert.equal(reversal.status, 'reversed');
   assert.equal(reversal.attempts, 1, 'one failed attempt, then the one that worked');
@@ -276,17 +276,20 @@ test('an approval notified after the void (duplicated) voids the approved author
   assert.equal(reversal?.status, 'reversed', 'the notification sent the owed void at once');
   assert.equal(reversal?.late_approvals, 2, 'both deliveries are on record');
   const [count] = await server.database.sql<{ n: number }[]>`
-    select count(*)::int as n from payments.acquirer_reversals where payment_id = ${redirect.paymentId}`;
+    select count(*)::int as n from payments.owed_acquirer_operations where payment_id = ${redirect.paymentId}`;
   assert.equal(count?.n, 1);
   const voidAtAcquirer = await acquirerInquiry(`${redirect.paymentId}.reversal`);
   assert.equal(voidAtAcquirer.status, 'voided');
-  assert.equal(voidAtAcquirer.voidId, reversal?.acquirer_void_id, 'one void at the acquirer');
+  assert.equal(voidAtAcquirer.voidId, reversal?.acquirer_operation_id, 'one void at the acquirer');
   const authorization = await acquirerInquiry(`${redirect.paymentId}.authorization`);
   assert.equal(authorization.status, 'approved', 'the payer did approve');
   assert.equal(await acquirerCaptureDecline(redirect.authorizationId), 'authorization_voided');
   // A third, late copy changes nothing either.
   assert.equal(await deliver(notification), 204);
-  assert.equal((await reversalOf(redirect.paymentId))?.acquirer_void_id, reversal?.acquirer_void_id);
+  assert.equal(
+    (await reversalOf(redirect.paymentId))?.acquirer_operation_id,
+    reversal?.acquirer_operation_id,
+  );
   await assertUntouched(redirect.paymentId, 'VOIDED');
 });
 
@@ -301,7 +304,8 @@ test('a payment finished before reversals existed: a late approval alone makes P
     acquirer.configureFaults({ failureRate: 0 });
   }
   // As a payment voided by an earlier PayFlow, which owed the acquirer nothing.
-  await server.database.sql`delete from payments.acquirer_reversals where payment_id = ${redirect.paymentId}`;
+  await server.database
+    .sql`delete from payments.owed_acquirer_operations where payment_id = ${redirect.paymentId}`;
   assert.equal(await deliver(notification), 204);
   const reversal = await reversalOf(redirect.paymentId);
   assert.deepEqual(

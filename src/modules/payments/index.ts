@@ -24,8 +24,8 @@ import {
 } from '../ledger/index.ts';
 import type { VaultFace } from '../vault/index.ts';
 import type { PaymentsDependencies, PaymentsSettings } from './application/dependencies.ts';
-import { sendDueReversals } from './application/acquirer-reversals.ts';
 import { expireAuthorizations, reapIdempotencyKeys } from './application/maintenance-jobs.ts';
+import { sendDueOwedOperations } from './application/owed-operations.ts';
 import type { CardDataPort, EventStager, LedgerPort, ProcessorCredentials } from './application/ports.ts';
 import { getPayment } from './application/read-payments.ts';
 import { runJanitor } from './application/resolve-resource.ts';
@@ -45,8 +45,11 @@ export interface PaymentsFace {
   runJanitor(): Promise<number>;
   /** Runs one expiry pass now. */
   expireAuthorizations(): Promise<number>;
-  /** Sends the due voids PayFlow owes the acquirer (cancelled redirects, late approvals) now. */
-  sendAcquirerReversals(): Promise<number>;
+  /**
+   * Sends the due operations PayFlow owes the acquirer now: voids (cancelled redirects, expiries,
+   * late approvals) and captures of approved `capture: true` bank redirects.
+   */
+  sendOwedAcquirerOperations(): Promise<number>;
 }
 
 const journalTypes: Record<JournalKind, string> = {
@@ -211,9 +214,9 @@ function jobsFor(dependencies: PaymentsDependencies, intervalMs: number): Job[] 
       run: async () => void (await expireAuthorizations(dependencies)),
     },
     {
-      name: 'payments.acquirer-reversals',
+      name: 'payments.owed-acquirer-operations',
       intervalMs,
-      run: async (signal) => void (await sendDueReversals(dependencies, undefined, signal)),
+      run: async (signal) => void (await sendDueOwedOperations(dependencies, undefined, signal)),
     },
     {
       name: 'payments.reap-idempotency-keys',
@@ -250,7 +253,7 @@ export const paymentsModule: ModuleDefinition = {
       getPayment: (merchantId, paymentId) => getPayment(dependencies, merchantId, paymentId),
       runJanitor: () => runJanitor(dependencies),
       expireAuthorizations: () => expireAuthorizations(dependencies),
-      sendAcquirerReversals: () => sendDueReversals(dependencies),
+      sendOwedAcquirerOperations: () => sendDueOwedOperations(dependencies),
     };
     return {
       name: 'payments',

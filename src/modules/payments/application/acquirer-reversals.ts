@@ -1,26 +1,21 @@
 // Voids PayFlow owes the acquirer for payments it finished without taking the money
 // (docs/adr/0014-acquirer-reversals.md). Owed inside the transaction that finishes a waiting bank
 // redirect (void, expiry), expires an AUTHORIZED payment (its hold released in that transaction) or
-// records an approval notified too late; sent outside any transaction
-// under `pay_….reversal` by the request that owed it and by the reversal job until the acquirer
+// records an approval notified too late; sent outside any transaction under `pay_….reversal` by the
+// request that owed it and by the owed-operations job (owed-operations.ts) until the acquirer
 // answers. Outside call: the acquirer's void. Never a change of the payment, never a ledger entry.
 import type { TransactionSql } from '../../../platform/db/client.ts';
 import { references, type Payment } from '../domain/payment.ts';
-import { nextAttemptAt } from '../domain/retry-schedule.ts';
 import {
-  claimDueReversals,
-  completeReversal,
-  insertReversal,
+  completeOwedOperation,
+  insertOwedOperation,
   recordLateApproval,
-  rescheduleReversal,
-  type AcquirerReversal,
+  type OwedOperation,
   type ReversalReason,
-} from '../infra/reversal-repository.ts';
+} from '../infra/owed-operation-repository.ts';
 import type { PaymentsDependencies } from './dependencies.ts';
+import type { OwedSendResult } from './owed-operations.ts';
 import type { OperationOutcome } from './ports.ts';
-
-/** Reversals sent per job run. */
-export const reversalBatchMax = 50;
 
 /** What to do with the acquirer's answer to a reversal void. */
 export type ReversalDecision =
@@ -61,12 +56,14 @@ export async function oweReversal(
   acquirerAuthorizationId: string,
   reason: ReversalReason,
 ): Promise<void> {
-  await insertReversal(transaction, {
+  await insertOwedOperation(transaction, {
     paymentId: payment.id,
+    operation: 'void',
     merchantId: payment.merchantId,
     acquirerAuthorizationId,
     reference: references.reversal(payment.id),
     reason,
+    amount: null,
     now: dependencies.clock.now(),
   });
 }
@@ -80,7 +77,7 @@ export async function oweReversalOfLateApproval(
   dependencies: PaymentsDependencies,
   payment: Payment,
   acquirerAuthorizationId: string,
-): Promise<AcquirerReversal> {
+): Promise<OwedOperation> {
   await oweReversal(transaction, dependencies, payment, acquirerAuthorizationId, 'late_approval');
   const reversal = await recordLateApproval(transaction, payment.id, dependencies.clock.now());
   if (!reversal) throw new Error(`the reversal of payment ${payment.id} vanished`);
@@ -96,7 +93,11 @@ export async function oweReversalOfLateApproval(
   return reversal;
 }
 
-async function sendReversal(dependencies: PaymentsDependencies, reversal: AcquirerReversal): Promise<void> {
+/** Sends one owed void and closes its row with the answer, or asks for a retry. */
+export async function sendReversal(
+  dependencies: PaymentsDependencies,
+  reversal: OwedOperation,
+): Promise<OwedSendResult> {
   const outcome = await dependencies.processors.operations.void(
     reversal.acquirerAuthorizationId,
     reversal.reference,
@@ -106,14 +107,19 @@ async function sendReversal(dependencies: PaymentsDependencies, reversal: Acquir
   const details = { paymentId: reversal.paymentId, reason: reversal.reason };
   switch (decision.type) {
     case 'reversed':
-      await completeReversal(dependencies.sql, reversal.paymentId, { status: 'reversed', ...decision }, now);
+      await completeOwedOperation(
+        dependencies.sql,
+        reversal,
+        { status: 'reversed', acquirerOperationId: decision.acquirerVoidId },
+        now,
+      );
       dependencies.log.info(details, 'authorization voided at the acquirer');
-      return;
+      return { type: 'done' };
     case 'nothing_to_reverse':
     case 'manual_review':
-      await completeReversal(
+      await completeOwedOperation(
         dependencies.sql,
-        reversal.paymentId,
+        reversal,
         { status: decision.type, declineCode: decision.declineCode },
         now,
       );
@@ -122,51 +128,10 @@ async function sendReversal(dependencies: PaymentsDependencies, reversal: Acquir
           { ...details, declineCode: decision.declineCode },
           'reversal refused: manual review',
         );
-      return;
-    case 'retry': {
-      const attempts = reversal.attempts + 1;
-      const next = nextAttemptAt(dependencies.settings.inquiryScheduleMs, attempts - 1, now);
-      await rescheduleReversal(dependencies.sql, reversal.paymentId, attempts, next, decision.reason, now);
-      const retry = { ...details, attempts, nextAttemptAt: next, reason: decision.reason };
-      if (next === null)
-        dependencies.log.error(retry, 'reversal unanswered after the whole schedule: manual review');
-      else dependencies.log.warn(retry, 'reversal unanswered; it will be sent again');
-      return;
-    }
+      return { type: 'done' };
+    case 'retry':
+      return decision;
     default:
       return decision satisfies never;
-  }
-}
-
-/**
- * Sends the due reversals (or the one of `paymentId`, if due); returns how many were claimed. On
- * shutdown (`signal`) the rest of the batch is left to its lease: due again once it runs out.
- */
-export async function sendDueReversals(
-  dependencies: PaymentsDependencies,
-  paymentId?: string,
-  signal?: AbortSignal,
-): Promise<number> {
-  const now = dependencies.clock.now();
-  const leaseUntil = new Date(now.getTime() + dependencies.settings.keyLockTimeoutMs);
-  const claimed = await claimDueReversals(dependencies.sql, now, leaseUntil, reversalBatchMax, paymentId);
-  for (const reversal of claimed) {
-    if (signal?.aborted) break;
-    try {
-      await sendReversal(dependencies, reversal);
-    } catch (error) {
-      // The lease runs out and the job sends it again; the acquirer replays under the reference.
-      dependencies.log.error({ err: error, paymentId: reversal.paymentId }, 'reversal could not be sent');
-    }
-  }
-  return claimed.length;
-}
-
-/** Right after the reversal was owed: one attempt now; the job keeps trying if it fails. */
-export async function sendReversalNow(dependencies: PaymentsDependencies, paymentId: string): Promise<void> {
-  try {
-    await sendDueReversals(dependencies, paymentId);
-  } catch (error) {
-    dependencies.log.error({ err: error, paymentId }, 'reversal not sent now; the reversal job will');
   }
 }

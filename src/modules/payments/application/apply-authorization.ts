@@ -1,10 +1,13 @@
 // Phase 2 of an authorization, inside the caller's transaction: the guarded status change, the
-// ledger journal and the outbox event commit together (or not at all).
+// ledger journal and the outbox event commit together (or not at all). The approval of a bank
+// redirect created with `capture: true` also owes the acquirer its capture in that transaction
+// (ADR 17): the payment is AUTHORIZED with the capture pending, sent after the commit.
 import assert from 'node:assert/strict';
 import type { TransactionSql } from '../../../platform/db/client.ts';
 import { amountToJson } from '../../../platform/money.ts';
 import { transition, type PaymentAction } from '../domain/payment-state.ts';
-import type { Payment } from '../domain/payment.ts';
+import { references, type Payment } from '../domain/payment.ts';
+import { insertOwedOperation } from '../infra/owed-operation-repository.ts';
 import { updatePayment, type PaymentChanges } from '../infra/payment-repository.ts';
 import type { PaymentsDependencies } from './dependencies.ts';
 import type { AuthorizationOutcome, OperationOutcome } from './ports.ts';
@@ -13,6 +16,14 @@ export type DecidedAuthorization = Exclude<AuthorizationOutcome, { type: 'unknow
 
 /** A sale (`capture: true`) carries the outcome of its capture call; undefined for a plain authorization. */
 export type SaleCapture = OperationOutcome | undefined;
+
+/**
+ * A bank redirect's sale cannot be captured in the authorize call (the payer decides later): its
+ * capture is owed by the system on approval, not driven by the authorize idempotency key (ADR 17).
+ */
+export function capturesOnApproval(payment: Payment): boolean {
+  return payment.captureOnAuthorize && payment.method === 'bank_redirect';
+}
 
 function actionFor(outcome: DecidedAuthorization, capture: SaleCapture): PaymentAction {
   switch (outcome.type) {
@@ -55,7 +66,7 @@ function changesFor(
       };
       if (capture?.type === 'succeeded')
         return { ...base, captured_amount: authorized, captured_at: now, expires_at: null };
-      if (capture?.type === 'unknown')
+      if (capture?.type === 'unknown' || (capture === undefined && capturesOnApproval(payment)))
         return { ...base, pending_operation: 'capture', pending_operation_amount: authorized };
       return base;
     }
@@ -87,6 +98,24 @@ function capturedEventPayload(payment: Payment): Record<string, unknown> {
     ...(payment.receiptEmail !== null && { receiptEmail: payment.receiptEmail }),
     ...(payment.receiptPhone !== null && { receiptPhone: payment.receiptPhone }),
   };
+}
+
+/** Owes the acquirer the capture of the whole authorization, sent under `pay_….approval-capture`. */
+async function oweCapture(transaction: TransactionSql, payment: Payment, now: Date): Promise<void> {
+  assert.ok(
+    payment.acquirerAuthorizationId !== null && payment.pendingOperationAmount !== null,
+    'a capture owed on approval has an authorization and an amount',
+  );
+  await insertOwedOperation(transaction, {
+    paymentId: payment.id,
+    operation: 'capture',
+    merchantId: payment.merchantId,
+    acquirerAuthorizationId: payment.acquirerAuthorizationId,
+    reference: references.approvalCapture(payment.id),
+    reason: 'capture_on_approval',
+    amount: payment.pendingOperationAmount,
+    now,
+  });
 }
 
 /** Applies a decided authorization to a payment locked by the caller; returns the updated payment. */
@@ -123,6 +152,7 @@ export async function applyAuthorization(
         now,
       );
       await dependencies.events.stage(transaction, { type: 'payment.authorized.v1', ...event });
+      if (capture === undefined && capturesOnApproval(updated)) await oweCapture(transaction, updated, now);
       break;
     case 'authorization_hold_and_capture':
       await dependencies.ledger.record(

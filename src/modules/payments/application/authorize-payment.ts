@@ -14,7 +14,7 @@ import {
 import { nextAttemptAt } from '../domain/retry-schedule.ts';
 import { markPhase1Committed } from '../infra/idempotency-repository.ts';
 import { findPayment, insertPayment, lockPayment } from '../infra/payment-repository.ts';
-import { applyAuthorization, type DecidedAuthorization } from './apply-authorization.ts';
+import { applyAuthorization, capturesOnApproval, type DecidedAuthorization } from './apply-authorization.ts';
 import { settleCapture } from './capture-payment.ts';
 import {
   crashIfFaultInjected,
@@ -23,6 +23,7 @@ import {
   type PaymentsDependencies,
 } from './dependencies.ts';
 import { claimKey } from './idempotency.ts';
+import { sendOwedOperationNow } from './owed-operations.ts';
 import { answerClaim, finish, inquireThenSend, keepForJanitor } from './key-steps.ts';
 import type { AuthorizationOutcome, OperationOutcome, PaymentMethodType } from './ports.ts';
 
@@ -48,17 +49,8 @@ export interface RequestAnswer {
 }
 
 async function assertTokenFits(dependencies: PaymentsDependencies, input: AuthorizeInput): Promise<void> {
-  if (input.method === 'bank_redirect') {
-    // The payer decides later, on the bank page; nothing would capture the sale once approved.
-    if (input.capture) {
-      throw new DomainError(
-        'capture_not_supported_for_method',
-        422,
-        'capture: true is not supported for bank_redirect payments: authorize, then capture once AUTHORIZED.',
-      );
-    }
-    return;
-  }
+  // A bank redirect's `capture: true` is captured once its payer approves (ADR 17); it needs no token.
+  if (input.method === 'bank_redirect') return;
   if (input.token === undefined) {
     throw new DomainError(
       'validation_failed',
@@ -153,7 +145,8 @@ async function captureSale(
   outcome: DecidedAuthorization,
   payment: Payment,
 ): Promise<OperationOutcome | undefined> {
-  if (outcome.type !== 'approved' || !payment.captureOnAuthorize) return undefined;
+  if (outcome.type !== 'approved' || !payment.captureOnAuthorize || capturesOnApproval(payment))
+    return undefined;
   const amount = outcome.approvedAmount < payment.amount ? outcome.approvedAmount : payment.amount;
   return dependencies.processors.operations.capture(
     outcome.acquirerAuthorizationId,
@@ -200,7 +193,9 @@ export async function continueAuthorization(
     }
     crashIfFaultInjected(dependencies);
     const capture = await captureSale(dependencies, outcome, payment);
-    return persistAuthorization(dependencies, key, mode, outcome, capture);
+    const answer = await persistAuthorization(dependencies, key, mode, outcome, capture);
+    if (capturesOnApproval(payment)) await sendOwedOperationNow(dependencies, payment.id, 'capture');
+    return answer;
   }
   if (!isFinalAuthorization(payment)) {
     return settleCapture(dependencies, key, mode, payment, authorizationAnswer);

@@ -3,12 +3,14 @@
 // payment out of REQUIRES_ACTION in one transaction with its hold and event. An approval of a payment
 // PayFlow already finished without funds (VOIDED, EXPIRED, FAILED) changes nothing on the payment or
 // the ledger: it owes the acquirer a void of that authorization (once), sent right after the commit.
+// The approval of a redirect created with `capture: true` owes its capture (ADR 17), sent likewise.
 import type { PaymentStatus } from '../domain/payment-state.ts';
 import type { Payment } from '../domain/payment.ts';
 import { findPaymentByReference, lockPayment } from '../infra/payment-repository.ts';
-import { oweReversalOfLateApproval, sendReversalNow } from './acquirer-reversals.ts';
-import { applyAuthorization } from './apply-authorization.ts';
+import { oweReversalOfLateApproval } from './acquirer-reversals.ts';
+import { applyAuthorization, capturesOnApproval } from './apply-authorization.ts';
 import type { PaymentsDependencies } from './dependencies.ts';
+import { sendOwedOperationNow } from './owed-operations.ts';
 
 export type NotificationResult = 'applied' | 'reversal_owed' | 'ignored' | 'unknown';
 
@@ -40,6 +42,9 @@ export async function applyAcquirerNotification(
     await oweReversalOfLateApproval(transaction, dependencies, current, outcome.acquirerAuthorizationId);
     return 'reversal_owed';
   });
-  if (result === 'reversal_owed') await sendReversalNow(dependencies, payment.id);
+  if (result === 'reversal_owed') await sendOwedOperationNow(dependencies, payment.id, 'void');
+  // An approval of a `capture: true` redirect owed its capture in that transaction: one attempt now.
+  if (result === 'applied' && capturesOnApproval(payment))
+    await sendOwedOperationNow(dependencies, payment.id, 'capture');
   return result;
 }

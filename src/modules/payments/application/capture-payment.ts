@@ -148,7 +148,11 @@ export async function settleCapture(
   });
 }
 
-async function recordCapture(
+/**
+ * Phase 2 of a capture on a payment locked by the caller (a merchant's capture, a sale, a capture owed
+ * on approval): CAPTURED with its journal and event, or on a decline the pending capture cleared.
+ */
+export async function recordCapture(
   transaction: TransactionSql,
   dependencies: PaymentsDependencies,
   payment: Payment,

@@ -16,7 +16,7 @@ import {
 import { nextAttemptAt } from '../domain/retry-schedule.ts';
 import { markPhase1Committed } from '../infra/idempotency-repository.ts';
 import { findPayment, lockPayment, updatePayment } from '../infra/payment-repository.ts';
-import { oweReversal, sendReversalNow } from './acquirer-reversals.ts';
+import { oweReversal } from './acquirer-reversals.ts';
 import { eventPayload } from './apply-authorization.ts';
 import type { RequestAnswer } from './authorize-payment.ts';
 import { operationInProgress, paymentNotFound } from './capture-payment.ts';
@@ -27,6 +27,7 @@ import {
   type PaymentsDependencies,
 } from './dependencies.ts';
 import { claimKey } from './idempotency.ts';
+import { sendOwedOperationNow } from './owed-operations.ts';
 import { answerClaim, finish, inquireThenSend, keepUnresolvedOperation } from './key-steps.ts';
 import { resolveResource } from './resolve-resource.ts';
 
@@ -141,7 +142,7 @@ export async function voidPayment(
     return { type: 'fresh', resourceId: payment.id, attempts: 0 };
   });
   if (phase1.type === 'done') {
-    await sendReversalNow(dependencies, input.paymentId);
+    await sendOwedOperationNow(dependencies, input.paymentId, 'void');
     return { answer: phase1.answer, replayed: false };
   }
   return answerClaim(phase1, input, (resumed, mode) => continueVoid(dependencies, resumed, mode));

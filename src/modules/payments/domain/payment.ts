@@ -66,6 +66,8 @@ export const references = {
   refund: (refundId: string) => `${refundId}.refund`,
   /** The void of an authorization PayFlow finished without funds (a cancelled redirect, an expired authorization, a late approval). */
   reversal: (paymentId: string) => `${paymentId}.reversal`,
+  /** The capture owed once the payer approved a bank redirect created with `capture: true` (ADR 17). */
+  approvalCapture: (paymentId: string) => `${paymentId}.approval-capture`,
 };
 
 /** An answer to store on the idempotency key and replay byte for byte. */
@@ -94,13 +96,18 @@ function problemAnswer(
   });
 }
 
-/** Whether an answer is final (stored on the key) or says the outcome is still unknown (202). */
+/**
+ * Whether an answer is final (stored on the key) or says the outcome is still unknown (202). A card
+ * or wallet sale whose capture has no answer yet is not final: its key drives the capture. A bank
+ * redirect's capture is owed by the system (ADR 17), so its AUTHORIZED answer is final.
+ */
 export function isFinalAuthorization(payment: Payment): boolean {
   if (payment.status === 'PENDING') return false;
   return !(
     payment.status === 'AUTHORIZED' &&
     payment.pendingOperation === 'capture' &&
-    payment.captureOnAuthorize
+    payment.captureOnAuthorize &&
+    payment.method !== 'bank_redirect'
   );
 }
 

@@ -60,7 +60,7 @@ export const AuthorizeBody = Type.Object(
     capture: Type.Optional(
       Type.Boolean({
         description:
-          'true: authorize and capture in one call (card and wallet only; with bank_redirect it is 422 `capture_not_supported_for_method`).',
+          'true: capture the whole authorization as soon as it is approved. Card and wallet: authorize and capture in one call (201 CAPTURED). bank_redirect: 202 REQUIRES_ACTION as usual; once the payer approves, PayFlow captures by itself (the payment shows AUTHORIZED with `pendingOperation: capture` until the acquirer confirms, then CAPTURED with `payment.captured.v1`; meanwhile a capture or void is 409 `payment_operation_in_progress`).',
       }),
     ),
     metadata: Type.Optional(Metadata),
