@@ -13,6 +13,8 @@ import { parseRetrySchedule } from './domain/retry-schedule.ts';
 import { keyTable, registerWebhookRoutes } from './http/routes.ts';
 import { keyReaperJob } from '../../platform/idempotency.ts';
 import { registerWebhookGauges } from './infra/webhook-metrics.ts';
+import { openSecretSealer } from '../../platform/secrets.ts';
+import { sealClearWebhookSecrets } from './application/seal-webhook-secrets.ts';
 
 export {
   generateWebhookSecret,
@@ -35,6 +37,10 @@ export const notificationsModule: ModuleDefinition = {
     const identity = faces['identity'] as Authenticating | undefined;
     const events = faces['events'] as EventsFace | undefined;
     const schedule = parseRetrySchedule(context.config.webhookRetrySchedule);
+    // Webhook signing secrets are sealed at rest (ADR 16); a wrong key stops the start here.
+    const sealer = openSecretSealer(context.config, context.log);
+    const sealed = await sealClearWebhookSecrets(context.sql, sealer);
+    if (sealed > 0) context.log.info({ sealed }, 'notifications: sealed webhook secrets stored in clear');
     const now = () => context.clock.now();
     events?.subscribe('webhooks', paymentEventTypes, async (event, { transaction, merchantId }) =>
       fanOut(transaction, event, merchantId, now()),
@@ -53,6 +59,7 @@ export const notificationsModule: ModuleDefinition = {
               {
                 sql: context.sql,
                 log: context.log,
+                sealer,
                 now,
                 timeoutMs: context.config.webhookTimeoutMs,
                 allowPrivate: context.config.webhookAllowPrivate,
@@ -84,6 +91,7 @@ export const notificationsModule: ModuleDefinition = {
           authenticator: identity.authenticator,
           allowPrivate: context.config.webhookAllowPrivate,
           rotationGraceSeconds: context.config.webhookRotationGraceSeconds,
+          sealer,
         });
       },
     };

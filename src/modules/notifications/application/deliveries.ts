@@ -5,6 +5,7 @@
 import type { Sql, TransactionSql } from '../../../platform/db/client.ts';
 import { newId } from '../../../platform/ids.ts';
 import type { Logger } from '../../../platform/log.ts';
+import type { SecretSealer } from '../../../platform/secrets.ts';
 import type { EventEnvelope } from '../../events/index.ts';
 import { retryDelayAfter } from '../domain/retry-schedule.ts';
 import { signWebhook } from '../domain/webhook-signature.ts';
@@ -20,6 +21,8 @@ import { queueEndpointDisabledEmail, type MerchantContactReader } from './messag
 export interface DeliverySettings {
   readonly sql: Sql;
   readonly log: Logger;
+  /** Opens the endpoints' sealed signing secrets (ADR 16). */
+  readonly sealer: SecretSealer;
   readonly now: () => Date;
   readonly timeoutMs: number;
   readonly allowPrivate: boolean;
@@ -59,7 +62,7 @@ export async function sendDueDeliveries(settings: DeliverySettings, signal: Abor
   while (!signal.aborted) {
     const now = settings.now();
     const lease = new Date(now.getTime() + settings.timeoutMs + 60_000);
-    const due = await claimDueDeliveries(settings.sql, now, lease, sendBatchMax);
+    const due = await claimDueDeliveries(settings.sql, settings.sealer, now, lease, sendBatchMax);
     if (due.length === 0) break;
     await Promise.all(
       due.map(async (delivery) => {

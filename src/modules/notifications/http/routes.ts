@@ -12,6 +12,7 @@ import type { Sql } from '../../../platform/db/client.ts';
 import { DomainError } from '../../../platform/errors.ts';
 import { isId, newId } from '../../../platform/ids.ts';
 import type { Clock } from '../../../platform/clock.ts';
+import type { SecretSealer } from '../../../platform/secrets.ts';
 import {
   fingerprintOfRequest,
   optionalIdempotencyKey,
@@ -30,6 +31,7 @@ import {
   deleteEndpoint,
   enableEndpoint,
   findDelivery,
+  currentSecret,
   findEndpoint,
   insertEndpoint,
   listDeliveries,
@@ -47,6 +49,8 @@ export interface WebhookRouteDependencies {
   readonly authenticator: RequestAuthenticator;
   readonly allowPrivate: boolean;
   readonly rotationGraceSeconds: number;
+  /** Seals new signing secrets and opens the current one for an idempotent replay (ADR 16). */
+  readonly sealer: SecretSealer;
 }
 
 const Endpoint = Type.Object({
@@ -177,16 +181,17 @@ function answerWithSecret(status: number, row: EndpointRow, secret: string): Wor
  */
 async function replayWithSecret(
   transaction: TransactionSql,
+  sealer: SecretSealer,
   merchantId: string,
   stored: IdempotentAnswer,
 ): Promise<IdempotentAnswer> {
   const { secretSha256, ...endpoint } = JSON.parse(stored.body) as Record<string, unknown>;
-  const row =
+  const secret =
     typeof endpoint['id'] === 'string'
-      ? await findEndpoint(transaction, merchantId, endpoint['id'])
+      ? await currentSecret(transaction, sealer, merchantId, endpoint['id'])
       : undefined;
-  const current = row !== undefined && secretDigest(row.secret) === secretSha256;
-  return json(stored.status, current ? { ...endpoint, secret: row.secret } : endpoint);
+  const current = secret !== undefined && secretDigest(secret) === secretSha256;
+  return json(stored.status, current ? { ...endpoint, secret } : endpoint);
 }
 
 export function registerWebhookRoutes(app: HttpApp, dependencies: WebhookRouteDependencies): void {
@@ -250,7 +255,7 @@ export function registerWebhookRoutes(app: HttpApp, dependencies: WebhookRouteDe
         keyedRequest,
         async (transaction) => {
           const secret = generateWebhookSecret();
-          const row = await insertEndpoint(transaction, {
+          const row = await insertEndpoint(transaction, dependencies.sealer, {
             id: newId('we'),
             merchant_id: merchantId,
             url: url.toString(),
@@ -260,7 +265,10 @@ export function registerWebhookRoutes(app: HttpApp, dependencies: WebhookRouteDe
           });
           return answerWithSecret(201, row, secret);
         },
-        { replay: (transaction, stored) => replayWithSecret(transaction, merchantId, stored) },
+        {
+          replay: (transaction, stored) =>
+            replayWithSecret(transaction, dependencies.sealer, merchantId, stored),
+        },
       );
       return sendAnswer(reply, result);
     },
@@ -346,12 +354,15 @@ export function registerWebhookRoutes(app: HttpApp, dependencies: WebhookRouteDe
         async (transaction) => {
           const secret = generateWebhookSecret();
           const row = isId('we', id)
-            ? await rotateSecret(transaction, merchantId, id, secret, graceUntil, now)
+            ? await rotateSecret(transaction, dependencies.sealer, merchantId, id, secret, graceUntil, now)
             : undefined;
           if (!row) throw notFound('endpoint');
           return answerWithSecret(200, row, secret);
         },
-        { replay: (transaction, stored) => replayWithSecret(transaction, merchantId, stored) },
+        {
+          replay: (transaction, stored) =>
+            replayWithSecret(transaction, dependencies.sealer, merchantId, stored),
+        },
       );
       return sendAnswer(reply, result);
     },

@@ -1,13 +1,14 @@
-// SQL of the notifications schema. Every merchant-facing read is scoped by merchant id.
+// SQL of the notifications schema. Every merchant-facing read is scoped by merchant id. Signing
+// secrets are written only sealed (ADR 16) and unsealed only where a caller needs them.
 import type { Queryable } from '../../../platform/db/client.ts';
+import type { SealBinding, SecretSealer } from '../../../platform/secrets.ts';
 
+/** An endpoint without its secrets (see currentSecret and claimDueDeliveries for those). */
 export interface EndpointRow {
   id: string;
   merchant_id: string;
   url: string;
   event_types: string[];
-  secret: string;
-  previous_secret: string | null;
   previous_secret_expires_at: Date | null;
   enabled: boolean;
   disabled_reason: string | null;
@@ -42,25 +43,58 @@ export interface AttemptRow {
   succeeded: boolean;
 }
 
+export const endpointsTable = 'notifications.webhook_endpoints';
+
+/** Where an endpoint's sealed secret belongs: it opens only in this row and column. */
+export function secretBinding(id: string, column: 'secret_sealed' | 'previous_secret_sealed'): SealBinding {
+  return { table: endpointsTable, id, column };
+}
+
+/** The sealed column if set, else the clear one an older PayFlow wrote (sealed at the next start). */
+function openSecret(
+  sealer: SecretSealer,
+  id: string,
+  column: 'secret_sealed' | 'previous_secret_sealed',
+  sealed: string | null,
+  clear: string | null,
+): string | null {
+  return sealed === null ? clear : sealer.unseal(sealed, secretBinding(id, column));
+}
+
+const endpointColumns = `id, merchant_id, url, event_types, previous_secret_expires_at, enabled,
+  disabled_reason, failure_count, created_at, updated_at`;
+
 export async function insertEndpoint(
   sql: Queryable,
+  sealer: SecretSealer,
   row: Omit<
     EndpointRow,
-    | 'previous_secret'
-    | 'previous_secret_expires_at'
-    | 'enabled'
-    | 'disabled_reason'
-    | 'failure_count'
-    | 'updated_at'
-  >,
+    'previous_secret_expires_at' | 'enabled' | 'disabled_reason' | 'failure_count' | 'updated_at'
+  > & { secret: string },
 ): Promise<EndpointRow> {
+  const sealed = sealer.seal(row.secret, secretBinding(row.id, 'secret_sealed'));
   const [inserted] = await sql<EndpointRow[]>`
     insert into notifications.webhook_endpoints
-      (id, merchant_id, url, event_types, secret, created_at, updated_at)
-    values (${row.id}, ${row.merchant_id}, ${row.url}, ${sql.array(row.event_types)}, ${row.secret},
+      (id, merchant_id, url, event_types, secret_sealed, created_at, updated_at)
+    values (${row.id}, ${row.merchant_id}, ${row.url}, ${sql.array(row.event_types)}, ${sealed},
             ${row.created_at}, ${row.created_at})
-    returning *`;
+    returning ${sql.unsafe(endpointColumns)}`;
   return inserted!;
+}
+
+/** The endpoint's current signing secret, unsealed; undefined if there is no such endpoint. */
+export async function currentSecret(
+  sql: Queryable,
+  sealer: SecretSealer,
+  merchantId: string,
+  id: string,
+): Promise<string | undefined> {
+  const [row] = await sql<{ secret: string | null; secret_sealed: string | null }[]>`
+    select secret, secret_sealed from notifications.webhook_endpoints
+    where id = ${id} and merchant_id = ${merchantId} and deleted_at is null`;
+  return row
+    ? (openSecret(sealer, id, 'secret_sealed', row.secret_sealed, row.secret) ?? undefined)
+    : undefined;
 }
 
 export async function findEndpoint(
@@ -69,14 +103,14 @@ export async function findEndpoint(
   id: string,
 ): Promise<EndpointRow | undefined> {
   const [row] = await sql<EndpointRow[]>`
-    select * from notifications.webhook_endpoints
+    select ${sql.unsafe(endpointColumns)} from notifications.webhook_endpoints
     where id = ${id} and merchant_id = ${merchantId} and deleted_at is null`;
   return row;
 }
 
 export async function listEndpoints(sql: Queryable, merchantId: string): Promise<EndpointRow[]> {
   return sql<EndpointRow[]>`
-    select * from notifications.webhook_endpoints
+    select ${sql.unsafe(endpointColumns)} from notifications.webhook_endpoints
     where merchant_id = ${merchantId} and deleted_at is null order by id`;
 }
 
@@ -97,20 +131,35 @@ export async function deleteEndpoint(
   return true;
 }
 
+/**
+ * The current secret becomes the previous one (signing until `graceUntil`) and `secret` the current
+ * one. Each is sealed for its own column, so the old one is unsealed and sealed again under the row
+ * lock. Undefined if there is no such endpoint.
+ */
 export async function rotateSecret(
   sql: Queryable,
+  sealer: SecretSealer,
   merchantId: string,
   id: string,
   secret: string,
   graceUntil: Date,
   now: Date,
 ): Promise<EndpointRow | undefined> {
+  const [current] = await sql<{ secret: string | null; secret_sealed: string | null }[]>`
+    select secret, secret_sealed from notifications.webhook_endpoints
+    where id = ${id} and merchant_id = ${merchantId} and deleted_at is null
+    for update`;
+  if (!current) return undefined;
+  const previous = openSecret(sealer, id, 'secret_sealed', current.secret_sealed, current.secret)!;
   const [row] = await sql<EndpointRow[]>`
     update notifications.webhook_endpoints
-    set previous_secret = secret, previous_secret_expires_at = ${graceUntil}, secret = ${secret},
+    set previous_secret = null,
+        previous_secret_sealed = ${sealer.seal(previous, secretBinding(id, 'previous_secret_sealed'))},
+        previous_secret_expires_at = ${graceUntil},
+        secret = null, secret_sealed = ${sealer.seal(secret, secretBinding(id, 'secret_sealed'))},
         updated_at = ${now}
     where id = ${id} and merchant_id = ${merchantId} and deleted_at is null
-    returning *`;
+    returning ${sql.unsafe(endpointColumns)}`;
   return row;
 }
 
@@ -128,7 +177,7 @@ export async function enableEndpoint(
     update notifications.webhook_endpoints
     set enabled = true, disabled_reason = null, failure_count = 0, updated_at = ${now}
     where id = ${id} and merchant_id = ${merchantId} and deleted_at is null
-    returning *`;
+    returning ${sql.unsafe(endpointColumns)}`;
   return row;
 }
 
@@ -139,7 +188,7 @@ export async function subscribedEndpoints(
   type: string,
 ): Promise<EndpointRow[]> {
   return sql<EndpointRow[]>`
-    select * from notifications.webhook_endpoints
+    select ${sql.unsafe(endpointColumns)} from notifications.webhook_endpoints
     where merchant_id = ${merchantId} and deleted_at is null and enabled and ${type} = any(event_types)
     order by id`;
 }
@@ -166,6 +215,7 @@ export async function insertDelivery(
  */
 export async function claimDueDeliveries(
   sql: Queryable,
+  sealer: SecretSealer,
   now: Date,
   leaseUntil: Date,
   limit: number,
@@ -177,7 +227,16 @@ export async function claimDueDeliveries(
     previous_secret_expires_at: Date | null;
   })[]
 > {
-  return sql`
+  const rows = await sql<
+    (DeliveryRow & {
+      url: string;
+      secret: string | null;
+      secret_sealed: string | null;
+      previous_secret: string | null;
+      previous_secret_sealed: string | null;
+      previous_secret_expires_at: Date | null;
+    })[]
+  >`
     with due as (
       select delivery.id
       from notifications.webhook_deliveries delivery
@@ -192,8 +251,19 @@ export async function claimDueDeliveries(
     set next_attempt_at = ${leaseUntil}
     from due, notifications.webhook_endpoints endpoint
     where delivery.id = due.id and endpoint.id = delivery.endpoint_id
-    returning delivery.*, endpoint.url, endpoint.secret, endpoint.previous_secret,
-              endpoint.previous_secret_expires_at`;
+    returning delivery.*, endpoint.url, endpoint.secret, endpoint.secret_sealed, endpoint.previous_secret,
+              endpoint.previous_secret_sealed, endpoint.previous_secret_expires_at`;
+  return rows.map(({ secret_sealed, previous_secret_sealed, ...row }) => ({
+    ...row,
+    secret: openSecret(sealer, row.endpoint_id, 'secret_sealed', secret_sealed, row.secret)!,
+    previous_secret: openSecret(
+      sealer,
+      row.endpoint_id,
+      'previous_secret_sealed',
+      previous_secret_sealed,
+      row.previous_secret,
+    ),
+  }));
 }
 
 export async function insertAttempt(sql: Queryable, row: AttemptRow): Promise<void> {
