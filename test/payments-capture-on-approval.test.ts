@@ -1,0 +1,475 @@
+// `capture: true` for bank redirects (ADR 17): the approval makes the payment AUTHORIZED and owes the
+// acquirer its capture in the same transaction; the capture is sent after the commit and by the
+// owed-operations job under `pay_….approval-capture`, and its success makes the payment CAPTURED as
+// a merchant capture does. Real PayFlow over HTTP, the real simulator on its own port behind a small
+// HTTP proxy that counts the captures PayFlow sends and can refuse them (503) as a down acquirer does.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { startTestServer, runCli, spawnServer, type TestServer } from './support/server.ts';
+import { createTestDatabase } from './support/database.ts';
+import {
+  createMerchantCredentials,
+  fetchToken,
+  merchantSession,
+  type MerchantSession,
+} from './support/identity.ts';
+import {
+  authorizeBody,
+  call,
+  paymentsEnv,
+  startTestAcquirer,
+  tokenize,
+  waitForPayment,
+} from './support/payments.ts';
+import type { RunningSimulator } from '../src/simulator/index.ts';
+
+const notifySecret = 'test-notify-secret-capture-on-approval-0123';
+let forwardTo = '';
+/** While set, the forwarder keeps the acquirer's notifications here (answering 200) instead of passing them on. */
+let held: { headers: Record<string, string>; body: Buffer }[] | undefined;
+let forwarder: Server;
+let proxy: Server;
+let proxyUrl = '';
+/** While true, the proxy answers every capture with 503 without passing it on (the acquirer is down for captures). */
+let capturesDown = false;
+/** Capture requests the proxy passed on to the acquirer, by acquirer authorization id. */
+const capturesSent = new Map<string, number>();
+let acquirer: RunningSimulator;
+let server: TestServer;
+let merchant: MerchantSession;
+
+function readBody(request: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+  });
+}
+
+function headersOf(request: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (typeof value === 'string' && name !== 'host' && name !== 'content-length') headers[name] = value;
+  }
+  return headers;
+}
+
+function pass(
+  response: ServerResponse,
+  target: string,
+  method: string,
+  headers: Record<string, string>,
+  body: Buffer,
+) {
+  fetch(target, { method, headers, ...(method === 'POST' && { body }) })
+    .then(async (answer) => {
+      response.writeHead(answer.status, {
+        'content-type': answer.headers.get('content-type') ?? 'text/plain',
+      });
+      response.end(await answer.text());
+    })
+    .catch(() => {
+      response.writeHead(502);
+      response.end();
+    });
+}
+
+/** The acquirer must know where to notify before PayFlow (port 0) listens: a forwarder bridges that. */
+async function startForwarder(): Promise<string> {
+  forwarder = createServer((request, response) => {
+    void readBody(request).then((body) => {
+      const headers = headersOf(request);
+      if (held) {
+        held.push({ headers, body });
+        response.writeHead(200);
+        response.end();
+        return;
+      }
+      pass(response, `${forwardTo}${request.url ?? '/'}`, 'POST', headers, body);
+    });
+  });
+  await new Promise<void>((resolve) => forwarder.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(forwarder.address() as AddressInfo).port}`;
+}
+
+/** PayFlow's ACQUIRER_URL: passes everything to the simulator, counts captures, refuses them while down. */
+async function startProxy(): Promise<string> {
+  proxy = createServer((request, response) => {
+    void readBody(request).then((body) => {
+      const method = request.method ?? 'GET';
+      const capture = /^\/v1\/authorizations\/([^/]+)\/captures$/.exec(request.url ?? '');
+      if (method === 'POST' && capture) {
+        if (capturesDown) {
+          response.writeHead(503, { 'content-type': 'application/json' });
+          response.end('{"error":"unavailable"}');
+          return;
+        }
+        const authorizationId = decodeURIComponent(capture[1]!);
+        capturesSent.set(authorizationId, (capturesSent.get(authorizationId) ?? 0) + 1);
+      }
+      pass(response, `${acquirer.url}${request.url ?? '/'}`, method, headersOf(request), body);
+    });
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+}
+
+before(async () => {
+  const forwarderUrl = await startForwarder();
+  acquirer = await startTestAcquirer({
+    notifyUrl: `${forwarderUrl}/internal/acquirer/notifications`,
+    notifySecret,
+  });
+  proxyUrl = await startProxy();
+  server = await startTestServer({
+    // An hour between attempts: within a test only what the test does (or the time it moves) resends.
+    env: paymentsEnv(proxyUrl, { ACQUIRER_NOTIFY_SECRET: notifySecret, PAYMENT_INQUIRY_SCHEDULE: '1h' }),
+  });
+  forwardTo = server.baseUrl;
+  merchant = await merchantSession(server);
+});
+after(async () => {
+  await server.close();
+  await acquirer.close();
+  forwarder.close();
+  proxy.close();
+});
+
+interface BankRedirect {
+  readonly paymentId: string;
+  readonly redirectUrl: string;
+  readonly authorizationId: string;
+  readonly amount: number;
+}
+
+async function bankRedirectSale(
+  baseUrl: string,
+  session: MerchantSession,
+  amount = 4500,
+): Promise<BankRedirect> {
+  const body = {
+    amount,
+    currency: 'EUR',
+    paymentMethod: { type: 'bank_redirect', returnUrl: 'https://shop.example/done' },
+    capture: true,
+  };
+  const answer = await call(baseUrl, session, 'POST', '/payments/authorize', body);
+  assert.equal(answer.status, 202, answer.text);
+  assert.equal(answer.body.status, 'REQUIRES_ACTION');
+  const redirectUrl = (answer.body.nextAction as { redirectUrl: string }).redirectUrl;
+  const authorizationId = decodeURIComponent(new URL(redirectUrl).pathname.split('/').at(-1)!);
+  return { paymentId: answer.body.paymentId as string, redirectUrl, authorizationId, amount };
+}
+
+async function payerApproves(redirect: BankRedirect): Promise<void> {
+  const page = await fetch(`${redirect.redirectUrl}/approve`, { method: 'POST', redirect: 'manual' });
+  assert.equal(page.status, 303, 'the bank sends the browser back to the shop');
+}
+
+/** The payer approves while the acquirer's notification is held back; returns the held notification. */
+async function payerApprovesNotificationHeld(
+  redirect: BankRedirect,
+): Promise<{ headers: Record<string, string>; body: Buffer }> {
+  held = [];
+  try {
+    await payerApproves(redirect);
+    for (let attempt = 0; attempt < 200 && held.length === 0; attempt += 1)
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    const [notification] = held;
+    assert.ok(notification, 'the acquirer notified the approval');
+    return notification;
+  } finally {
+    held = undefined;
+  }
+}
+
+async function deliver(notification: { headers: Record<string, string>; body: Buffer }): Promise<number> {
+  const response = await fetch(`${server.baseUrl}/internal/acquirer/notifications`, {
+    method: 'POST',
+    headers: notification.headers,
+    body: notification.body,
+  });
+  return response.status;
+}
+
+interface OwedCaptureRow {
+  status: string;
+  attempts: number;
+  amount: bigint;
+  acquirer_operation_id: string | null;
+}
+
+async function owedCaptureOf(sql: TestServer['database']['sql'], paymentId: string) {
+  const [row] = await sql<OwedCaptureRow[]>`
+    select status, attempts, amount, acquirer_operation_id from payments.owed_acquirer_operations
+    where payment_id = ${paymentId} and operation = 'capture'`;
+  return row;
+}
+
+async function acquirerOperation(
+  reference: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${acquirer.url}/v1/operations/${encodeURIComponent(reference)}`);
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** What the acquirer says to one more capture of a unit: nothing is left once the whole amount is taken. */
+async function acquirerCaptureDecline(authorizationId: string): Promise<unknown> {
+  const response = await fetch(`${acquirer.url}/v1/authorizations/${authorizationId}/captures`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ reference: `probe-${authorizationId}-${Date.now()}`, amount: 1 }),
+  });
+  return ((await response.json()) as { declineCode?: unknown }).declineCode;
+}
+
+async function eventCount(
+  sql: TestServer['database']['sql'],
+  paymentId: string,
+  type: string,
+): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    select count(*)::int as n from events.outbox where aggregate_id = ${paymentId} and type = ${type}`;
+  return row?.n ?? -1;
+}
+
+async function assertLedgerVerifies(databaseUrl: string): Promise<void> {
+  const result = await runCli(['ledger', 'verify'], { DATABASE_URL: databaseUrl });
+  assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+}
+
+/**
+ * CAPTURED for the whole amount in PayFlow and its ledger, one capture sent to the acquirer and taken
+ * there (nothing more to capture), one `payment.captured.v1`, the owed capture closed.
+ */
+async function assertCapturedOnce(
+  baseUrl: string,
+  session: MerchantSession,
+  sql: TestServer['database']['sql'],
+  redirect: BankRedirect,
+): Promise<void> {
+  const payment = (await call(baseUrl, session, 'GET', `/payments/${redirect.paymentId}`)).body;
+  assert.equal(payment.status, 'CAPTURED');
+  assert.equal(payment.capturedAmount, redirect.amount);
+  assert.equal(payment.ledgerBalance, redirect.amount, 'the merchant is owed the whole amount');
+  assert.equal(payment.ledgerHold, 0, 'nothing is left on hold');
+  assert.equal(payment.pendingOperation, undefined);
+  const types = (payment.ledgerEntries as { type: string }[]).map((entry) => entry.type);
+  assert.ok(types.includes('AUTH') && types.includes('CAPTURE'), `hold then capture: ${types.join(',')}`);
+  const owed = await owedCaptureOf(sql, redirect.paymentId);
+  assert.equal(owed?.status, 'captured');
+  assert.equal(owed?.amount, BigInt(redirect.amount));
+  const atAcquirer = await acquirerOperation(`${redirect.paymentId}.approval-capture`);
+  assert.equal(atAcquirer.status, 200);
+  assert.equal(atAcquirer.body.status, 'captured');
+  assert.equal(atAcquirer.body.captureId, owed?.acquirer_operation_id);
+  assert.equal(capturesSent.get(redirect.authorizationId), 1, 'one capture request reached the acquirer');
+  assert.equal(await acquirerCaptureDecline(redirect.authorizationId), 'amount_exceeds_authorization');
+  assert.equal(await eventCount(sql, redirect.paymentId, 'payment.authorized.v1'), 1);
+  assert.equal(await eventCount(sql, redirect.paymentId, 'payment.captured.v1'), 1);
+}
+
+test('capture: true bank redirect: the payer approves and PayFlow captures it once, ledger verified', async () => {
+  const redirect = await bankRedirectSale(server.baseUrl, merchant);
+  await payerApproves(redirect);
+  await waitForPayment(server.baseUrl, merchant, redirect.paymentId, (item) => item.status === 'CAPTURED');
+  await assertCapturedOnce(server.baseUrl, merchant, server.database.sql, redirect);
+  const voided = await call(server.baseUrl, merchant, 'POST', `/payments/${redirect.paymentId}/void`, {});
+  assert.equal(voided.status, 409);
+  assert.equal(voided.body.code, 'already_captured');
+  await assertLedgerVerifies(server.database.url);
+});
+
+test('acquirer down for the capture when the approval arrives: AUTHORIZED with the capture owed (no merchant capture, void or expiry meanwhile), CAPTURED once it is back', async () => {
+  const redirect = await bankRedirectSale(server.baseUrl, merchant, 3300);
+  capturesDown = true;
+  try {
+    await payerApproves(redirect);
+    const authorized = await waitForPayment(
+      server.baseUrl,
+      merchant,
+      redirect.paymentId,
+      (item) => item.status === 'AUTHORIZED',
+    );
+    assert.equal(authorized.pendingOperation, 'capture');
+    assert.equal(authorized.ledgerHold, 3300, 'the approval held the funds');
+    const owed = await owedCaptureOf(server.database.sql, redirect.paymentId);
+    assert.deepEqual([owed?.status, owed?.attempts], ['pending', 1]);
+    // The merchant cannot cross the owed capture: its outcome at the acquirer is not known.
+    for (const operation of ['void', 'capture']) {
+      const answer = await call(
+        server.baseUrl,
+        merchant,
+        'POST',
+        `/payments/${redirect.paymentId}/${operation}`,
+        {},
+      );
+      assert.equal(answer.status, 409, answer.text);
+      assert.equal(answer.body.code, 'payment_operation_in_progress');
+    }
+    // Its validity ends; a card authorization expiring after it proves the expiry job ran past it.
+    const card = await call(
+      server.baseUrl,
+      merchant,
+      'POST',
+      '/payments/authorize',
+      authorizeBody(await tokenize(server.baseUrl, merchant)),
+    );
+    assert.equal(card.status, 201, card.text);
+    await server.database.sql`
+      update payments.payments set expires_at = now() - interval '2 seconds' where id = ${redirect.paymentId}`;
+    await server.database.sql`
+      update payments.payments set expires_at = now() - interval '1 second' where id = ${card.body.paymentId as string}`;
+    await waitForPayment(
+      server.baseUrl,
+      merchant,
+      card.body.paymentId as string,
+      (item) => item.status === 'EXPIRED',
+    );
+    const still = (await call(server.baseUrl, merchant, 'GET', `/payments/${redirect.paymentId}`)).body;
+    assert.deepEqual(
+      [still.status, still.pendingOperation],
+      ['AUTHORIZED', 'capture'],
+      'an owed capture does not expire',
+    );
+  } finally {
+    capturesDown = false;
+  }
+  assert.equal(capturesSent.get(redirect.authorizationId), undefined, 'nothing reached the acquirer yet');
+  assert.equal((await acquirerOperation(`${redirect.paymentId}.approval-capture`)).status, 404);
+  // The hour until the next attempt has passed; the job sends it.
+  await server.database.sql`
+    update payments.owed_acquirer_operations set next_attempt_at = now()
+    where payment_id = ${redirect.paymentId} and operation = 'capture'`;
+  await waitForPayment(server.baseUrl, merchant, redirect.paymentId, (item) => item.status === 'CAPTURED');
+  await assertCapturedOnce(server.baseUrl, merchant, server.database.sql, redirect);
+  assert.equal((await owedCaptureOf(server.database.sql, redirect.paymentId))?.attempts, 1);
+  assert.equal(
+    (await acquirerOperation(`${redirect.paymentId}.void`)).status,
+    404,
+    'no void at the acquirer',
+  );
+  assert.equal((await acquirerOperation(`${redirect.paymentId}.reversal`)).status, 404, 'no reversal either');
+  await assertLedgerVerifies(server.database.url);
+});
+
+test('duplicated approval notifications, two at once and one late: one capture', async () => {
+  const redirect = await bankRedirectSale(server.baseUrl, merchant, 2100);
+  const notification = await payerApprovesNotificationHeld(redirect);
+  assert.deepEqual(await Promise.all([deliver(notification), deliver(notification)]), [204, 204]);
+  await waitForPayment(server.baseUrl, merchant, redirect.paymentId, (item) => item.status === 'CAPTURED');
+  assert.equal(await deliver(notification), 204);
+  await assertCapturedOnce(server.baseUrl, merchant, server.database.sql, redirect);
+  await assertLedgerVerifies(server.database.url);
+});
+
+test('a merchant void racing the approval: exactly one of capture and void happens, the same on both sides', async () => {
+  const outcomes = new Set<string>();
+  for (let round = 0; round < 4; round += 1) {
+    const redirect = await bankRedirectSale(server.baseUrl, merchant, 1000 + round);
+    const notification = await payerApprovesNotificationHeld(redirect);
+    const [voided] = await Promise.all([
+      call(server.baseUrl, merchant, 'POST', `/payments/${redirect.paymentId}/void`, {}),
+      deliver(notification),
+    ]);
+    const settled = await waitForPayment(
+      server.baseUrl,
+      merchant,
+      redirect.paymentId,
+      (item) => item.status === 'VOIDED' || item.status === 'CAPTURED',
+    );
+    outcomes.add(settled.status as string);
+    if (settled.status === 'CAPTURED') {
+      assert.equal(voided.status, 409, voided.text);
+      assert.ok(['payment_operation_in_progress', 'already_captured'].includes(voided.body.code as string));
+      await assertCapturedOnce(server.baseUrl, merchant, server.database.sql, redirect);
+      assert.equal((await acquirerOperation(`${redirect.paymentId}.reversal`)).status, 404);
+    } else {
+      assert.equal(voided.status, 200, voided.text);
+      assert.equal(settled.ledgerBalance, 0);
+      assert.equal(settled.ledgerHold, 0);
+      assert.deepEqual(settled.ledgerEntries, [], 'the void came first: nothing was ever held');
+      assert.equal(
+        await owedCaptureOf(server.database.sql, redirect.paymentId),
+        undefined,
+        'no capture owed',
+      );
+      assert.equal(capturesSent.get(redirect.authorizationId), undefined, 'no capture sent');
+      // The approval reached the acquirer before the cancel: the reversal voids it (late approval path).
+      for (let attempt = 0; attempt < 100; attempt += 1) {
+        if ((await acquirerOperation(`${redirect.paymentId}.reversal`)).body.status === 'voided') break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal((await acquirerOperation(`${redirect.paymentId}.reversal`)).body.status, 'voided');
+      assert.equal(await acquirerCaptureDecline(redirect.authorizationId), 'authorization_voided');
+    }
+  }
+  await assertLedgerVerifies(server.database.url);
+  // Which one wins depends on timing; each round checked that only one did.
+  assert.equal([...outcomes].filter((status) => status !== 'VOIDED' && status !== 'CAPTURED').length, 0);
+});
+
+test('two PayFlow processes run the owed-capture job on one database: each approved sale is captured once', async () => {
+  const database = await createTestDatabase();
+  const env = {
+    DATABASE_URL: database.url,
+    ...paymentsEnv(proxyUrl, { ACQUIRER_NOTIFY_SECRET: notifySecret, PAYMENT_INQUIRY_SCHEDULE: '1h' }),
+    // Both processes poll far more often than the default, so their jobs overlap.
+    PAYMENT_JOB_INTERVAL_MS: '10',
+    DATABASE_POOL_MAX: '5',
+    VAULT_MASTER_KEY: randomBytes(32).toString('hex'),
+  };
+  const servers = [await spawnServer(env)];
+  const inProcess = forwardTo;
+  try {
+    servers.push(await spawnServer(env));
+    forwardTo = servers[0]!.baseUrl;
+    const credentials = await createMerchantCredentials(database.sql);
+    const token = await fetchToken(servers[0]!.baseUrl, credentials.clientId, credentials.clientSecret);
+    const publishableToken = await fetchToken(servers[0]!.baseUrl, credentials.publishableKey, undefined);
+    const session: MerchantSession = {
+      ...credentials,
+      token,
+      publishableToken,
+      headers: (extra = {}) => ({
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        ...extra,
+      }),
+    };
+    const sales: BankRedirect[] = [];
+    capturesDown = true;
+    try {
+      for (let index = 0; index < 6; index += 1) {
+        const sale = await bankRedirectSale(servers[index % 2]!.baseUrl, session, 2000 + index);
+        await payerApproves(sale);
+        await waitForPayment(
+          servers[1]!.baseUrl,
+          session,
+          sale.paymentId,
+          (item) => item.pendingOperation === 'capture',
+        );
+        sales.push(sale);
+      }
+    } finally {
+      capturesDown = false;
+    }
+    await database.sql`
+      update payments.owed_acquirer_operations set next_attempt_at = now() where operation = 'capture'`;
+    for (const [position, sale] of sales.entries()) {
+      const baseUrl = servers[position % 2]!.baseUrl;
+      await waitForPayment(baseUrl, session, sale.paymentId, (item) => item.status === 'CAPTURED');
+    }
+    // Give a duplicate send the time to happen, were the claim not exclusive.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (const sale of sales) await assertCapturedOnce(servers[1]!.baseUrl, session, database.sql, sale);
+    await assertLedgerVerifies(database.url);
+  } finally {
+    forwardTo = inProcess;
+    for (const spawned of servers) await spawned.stop();
+    await database.drop();
+  }
+});
