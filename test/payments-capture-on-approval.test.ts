@@ -296,7 +296,12 @@ test('acquirer down for the capture when the approval arrives: AUTHORIZED with t
     );
     assert.equal(authorized.pendingOperation, 'capture');
     assert.equal(authorized.ledgerHold, 3300, 'the approval held the funds');
-    const owed = await owedCaptureOf(server.database.sql, redirect.paymentId);
+    // The first attempt (right after the approval, or the job's if it claimed the row first) failed.
+    let owed = await owedCaptureOf(server.database.sql, redirect.paymentId);
+    for (let attempt = 0; attempt < 100 && owed?.attempts === 0; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      owed = await owedCaptureOf(server.database.sql, redirect.paymentId);
+    }
     assert.deepEqual([owed?.status, owed?.attempts], ['pending', 1]);
     // The merchant cannot cross the owed capture: its outcome at the acquirer is not known.
     for (const operation of ['void', 'capture']) {
