@@ -331,7 +331,7 @@ export const configVariables = {
   paymentJobIntervalMs: variable(
     'PAYMENT_JOB_INTERVAL_MS',
     '1000',
-    'How often the payments janitor, expiry, acquirer reversal and key reaper jobs run.',
+    'How often the payments janitor, expiry, owed acquirer operations (voids, captures) and key reaper jobs run.',
     integer(10, 3600000),
   ),
   idempotencyKeyRetentionHours: variable(
