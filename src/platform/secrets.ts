@@ -7,19 +7,8 @@
 // additional data binds each value to its row (table, id, column): a sealed value copied into
 // another row or column does not open. See ADR 16.
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
-import path from 'node:path';
 import { StartupError } from './db/embedded.ts';
+import { defaultKeyMaterialFile, resolveKeyMaterial, type KeyMaterialKind } from './key-material.ts';
 import type { Logger } from './log.ts';
 
 export const generatedSecretsKeyFileName = 'secrets-key';
@@ -154,89 +143,37 @@ export function wrongSecretsKeyError(what: string, error: unknown): Error {
   );
 }
 
+/** The secrets key as key material: PAYFLOW_SECRETS_KEY, PAYFLOW_SECRETS_KEY_FILE or the generated file. */
+const secretsKeyMaterial: KeyMaterialKind<Buffer> = {
+  valueVariable: 'PAYFLOW_SECRETS_KEY',
+  fileVariable: 'PAYFLOW_SECRETS_KEY_FILE',
+  fileLabel: 'secrets key file',
+  defaultFileName: generatedSecretsKeyFileName,
+  logField: 'secretsKeyFile',
+  generatedWarning:
+    'secrets: generated a new secrets key (mode 0600); back it up, or set PAYFLOW_SECRETS_KEY / PAYFLOW_SECRETS_KEY_FILE for production',
+  sharedWarning: 'secrets: the key file is readable by other users; chmod 600 it',
+  error: SecretsKeyError,
+  parse(text) {
+    const key = parseSecretsKey(text);
+    if (!key) throw new Error(keyRule);
+    return key;
+  },
+  badValue: (reason) => `PAYFLOW_SECRETS_KEY ${reason}`,
+  generate: () => `${randomBytes(keyBytes).toString('base64')}\n`,
+};
+
 /** The default key file path when neither PAYFLOW_SECRETS_KEY nor PAYFLOW_SECRETS_KEY_FILE is set. */
 export function defaultSecretsKeyFile(dataDir: string): string {
-  return path.join(dataDir, generatedSecretsKeyFileName);
-}
-
-function readKeyFile(file: string): Buffer {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new SecretsKeyError(
-      `cannot read the secrets key file ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-    );
-  }
-  const key = parseSecretsKey(text);
-  if (!key) throw new SecretsKeyError(`secrets key file ${file}: ${keyRule}`);
-  return key;
-}
-
-function warnIfShared(file: string, log: Logger): void {
-  try {
-    if ((statSync(file).mode & 0o077) !== 0) {
-      log.warn({ secretsKeyFile: file }, 'secrets: the key file is readable by other users; chmod 600 it');
-    }
-  } catch {
-    // Reading it already succeeded or failed with a clear message.
-  }
-}
-
-/**
- * Writes the file complete aside, then links it into place: the link fails (EEXIST) if another
- * process won the race, and nobody ever reads a half-written key.
- */
-function writeKeyFileOnce(file: string, text: string): void {
-  const temporary = `${file}.${process.pid}.tmp`;
-  const descriptor = openSync(temporary, 'w', 0o600);
-  try {
-    writeSync(descriptor, text);
-  } finally {
-    closeSync(descriptor);
-  }
-  try {
-    linkSync(temporary, file);
-  } finally {
-    unlinkSync(temporary);
-  }
+  return defaultKeyMaterialFile(dataDir, secretsKeyMaterial);
 }
 
 /** Resolves the secrets key from the settings; generates the default file on first use and says so. */
 export function openSecretSealer(settings: SecretsKeySettings, log: Logger): SecretSealer {
-  if (settings.secretsKey !== undefined && settings.secretsKeyFile !== undefined) {
-    throw new SecretsKeyError('set only one of PAYFLOW_SECRETS_KEY and PAYFLOW_SECRETS_KEY_FILE');
-  }
-  if (settings.secretsKey !== undefined) {
-    const key = parseSecretsKey(settings.secretsKey);
-    if (!key) throw new SecretsKeyError(`PAYFLOW_SECRETS_KEY ${keyRule}`);
-    return createSecretSealer(key);
-  }
-  if (settings.secretsKeyFile !== undefined) {
-    const file = path.resolve(settings.secretsKeyFile);
-    const sealer = createSecretSealer(readKeyFile(file));
-    warnIfShared(file, log);
-    return sealer;
-  }
-  const file = defaultSecretsKeyFile(settings.dataDir);
-  let generated = false;
-  if (!existsSync(file)) {
-    try {
-      mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
-      writeKeyFileOnce(file, `${randomBytes(keyBytes).toString('base64')}\n`);
-      generated = true;
-      log.warn(
-        { secretsKeyFile: file },
-        'secrets: generated a new secrets key (mode 0600); back it up, or set PAYFLOW_SECRETS_KEY / PAYFLOW_SECRETS_KEY_FILE for production',
-      );
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new SecretsKeyError(
-          `cannot create the secrets key file ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-        );
-      }
-    }
-  }
-  if (!generated) warnIfShared(file, log);
-  return createSecretSealer(readKeyFile(file));
+  const { material } = resolveKeyMaterial(
+    { value: settings.secretsKey, file: settings.secretsKeyFile, dataDir: settings.dataDir },
+    secretsKeyMaterial,
+    log,
+  );
+  return createSecretSealer(material);
 }
