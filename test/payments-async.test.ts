@@ -3,108 +3,45 @@
 // authorization, and the reaper of idempotency keys.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createHmac, randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from './support/server.ts';
-import { merchantSession, type MerchantSession } from './support/identity.ts';
+import type { TestServer } from './support/server.ts';
+import type { MerchantSession } from './support/identity.ts';
+import { authorizeBody, call, tokenize, waitForPayment } from './support/payments.ts';
 import {
-  authorizeBody,
-  call,
-  paymentsEnv,
-  startTestAcquirer,
-  tokenize,
-  waitForPayment,
-} from './support/payments.ts';
+  bankRedirect as createBankRedirect,
+  deliverNotification,
+  payerApproves,
+  payerApprovesNotificationHeld,
+  startBankRedirectStack,
+  type BankRedirectStack,
+} from './support/acquirer.ts';
 import { notificationSignatureValid } from '../src/modules/payments/index.ts';
-import type { RunningSimulator } from '../src/simulator/index.ts';
 
 const notifySecret = 'test-notify-secret-0123456789abcdef';
-let forwardTo = '';
-/** While set, the forwarder keeps notifications here (answering 200) instead of passing them on. */
-let held: { headers: Record<string, string>; body: Buffer }[] | undefined;
-let forwarder: Server;
-let acquirer: RunningSimulator;
+let stack: BankRedirectStack;
 let server: TestServer;
 let merchant: MerchantSession;
 
-/** The acquirer must know where to notify before PayFlow (port 0) listens: a forwarder bridges that. */
-async function startForwarder(): Promise<string> {
-  forwarder = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(request.headers)) {
-        if (typeof value === 'string' && name !== 'host' && name !== 'content-length') headers[name] = value;
-      }
-      if (held) {
-        held.push({ headers, body: Buffer.concat(chunks) });
-        response.writeHead(200);
-        response.end();
-        return;
-      }
-      fetch(`${forwardTo}${request.url ?? '/'}`, {
-        method: request.method ?? 'POST',
-        headers,
-        body: Buffer.concat(chunks),
-      })
-        .then(async (answer) => {
-          response.writeHead(answer.status);
-          response.end(await answer.text());
-        })
-        .catch(() => {
-          response.writeHead(502);
-          response.end();
-        });
-    });
-  });
-  await new Promise<void>((resolve) => forwarder.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(forwarder.address() as AddressInfo).port}`;
-}
-
 before(async () => {
-  const forwarderUrl = await startForwarder();
-  acquirer = await startTestAcquirer({
-    notifyUrl: `${forwarderUrl}/internal/acquirer/notifications`,
+  stack = await startBankRedirectStack({
     notifySecret,
+    // The default validity (7 days): the expiry test moves its own payment's expires_at instead,
+    // so no other test here races the expiry job.
+    env: { PAYMENT_INQUIRY_SCHEDULE: '1h' },
   });
-  server = await startTestServer({
-    env: paymentsEnv(acquirer.url, {
-      ACQUIRER_NOTIFY_SECRET: notifySecret,
-      // The default validity (7 days): the expiry test moves its own payment's expires_at instead,
-      // so no other test here races the expiry job.
-      PAYMENT_INQUIRY_SCHEDULE: '1h',
-    }),
-  });
-  forwardTo = server.baseUrl;
-  merchant = await merchantSession(server);
+  ({ server, merchant } = stack);
 });
 after(async () => {
-  await server.close();
-  await acquirer.close();
-  forwarder.close();
+  await stack.close();
 });
 
-async function bankRedirect(): Promise<{ paymentId: string; redirectUrl: string }> {
-  const body = {
-    amount: 4500,
-    currency: 'EUR',
-    paymentMethod: { type: 'bank_redirect', returnUrl: 'https://shop.example/done' },
-  };
-  const answer = await call(server.baseUrl, merchant, 'POST', '/payments/authorize', body);
-  assert.equal(answer.status, 202, answer.text);
-  assert.equal(answer.body.status, 'REQUIRES_ACTION');
-  const nextAction = answer.body.nextAction as { type: string; redirectUrl: string };
-  assert.equal(nextAction.type, 'redirect');
-  assert.ok(nextAction.redirectUrl.startsWith(acquirer.url));
-  return { paymentId: answer.body.paymentId as string, redirectUrl: nextAction.redirectUrl };
+function bankRedirect() {
+  return createBankRedirect(server.baseUrl, merchant, stack.acquirer.url);
 }
 
 test('bank_redirect: 202 REQUIRES_ACTION, the payer approves, the signed notification makes it AUTHORIZED', async () => {
   const { paymentId, redirectUrl } = await bankRedirect();
-  const page = await fetch(`${redirectUrl}/approve`, { method: 'POST', redirect: 'manual' });
-  assert.equal(page.status, 303);
+  const page = await payerApproves({ redirectUrl });
   assert.equal(page.headers.get('location'), 'https://shop.example/done', 'back to the shop');
   const payment = await waitForPayment(
     server.baseUrl,
@@ -133,18 +70,7 @@ test('bank_redirect declined by the payer becomes FAILED with customer_declined'
 test('a notification without a valid signature is refused with 401 and changes nothing; the signed one applies', async () => {
   const { paymentId, redirectUrl } = await bankRedirect();
   // The payer approves, but the acquirer's (signed) notification is held back, not delivered.
-  held = [];
-  let genuine: { headers: Record<string, string>; body: Buffer } | undefined;
-  try {
-    const page = await fetch(`${redirectUrl}/approve`, { method: 'POST', redirect: 'manual' });
-    assert.equal(page.status, 303);
-    for (let attempt = 0; attempt < 200 && held.length === 0; attempt += 1)
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    genuine = held[0];
-  } finally {
-    held = undefined;
-  }
-  assert.ok(genuine, 'the acquirer sent a notification for the approval');
+  const genuine = await payerApprovesNotificationHeld(stack.forwarder, { redirectUrl });
   const notification = JSON.parse(genuine.body.toString('utf8')) as { reference: string; status: string };
   assert.equal(notification.status, 'approved');
   const [row] = await server.database.sql<{ processor_reference: string }[]>`
@@ -185,12 +111,8 @@ test('a notification without a valid signature is refused with 401 and changes n
   const unchanged = await call(server.baseUrl, merchant, 'GET', `/payments/${paymentId}`);
   assert.equal(unchanged.body.status, 'REQUIRES_ACTION', 'the payer approved, but nothing trusted said so');
   // The acquirer's own, correctly signed notification is what authorizes the payment.
-  const signed = await fetch(`${server.baseUrl}/internal/acquirer/notifications`, {
-    method: 'POST',
-    headers: genuine.headers,
-    body: genuine.body,
-  });
-  assert.ok(signed.status >= 200 && signed.status < 300, `signed notification: ${signed.status}`);
+  const signed = await deliverNotification(server.baseUrl, genuine);
+  assert.ok(signed >= 200 && signed < 300, `signed notification: ${signed}`);
   const payment = await call(server.baseUrl, merchant, 'GET', `/payments/${paymentId}`);
   assert.equal(payment.body.status, 'AUTHORIZED');
   assert.equal(payment.body.ledgerHold, 4500);

@@ -8,15 +8,16 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
-import { startTestServer, runCli, spawnServer, type TestServer } from './support/server.ts';
+import { startTestServer, spawnServer, type TestServer } from './support/server.ts';
 import { createTestDatabase } from './support/database.ts';
 import {
   createMerchantCredentials,
-  fetchToken,
   merchantSession,
+  merchantSessionAt,
   type MerchantSession,
 } from './support/identity.ts';
 import {
+  assertLedgerVerifies,
   authorizeBody,
   call,
   paymentsEnv,
@@ -24,6 +25,7 @@ import {
   tokenize,
   waitForPayment,
 } from './support/payments.ts';
+import { acquirerCaptureDecline, acquirerInquiry, waitForReversal } from './support/acquirer.ts';
 import type { RunningSimulator } from '../src/simulator/index.ts';
 
 /** Seconds an authorization holds funds in these tests (the default is seven days). */
@@ -67,22 +69,6 @@ function voidsDecidedFor(authorizationId: string): { status: unknown; reference:
     .map((line) => ({ status: line.status, reference: line.reference }));
 }
 
-async function acquirerInquiry(acquirerUrl: string, reference: string): Promise<Record<string, unknown>> {
-  const response = await fetch(`${acquirerUrl}/v1/operations/${encodeURIComponent(reference)}`);
-  assert.equal(response.status, 200, `the acquirer knows ${reference}`);
-  return (await response.json()) as Record<string, unknown>;
-}
-
-/** What the acquirer says to a capture attempt: declined `authorization_voided` once nothing is held. */
-async function acquirerCaptureDecline(acquirerUrl: string, authorizationId: string): Promise<unknown> {
-  const response = await fetch(`${acquirerUrl}/v1/authorizations/${authorizationId}/captures`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ reference: `probe-${authorizationId}-${Date.now()}`, amount: 1 }),
-  });
-  return ((await response.json()) as { declineCode?: unknown }).declineCode;
-}
-
 interface Authorized {
   readonly paymentId: string;
   readonly authorizationId: string;
@@ -97,34 +83,6 @@ async function authorizedCard(baseUrl: string, session: MerchantSession, amount 
   const authorization = await acquirerInquiry(acquirer.url, `${paymentId}.authorization`);
   assert.equal(authorization.status, 'approved');
   return { paymentId, authorizationId: authorization.authorizationId as string };
-}
-
-interface ReversalRow {
-  reason: string;
-  status: string;
-  attempts: number;
-  acquirer_operation_id: string | null;
-}
-
-async function waitForReversal(
-  sql: TestServer['database']['sql'],
-  paymentId: string,
-  done: (row: ReversalRow) => boolean,
-): Promise<ReversalRow> {
-  let last: ReversalRow | undefined;
-  for (let attempt = 0; attempt < 300; attempt += 1) {
-    [last] = await sql<ReversalRow[]>`
-      select reason, status, attempts, acquirer_operation_id from payments.owed_acquirer_operations
-      where payment_id = ${paymentId} and operation = 'void'`;
-    if (last && done(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`reversal of ${paymentId} never reached the expected state; last: ${JSON.stringify(last)}`);
-}
-
-async function assertLedgerVerifies(databaseUrl: string): Promise<void> {
-  const result = await runCli(['ledger', 'verify'], { DATABASE_URL: databaseUrl });
-  assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
 }
 
 /** EXPIRED with the whole hold released in the ledger; a capture through PayFlow is refused. */
@@ -203,20 +161,8 @@ test('two PayFlow processes run the expiry and reversal jobs on one database: ea
   const servers = [await spawnServer(env)];
   try {
     servers.push(await spawnServer(env));
-    const credentials = await createMerchantCredentials(database.sql);
     const baseUrl = servers[0]!.baseUrl;
-    const token = await fetchToken(baseUrl, credentials.clientId, credentials.clientSecret);
-    const publishableToken = await fetchToken(baseUrl, credentials.publishableKey, undefined);
-    const session: MerchantSession = {
-      ...credentials,
-      token,
-      publishableToken,
-      headers: (extra = {}) => ({
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/json',
-        ...extra,
-      }),
-    };
+    const session = await merchantSessionAt(baseUrl, await createMerchantCredentials(database.sql));
     const payments = await Promise.all(
       Array.from({ length: 10 }, (_, index) =>
         authorizedCard(servers[index % 2]!.baseUrl, session, 1000 + index),

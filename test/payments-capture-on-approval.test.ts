@@ -5,98 +5,50 @@
 // HTTP proxy that counts the captures PayFlow sends and can refuse them (503) as a down acquirer does.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { startTestServer, runCli, spawnServer, type TestServer } from './support/server.ts';
+import { spawnServer, type TestServer } from './support/server.ts';
 import { createTestDatabase } from './support/database.ts';
+import { createMerchantCredentials, merchantSessionAt, type MerchantSession } from './support/identity.ts';
 import {
-  createMerchantCredentials,
-  fetchToken,
-  merchantSession,
-  type MerchantSession,
-} from './support/identity.ts';
-import {
+  assertLedgerVerifies,
   authorizeBody,
   call,
   paymentsEnv,
-  startTestAcquirer,
   tokenize,
   waitForPayment,
 } from './support/payments.ts';
-import type { RunningSimulator } from '../src/simulator/index.ts';
+import {
+  acquirerCaptureDecline as captureDeclineAt,
+  acquirerOperation as operationAt,
+  bankRedirect,
+  deliverNotification,
+  headersOf,
+  owedOperationOf,
+  pass,
+  payerApproves,
+  payerApprovesNotificationHeld as approvesHeldAt,
+  readBody,
+  startBankRedirectStack,
+  type AcquirerNotification,
+  type BankRedirect,
+  type BankRedirectStack,
+} from './support/acquirer.ts';
 
 const notifySecret = 'test-notify-secret-capture-on-approval-0123';
-let forwardTo = '';
-/** While set, the forwarder keeps the acquirer's notifications here (answering 200) instead of passing them on. */
-let held: { headers: Record<string, string>; body: Buffer }[] | undefined;
-let forwarder: Server;
+let stack: BankRedirectStack;
 let proxy: Server;
 let proxyUrl = '';
 /** While true, the proxy answers every capture with 503 without passing it on (the acquirer is down for captures). */
 let capturesDown = false;
 /** Capture requests the proxy passed on to the acquirer, by acquirer authorization id. */
 const capturesSent = new Map<string, number>();
-let acquirer: RunningSimulator;
 let server: TestServer;
 let merchant: MerchantSession;
 
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-  });
-}
-
-function headersOf(request: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (typeof value === 'string' && name !== 'host' && name !== 'content-length') headers[name] = value;
-  }
-  return headers;
-}
-
-function pass(
-  response: ServerResponse,
-  target: string,
-  method: string,
-  headers: Record<string, string>,
-  body: Buffer,
-) {
-  fetch(target, { method, headers, ...(method === 'POST' && { body }) })
-    .then(async (answer) => {
-      response.writeHead(answer.status, {
-        'content-type': answer.headers.get('content-type') ?? 'text/plain',
-      });
-      response.end(await answer.text());
-    })
-    .catch(() => {
-      response.writeHead(502);
-      response.end();
-    });
-}
-
-/** The acquirer must know where to notify before PayFlow (port 0) listens: a forwarder bridges that. */
-async function startForwarder(): Promise<string> {
-  forwarder = createServer((request, response) => {
-    void readBody(request).then((body) => {
-      const headers = headersOf(request);
-      if (held) {
-        held.push({ headers, body });
-        response.writeHead(200);
-        response.end();
-        return;
-      }
-      pass(response, `${forwardTo}${request.url ?? '/'}`, 'POST', headers, body);
-    });
-  });
-  await new Promise<void>((resolve) => forwarder.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(forwarder.address() as AddressInfo).port}`;
-}
-
 /** PayFlow's ACQUIRER_URL: passes everything to the simulator, counts captures, refuses them while down. */
-async function startProxy(): Promise<string> {
+async function startProxy(acquirerUrl: string): Promise<string> {
   proxy = createServer((request, response) => {
     void readBody(request).then((body) => {
       const method = request.method ?? 'GET';
@@ -110,7 +62,7 @@ async function startProxy(): Promise<string> {
         const authorizationId = decodeURIComponent(capture[1]!);
         capturesSent.set(authorizationId, (capturesSent.get(authorizationId) ?? 0) + 1);
       }
-      pass(response, `${acquirer.url}${request.url ?? '/'}`, method, headersOf(request), body);
+      pass(response, `${acquirerUrl}${request.url ?? '/'}`, method, headersOf(request), body);
     });
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
@@ -118,112 +70,42 @@ async function startProxy(): Promise<string> {
 }
 
 before(async () => {
-  const forwarderUrl = await startForwarder();
-  acquirer = await startTestAcquirer({
-    notifyUrl: `${forwarderUrl}/internal/acquirer/notifications`,
+  stack = await startBankRedirectStack({
     notifySecret,
-  });
-  proxyUrl = await startProxy();
-  server = await startTestServer({
     // An hour between attempts: within a test only what the test does (or the time it moves) resends.
-    env: paymentsEnv(proxyUrl, { ACQUIRER_NOTIFY_SECRET: notifySecret, PAYMENT_INQUIRY_SCHEDULE: '1h' }),
+    env: { PAYMENT_INQUIRY_SCHEDULE: '1h' },
+    acquirerUrl: async (acquirer) => (proxyUrl = await startProxy(acquirer.url)),
   });
-  forwardTo = server.baseUrl;
-  merchant = await merchantSession(server);
+  ({ server, merchant } = stack);
 });
 after(async () => {
-  await server.close();
-  await acquirer.close();
-  forwarder.close();
+  await stack.close();
   proxy.close();
 });
 
-interface BankRedirect {
-  readonly paymentId: string;
-  readonly redirectUrl: string;
-  readonly authorizationId: string;
-  readonly amount: number;
+function bankRedirectSale(baseUrl: string, session: MerchantSession, amount = 4500): Promise<BankRedirect> {
+  return bankRedirect(baseUrl, session, stack.acquirer.url, { amount, capture: true });
 }
 
-async function bankRedirectSale(
-  baseUrl: string,
-  session: MerchantSession,
-  amount = 4500,
-): Promise<BankRedirect> {
-  const body = {
-    amount,
-    currency: 'EUR',
-    paymentMethod: { type: 'bank_redirect', returnUrl: 'https://shop.example/done' },
-    capture: true,
-  };
-  const answer = await call(baseUrl, session, 'POST', '/payments/authorize', body);
-  assert.equal(answer.status, 202, answer.text);
-  assert.equal(answer.body.status, 'REQUIRES_ACTION');
-  const redirectUrl = (answer.body.nextAction as { redirectUrl: string }).redirectUrl;
-  const authorizationId = decodeURIComponent(new URL(redirectUrl).pathname.split('/').at(-1)!);
-  return { paymentId: answer.body.paymentId as string, redirectUrl, authorizationId, amount };
+function payerApprovesNotificationHeld(redirect: BankRedirect): Promise<AcquirerNotification> {
+  return approvesHeldAt(stack.forwarder, redirect);
 }
 
-async function payerApproves(redirect: BankRedirect): Promise<void> {
-  const page = await fetch(`${redirect.redirectUrl}/approve`, { method: 'POST', redirect: 'manual' });
-  assert.equal(page.status, 303, 'the bank sends the browser back to the shop');
+function deliver(notification: AcquirerNotification): Promise<number> {
+  return deliverNotification(server.baseUrl, notification);
 }
 
-/** The payer approves while the acquirer's notification is held back; returns the held notification. */
-async function payerApprovesNotificationHeld(
-  redirect: BankRedirect,
-): Promise<{ headers: Record<string, string>; body: Buffer }> {
-  held = [];
-  try {
-    await payerApproves(redirect);
-    for (let attempt = 0; attempt < 200 && held.length === 0; attempt += 1)
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    const [notification] = held;
-    assert.ok(notification, 'the acquirer notified the approval');
-    return notification;
-  } finally {
-    held = undefined;
-  }
+function owedCaptureOf(sql: TestServer['database']['sql'], paymentId: string) {
+  return owedOperationOf(sql, paymentId, 'capture');
 }
 
-async function deliver(notification: { headers: Record<string, string>; body: Buffer }): Promise<number> {
-  const response = await fetch(`${server.baseUrl}/internal/acquirer/notifications`, {
-    method: 'POST',
-    headers: notification.headers,
-    body: notification.body,
-  });
-  return response.status;
-}
-
-interface OwedCaptureRow {
-  status: string;
-  attempts: number;
-  amount: bigint;
-  acquirer_operation_id: string | null;
-}
-
-async function owedCaptureOf(sql: TestServer['database']['sql'], paymentId: string) {
-  const [row] = await sql<OwedCaptureRow[]>`
-    select status, attempts, amount, acquirer_operation_id from payments.owed_acquirer_operations
-    where payment_id = ${paymentId} and operation = 'capture'`;
-  return row;
-}
-
-async function acquirerOperation(
-  reference: string,
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${acquirer.url}/v1/operations/${encodeURIComponent(reference)}`);
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+function acquirerOperation(reference: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  return operationAt(stack.acquirer.url, reference);
 }
 
 /** What the acquirer says to one more capture of a unit: nothing is left once the whole amount is taken. */
-async function acquirerCaptureDecline(authorizationId: string): Promise<unknown> {
-  const response = await fetch(`${acquirer.url}/v1/authorizations/${authorizationId}/captures`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ reference: `probe-${authorizationId}-${Date.now()}`, amount: 1 }),
-  });
-  return ((await response.json()) as { declineCode?: unknown }).declineCode;
+function acquirerCaptureDecline(authorizationId: string): Promise<unknown> {
+  return captureDeclineAt(stack.acquirer.url, authorizationId);
 }
 
 async function eventCount(
@@ -234,11 +116,6 @@ async function eventCount(
   const [row] = await sql<{ n: number }[]>`
     select count(*)::int as n from events.outbox where aggregate_id = ${paymentId} and type = ${type}`;
   return row?.n ?? -1;
-}
-
-async function assertLedgerVerifies(databaseUrl: string): Promise<void> {
-  const result = await runCli(['ledger', 'verify'], { DATABASE_URL: databaseUrl });
-  assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
 }
 
 /**
@@ -428,23 +305,14 @@ test('two PayFlow processes run the owed-capture job on one database: each appro
     VAULT_MASTER_KEY: randomBytes(32).toString('hex'),
   };
   const servers = [await spawnServer(env)];
-  const inProcess = forwardTo;
+  const inProcess = stack.forwarder.forwardTo;
   try {
     servers.push(await spawnServer(env));
-    forwardTo = servers[0]!.baseUrl;
-    const credentials = await createMerchantCredentials(database.sql);
-    const token = await fetchToken(servers[0]!.baseUrl, credentials.clientId, credentials.clientSecret);
-    const publishableToken = await fetchToken(servers[0]!.baseUrl, credentials.publishableKey, undefined);
-    const session: MerchantSession = {
-      ...credentials,
-      token,
-      publishableToken,
-      headers: (extra = {}) => ({
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/json',
-        ...extra,
-      }),
-    };
+    stack.forwarder.forwardTo = servers[0]!.baseUrl;
+    const session = await merchantSessionAt(
+      servers[0]!.baseUrl,
+      await createMerchantCredentials(database.sql),
+    );
     const sales: BankRedirect[] = [];
     capturesDown = true;
     try {
@@ -473,7 +341,7 @@ test('two PayFlow processes run the owed-capture job on one database: each appro
     for (const sale of sales) await assertCapturedOnce(servers[1]!.baseUrl, session, database.sql, sale);
     await assertLedgerVerifies(database.url);
   } finally {
-    forwardTo = inProcess;
+    stack.forwarder.forwardTo = inProcess;
     for (const spawned of servers) await spawned.stop();
     await database.drop();
   }

@@ -4,70 +4,42 @@
 // changes the payment or the ledger. Real PayFlow over HTTP, the real simulator on its own port.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { startTestServer, type TestServer } from './support/server.ts';
-import { merchantSession, type MerchantSession } from './support/identity.ts';
-import { call, paymentsEnv, startTestAcquirer, waitForPayment } from './support/payments.ts';
+import type { TestServer } from './support/server.ts';
+import type { MerchantSession } from './support/identity.ts';
+import { call, waitForPayment } from './support/payments.ts';
+import {
+  acquirerCaptureDecline as captureDeclineAt,
+  acquirerInquiry as inquiryAt,
+  bankRedirect as createBankRedirect,
+  deliverNotification,
+  owedOperationOf,
+  payerApproves,
+  payerApprovesNotificationHeld as approvesHeldAt,
+  startBankRedirectStack,
+  waitForReversal as waitForReversalIn,
+  type AcquirerNotification,
+  type BankRedirect,
+  type BankRedirectStack,
+  type OwedOperationRow,
+} from './support/acquirer.ts';
 import { loadConfig } from '../src/platform/config.ts';
 import { createLogger } from '../src/platform/log.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import { ledgerModule, type LedgerFace } from '../src/modules/ledger/index.ts';
-import type { RunningSimulator } from '../src/simulator/index.ts';
 
 const notifySecret = 'test-notify-secret-reversals-0123456789';
-let forwardTo = '';
-/** While set, the forwarder keeps the acquirer's notifications here (answering 200) instead of passing them on. */
-let held: { headers: Record<string, string>; body: Buffer }[] | undefined;
-let forwarder: Server;
-let acquirer: RunningSimulator;
+let stack: BankRedirectStack;
 let server: TestServer;
 let merchant: MerchantSession;
 let ledger: LedgerFace;
 
-/** The acquirer must know where to notify before PayFlow (port 0) listens: a forwarder bridges that. */
-async function startForwarder(): Promise<string> {
-  forwarder = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(request.headers)) {
-        if (typeof value === 'string' && name !== 'host' && name !== 'content-length') headers[name] = value;
-      }
-      if (held) {
-        held.push({ headers, body: Buffer.concat(chunks) });
-        response.writeHead(200);
-        response.end();
-        return;
-      }
-      fetch(`${forwardTo}${request.url ?? '/'}`, { method: 'POST', headers, body: Buffer.concat(chunks) })
-        .then(async (answer) => {
-          response.writeHead(answer.status);
-          response.end(await answer.text());
-        })
-        .catch(() => {
-          response.writeHead(502);
-          response.end();
-        });
-    });
-  });
-  await new Promise<void>((resolve) => forwarder.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(forwarder.address() as AddressInfo).port}`;
-}
-
 before(async () => {
-  const forwarderUrl = await startForwarder();
-  acquirer = await startTestAcquirer({
-    notifyUrl: `${forwarderUrl}/internal/acquirer/notifications`,
+  stack = await startBankRedirectStack({
     notifySecret,
-  });
-  server = await startTestServer({
     // An hour between attempts: within a test only what the test does (or the time it moves) resends.
-    env: paymentsEnv(acquirer.url, { ACQUIRER_NOTIFY_SECRET: notifySecret, PAYMENT_INQUIRY_SCHEDULE: '1h' }),
+    env: { PAYMENT_INQUIRY_SCHEDULE: '1h' },
   });
-  forwardTo = server.baseUrl;
-  merchant = await merchantSession(server);
+  ({ server, merchant } = stack);
   const context = {
     config: loadConfig({}),
     sql: server.database.sql,
@@ -77,76 +49,35 @@ before(async () => {
   ledger = (await ledgerModule.create!(context, {})).face as LedgerFace;
 });
 after(async () => {
-  await server.close();
-  await acquirer.close();
-  forwarder.close();
+  await stack.close();
 });
 
-interface BankRedirect {
-  readonly paymentId: string;
-  readonly redirectUrl: string;
-  readonly authorizationId: string;
+function bankRedirect(): Promise<BankRedirect> {
+  return createBankRedirect(server.baseUrl, merchant, stack.acquirer.url);
 }
 
-async function bankRedirect(): Promise<BankRedirect> {
-  const body = {
-    amount: 4500,
-    currency: 'EUR',
-    paymentMethod: { type: 'bank_redirect', returnUrl: 'https://shop.example/done' },
-  };
-  const answer = await call(server.baseUrl, merchant, 'POST', '/payments/authorize', body);
-  assert.equal(answer.status, 202, answer.text);
-  assert.equal(answer.body.status, 'REQUIRES_ACTION');
-  const redirectUrl = (answer.body.nextAction as { redirectUrl: string }).redirectUrl;
-  const authorizationId = decodeURIComponent(new URL(redirectUrl).pathname.split('/').at(-1)!);
-  return { paymentId: answer.body.paymentId as string, redirectUrl, authorizationId };
+function reversalOf(paymentId: string): Promise<OwedOperationRow | undefined> {
+  return owedOperationOf(server.database.sql, paymentId, 'void');
 }
 
-interface ReversalRow {
-  reason: string;
-  status: string;
-  attempts: number;
-  acquirer_operation_id: string | null;
-  late_approvals: number;
+function waitForReversal(paymentId: string, done: (row: OwedOperationRow) => boolean) {
+  return waitForReversalIn(server.database.sql, paymentId, done);
 }
 
-async function reversalOf(paymentId: string): Promise<ReversalRow | undefined> {
-  const [row] = await server.database.sql<ReversalRow[]>`
-    select reason, status, attempts, acquirer_operation_id, late_approvals from payments.owed_acquirer_operations
-    where payment_id = ${paymentId} and operation = 'void'`;
-  return row;
+function acquirerInquiry(reference: string): Promise<Record<string, unknown>> {
+  return inquiryAt(stack.acquirer.url, reference);
 }
 
-async function waitForReversal(paymentId: string, done: (row: ReversalRow) => boolean): Promise<ReversalRow> {
-  let last: ReversalRow | undefined;
-  for (let attempt = 0; attempt < 200; attempt += 1) {
-    last = await reversalOf(paymentId);
-    if (last && done(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`reversal of ${paymentId} never reached the expected state; last: ${JSON.stringify(last)}`);
+function acquirerCaptureDecline(authorizationId: string): Promise<unknown> {
+  return captureDeclineAt(stack.acquirer.url, authorizationId);
 }
 
-async function acquirerInquiry(reference: string): Promise<Record<string, unknown>> {
-  const response = await fetch(`${acquirer.url}/v1/operations/${encodeURIComponent(reference)}`);
-  assert.equal(response.status, 200, `the acquirer knows ${reference}`);
-  return (await response.json()) as Record<string, unknown>;
+function deliver(notification: AcquirerNotification): Promise<number> {
+  return deliverNotification(server.baseUrl, notification);
 }
 
-/** What the acquirer says to a capture attempt: declined `authorization_voided` once nothing is held. */
-async function acquirerCaptureDecline(authorizationId: string): Promise<unknown> {
-  const response = await fetch(`${acquirer.url}/v1/authorizations/${authorizationId}/captures`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ reference: `probe-${authorizationId}-${Date.now()}`, amount: 1 }),
-  });
-  return ((await response.json()) as { declineCode?: unknown }).declineCode;
-}
-
-/** The payer clicks Approve on the bank page (an old tab, or after the merchant gave up). */
-async function payerApproves(redirect: BankRedirect): Promise<void> {
-  const page = await fetch(`${redirect.redirectUrl}/approve`, { method: 'POST', redirect: 'manual' });
-  assert.equal(page.status, 303, 'the bank sends the browser back to the shop');
+function payerApprovesNotificationHeld(redirect: BankRedirect): Promise<AcquirerNotification> {
+  return approvesHeldAt(stack.forwarder, redirect);
 }
 
 /** The payment is unchanged and nothing ever reached the ledger; the whole ledger verifies. */
@@ -160,33 +91,6 @@ async function assertUntouched(paymentId: string, status: string): Promise<void>
   const report = await ledger.verify(server.database.sql);
   assert.deepEqual(report.violations, []);
   assert.equal(report.ok, true);
-}
-
-async function deliver(notification: { headers: Record<string, string>; body: Buffer }): Promise<number> {
-  const response = await fetch(`${server.baseUrl}/internal/acquirer/notifications`, {
-    method: 'POST',
-    headers: notification.headers,
-    body: notification.body,
-  });
-  return response.status;
-}
-
-/** The payer approves while the acquirer's notification is held back; returns the held notification. */
-async function payerApprovesNotificationHeld(
-  redirect: BankRedirect,
-): Promise<{ headers: Record<string, string>; body: Buffer }> {
-  held = [];
-  try {
-    await payerApproves(redirect);
-    for (let attempt = 0; attempt < 200 && held.length === 0; attempt += 1)
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    const [notification] = held;
-    assert.ok(notification, 'the acquirer notified the approval');
-    assert.equal((JSON.parse(notification.body.toString('utf8')) as { status: string }).status, 'approved');
-    return notification;
-  } finally {
-    held = undefined;
-  }
 }
 
 test('void of a waiting bank redirect cancels it at the acquirer: the payer approves too late, nothing is held', async () => {
@@ -232,7 +136,7 @@ test('expiry of a waiting bank redirect cancels it at the acquirer; a later appr
 
 test('acquirer down during the void: VOIDED at once, the cancel stays owed and is sent once the acquirer is back', async () => {
   const redirect = await bankRedirect();
-  acquirer.configureFaults({ failureRate: 1 });
+  stack.acquirer.configureFaults({ failureRate: 1 });
   try {
     const voided = await call(server.baseUrl, merchant, 'POST', `/payments/${redirect.paymentId}/void`, {});
     assert.equal(voided.status, 200, voided.text);
@@ -240,7 +144,7 @@ test('acquirer down during the void: VOIDED at once, the cancel stays owed and i
     const owed = await reversalOf(redirect.paymentId);
     assert.deepEqual([owed?.status, owed?.attempts], ['pending', 1]);
   } finally {
-    acquirer.configureFaults({ failureRate: 0 });
+    stack.acquirer.configureFaults({ failureRate: 0 });
   }
   // The hour until the next attempt has passed; the reversal job sends it.
   await server.database.sql`
@@ -257,8 +161,8 @@ test('acquirer down during the void: VOIDED at once, the cancel stays owed and i
 
 test('an approval notified after the void (duplicated) voids the approved authorization once; the payment stays VOIDED', async () => {
   const redirect = await bankRedirect();
-  acquirer.configureFaults({ failureRate: 1 });
-  let notification: { headers: Record<string, string>; body: Buffer };
+  stack.acquirer.configureFaults({ failureRate: 1 });
+  let notification: AcquirerNotification;
   try {
     const voided = await call(server.baseUrl, merchant, 'POST', `/payments/${redirect.paymentId}/void`, {});
     assert.equal(voided.body.status, 'VOIDED');
@@ -268,7 +172,7 @@ test('an approval notified after the void (duplicated) voids the approved author
     assert.equal(await deliver(notification), 503);
     assert.equal((await reversalOf(redirect.paymentId))?.late_approvals, 0);
   } finally {
-    acquirer.configureFaults({ failureRate: 0 });
+    stack.acquirer.configureFaults({ failureRate: 0 });
   }
   // The acquirer is back and delivers the approval twice at once (a retry crossing the first).
   const statuses = await Promise.all([deliver(notification), deliver(notification)]);
@@ -297,13 +201,13 @@ test('an approval notified after the void (duplicated) voids the approved author
 
 test('a payment finished before reversals existed: a late approval alone makes PayFlow owe and send the void', async () => {
   const redirect = await bankRedirect();
-  acquirer.configureFaults({ failureRate: 1 });
-  let notification: { headers: Record<string, string>; body: Buffer };
+  stack.acquirer.configureFaults({ failureRate: 1 });
+  let notification: AcquirerNotification;
   try {
     await call(server.baseUrl, merchant, 'POST', `/payments/${redirect.paymentId}/void`, {});
     notification = await payerApprovesNotificationHeld(redirect);
   } finally {
-    acquirer.configureFaults({ failureRate: 0 });
+    stack.acquirer.configureFaults({ failureRate: 0 });
   }
   // As a payment voided by an earlier PayFlow, which owed the acquirer nothing.
   await server.database

@@ -49,9 +49,16 @@ export interface MerchantSession extends MerchantCredentials {
 }
 
 export async function merchantSession(server: TestServer, name?: string): Promise<MerchantSession> {
-  const credentials = await createMerchantCredentials(server.database.sql, name);
-  const token = await fetchToken(server.baseUrl, credentials.clientId, credentials.clientSecret);
-  const publishableToken = await fetchToken(server.baseUrl, credentials.publishableKey, undefined);
+  return merchantSessionAt(server.baseUrl, await createMerchantCredentials(server.database.sql, name));
+}
+
+/** A session for existing credentials, with tokens from the PayFlow at `baseUrl` (a spawned process). */
+export async function merchantSessionAt(
+  baseUrl: string,
+  credentials: MerchantCredentials,
+): Promise<MerchantSession> {
+  const token = await fetchToken(baseUrl, credentials.clientId, credentials.clientSecret);
+  const publishableToken = await fetchToken(baseUrl, credentials.publishableKey, undefined);
   return {
     ...credentials,
     merchantId: credentials.merchantId,

@@ -1,8 +1,10 @@
 // Helpers for payments tests: an acquirer simulator for the test, tokens from the real POST /tokens,
 // and JSON calls with an Idempotency-Key.
+import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/index.ts';
 import type { MerchantSession } from './identity.ts';
+import { runCli } from './server.ts';
 
 export const approvedCard = '4242424242424242';
 
@@ -96,4 +98,10 @@ export async function waitForPayment(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`payment ${paymentId} never reached the expected state; last: ${JSON.stringify(last)}`);
+}
+
+/** `payflow ledger verify` against the database exits 0 (every invariant holds). */
+export async function assertLedgerVerifies(databaseUrl: string): Promise<void> {
+  const result = await runCli(['ledger', 'verify'], { DATABASE_URL: databaseUrl });
+  assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
 }
