@@ -51,6 +51,21 @@ function describeChange(result: ClientAccessResult): Record<string, unknown> {
   return { ...describeClient(result.client), changed: result.changed };
 }
 
+/** The arguments `<clientId> [--reason <text>]` as a change to that client by the CLI's user; undefined without one client id. */
+function clientChangeRequest(
+  args: readonly string[],
+): { clientId: string; actor: string; reason: string | undefined } | undefined {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    options: { reason: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const clientId = positionals[0];
+  if (!clientId || positionals.length !== 1) return undefined;
+  return { clientId, actor: cliActor(), reason: values.reason };
+}
+
 /** `clients disable|enable <clientId> [--reason <text>]`. */
 function accessCommand(verb: 'disable' | 'enable'): CliCommand {
   const change = verb === 'disable' ? disableClient : enableClient;
@@ -63,15 +78,8 @@ function accessCommand(verb: 'disable' | 'enable'): CliCommand {
     usage: `payflow clients ${verb} <clientId> [--reason <text>]`,
     needsDatabase: true,
     async run(args, context) {
-      const { values, positionals } = parseArgs({
-        args: [...args],
-        options: { reason: { type: 'string' } },
-        allowPositionals: true,
-        strict: true,
-      });
-      const clientId = positionals[0];
-      if (!clientId || positionals.length !== 1) return fail(`clients ${verb} needs one <clientId>`);
-      const request = { clientId, actor: cliActor(), reason: values.reason };
+      const request = clientChangeRequest(args);
+      if (!request) return fail(`clients ${verb} needs one <clientId>`);
       return reportingDomainErrors(async () => json(context, describeChange(await change(context, request))));
     },
   };
@@ -140,15 +148,8 @@ export const identityCommands: readonly CliCommand[] = [
     usage: 'payflow clients rotate-secret <clientId> [--reason <text>]',
     needsDatabase: true,
     async run(args, context) {
-      const { values, positionals } = parseArgs({
-        args: [...args],
-        options: { reason: { type: 'string' } },
-        allowPositionals: true,
-        strict: true,
-      });
-      const clientId = positionals[0];
-      if (!clientId || positionals.length !== 1) return fail('clients rotate-secret needs one <clientId>');
-      const request = { clientId, actor: cliActor(), reason: values.reason };
+      const request = clientChangeRequest(args);
+      if (!request) return fail('clients rotate-secret needs one <clientId>');
       return reportingDomainErrors(async () => json(context, await rotateClientSecret(context, request)));
     },
   },
