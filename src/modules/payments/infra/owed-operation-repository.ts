@@ -58,16 +58,7 @@ function toOwedOperation(row: OwedOperationRow): OwedOperation {
  */
 export async function insertOwedOperation(
   transaction: TransactionSql,
-  owed: {
-    readonly paymentId: string;
-    readonly operation: OwedOperationKind;
-    readonly merchantId: string;
-    readonly acquirerAuthorizationId: string;
-    readonly reference: string;
-    readonly reason: OwedOperationReason;
-    readonly amount: bigint | null;
-    readonly now: Date;
-  },
+  owed: Omit<OwedOperation, 'status' | 'attempts' | 'lateApprovals'> & { readonly now: Date },
 ): Promise<void> {
   await transaction`
     insert into payments.owed_acquirer_operations (payment_id, operation, merchant_id,
