@@ -12,7 +12,12 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import { createEmptyDatabase, createTestDatabase, type TestDatabase } from './support/database.ts';
 import { runCli, spawnServer, type SpawnedServer } from './support/server.ts';
-import { createMerchantCredentials, fetchToken, type MerchantSession } from './support/identity.ts';
+import {
+  createMerchantCredentials,
+  fetchToken,
+  merchantSessionAt,
+  type MerchantSession,
+} from './support/identity.ts';
 import { authorizeBody, call, paymentsEnv, startTestAcquirer, tokenize } from './support/payments.ts';
 import { verifyWebhook } from '../src/webhooks.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
@@ -94,19 +99,7 @@ async function start(database: TestDatabase, key: string): Promise<SpawnedServer
 }
 
 async function session(baseUrl: string, sql: Sql): Promise<MerchantSession> {
-  const credentials = await createMerchantCredentials(sql);
-  const token = await fetchToken(baseUrl, credentials.clientId, credentials.clientSecret);
-  const publishableToken = await fetchToken(baseUrl, credentials.publishableKey, undefined);
-  return {
-    ...credentials,
-    token,
-    publishableToken,
-    headers: (extra = {}) => ({
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      ...extra,
-    }),
-  };
+  return merchantSessionAt(baseUrl, await createMerchantCredentials(sql));
 }
 
 async function whoami(baseUrl: string, token: string): Promise<number> {
@@ -355,17 +348,7 @@ test('a database written in clear before sealing is sealed at start (two process
   const token = await fetchToken(server!.baseUrl, credentials.clientId, credentials.clientSecret);
   assert.equal(kidOf(token), kid, 'the key written in clear, now sealed, still signs');
   assert.equal(await whoami(server!.baseUrl, token), 200);
-  const publishableToken = await fetchToken(server!.baseUrl, credentials.publishableKey, undefined);
-  const merchant: MerchantSession = {
-    ...credentials,
-    token,
-    publishableToken,
-    headers: (extra = {}) => ({
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      ...extra,
-    }),
-  };
+  const merchant = await merchantSessionAt(server!.baseUrl, credentials);
   const message = await webhookFor(server!.baseUrl, merchant, receiver);
   assert.ok(verifies(message, secret) && verifies(message, previousSecret), 'both old secrets still sign');
   assert.deepEqual(secretMaterialIn(await dumpSchemas(database.sql), [secret, previousSecret]), []);
