@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { createLogger } from './log.ts';
+import { capturingLogger } from '../../test/support/log.ts';
 import { StartupError } from './db/embedded.ts';
 import {
   resolveKeyMaterial,
@@ -17,17 +16,6 @@ import {
 
 class TestKeyError extends StartupError {
   override name = 'TestKeyError';
-}
-
-function capturingLogger(): { log: ReturnType<typeof createLogger>; lines: string[] } {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  return { log: createLogger({ level: 'debug', destination }), lines };
 }
 
 const directory = () => mkdtempSync(path.join(os.tmpdir(), 'payflow-key-material-test-'));

@@ -6,21 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { createLogger } from './log.ts';
+import { capturingLogger } from '../../test/support/log.ts';
 import { StartupError } from './db/embedded.ts';
 import { createSecretSealer, openSecretSealer, parseSecretsKey, UnsealError } from './secrets.ts';
-
-function capturingLogger(): { log: ReturnType<typeof createLogger>; lines: string[] } {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  return { log: createLogger({ level: 'debug', destination }), lines };
-}
 
 const directory = () => mkdtempSync(path.join(os.tmpdir(), 'payflow-secrets-test-'));
 const binding = { table: 'notifications.webhook_endpoints', id: 'we_1', column: 'secret_sealed' };

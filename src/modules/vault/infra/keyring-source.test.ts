@@ -6,22 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { createLogger } from '../../../platform/log.ts';
+import { capturingLogger } from '../../../../test/support/log.ts';
 import { StartupError } from '../../../platform/db/embedded.ts';
 import { rotateKeyringFile } from '../domain/envelope.ts';
 import { KeyringConfigurationError, openKeyringSource, writeKeyringFile } from './keyring-source.ts';
-
-function capturingLogger(): { log: ReturnType<typeof createLogger>; lines: string[] } {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  return { log: createLogger({ level: 'debug', destination }), lines };
-}
 
 const directory = () => mkdtempSync(path.join(os.tmpdir(), 'payflow-keyring-test-'));
 
