@@ -218,6 +218,29 @@ export function registerWebhookRoutes(app: HttpApp, dependencies: WebhookRouteDe
     };
   }
 
+  /**
+   * Runs `write` with a new signing secret under the request's idempotency key: the answer shows the
+   * secret, a replay shows it while it is still the endpoint's current one.
+   */
+  function runWithNewSecret(
+    keyedRequest: KeyedRequest,
+    status: number,
+    write: (transaction: TransactionSql, secret: string) => Promise<EndpointRow>,
+  ) {
+    return runIdempotent(
+      sql,
+      keyedRequest,
+      async (transaction) => {
+        const secret = generateWebhookSecret();
+        return answerWithSecret(status, await write(transaction, secret), secret);
+      },
+      {
+        replay: (transaction, stored) =>
+          replayWithSecret(transaction, dependencies.sealer, keyedRequest.merchantId, stored),
+      },
+    );
+  }
+
   app.post(
     '/webhooks/endpoints',
     {
@@ -250,25 +273,15 @@ export function registerWebhookRoutes(app: HttpApp, dependencies: WebhookRouteDe
       // Validation (and its DNS lookup) happens before the transaction: a refusal stores nothing.
       const url = await assertDeliverableUrl(request.body.url, dependencies.allowPrivate);
       const eventTypes = [...new Set(request.body.eventTypes)];
-      const result = await runIdempotent(
-        sql,
-        keyedRequest,
-        async (transaction) => {
-          const secret = generateWebhookSecret();
-          const row = await insertEndpoint(transaction, dependencies.sealer, {
-            id: newId('we'),
-            merchant_id: merchantId,
-            url: url.toString(),
-            event_types: eventTypes,
-            secret,
-            created_at: now,
-          });
-          return answerWithSecret(201, row, secret);
-        },
-        {
-          replay: (transaction, stored) =>
-            replayWithSecret(transaction, dependencies.sealer, merchantId, stored),
-        },
+      const result = await runWithNewSecret(keyedRequest, 201, (transaction, secret) =>
+        insertEndpoint(transaction, dependencies.sealer, {
+          id: newId('we'),
+          merchant_id: merchantId,
+          url: url.toString(),
+          event_types: eventTypes,
+          secret,
+          created_at: now,
+        }),
       );
       return sendAnswer(reply, result);
     },
@@ -348,22 +361,13 @@ export function registerWebhookRoutes(app: HttpApp, dependencies: WebhookRouteDe
       const { merchantId, now } = keyedRequest;
       const id = request.params.id;
       const graceUntil = new Date(now.getTime() + dependencies.rotationGraceSeconds * 1000);
-      const result = await runIdempotent(
-        sql,
-        keyedRequest,
-        async (transaction) => {
-          const secret = generateWebhookSecret();
-          const row = isId('we', id)
-            ? await rotateSecret(transaction, dependencies.sealer, merchantId, id, secret, graceUntil, now)
-            : undefined;
-          if (!row) throw notFound('endpoint');
-          return answerWithSecret(200, row, secret);
-        },
-        {
-          replay: (transaction, stored) =>
-            replayWithSecret(transaction, dependencies.sealer, merchantId, stored),
-        },
-      );
+      const result = await runWithNewSecret(keyedRequest, 200, async (transaction, secret) => {
+        const row = isId('we', id)
+          ? await rotateSecret(transaction, dependencies.sealer, merchantId, id, secret, graceUntil, now)
+          : undefined;
+        if (!row) throw notFound('endpoint');
+        return row;
+      });
       return sendAnswer(reply, result);
     },
   );
