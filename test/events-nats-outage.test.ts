@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -14,19 +14,9 @@ import { randomBytes } from 'node:crypto';
 import { startTestServer } from './support/server.ts';
 import { merchantSession } from './support/identity.ts';
 import { authorizeBody, call, paymentsEnv, startTestAcquirer, tokenize } from './support/payments.ts';
+import { freePort, natsServer } from './support/nats.ts';
 
-const natsServer = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find(
-  (candidate) => existsSync(candidate),
-);
 const outageMs = Number(process.env['PAYFLOW_TEST_NATS_OUTAGE_MS'] ?? 30_000);
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function startNats(port: number, storeDir: string): Promise<ChildProcess> {
   const child = spawn(natsServer!, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
