@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../platform/config.ts';
 import { StartupError } from '../platform/db/embedded.ts';
+import { DomainError } from '../platform/errors.ts';
 import { MigrationError, migrate } from '../platform/db/migrate.ts';
 import type { CliCommand } from '../platform/module.ts';
 import { systemClock } from '../platform/clock.ts';
@@ -147,6 +148,7 @@ function isExpected(error: unknown): error is Error {
     error instanceof StartupError ||
     error instanceof MigrationError ||
     error instanceof UsageError ||
+    error instanceof DomainError ||
     (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true)
   );
 }

@@ -1,11 +1,11 @@
 // `payflow vault rotate-key`: add a key version to the keyring file (or explain what to do when the
 // key comes from VAULT_MASTER_KEY), then re-wrap every record in small batches while the platform
 // keeps serving. Running servers pick the new file up on their own (keyring-source.ts).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { CommandContext } from '../../../platform/module.ts';
 import { parseMasterKey, rotateKeyringFile } from '../domain/envelope.ts';
-import { writeKeyringFile } from '../infra/keyring-source.ts';
+import { KeyringConfigurationError, writeKeyringFile } from '../infra/keyring-source.ts';
 import { openKeyrings, openVault } from './open-vault.ts';
 import { rewrapAll, rewrapBatchDefault, rewrapBatchMax } from './rewrap-records.ts';
 
@@ -45,6 +45,11 @@ export async function runRotateKey(args: readonly string[], context: CommandCont
           ].join('\n'),
         );
         return 1;
+      }
+      if (existsSync(target)) {
+        throw new KeyringConfigurationError(
+          `${target} already exists; give --new-keyring-file a path that does not (a keyring is never overwritten)`,
+        );
       }
       writeKeyringFile(target, rotateKeyringFile(keyringTextFromEnvironment(context)), { exclusive: true });
       context.print(

@@ -136,6 +136,12 @@ test('with VAULT_MASTER_KEY the command explains the steps, or writes a rotated 
     assert.ok(!written.stdout.includes(key));
     const next = parseMasterKey(readFileSync(target, 'utf8'));
     assert.deepEqual([next.activeVersion, next.versions], [2, [1, 2]]);
+    // A second run to the same path refuses in one line and leaves the file as it was.
+    const again = await runCli(['vault', 'rotate-key', '--new-keyring-file', target], env);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /^payflow: .*already exists.*\n$/);
+    assert.ok(!again.stderr.includes('    at '), 'no stack trace');
+    assert.deepEqual(parseMasterKey(readFileSync(target, 'utf8')).versions, [1, 2]);
   } finally {
     await fresh.drop();
   }
