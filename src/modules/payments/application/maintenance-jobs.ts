@@ -9,8 +9,8 @@ import { deleteFinishedKeysBefore } from '../../../platform/idempotency.ts';
 import { transition } from '../domain/payment-state.ts';
 import { lockExpiredAuthorizations, updatePayment } from '../infra/payment-repository.ts';
 import { oweReversal } from './acquirer-reversals.ts';
-import { eventPayload } from './apply-authorization.ts';
 import type { PaymentsDependencies } from './dependencies.ts';
+import { releaseAuthorization } from './void-payment.ts';
 
 export const expiryBatchMax = 100;
 export const reaperBatchMax = 1_000;
@@ -36,22 +36,15 @@ export async function expireAuthorizations(dependencies: PaymentsDependencies): 
         `an expiring ${payment.status} payment has an acquirer authorization`,
       );
       await oweReversal(transaction, dependencies, payment, payment.acquirerAuthorizationId, 'expiry');
-      if (moved.ledgerEffect === 'release_hold') {
-        const ref = { paymentId: payment.id, merchantId: payment.merchantId, currency: payment.currency };
-        await dependencies.ledger.record(
-          transaction,
-          ref,
-          { kind: 'expiry', authorized: payment.authorizedAmount },
-          now,
-        );
-      }
-      await dependencies.events.stage(transaction, {
-        type: 'payment.expired.v1',
-        aggregateId: payment.id,
-        merchantId: payment.merchantId,
-        payload: eventPayload(updated),
-        occurredAt: now,
-      });
+      await releaseAuthorization(
+        transaction,
+        dependencies,
+        'expiry',
+        moved.ledgerEffect,
+        payment,
+        updated,
+        now,
+      );
     }
     return payments.length;
   });

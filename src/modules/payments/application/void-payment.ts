@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import type { TransactionSql } from '../../../platform/db/client.ts';
 import { DomainError } from '../../../platform/errors.ts';
-import { transition } from '../domain/payment-state.ts';
+import { transition, type LedgerEffect } from '../domain/payment-state.ts';
 import {
   operationDeclinedAnswer,
   references,
@@ -68,23 +68,34 @@ export async function recordVoid(
     );
     await oweReversal(transaction, dependencies, payment, payment.acquirerAuthorizationId, 'void');
   }
-  if (moved.ledgerEffect === 'release_hold') {
+  await releaseAuthorization(transaction, dependencies, 'void', moved.ledgerEffect, payment, updated, now);
+  return updated;
+}
+
+/**
+ * The end of an authorization that moved no money (a void or an expiry), in the caller's
+ * transaction: the ledger hold is released when the transition says so, and the event is staged.
+ */
+export async function releaseAuthorization(
+  transaction: TransactionSql,
+  dependencies: PaymentsDependencies,
+  kind: 'void' | 'expiry',
+  ledgerEffect: LedgerEffect,
+  before: Payment,
+  updated: Payment,
+  now: Date,
+): Promise<void> {
+  if (ledgerEffect === 'release_hold') {
     const ref = { paymentId: updated.id, merchantId: updated.merchantId, currency: updated.currency };
-    await dependencies.ledger.record(
-      transaction,
-      ref,
-      { kind: 'void', authorized: payment.authorizedAmount },
-      now,
-    );
+    await dependencies.ledger.record(transaction, ref, { kind, authorized: before.authorizedAmount }, now);
   }
   await dependencies.events.stage(transaction, {
-    type: 'payment.voided.v1',
+    type: kind === 'void' ? 'payment.voided.v1' : 'payment.expired.v1',
     aggregateId: updated.id,
     merchantId: updated.merchantId,
     payload: eventPayload(updated),
     occurredAt: now,
   });
-  return updated;
 }
 
 type Phase1 =
