@@ -108,3 +108,60 @@ test('/oauth/token with NUL in client_id or client_secret is an OAuth error, nev
   assert.equal(viaBasic.status, 401, await viaBasic.clone().text());
   assert.equal(((await viaBasic.json()) as { error: string }).error, 'invalid_client');
 });
+
+test('authorize and refund: a lone UTF-16 surrogate in metadata is 400 invalid_unicode and stores nothing', async () => {
+  const token = await tokenize(url, merchant);
+  const key = randomUUID();
+  // JSON.stringify writes a lone surrogate as the escape \ud800, which PostgreSQL's jsonb refuses.
+  const raw = JSON.stringify(authorizeBody(token, 1000, { metadata: { note: 'a\ud800b' } }));
+  const answer = await call(url, merchant, 'POST', '/payments/authorize', raw, key);
+  assert.equal(answer.status, 400, answer.text);
+  assert.equal(answer.body.code, 'invalid_unicode');
+  const [stored] = await server.database.sql`
+    select count(*)::int as n from payments.idempotency_keys where idempotency_key = ${key}`;
+  assert.equal(stored!.n, 0, 'nothing stored');
+
+  const sale = await call(
+    url,
+    merchant,
+    'POST',
+    '/payments/authorize',
+    authorizeBody(token, 1000, { capture: true }),
+  );
+  assert.equal(sale.status, 201, sale.text);
+  const refund = await call(
+    url,
+    merchant,
+    'POST',
+    `/payments/${sale.body.paymentId as string}/refund`,
+    JSON.stringify({ metadata: { note: '\udc00' } }),
+  );
+  assert.equal(refund.status, 400, refund.text);
+  assert.equal(refund.body.code, 'invalid_unicode');
+});
+
+test('capture, refund and void with no body at all take their defaults (the full amount)', async () => {
+  const token = await tokenize(url, merchant);
+  const noBody = async (path: string) => {
+    const response = await fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${merchant.token}`, 'idempotency-key': randomUUID() },
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+  const first = await call(url, merchant, 'POST', '/payments/authorize', authorizeBody(token, 1500));
+  assert.equal(first.status, 201, first.text);
+  const paymentId = first.body.paymentId as string;
+  const captured = await noBody(`/payments/${paymentId}/capture`);
+  assert.equal(captured.status, 200, JSON.stringify(captured.body));
+  assert.equal(captured.body.status, 'CAPTURED');
+  const refunded = await noBody(`/payments/${paymentId}/refund`);
+  assert.ok(refunded.status === 200 || refunded.status === 201, JSON.stringify(refunded.body));
+  assert.equal(String(refunded.body.refundedAmount), '1500');
+
+  const second = await call(url, merchant, 'POST', '/payments/authorize', authorizeBody(token, 700));
+  assert.equal(second.status, 201, second.text);
+  const voided = await noBody(`/payments/${second.body.paymentId as string}/void`);
+  assert.equal(voided.status, 200, JSON.stringify(voided.body));
+  assert.equal(voided.body.status, 'VOIDED');
+});

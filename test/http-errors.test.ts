@@ -25,6 +25,23 @@ before(async () => {
     },
     async (request) => request.body,
   );
+  app.post(
+    '/defaults',
+    {
+      schema: {
+        body: Type.Object(
+          { amount: Type.Optional(Type.Integer({ minimum: 1 })) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => ({ received: request.body }),
+  );
+  app.post(
+    '/items/:itemId',
+    { schema: { params: Type.Object({ itemId: Type.String({ maxLength: 64 }) }) } },
+    async () => ({ ok: true }),
+  );
   app.get('/explode', async () => {
     throw new Error('secret internal detail at /srv/payflow/src/x.ts:12');
   });
@@ -36,6 +53,9 @@ before(async () => {
       {},
       { 'retry-after': '1' },
     );
+  });
+  app.get('/declined', async () => {
+    throw new DomainError('card_declined', 422, 'Declined.', { status: 'FAILED', paymentId: 'pay_1' });
   });
   baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
 });
@@ -122,4 +142,84 @@ test('a sane incoming x-request-id is kept; an unsafe one is replaced', async ()
   assert.equal(kept.headers.get('x-request-id'), 'abc-123');
   const replaced = await fetch(`${baseUrl}/no`, { headers: { 'x-request-id': 'bad id with spaces' } });
   assert.notEqual(replaced.headers.get('x-request-id'), 'bad id with spaces');
+});
+
+test('no body, or an empty JSON body, means no fields: the defaults apply', async () => {
+  for (const init of [
+    { method: 'POST' },
+    { method: 'POST', headers: { 'content-type': 'application/json' }, body: '' },
+  ]) {
+    const response = await fetch(`${baseUrl}/defaults`, init);
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.deepEqual(await response.json(), { received: {} });
+  }
+  const required = await fetch(`${baseUrl}/echo`, { method: 'POST' });
+  assert.equal(required.status, 400);
+  const body = await problemFrom(required);
+  assert.equal(body.code, 'validation_failed');
+  assert.ok(
+    (body.errors as { path: string }[]).some((error) => error.path === 'body/amount'),
+    'names the field',
+  );
+});
+
+test('valid JSON sent as text/plain → 415, not a confusing validation error', async () => {
+  const response = await fetch(`${baseUrl}/echo`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain' },
+    body: '{"amount":1}',
+  });
+  assert.equal(response.status, 415);
+  assert.equal((await problemFrom(response)).code, 'unsupported_media_type');
+});
+
+test('a lone UTF-16 surrogate anywhere in the body → 400 invalid_unicode naming where', async () => {
+  for (const [raw, where] of [
+    ['{"amount":1,"note":"\\ud800"}', '/note'],
+    ['{"amount":1,"list":["ok","a\\udfffb"]}', '/list/1'],
+    ['{"amount":1,"m":{"\\ud800":"x"}}', '/m/(key)'],
+  ] as const) {
+    const response = await fetch(`${baseUrl}/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: raw,
+    });
+    assert.equal(response.status, 400, raw);
+    const body = await problemFrom(response);
+    assert.equal(body.code, 'invalid_unicode', raw);
+    assert.match(String(body.detail), new RegExp(where.replace(/[()]/g, '\\$&')), raw);
+  }
+  const pair = await fetch(`${baseUrl}/defaults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"amount":1}',
+  });
+  assert.equal(pair.status, 200, 'well-formed bodies pass');
+});
+
+test('an over-long path parameter → 414 problem, echoing nothing', async () => {
+  const long = 'x'.repeat(400);
+  const response = await fetch(`${baseUrl}/items/${long}`, { method: 'POST' });
+  assert.equal(response.status, 414);
+  const text = await response.text();
+  assert.ok(!text.includes(long.slice(0, 50)), 'the path is not echoed');
+  assert.equal((JSON.parse(text) as { code: string }).code, 'path_too_long');
+  assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
+});
+
+test('oversized headers → 431 problem, echoing nothing', async () => {
+  const response = await fetch(`${baseUrl}/echo`, { headers: { 'x-padding': 'y'.repeat(20_000) } });
+  assert.equal(response.status, 431);
+  assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
+  const text = await response.text();
+  assert.ok(!text.includes('yyyy'));
+  assert.equal((JSON.parse(text) as { code: string }).code, 'headers_too_large');
+});
+
+test('an extension never overwrites the problem member status', async () => {
+  const response = await fetch(`${baseUrl}/declined`);
+  assert.equal(response.status, 422);
+  const body = await problemFrom(response);
+  assert.equal(body.status, 422);
+  assert.equal(body.paymentId, 'pay_1');
 });

@@ -195,6 +195,8 @@ for (const [number, code] of declines) {
     assert.match(declined.headers.get('content-type') ?? '', /application\/problem\+json/);
     assert.equal(declined.body.code, code);
     assert.equal(declined.body.declineCode, code);
+    assert.equal(declined.body.status, 422, 'the problem member `status` is the HTTP status');
+    assert.equal(declined.body.paymentStatus, 'FAILED');
     const payment = await call(url, merchant, 'GET', `/payments/${declined.body.paymentId as string}`);
     assert.equal(payment.status, 200);
     assert.equal(payment.body.status, 'FAILED');

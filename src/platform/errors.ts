@@ -40,11 +40,14 @@ const titles: Record<number, string> = {
   404: 'Not Found',
   405: 'Method Not Allowed',
   406: 'Not Acceptable',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
@@ -61,13 +64,14 @@ export function problem(
   detail: string,
   extensions: Readonly<Record<string, unknown>> = {},
 ): ProblemDetails {
+  // RFC 9457's members come last: an extension never overwrites `status` (the HTTP status).
   return {
+    ...extensions,
     type: problemTypeFor(code),
     title: titles[status] ?? 'Error',
     status,
     code,
     detail,
-    ...extensions,
   };
 }
 

@@ -4,6 +4,8 @@ import { randomUUID } from 'node:crypto';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
   type FastifyServerOptions,
   type RawServerDefault,
 } from 'fastify';
@@ -12,7 +14,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from '../log.ts';
-import { registerProblemHandlers } from './problem-handler.ts';
+import { registerJsonBodies } from './json-body.ts';
+import { answerClientError, registerProblemHandlers, toProblem, sendProblem } from './problem-handler.ts';
 
 /** The Fastify instance modules register routes on: TypeBox schemas type the handlers. */
 export type HttpApp = FastifyInstance<
@@ -50,6 +53,13 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 300 },
     return503OnClosing: true,
+    clientErrorHandler: answerClientError,
+    // Router errors (an over-long path parameter, a malformed URL) answer like every other error.
+    frameworkErrors: (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+      reply.header(requestIdHeader, request.id);
+      const { body, headers } = toProblem(error, request.id);
+      return sendProblem(reply, body, headers);
+    },
     trustProxy: options.trustProxy ?? false,
     // The HTTPS server is an http.Server for every route and hook; the type stays RawServerDefault.
     ...(options.https ? { https: { key: options.https.key, cert: options.https.cert } } : {}),
@@ -58,6 +68,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     reply.header(requestIdHeader, request.id);
   });
   registerProblemHandlers(app as unknown as FastifyInstance);
+  registerJsonBodies(app as unknown as FastifyInstance);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

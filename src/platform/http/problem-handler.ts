@@ -1,6 +1,8 @@
 // Every error leaves PayFlow as RFC 9457 `application/problem+json` with a stable `code`. Fastify's own
 // errors (validation, body parsing, size limits) are translated here; anything unexpected becomes a
 // 500 whose detail names only the request id, never a message or stack from inside the process.
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { maskCardNumbers } from '../log.ts';
 import { DomainError, problem, problemContentType, type FieldError, type ProblemDetails } from '../errors.ts';
@@ -37,7 +39,55 @@ const fastifyErrors: Readonly<Record<string, FastifyErrorMapping>> = {
     code: 'invalid_content_length',
     detail: 'The Content-Length header does not match the body.',
   },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    status: 414,
+    code: 'path_too_long',
+    detail: 'A path parameter is longer than allowed.',
+  },
+  FST_ERR_BAD_URL: {
+    status: 400,
+    code: 'malformed_url',
+    detail: 'The request path is not a valid URL.',
+  },
 };
+
+/**
+ * Errors Node's HTTP parser raises before a request exists (oversized headers, a request that never
+ * finished, bytes that are not HTTP): answered on the socket as problem+json, echoing nothing.
+ */
+const socketErrors: Readonly<Record<string, FastifyErrorMapping>> = {
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    code: 'headers_too_large',
+    detail: 'The request headers are larger than allowed.',
+  },
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    code: 'request_timeout',
+    detail: 'The request was not received in time.',
+  },
+};
+
+const malformedRequest: FastifyErrorMapping = {
+  status: 400,
+  code: 'malformed_request',
+  detail: 'The request is not valid HTTP.',
+};
+
+/** Fastify's `clientErrorHandler`: the socket-level twin of the error handler below. */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const mapped = (error.code ? socketErrors[error.code] : undefined) ?? malformedRequest;
+  if (socket.writable) {
+    const body = JSON.stringify(problem(mapped.status, mapped.code, mapped.detail));
+    socket.write(
+      `HTTP/1.1 ${mapped.status} ${STATUS_CODES[mapped.status] ?? 'Error'}\r\n` +
+        `Content-Type: ${problemContentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Connection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
 
 function validationErrors(error: FastifyError): FieldError[] {
   return (error.validation ?? []).map((item) => {

@@ -86,13 +86,14 @@ function problemAnswer(
   detail: string,
   extensions: Record<string, unknown>,
 ): ApiAnswer {
+  // RFC 9457's members come last: an extension never overwrites `status` (the HTTP status).
   return json(status, {
+    ...extensions,
     type: `urn:payflow:problem:${code}`,
     title: status === 422 ? 'Unprocessable Content' : 'Conflict',
     status,
     code,
     detail,
-    ...extensions,
   });
 }
 
@@ -125,7 +126,10 @@ export function authorizationAnswer(payment: Payment): ApiAnswer {
       payment.declineCode ?? 'card_declined',
       'The acquirer declined the authorization.',
       {
-        ...base,
+        paymentId: payment.id,
+        paymentStatus: payment.status,
+        amount: base.amount,
+        currency: base.currency,
         declineCode: payment.declineCode,
         createdAt: payment.createdAt.toISOString(),
       },

@@ -232,6 +232,7 @@ function header(request: FastifyRequest, name: string): string {
 function registerNotificationRoute(app: HttpApp, options: PaymentRoutesOptions): void {
   void app.register(async (scope) => {
     // The signature covers the raw bytes, so this route keeps the body as text.
+    scope.removeContentTypeParser('application/json');
     scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) =>
       done(null, body),
     );
