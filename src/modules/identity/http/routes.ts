@@ -4,9 +4,12 @@ import formbody from '@fastify/formbody';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { HttpApp } from '../../../platform/http/app.ts';
+import { DomainError } from '../../../platform/errors.ts';
+import { sendProblem, toProblem } from '../../../platform/http/problem-handler.ts';
 import { principalOf, requireScopes, type RequestAuthenticator } from '../../../platform/http/auth.ts';
 import { issueToken, type TokenRequest } from '../application/issue-token.ts';
 import { oauthError } from '../domain/oauth-errors.ts';
+import { scopesByRole } from '../domain/scopes.ts';
 import type { IdentityDependencies } from '../infra/dependencies.ts';
 import { listSigningKeys } from '../infra/identity-repository.ts';
 import { publicJwkOf } from '../infra/key-ring.ts';
@@ -20,6 +23,17 @@ const TokenRequestBody = Type.Object(
   },
   { description: 'application/x-www-form-urlencoded (RFC 6749) or application/json' },
 );
+
+const AuthorizationServerMetadataBody = Type.Object({
+  issuer: Type.String(),
+  token_endpoint: Type.String(),
+  jwks_uri: Type.String(),
+  grant_types_supported: Type.Array(Type.String()),
+  response_types_supported: Type.Array(Type.String()),
+  token_endpoint_auth_methods_supported: Type.Array(Type.String()),
+  scopes_supported: Type.Array(Type.String()),
+  service_documentation: Type.String(),
+});
 
 const TokenResponseBody = Type.Object({
   access_token: Type.String(),
@@ -86,6 +100,19 @@ export async function registerIdentityRoutes(
   await app.register(async (scope) => {
     // Form bodies only here: the rest of the API speaks JSON.
     await scope.register(formbody, { bodyLimit: 16_384 });
+    // RFC 6749 §5.2: token errors are application/json with `error` (strict OAuth clients read no
+    // other media type); the problem members stay in the body for everyone else.
+    scope.setErrorHandler((error, request, reply) => {
+      const { body, headers, serverFault } = toProblem(error, request.id);
+      if (serverFault) request.log.error({ err: error }, 'request failed');
+      if (!(error instanceof DomainError) || typeof error.extensions['error'] !== 'string')
+        return sendProblem(reply, body, headers);
+      return reply
+        .code(body.status)
+        .headers(headers)
+        .type('application/json; charset=utf-8')
+        .send({ error: body['error'], error_description: body['error_description'], ...body });
+    });
     scope.post(
       '/oauth/token',
       {
@@ -115,6 +142,30 @@ export async function registerIdentityRoutes(
       },
     );
   });
+  app.get(
+    '/.well-known/oauth-authorization-server',
+    {
+      schema: {
+        tags: ['identity'],
+        summary: 'Authorization server metadata (RFC 8414)',
+        response: { 200: AuthorizationServerMetadataBody },
+      },
+    },
+    async (request, reply) => {
+      const base = `${request.protocol}://${request.host}`;
+      reply.header('cache-control', 'public, max-age=300');
+      return {
+        issuer: dependencies.settings.issuer,
+        token_endpoint: `${base}/oauth/token`,
+        jwks_uri: `${base}/.well-known/jwks.json`,
+        grant_types_supported: ['client_credentials'],
+        response_types_supported: [],
+        token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+        scopes_supported: [...new Set(Object.values(scopesByRole).flat())],
+        service_documentation: `${base}/docs`,
+      };
+    },
+  );
   app.get(
     '/.well-known/jwks.json',
     {

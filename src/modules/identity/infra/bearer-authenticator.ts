@@ -31,16 +31,13 @@ export interface VerificationSettings {
   readonly leewaySeconds: number;
 }
 
-function unauthorized(code: string, detail: string, description: string): DomainError {
-  return new DomainError(
-    code,
-    401,
-    detail,
-    {},
-    {
-      'www-authenticate': `Bearer realm="payflow", error="invalid_token", error_description="${description}"`,
-    },
-  );
+function unauthorized(code: string, detail: string, description: string | undefined): DomainError {
+  // RFC 6750 §3.1: a request with no credentials gets a bare challenge, without an error code.
+  const challenge =
+    description === undefined
+      ? 'Bearer realm="payflow"'
+      : `Bearer realm="payflow", error="invalid_token", error_description="${description}"`;
+  return new DomainError(code, 401, detail, {}, { 'www-authenticate': challenge });
 }
 
 class TokenRejected extends Error {
@@ -130,7 +127,7 @@ export function createBearerAuthenticator(
       throw unauthorized(
         'authentication_required',
         'Send an access token: Authorization: Bearer <token> (get one from POST /oauth/token).',
-        'no access token',
+        undefined,
       );
     const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header);
     if (!match)
