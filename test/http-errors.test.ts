@@ -178,6 +178,8 @@ test('a lone UTF-16 surrogate anywhere in the body → 400 invalid_unicode namin
     ['{"amount":1,"note":"\\ud800"}', '/note'],
     ['{"amount":1,"list":["ok","a\\udfffb"]}', '/list/1'],
     ['{"amount":1,"m":{"\\ud800":"x"}}', '/m/(key)'],
+    ['{"4242424242424242":"\\ud800"}', '/(key)'],
+    ['{"a/ 4242424242424242 ":{"b":"\\udfff"}}', '/(key)/b'],
   ] as const) {
     const response = await fetch(`${baseUrl}/echo`, {
       method: 'POST',
@@ -188,6 +190,7 @@ test('a lone UTF-16 surrogate anywhere in the body → 400 invalid_unicode namin
     const body = await problemFrom(response);
     assert.equal(body.code, 'invalid_unicode', raw);
     assert.match(String(body.detail), new RegExp(where.replace(/[()]/g, '\\$&')), raw);
+    assert.ok(!JSON.stringify(body).includes('4242424242'), `no key is echoed: ${raw}`);
   }
   const pair = await fetch(`${baseUrl}/defaults`, {
     method: 'POST',

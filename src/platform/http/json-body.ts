@@ -15,6 +15,15 @@ function wellFormed(text: string): boolean {
 /** Nesting beyond this is not walked again: JSON.parse has already bounded the body by its size. */
 const walkDepthMax = 64;
 
+/**
+ * A key is named in the pointer only when it looks like a field name (letters, digits, `_`, `$`,
+ * no run of five digits): any other key could be the caller's data, even a card number, and is
+ * written `(key)` so that an error never echoes it.
+ */
+function nameable(key: string): boolean {
+  return /^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/.test(key) && !/[0-9]{5}/.test(key);
+}
+
 /** The JSON pointer of the first key or string holding a lone surrogate, or undefined. */
 export function findLoneSurrogate(value: unknown, pointer = '', depth = 0): string | undefined {
   if (typeof value === 'string') return wellFormed(value) ? undefined : pointer || '/';
@@ -27,7 +36,7 @@ export function findLoneSurrogate(value: unknown, pointer = '', depth = 0): stri
     return undefined;
   }
   for (const [key, item] of Object.entries(value)) {
-    const escaped = wellFormed(key) ? key.replaceAll('~', '~0').replaceAll('/', '~1') : '(key)';
+    const escaped = nameable(key) ? key : '(key)';
     if (!wellFormed(key)) return `${pointer}/${escaped}`;
     const found = findLoneSurrogate(item, `${pointer}/${escaped}`, depth + 1);
     if (found !== undefined) return found;
