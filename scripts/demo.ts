@@ -1,0 +1,486 @@
+// `npm run demo [-- --scenario N] [--url URL]`: plays the spec's scenarios against a running PayFlow
+// and narrates each step: the HTTP call, the answer's key fields, and the ledger after it. With no
+// PayFlow answering at the URL (default http://localhost:8080, or $API), it starts one itself on a
+// fresh embedded database (or $DATABASE_URL) in a temporary data directory, with short schedules so
+// that the janitor and webhook retries happen within seconds. Every step checks what it narrates:
+// the first step whose answer differs ends the demo with exit code 1.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { styleText } from 'node:util';
+import { verifyWebhook } from '../src/webhooks.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+const colour = process.stdout.isTTY && !process.env.NO_COLOR;
+const paint = (style: Parameters<typeof styleText>[0], text: string): string =>
+  colour ? styleText(style, text) : text;
+
+class DemoFailure extends Error {}
+
+function expect(condition: boolean, what: string): void {
+  if (!condition) throw new DemoFailure(what);
+}
+
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+  headers: Headers;
+}
+
+interface Demo {
+  api: string;
+  token: string;
+  /** Whether this PayFlow was started by the demo with its short schedules. */
+  own: boolean;
+}
+
+function say(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+function complain(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
+function step(text: string): void {
+  say(`\n${paint('bold', '▸')} ${text}`);
+}
+
+function shown(value: unknown): string {
+  return JSON.stringify(value);
+}
+
+async function call(
+  demo: Demo,
+  method: string,
+  route: string,
+  body?: unknown,
+  idempotencyKey?: string,
+  quiet = false,
+): Promise<Answer> {
+  const headers: Record<string, string> = { authorization: `Bearer ${demo.token}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
+  const keyNote =
+    idempotencyKey === undefined ? '' : paint('dim', `  (Idempotency-Key ${idempotencyKey.slice(0, 8)}…)`);
+  if (!quiet)
+    say(`  ${paint('cyan', `${method} ${route}`)}${body === undefined ? '' : ` ${shown(body)}`}${keyNote}`);
+  const response = await fetch(`${demo.api}${route}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  const parsed = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
+  return { status: response.status, body: parsed, headers: response.headers };
+}
+
+function answered(answer: Answer, fields: string[]): void {
+  const picked: Record<string, unknown> = {};
+  for (const field of fields) if (answer.body[field] !== undefined) picked[field] = answer.body[field];
+  const good = answer.status < 400;
+  say(`  ${paint(good ? 'green' : 'yellow', `→ ${answer.status}`)} ${shown(picked)}`);
+}
+
+async function ledgerOf(demo: Demo, paymentId: string): Promise<void> {
+  const payment = await call(demo, 'GET', `/payments/${paymentId}`, undefined, undefined, true);
+  const entries = (payment.body.ledgerEntries ?? []) as Array<Record<string, unknown>>;
+  say(
+    paint(
+      'dim',
+      `  ledger of ${paymentId}: balance ${shown(payment.body.ledgerBalance)}, hold ${shown(payment.body.ledgerHold)}`,
+    ),
+  );
+  for (const entry of entries) say(paint('dim', `    ${shown(entry)}`));
+  const balance = await call(demo, 'GET', '/balance', undefined, undefined, true);
+  say(paint('dim', `  merchant balance: ${shown(balance.body.balances)}`));
+}
+
+async function tokenizeCard(demo: Demo, number: string): Promise<string> {
+  const answer = await call(demo, 'POST', '/tokens', {
+    card: { number, expMonth: 12, expYear: new Date().getUTCFullYear() + 3, cvc: '123' },
+  });
+  expect(answer.status === 201, `tokenizing a card answered ${answer.status}`);
+  say(`  → 201 token ${String(answer.body.token)} (the card number stays in the vault)`);
+  return String(answer.body.token);
+}
+
+async function authorize(demo: Demo, token: string, amount: number, key = randomUUID()): Promise<Answer> {
+  return call(
+    demo,
+    'POST',
+    '/payments/authorize',
+    {
+      amount,
+      currency: 'USD',
+      paymentMethod: { type: 'card', token },
+      metadata: { orderId: `order-${key.slice(0, 8)}` },
+    },
+    key,
+  );
+}
+
+async function eventually<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new DemoFailure(`${what} did not happen within ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+// 1. Card authorize + capture.
+async function authorizeAndCapture(demo: Demo): Promise<void> {
+  step('Tokenize a test card, then authorize 25.00 USD');
+  const card = await tokenizeCard(demo, '4242424242424242');
+  const authorized = await authorize(demo, card, 2500);
+  answered(authorized, ['paymentId', 'status', 'amount', 'currency']);
+  expect(
+    authorized.status === 201 && authorized.body.status === 'AUTHORIZED',
+    'the authorization was not approved',
+  );
+  const paymentId = String(authorized.body.paymentId);
+  await ledgerOf(demo, paymentId);
+  step('Capture the whole amount');
+  const captured = await call(demo, 'POST', `/payments/${paymentId}/capture`, {}, randomUUID());
+  answered(captured, ['status', 'capturedAmount']);
+  expect(captured.status === 200 && captured.body.status === 'CAPTURED', 'the capture did not succeed');
+  await ledgerOf(demo, paymentId);
+}
+
+// 2. Partial refund, then a refund above what is left.
+async function partialRefund(demo: Demo): Promise<void> {
+  step('Authorize and capture 40.00 USD in one call (capture: true)');
+  const card = await tokenizeCard(demo, '4242424242424242');
+  const paid = await call(
+    demo,
+    'POST',
+    '/payments/authorize',
+    { amount: 4000, currency: 'USD', paymentMethod: { type: 'card', token: card }, capture: true },
+    randomUUID(),
+  );
+  answered(paid, ['paymentId', 'status']);
+  expect(paid.status === 201 && paid.body.status === 'CAPTURED', 'the payment was not captured');
+  const paymentId = String(paid.body.paymentId);
+  step('Refund 15.00 of it');
+  const refund = await call(
+    demo,
+    'POST',
+    `/payments/${paymentId}/refund`,
+    { amount: 1500, reason: 'customer_request' },
+    randomUUID(),
+  );
+  answered(refund, ['refundId', 'status', 'refundedAmount', 'paymentStatus']);
+  expect(refund.status === 200 && refund.body.refundedAmount === 1500, 'the partial refund did not succeed');
+  await ledgerOf(demo, paymentId);
+  step('Refund 30.00 more: only 25.00 is left, so PayFlow refuses and changes nothing');
+  const tooMuch = await call(demo, 'POST', `/payments/${paymentId}/refund`, { amount: 3000 }, randomUUID());
+  answered(tooMuch, ['code', 'detail']);
+  expect(
+    tooMuch.status === 409 && tooMuch.body.code === 'refund_exceeds_captured',
+    'the over-refund was not refused',
+  );
+  await ledgerOf(demo, paymentId);
+}
+
+// 3. The same request twice with one key, then the key with another body.
+async function idempotency(demo: Demo): Promise<void> {
+  const card = await tokenizeCard(demo, '4242424242424242');
+  const key = randomUUID();
+  step('Authorize 12.00 USD with an Idempotency-Key');
+  const first = await authorize(demo, card, 1200, key);
+  answered(first, ['paymentId', 'status']);
+  expect(first.status === 201, 'the first request failed');
+  step('Send the very same request again (a client retrying after a lost answer)');
+  const again = await authorize(demo, card, 1200, key);
+  answered(again, ['paymentId', 'status']);
+  say(`  idempotent-replayed: ${again.headers.get('idempotent-replayed')}`);
+  expect(
+    again.status === 201 && again.body.paymentId === first.body.paymentId,
+    'the retry did not replay the first answer',
+  );
+  say('  one payment, one hold: the retry changed nothing');
+  step('Reuse the key with a different amount');
+  const changed = await authorize(demo, card, 9900, key);
+  answered(changed, ['code', 'detail']);
+  expect(
+    changed.status === 409 || changed.status === 422,
+    `a changed body under the same key answered ${changed.status}`,
+  );
+}
+
+// 4. An acquirer timeout: PENDING, then the janitor asks the acquirer and finishes it.
+async function acquirerTimeout(demo: Demo): Promise<void> {
+  step('Authorize with the card whose acquirer approves but answers too late (4000000000003220)');
+  const card = await tokenizeCard(demo, '4000000000003220');
+  const key = randomUUID();
+  const pending = await authorize(demo, card, 3000, key);
+  answered(pending, ['paymentId', 'status']);
+  expect(
+    pending.status === 202 && pending.body.status === 'PENDING',
+    'the timed-out authorization is not PENDING',
+  );
+  const paymentId = String(pending.body.paymentId);
+  say('  the outcome is unknown: PayFlow neither approves nor declines it, and holds nothing yet');
+  await ledgerOf(demo, paymentId);
+  if (!demo.own) {
+    say(
+      '  the janitor asks the acquirer on PAYMENT_INQUIRY_SCHEDULE (5 minutes for the first try by default):' +
+        ` follow it with GET /payments/${paymentId}. (A demo that starts its own PayFlow uses 2 s and waits.)`,
+    );
+    return;
+  }
+  step('Wait for the janitor to ask the acquirer by reference');
+  const settled = await eventually('the janitor resolving the payment', 60_000, async () => {
+    const answer = await call(demo, 'GET', `/payments/${paymentId}`, undefined, undefined, true);
+    return answer.body.status === 'PENDING' ? undefined : answer;
+  });
+  answered(settled, ['status']);
+  expect(settled.body.status === 'AUTHORIZED', `the janitor left the payment ${String(settled.body.status)}`);
+  step('The client retries its request with the same key and now gets the final answer');
+  const retried = await authorize(demo, card, 3000, key);
+  answered(retried, ['paymentId', 'status']);
+  expect(retried.body.status === 'AUTHORIZED', 'the retry did not get the final answer');
+  await ledgerOf(demo, paymentId);
+}
+
+async function startReceiver(secret: () => string): Promise<{ server: Server; url: string; seen: string[] }> {
+  const seen: string[] = [];
+  let failedOnce = false;
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const rawBody = Buffer.concat(chunks).toString('utf8');
+      const id = String(request.headers['webhook-id']);
+      if (!failedOnce) {
+        failedOnce = true;
+        say(`  receiver: ${id} → answering 500 (a receiver having a bad moment)`);
+        response.writeHead(500).end();
+        return;
+      }
+      try {
+        verifyWebhook({ headers: request.headers as Record<string, string>, rawBody, secret: secret() });
+        seen.push(id);
+        say(`  receiver: ${id} → signature verified, ${JSON.parse(rawBody).type} → 200`);
+        response.writeHead(200).end();
+      } catch (error) {
+        say(`  receiver: ${id} → ${(error as Error).message} → 400`);
+        response.writeHead(400).end();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  return { server, url: `http://127.0.0.1:${port}/payflow/webhooks`, seen };
+}
+
+// 5. A webhook delivered, signed, failed once and retried.
+async function webhookRetried(demo: Demo): Promise<void> {
+  let secret = '';
+  const receiver = await startReceiver(() => secret);
+  try {
+    step('Register a webhook endpoint for payment.captured.v1 (the secret is shown once)');
+    const endpoint = await call(demo, 'POST', '/webhooks/endpoints', {
+      url: receiver.url,
+      eventTypes: ['payment.captured.v1'],
+    });
+    if (endpoint.status === 422 && endpoint.body.code === 'webhook_url_forbidden') {
+      answered(endpoint, ['code']);
+      say(
+        '  this PayFlow refuses loopback webhook URLs (WEBHOOK_ALLOW_PRIVATE=false, the safe default):' +
+          ' the scenario needs a receiver on this machine. Run the demo with no PayFlow on the port to see it.',
+      );
+      return;
+    }
+    answered(endpoint, ['id', 'url', 'eventTypes']);
+    expect(endpoint.status === 201, 'the endpoint was not created');
+    secret = String(endpoint.body.secret);
+    step('Capture a payment: its payment.captured.v1 goes to the receiver');
+    const card = await tokenizeCard(demo, '4242424242424242');
+    const paid = await call(
+      demo,
+      'POST',
+      '/payments/authorize',
+      { amount: 1800, currency: 'USD', paymentMethod: { type: 'card', token: card }, capture: true },
+      randomUUID(),
+    );
+    answered(paid, ['paymentId', 'status']);
+    expect(paid.body.status === 'CAPTURED', 'the payment was not captured');
+    const id = await eventually('a verified delivery', 90_000, async () => receiver.seen[0]);
+    step('The delivery and its attempts, as PayFlow recorded them');
+    const deliveries = await call(demo, 'GET', `/webhooks/endpoints/${String(endpoint.body.id)}/deliveries`);
+    const list = (deliveries.body.deliveries ?? deliveries.body.data ?? []) as Array<Record<string, unknown>>;
+    const delivery = list.find((item) => item.webhookId === id || item.id === id) ?? list[0];
+    const attempts = (delivery?.attempts ?? []) as Array<Record<string, unknown>>;
+    say(
+      `  → ${deliveries.status} ${shown({ status: delivery?.status, attempts: attempts.map((a) => a.statusCode) })}`,
+    );
+    expect(attempts.length >= 2, 'the delivery was not retried after the failure');
+    await call(demo, 'DELETE', `/webhooks/endpoints/${String(endpoint.body.id)}`);
+  } finally {
+    receiver.server.close();
+  }
+}
+
+const scenarios: Array<[string, (demo: Demo) => Promise<void>]> = [
+  ['Card authorization and capture', authorizeAndCapture],
+  ['Partial refund, and a refund that would exceed the capture', partialRefund],
+  ['The same request twice with one Idempotency-Key, then a changed body', idempotency],
+  ['An acquirer timeout: PENDING, then the janitor', acquirerTimeout],
+  ['A signed webhook that fails once and is retried', webhookRetried],
+];
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1500) });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+interface Started {
+  api: string;
+  dataDir: string;
+  child: ChildProcess;
+}
+
+async function startOwn(): Promise<Started> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'payflow-demo-'));
+  chmodSync(dataDir, 0o755); // run as root, the embedded PostgreSQL runs as `postgres` and must reach its folder
+  const port = await freePort();
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    PORT: String(port),
+    PAYFLOW_DATA_DIR: dataDir,
+    EMBEDDED_PG_PORT: String(await freePort()),
+    SIMULATOR_PORT: '0',
+    DEMO_MERCHANT: 'true',
+    ACQUIRER_TIMEOUT_MS: '1500',
+    IDEMPOTENCY_KEY_LOCK_TIMEOUT_MS: '3000',
+    PAYMENT_INQUIRY_SCHEDULE: '2s,2s,5s',
+    WEBHOOK_ALLOW_PRIVATE: 'true',
+    WEBHOOK_RETRY_SCHEDULE: '1s,2s,5s',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  };
+  say(paint('dim', `No PayFlow answers; starting one on port ${port} (data in ${dataDir}) …`));
+  const child = spawn(process.execPath, [path.join(root, 'bin/payflow.js'), 'start'], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const api = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  while (!(await answers(api))) {
+    if (child.exitCode !== null)
+      throw new DemoFailure(`PayFlow exited with ${child.exitCode} while starting`);
+    if (Date.now() > deadline) throw new DemoFailure('PayFlow did not start within 120 s');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  return { api, dataDir, child };
+}
+
+async function tokenFor(api: string, credentialsFile: string): Promise<string> {
+  let credentials: { clientId: string; clientSecret: string };
+  try {
+    credentials = JSON.parse(readFileSync(credentialsFile, 'utf8')) as typeof credentials;
+  } catch {
+    throw new DemoFailure(
+      `cannot read ${credentialsFile}: start PayFlow with \`npm start\` (it writes the demo merchant's credentials there) or set PAYFLOW_DATA_DIR`,
+    );
+  }
+  const response = await fetch(`${api}/oauth/token`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${credentials.clientId}:${credentials.clientSecret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: 'grant_type=client_credentials',
+  });
+  const body = (await response.json()) as { access_token?: string };
+  if (!response.ok || body.access_token === undefined) {
+    throw new DemoFailure(
+      `the demo merchant's credentials in ${credentialsFile} were refused (${response.status})`,
+    );
+  }
+  return body.access_token;
+}
+
+function argument(name: string): string | undefined {
+  const index = process.argv.indexOf(name);
+  return index === -1 ? undefined : process.argv[index + 1];
+}
+
+async function main(): Promise<number> {
+  const only = argument('--scenario');
+  if (only !== undefined && !/^[1-5]$/.test(only)) {
+    complain(`demo: --scenario takes 1 to ${scenarios.length}`);
+    return 2;
+  }
+  const url = (argument('--url') ?? process.env.API ?? 'http://localhost:8080').replace(/\/$/, '');
+  let started: Started | undefined;
+  let demo: Demo;
+  try {
+    if (await answers(url)) {
+      const dataDir = process.env.PAYFLOW_DATA_DIR ?? path.join(root, '.payflow');
+      say(paint('dim', `Using the PayFlow at ${url} (credentials from ${dataDir}).`));
+      demo = {
+        api: url,
+        token: await tokenFor(url, path.join(dataDir, 'demo-credentials.json')),
+        own: false,
+      };
+    } else {
+      started = await startOwn();
+      demo = {
+        api: started.api,
+        token: await tokenFor(started.api, path.join(started.dataDir, 'demo-credentials.json')),
+        own: true,
+      };
+    }
+    for (const [index, [title, play]] of scenarios.entries()) {
+      if (only !== undefined && Number(only) !== index + 1) continue;
+      say(`\n${paint(['bold', 'underline'], `Scenario ${index + 1}: ${title}`)}`);
+      await play(demo);
+      say(paint('green', `✓ scenario ${index + 1} behaved as narrated`));
+    }
+    return 0;
+  } catch (error) {
+    if (error instanceof DemoFailure) {
+      complain(paint('red', `\n✗ ${error.message}`));
+      return 1;
+    }
+    throw error;
+  } finally {
+    if (started !== undefined) {
+      const child = started.child;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+      rmSync(started.dataDir, { recursive: true, force: true });
+    }
+  }
+}
+
+process.exitCode = await main();
