@@ -1,9 +1,11 @@
 // The real `payflow` process: start, health, OpenAPI, clean stop, and the one-line failures.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { runCli, spawnServer } from './support/server.ts';
+import { runCli, spawnServer, temporaryDataDir } from './support/server.ts';
 
 const databases: TestDatabase[] = [];
 after(async () => {
@@ -68,6 +70,30 @@ test('a port already in use stops with one line', async () => {
     assert.equal(result.code, 1);
     assert.match(result.stderr, new RegExp(`port ${port} .*already in use`));
     assert.equal(result.stderr.trim().split('\n').length, 1);
+  } finally {
+    blocker.close();
+  }
+});
+
+test('a busy SIMULATOR_PORT stops with one line before anything is created', async () => {
+  const blocker = net.createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  const port = (blocker.address() as net.AddressInfo).port;
+  const dataDir = path.join(temporaryDataDir(), 'fresh');
+  try {
+    // No DATABASE_URL: an embedded database would be created under dataDir; the check comes first.
+    const env = { ...process.env } as Record<string, string>;
+    delete env.DATABASE_URL;
+    const result = await runCli(['start'], {
+      ...env,
+      PAYFLOW_DATA_DIR: dataDir,
+      PORT: '0',
+      SIMULATOR_PORT: String(port),
+    });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`SIMULATOR_PORT ${port} is already in use`));
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.equal(existsSync(dataDir), false, 'no data directory, database or demo secret was created');
   } finally {
     blocker.close();
   }

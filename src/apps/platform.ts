@@ -1,6 +1,8 @@
 // Starting and stopping a PayFlow process: configuration → database (embedded or DATABASE_URL) →
 // migrations → modules → HTTP server and/or background jobs, and the reverse order on stop.
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import type { Config } from '../platform/config.ts';
 import { createSql, assertReachable, describeError, type Sql } from '../platform/db/client.ts';
 import { startEmbeddedPostgres, StartupError } from '../platform/db/embedded.ts';
@@ -140,8 +142,36 @@ async function listen(app: Awaited<ReturnType<typeof createHttpApp>>, config: Co
   }
 }
 
+/** Whether something already listens on host:port (binding it for a moment is the only sure test). */
+function portTaken(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'EADDRINUSE'));
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve(false)));
+  });
+}
+
+/**
+ * The fixed ports this start will bind, checked before any side effect (the embedded database's
+ * folder, a demo merchant, generated keys), so that a busy port costs one line and leaves nothing
+ * behind. Port 0 (a free port) needs no check; a cluster worker shares its primary's port.
+ */
+async function assertPortsFree(config: Config, role: Role): Promise<void> {
+  if (!cluster.isPrimary) return;
+  if (role !== 'worker' && config.port !== 0 && (await portTaken(config.host, config.port)))
+    throw new StartupError(
+      `port ${config.port} on ${config.host} is already in use; stop what uses it or set PORT`,
+    );
+  const simulatorStarts = role !== 'vault' && !config.acquirerUrl;
+  if (simulatorStarts && config.simulatorPort !== 0 && (await portTaken('127.0.0.1', config.simulatorPort)))
+    throw new StartupError(
+      `SIMULATOR_PORT ${config.simulatorPort} is already in use; unset it (a free port is picked) or choose another`,
+    );
+}
+
 export async function startPlatform(options: StartOptions): Promise<RunningPlatform> {
   const { config, role } = options;
+  await assertPortsFree(config, role);
   const log = options.log ?? createProcessLogger(config);
   const database = await openDatabase(config, log, 'exclusive');
   const cleanups: (() => Promise<void>)[] = [() => database.close()];

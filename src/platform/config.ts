@@ -306,8 +306,8 @@ export const configVariables = {
   ),
   simulatorPort: variable(
     'SIMULATOR_PORT',
-    '8090',
-    'Port of the built-in acquirer simulator when `ACQUIRER_URL` is unset (0 picks a free port).',
+    '0',
+    'Port of the built-in acquirer simulator when `ACQUIRER_URL` is unset. 0 (the default) picks a free port, so that two PayFlows, or PayFlow and anything on 8090, share a machine; the start log says where it listens.',
     integer(0, 65535),
   ),
   acquirerTimeoutMs: variable(
