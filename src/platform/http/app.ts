@@ -13,6 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { completeDocument, documentRoute } from './openapi.ts';
 import type { Logger } from '../log.ts';
 import { registerJsonBodies } from './json-body.ts';
 import { answerClientError, registerProblemHandlers, toProblem, sendProblem } from './problem-handler.ts';
@@ -77,7 +78,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
         version: options.version,
         description: 'Authorize, capture, refund and void payments on an append-only double-entry ledger.',
       },
-      servers: options.publicBaseUrl ? [{ url: options.publicBaseUrl }] : [],
+      servers: options.publicBaseUrl ? [{ url: options.publicBaseUrl }] : [{ url: '/' }],
       components: {
         securitySchemes: {
           // Routes declare `security: [{ bearer: [] }]`; tokens come from POST /oauth/token.
@@ -85,6 +86,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
         },
       },
     },
+    transform: documentRoute as never,
+    transformObject: ((object: { openapiObject: unknown }) =>
+      completeDocument(object.openapiObject as never)) as never,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -4,6 +4,7 @@
 // `principal.merchantId` taken from the token, never from the request body.
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { DomainError } from '../errors.ts';
+import { markScopes } from './openapi.ts';
 
 export const principalRoles = ['merchant', 'publishable', 'admin', 'service'] as const;
 export type PrincipalRole = (typeof principalRoles)[number];
@@ -32,7 +33,7 @@ export function requireScopes(
   authenticator: RequestAuthenticator,
   ...scopes: readonly string[]
 ): preHandlerAsyncHookHandler {
-  return async (request: FastifyRequest, _reply: FastifyReply) => {
+  return markScopes(async (request: FastifyRequest, _reply: FastifyReply) => {
     const principal = await authenticator.authenticate(request);
     request.principal = principal;
     const missing = scopes.filter((scope) => !principal.scopes.has(scope));
@@ -41,7 +42,7 @@ export function requireScopes(
         requiredScopes: scopes,
       });
     }
-  };
+  }, scopes);
 }
 
 /** The principal set by requireScopes; a programmer error if the route forgot the preHandler. */

@@ -25,6 +25,7 @@ import {
   PaymentParams,
   RefundBody,
   VoidBody,
+  documented,
 } from './schemas.ts';
 
 export interface PaymentRoutesOptions {
@@ -98,7 +99,17 @@ export function registerPaymentRoutes(app: HttpApp, options: PaymentRoutesOption
 
   app.post(
     '/payments/authorize',
-    { preHandler: write, schema: { tags, body: AuthorizeBody, headers: IdempotencyHeaders } },
+    {
+      preHandler: write,
+      schema: {
+        tags,
+        summary: 'Authorize a payment',
+        body: AuthorizeBody,
+        headers: IdempotencyHeaders,
+        idempotencyKey: 'required',
+        documentedResponses: documented.authorize,
+      },
+    },
     async (request, reply) => {
       const key = requireIdempotencyKey(request.headers['idempotency-key']);
       const body = request.body;
@@ -124,7 +135,15 @@ export function registerPaymentRoutes(app: HttpApp, options: PaymentRoutesOption
     '/payments/:id/capture',
     {
       preHandler: write,
-      schema: { tags, params: PaymentParams, body: CaptureBody, headers: IdempotencyHeaders },
+      schema: {
+        tags,
+        summary: 'Capture an authorized payment (all or part)',
+        params: PaymentParams,
+        body: CaptureBody,
+        headers: IdempotencyHeaders,
+        idempotencyKey: 'required',
+        documentedResponses: documented.capture,
+      },
     },
     async (request, reply) => {
       const key = requireIdempotencyKey(request.headers['idempotency-key']);
@@ -143,7 +162,15 @@ export function registerPaymentRoutes(app: HttpApp, options: PaymentRoutesOption
     '/payments/:id/refund',
     {
       preHandler: refunds,
-      schema: { tags, params: PaymentParams, body: RefundBody, headers: IdempotencyHeaders },
+      schema: {
+        tags,
+        summary: 'Refund a captured payment (all or part)',
+        params: PaymentParams,
+        body: RefundBody,
+        headers: IdempotencyHeaders,
+        idempotencyKey: 'required',
+        documentedResponses: documented.refund,
+      },
     },
     async (request, reply) => {
       const key = requireIdempotencyKey(request.headers['idempotency-key']);
@@ -165,7 +192,15 @@ export function registerPaymentRoutes(app: HttpApp, options: PaymentRoutesOption
     '/payments/:id/void',
     {
       preHandler: write,
-      schema: { tags, params: PaymentParams, body: VoidBody, headers: IdempotencyHeaders },
+      schema: {
+        tags,
+        summary: 'Void an authorization',
+        params: PaymentParams,
+        body: VoidBody,
+        headers: IdempotencyHeaders,
+        idempotencyKey: 'required',
+        documentedResponses: documented.void,
+      },
     },
     async (request, reply) => {
       const key = requireIdempotencyKey(request.headers['idempotency-key']);
@@ -179,32 +214,62 @@ export function registerPaymentRoutes(app: HttpApp, options: PaymentRoutesOption
     },
   );
 
-  app.get('/payments/:id', { preHandler: read, schema: { tags, params: PaymentParams } }, async (request) =>
-    getPayment(dependencies, merchantIdOf(request), request.params.id),
+  app.get(
+    '/payments/:id',
+    {
+      preHandler: read,
+      schema: {
+        tags,
+        summary: 'Read a payment with its ledger entries',
+        params: PaymentParams,
+        documentedResponses: documented.get,
+      },
+    },
+    async (request) => getPayment(dependencies, merchantIdOf(request), request.params.id),
   );
 
   app.get(
     '/payments/:id/refunds',
-    { preHandler: read, schema: { tags, params: PaymentParams } },
+    {
+      preHandler: read,
+      schema: {
+        tags,
+        summary: 'List the refunds of a payment',
+        params: PaymentParams,
+        documentedResponses: documented.refunds,
+      },
+    },
     async (request) => getRefunds(dependencies, merchantIdOf(request), request.params.id),
   );
 
-  app.get('/payments', { preHandler: read, schema: { tags, querystring: ListQuery } }, async (request) => {
-    const query = request.query;
-    const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    if (query.cursor !== undefined && cursor === undefined)
-      throw new DomainError('invalid_cursor', 400, 'The cursor is not one this API gave out.');
-    const createdFrom = parseDate(query.createdFrom, 'createdFrom');
-    const createdTo = parseDate(query.createdTo, 'createdTo');
-    return listMerchantPayments(dependencies, {
-      merchantId: merchantIdOf(request),
-      ...(query.status !== undefined && { status: query.status as PaymentStatus }),
-      ...(createdFrom !== undefined && { createdFrom }),
-      ...(createdTo !== undefined && { createdTo }),
-      ...(cursor !== undefined && { cursor }),
-      limit: listLimit(query.limit),
-    });
-  });
+  app.get(
+    '/payments',
+    {
+      preHandler: read,
+      schema: {
+        tags,
+        summary: 'List payments',
+        querystring: ListQuery,
+        documentedResponses: documented.list,
+      },
+    },
+    async (request) => {
+      const query = request.query;
+      const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+      if (query.cursor !== undefined && cursor === undefined)
+        throw new DomainError('invalid_cursor', 400, 'The cursor is not one this API gave out.');
+      const createdFrom = parseDate(query.createdFrom, 'createdFrom');
+      const createdTo = parseDate(query.createdTo, 'createdTo');
+      return listMerchantPayments(dependencies, {
+        merchantId: merchantIdOf(request),
+        ...(query.status !== undefined && { status: query.status as PaymentStatus }),
+        ...(createdFrom !== undefined && { createdFrom }),
+        ...(createdTo !== undefined && { createdTo }),
+        ...(cursor !== undefined && { cursor }),
+        limit: listLimit(query.limit),
+      });
+    },
+  );
 
   registerNotificationRoute(app, options);
 }

@@ -121,3 +121,109 @@ export const IdempotencyHeaders = Type.Object({
     Type.String({ description: 'Required: 1 to 255 visible ASCII characters, unique per request.' }),
   ),
 });
+
+// The answers, for the OpenAPI document only (`documentedResponses` is not used to serialize: the
+// application builds the bodies). Amounts are integers in minor units.
+const amount = Type.Integer({ description: 'Minor units of `currency`.' });
+const PaymentDocument = Type.Object(
+  {
+    paymentId: Type.String({ pattern: paymentIdPattern }),
+    status: Type.Union(paymentStatuses.map((status) => Type.Literal(status))),
+    amount,
+    currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+    paymentMethod: Type.Object({ type: Type.String(), token: Type.Optional(Type.String()) }),
+    authorizedAmount: amount,
+    capturedAmount: amount,
+    refundedAmount: amount,
+    declineCode: Type.Optional(Type.String()),
+    nextAction: Type.Optional(Type.Object({ type: Type.String(), redirectUrl: Type.String() })),
+    pendingOperation: Type.Optional(Type.String()),
+    metadata: Type.Record(Type.String(), Type.String()),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  { additionalProperties: true },
+);
+const RefundDocument = Type.Object(
+  {
+    refundId: Type.String(),
+    paymentId: Type.String({ pattern: paymentIdPattern }),
+    status: Type.Union([Type.Literal('PENDING'), Type.Literal('REFUNDED'), Type.Literal('FAILED')]),
+    refundedAmount: amount,
+    currency: Type.String(),
+    paymentStatus: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+);
+const problem = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+});
+const withPayment = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: PaymentDocument } },
+});
+
+export const documented = {
+  authorize: {
+    201: withPayment('AUTHORIZED, or CAPTURED with `capture: true`.'),
+    202: withPayment(
+      'PENDING (the acquirer has not answered: the janitor finishes it) or REQUIRES_ACTION (`nextAction.redirectUrl`).',
+    ),
+    400: problem('`validation_failed`, `idempotency_key_required`, `invalid_metadata`, `invalid_unicode`, …'),
+    409: problem(
+      '`idempotency_key_reused` (same key, another body), `idempotency_key_in_use` (with `Retry-After`).',
+    ),
+    422: problem(
+      'Declined: `card_declined`, `insufficient_funds`, …; the FAILED payment is in `paymentId` and `paymentStatus`.',
+    ),
+  },
+  capture: {
+    200: withPayment('CAPTURED.'),
+    202: withPayment('The acquirer has not answered yet.'),
+    404: problem('`payment_not_found`.'),
+    409: problem('`already_captured`, `payment_voided`, `payment_operation_in_progress`, …'),
+    422: problem('`capture_exceeds_authorized`, or declined by the acquirer.'),
+  },
+  refund: {
+    200: { description: 'REFUNDED.', content: { 'application/json': { schema: RefundDocument } } },
+    202: {
+      description: 'The acquirer has not answered yet.',
+      content: { 'application/json': { schema: RefundDocument } },
+    },
+    404: problem('`payment_not_found`.'),
+    409: problem('`refund_exceeds_captured`, `payment_not_captured`, …'),
+    422: problem('Declined by the acquirer.'),
+  },
+  void: {
+    200: withPayment('VOIDED.'),
+    202: withPayment('The acquirer has not answered yet.'),
+    404: problem('`payment_not_found`.'),
+    409: problem('`already_captured`, `payment_voided`, …'),
+  },
+  get: {
+    200: withPayment('The payment with `ledgerBalance`, `ledgerHold` and `ledgerEntries` from the ledger.'),
+    404: problem('`payment_not_found` (also for another merchant’s payment).'),
+  },
+  refunds: {
+    200: {
+      description: 'The refunds of the payment.',
+      content: { 'application/json': { schema: Type.Object({ data: Type.Array(RefundDocument) }) } },
+    },
+    404: problem('`payment_not_found`.'),
+  },
+  list: {
+    200: {
+      description: 'Newest first.',
+      content: {
+        'application/json': {
+          schema: Type.Object({
+            data: Type.Array(PaymentDocument),
+            nextCursor: Type.Optional(Type.String()),
+          }),
+        },
+      },
+    },
+    400: problem('`validation_failed`, `invalid_cursor`.'),
+  },
+};

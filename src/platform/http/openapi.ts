@@ -1,0 +1,132 @@
+// The OpenAPI document's completeness rules, applied to every route of every module so that a new
+// route cannot forget them: an `operationId` (derived from method and path unless the route names
+// one), the security requirement of routes that authenticate (read from their `requireScopes`
+// preHandler, with the scopes in the description) and none on public routes, and the problem+json
+// answers every route can give (4XX, 5XX) unless it documents its own.
+import type { RouteOptions } from 'fastify';
+
+const scopesKey = Symbol('payflow.requiredScopes');
+
+/** Marks a preHandler as authenticating with these scopes, for the document. */
+export function markScopes<T extends object>(handler: T, scopes: readonly string[]): T {
+  Object.defineProperty(handler, scopesKey, { value: scopes });
+  return handler;
+}
+
+function scopesOf(route: RouteOptions): readonly string[] | undefined {
+  const handlers = [route.preHandler, route.onRequest, route.preValidation].flat().filter(Boolean);
+  for (const handler of handlers) {
+    const scopes = (handler as unknown as Record<symbol, readonly string[] | undefined>)[scopesKey];
+    if (scopes !== undefined) return scopes;
+  }
+  return undefined;
+}
+
+/** `POST /payments/:id/capture` → `postPaymentsByIdCapture`. */
+export function operationIdOf(method: string, url: string): string {
+  const words = url
+    .split('/')
+    .filter((segment) => segment !== '')
+    .map((segment) => (segment.startsWith(':') ? `by-${segment.slice(1)}` : segment))
+    .flatMap((segment) => segment.split(/[^A-Za-z0-9]+/))
+    .filter((word) => word !== '');
+  return [method.toLowerCase(), ...words.map((word) => word[0]!.toUpperCase() + word.slice(1))].join('');
+}
+
+type Schema = Record<string, unknown>;
+
+/** `transform` of @fastify/swagger: per route. */
+export function documentRoute({
+  schema,
+  url,
+  route,
+}: {
+  schema: unknown;
+  url: string;
+  route: RouteOptions;
+}): {
+  schema: Schema;
+  url: string;
+} {
+  const { documentedResponses, idempotencyKey, ...rest } = (schema ?? {}) as Schema;
+  const document: Schema = { ...rest };
+  // Doc-only keys a route may carry: its answers (Fastify serializes nothing from them) and an
+  // Idempotency-Key that the handler requires (checked there, for its own error code).
+  if (documentedResponses !== undefined) document.response = documentedResponses;
+  const headers = document.headers as { properties?: Schema; required?: string[] } | undefined;
+  if (idempotencyKey === 'required' && headers?.properties?.['idempotency-key'] !== undefined)
+    document.headers = { ...headers, required: [...(headers.required ?? []), 'idempotency-key'] };
+  const method = [route.method].flat()[0] ?? 'GET';
+  document.operationId ??= operationIdOf(method, url);
+  const scopes = scopesOf(route);
+  if (document.security === undefined) document.security = scopes === undefined ? [] : [{ bearer: [] }];
+  if (scopes !== undefined && scopes.length > 0) {
+    const needs = `Requires a bearer token with scope ${scopes.map((scope) => `\`${scope}\``).join(', ')}.`;
+    document.description =
+      document.description === undefined ? needs : `${String(document.description)}\n\n${needs}`;
+  }
+  return { schema: document, url };
+}
+
+const problemSchema = {
+  type: 'object',
+  description: 'RFC 9457 problem details. `code` is stable; `status` is the HTTP status.',
+  required: ['type', 'title', 'status', 'code'],
+  properties: {
+    type: { type: 'string', examples: ['urn:payflow:problem:validation_failed'] },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    code: { type: 'string', examples: ['validation_failed'] },
+    detail: { type: 'string' },
+    requestId: { type: 'string' },
+    errors: {
+      type: 'array',
+      items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } },
+    },
+  },
+} as const;
+
+const problemAnswer = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+});
+
+interface OpenApiObject {
+  info?: Schema;
+  servers?: unknown[];
+  components?: { schemas?: Schema; securitySchemes?: Schema };
+  paths?: Record<string, Record<string, { responses?: Record<string, unknown> } | undefined>>;
+}
+
+/** `transformObject` of @fastify/swagger: the whole document, once routes are in. */
+export function completeDocument(document: OpenApiObject): OpenApiObject {
+  const components = {
+    ...document.components,
+    schemas: { ...document.components?.schemas, Problem: problemSchema },
+  };
+  const paths: NonNullable<OpenApiObject['paths']> = {};
+  for (const [path, operations] of Object.entries(document.paths ?? {})) {
+    paths[path] = {};
+    for (const [method, operation] of Object.entries(operations)) {
+      if (operation === undefined || typeof operation !== 'object' || !('responses' in operation)) {
+        paths[path][method] = operation;
+        continue;
+      }
+      const responses = { ...operation.responses };
+      const codes = Object.keys(responses);
+      if (!codes.some((code) => code.startsWith('4')))
+        responses['4XX'] = problemAnswer('The request was refused; `code` says why.');
+      if (!codes.some((code) => code.startsWith('5')))
+        responses['5XX'] = problemAnswer('PayFlow or a service it depends on failed.');
+      paths[path][method] = { ...operation, responses };
+    }
+  }
+  return {
+    ...document,
+    info: { ...document.info, license: { name: 'MIT', identifier: 'MIT' } },
+    servers:
+      document.servers !== undefined && document.servers.length > 0 ? document.servers : [{ url: '/' }],
+    components,
+    paths,
+  };
+}

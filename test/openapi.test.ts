@@ -1,0 +1,99 @@
+// /openapi.json is what a client generator and a new integrator read: it is linted here with
+// Redocly's `recommended` rules (an independent linter), with no error and no warning, and checked
+// for what the lint does not see: every protected operation says so, payments require their
+// Idempotency-Key and document the status codes they really answer.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { createConfig, lintFromString } from '@redocly/openapi-core';
+import { startTestServer, type TestServer } from './support/server.ts';
+import { merchantSession } from './support/identity.ts';
+import { call, tokenize } from './support/payments.ts';
+
+let server: TestServer;
+let document: {
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        operationId?: string;
+        security?: unknown[];
+        responses: Record<string, unknown>;
+        parameters?: Array<{ name: string; in: string; required?: boolean }>;
+      }
+    >
+  >;
+};
+let source: string;
+
+before(async () => {
+  server = await startTestServer();
+  source = await (await fetch(`${server.baseUrl}/openapi.json`)).text();
+  document = JSON.parse(source) as typeof document;
+});
+after(() => server.close());
+
+test("Redocly's recommended lint finds no error and no warning", async () => {
+  const config = await createConfig({ extends: ['recommended'] });
+  const problems = await lintFromString({ source, absoluteRef: 'openapi.json', config });
+  const listed = problems.map(
+    (problem) =>
+      `${problem.severity} ${problem.ruleId}: ${problem.message} at ${problem.location[0]?.pointer ?? '?'}`,
+  );
+  assert.deepEqual(listed, []);
+});
+
+test('every operation has a unique operationId and documents its problem answers', () => {
+  const ids = new Set<string>();
+  for (const [path, operations] of Object.entries(document.paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      assert.ok(operation.operationId, `${method} ${path} has an operationId`);
+      assert.ok(!ids.has(operation.operationId), `${operation.operationId} is unique`);
+      ids.add(operation.operationId);
+      assert.ok(
+        Object.keys(operation.responses).some((code) => code.startsWith('4')),
+        `${method} ${path} documents a 4xx`,
+      );
+    }
+  }
+});
+
+test('a route that needs a token declares bearer security; public ones declare none', async () => {
+  assert.deepEqual(document.paths['/payments/authorize']!.post!.security, [{ bearer: [] }]);
+  assert.deepEqual(document.paths['/tokens']!.post!.security, [{ bearer: [] }]);
+  assert.deepEqual(document.paths['/balance']!.get!.security, [{ bearer: [] }]);
+  assert.deepEqual(document.paths['/healthz']!.get!.security, []);
+  // What the document says is what the server does: a protected route without a token is 401.
+  for (const [path, operations] of Object.entries(document.paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      if (method !== 'get' || path.includes('{') || (operation.security ?? []).length === 0) continue;
+      const response = await fetch(`${server.baseUrl}${path}`);
+      assert.equal(response.status, 401, `GET ${path} without a token`);
+    }
+  }
+});
+
+test('payments: Idempotency-Key is required, and authorize documents the 201 it answers', async () => {
+  for (const path of [
+    '/payments/authorize',
+    '/payments/{id}/capture',
+    '/payments/{id}/refund',
+    '/payments/{id}/void',
+  ]) {
+    const key = document.paths[path]!.post!.parameters?.find(
+      (parameter) => parameter.name === 'idempotency-key',
+    );
+    assert.equal(key?.required, true, `${path} requires Idempotency-Key`);
+  }
+  const authorize = document.paths['/payments/authorize']!.post!;
+  assert.ok(authorize.responses['201'] && authorize.responses['202'] && authorize.responses['422']);
+  assert.equal(authorize.responses['200'], undefined);
+  const session = await merchantSession(server);
+  const answer = await call(server.baseUrl, session, 'POST', '/payments/authorize', {
+    amount: 100,
+    currency: 'USD',
+    paymentMethod: { type: 'card', token: await tokenize(server.baseUrl, session) },
+  });
+  assert.equal(answer.status, 201, answer.text);
+  assert.ok(Object.keys(authorize.responses).includes(String(answer.status)), `answered ${answer.status}`);
+});
