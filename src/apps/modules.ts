@@ -4,7 +4,7 @@
 //
 // Dependency order (a module may use only the faces of modules above it):
 //   identity → vault → ledger → events → payments → (notifications, settlement, fraud)
-import type { ModuleManifest, ModuleRuntime, PlatformContext } from '../platform/module.ts';
+import type { ModuleDefinition, ModuleManifest } from '../platform/module.ts';
 import { gatewayModule } from '../modules/gateway/index.ts';
 import { identityModule } from '../modules/identity/index.ts';
 import { vaultModule } from '../modules/vault/index.ts';
@@ -13,16 +13,7 @@ import { eventsModule } from '../modules/events/index.ts';
 import { paymentsModule } from '../modules/payments/index.ts';
 import { notificationsModule } from '../modules/notifications/index.ts';
 
-/** The public faces modules hand to later modules, filled in as each module is created. */
-export interface ModuleFaces {
-  [moduleName: string]: unknown;
-}
-
-export interface ModuleDefinition {
-  readonly manifest: ModuleManifest;
-  /** Builds the running module; returns its runtime and (optionally) the face later modules use. */
-  create?(context: PlatformContext, faces: ModuleFaces): Promise<ModuleRuntime & { face?: unknown }>;
-}
+export type { ModuleDefinition, ModuleFaces } from '../platform/module.ts';
 
 export const modules: readonly ModuleDefinition[] = [
   identityModule,

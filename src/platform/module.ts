@@ -61,3 +61,14 @@ export interface ModuleRuntime {
   /** Called once when the process stops (close pools, flush buffers). */
   close?(): Promise<void>;
 }
+
+/** The public faces modules hand to later modules, filled in as each module is created. */
+export interface ModuleFaces {
+  [moduleName: string]: unknown;
+}
+
+export interface ModuleDefinition {
+  readonly manifest: ModuleManifest;
+  /** Builds the running module; returns its runtime and (optionally) the face later modules use. */
+  create?(context: PlatformContext, faces: ModuleFaces): Promise<ModuleRuntime & { face?: unknown }>;
+}

@@ -5,7 +5,7 @@
 // from the chosen transport at least once and handle each once, with an inbox, retries and dead
 // letters (infra/transport.ts).
 import type { Queryable, TransactionSql } from '../../platform/db/client.ts';
-import type { ModuleDefinition } from '../../apps/modules.ts';
+import type { ModuleDefinition } from '../../platform/module.ts';
 import { dlqListCommand, dlqReplayCommand } from './application/dlq-commands.ts';
 import type { Config } from '../../platform/config.ts';
 import type { Logger } from '../../platform/log.ts';

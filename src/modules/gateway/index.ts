@@ -1,7 +1,7 @@
 // The gateway module: the HTTP edge every route shares. Security headers and CORS, rate limits per
 // client and per IP (in-process or Redis buckets), and Prometheus metrics. It owns no tables; it
 // uses identity's authenticator to know who is calling.
-import type { ModuleDefinition } from '../../apps/modules.ts';
+import type { ModuleDefinition } from '../../platform/module.ts';
 import type { IdentityFace } from '../identity/index.ts';
 import { createMetricsRegistry } from '../../platform/metrics.ts';
 import { createMemoryBucketStore, type BucketStore } from './infra/bucket-store.ts';

@@ -5,7 +5,7 @@ import type { Queryable, Sql } from '../../platform/db/client.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Config } from '../../platform/config.ts';
 import type { Principal, RequestAuthenticator } from '../../platform/http/auth.ts';
-import type { ModuleDefinition } from '../../apps/modules.ts';
+import type { ModuleDefinition } from '../../platform/module.ts';
 import { createClient, type ClientCredentials, type ConfidentialRole } from './application/create-client.ts';
 import {
   createMerchant,

@@ -4,7 +4,7 @@
 import type { Queryable, TransactionSql } from '../../platform/db/client.ts';
 import type { RequestAuthenticator } from '../../platform/http/auth.ts';
 import type { CurrencyCode } from '../../platform/money.ts';
-import type { ModuleDefinition } from '../../apps/modules.ts';
+import type { ModuleDefinition } from '../../platform/module.ts';
 import { verifyCommand } from './application/verify-command.ts';
 import { registerBalanceRoutes } from './http/balance-routes.ts';
 import { ledgerFace } from './infra/ledger-face.ts';

@@ -3,7 +3,7 @@
 // them with retries; `src/webhooks.ts` re-exports the receiver helper (verifyWebhook) for merchants.
 // Email and SMS: the `receipts` consumer group queues payers' receipts, the webhook sender queues the
 // endpoint-disabled email, and the `messages-sender` job sends them (application/messaging.ts).
-import type { ModuleDefinition } from '../../apps/modules.ts';
+import type { ModuleDefinition } from '../../platform/module.ts';
 import type { RequestAuthenticator } from '../../platform/http/auth.ts';
 import { paymentEventTypes, type EventsFace } from '../events/index.ts';
 import type { IdentityFace } from '../identity/index.ts';

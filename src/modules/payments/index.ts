@@ -4,7 +4,7 @@
 // one processor strategy per method; with ACQUIRER_URL unset the acquirer simulator runs in-process.
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import type { ModuleDefinition } from '../../apps/modules.ts';
+import type { ModuleDefinition } from '../../platform/module.ts';
 import { ConfigError } from '../../platform/config.ts';
 import { newId } from '../../platform/ids.ts';
 import type { Job, PlatformContext } from '../../platform/module.ts';

@@ -2,7 +2,7 @@
 // descriptions; payment processors alone call detokenizeForProcessor, and every call is audited.
 // See README "Card vault" and docs/adr/0007-vault-key-hierarchy.md.
 import { fileURLToPath } from 'node:url';
-import type { ModuleDefinition, ModuleFaces } from '../../apps/modules.ts';
+import type { ModuleDefinition, ModuleFaces } from '../../platform/module.ts';
 import type { IdentityFace } from '../identity/index.ts';
 import type { Job, ModuleRuntime, PlatformContext } from '../../platform/module.ts';
 import { DomainError } from '../../platform/errors.ts';
