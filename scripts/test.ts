@@ -3,7 +3,7 @@
 // migrated template database once, and each test file clones its own database from it
 // (test/support/database.ts), so files run in parallel without seeing each other's rows.
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -91,9 +91,17 @@ function runNodeTests(files: readonly string[], env: NodeJS.ProcessEnv): Promise
   });
 }
 
+/** A unit test file: next to its code under src/, and needs no database (no test support, no SQL). */
+const needsDatabase = /support\/(database|server)|createSql|PAYFLOW_TEST_|TEST_DATABASE_URL|startPlatform/;
+
+function isUnit(file: string): boolean {
+  return file.startsWith('src/') && !needsDatabase.test(readFileSync(path.join(root, file), 'utf8'));
+}
+
 async function main(): Promise<number> {
   const filters = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
-  const allFiles = findTestFiles(root);
+  const unitOnly = process.argv.includes('--unit');
+  const allFiles = findTestFiles(root).filter((file) => !unitOnly || isUnit(file));
   const files =
     filters.length > 0
       ? allFiles.filter((file) => filters.some((filter) => file.includes(filter)))
@@ -102,6 +110,8 @@ async function main(): Promise<number> {
     process.stderr.write(`no test files match ${filters.join(' ')}\n`);
     return 1;
   }
+  // `npm run test:unit`: pure functions only, no PostgreSQL to start, seconds instead of minutes.
+  if (unitOnly) return runNodeTests(files, process.env);
   const log = createLogger({ level: 'warn', name: 'payflow-test' });
   let embedded: EmbeddedDatabase | undefined;
   let adminUrl = process.env.TEST_DATABASE_URL;
