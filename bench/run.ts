@@ -4,7 +4,7 @@
 // database's own ceiling for a raw SQL transaction of the same shape, and the ratio.
 //   npm run bench -- --duration 10 --concurrency 50 [--json results.json]
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, chmodSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +14,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/platform/db
 import { createLogger } from '../src/platform/log.ts';
 import { spawnServer, type SpawnedServer } from '../test/support/server.ts';
 import { createMerchantCredentials, fetchToken } from '../test/support/identity.ts';
+import { measureCeiling } from './ceiling.ts';
 
 interface Figures {
   operation: string;
@@ -55,7 +56,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function openDatabase(): Promise<{ url: string; embedded?: EmbeddedDatabase }> {
+async function openDatabase(): Promise<{ url: string; embedded?: EmbeddedDatabase; dataDir?: string }> {
   if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL };
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'payflow-bench-'));
   chmodSync(dataDir, 0o755);
@@ -64,8 +65,9 @@ async function openDatabase(): Promise<{ url: string; embedded?: EmbeddedDatabas
     port: await freePort(),
     log: createLogger({ level: 'warn', name: 'bench' }),
     mode: 'exclusive',
+    settings: ['shared_preload_libraries=pg_stat_statements'],
   });
-  return { url: embedded.url, embedded };
+  return { url: embedded.url, embedded, dataDir };
 }
 
 interface Client {
@@ -129,15 +131,25 @@ async function driveApi(
   concurrency: number,
   durationMs: number,
   token: string,
+  chain = true,
+  pace?: { perSecond: number },
 ): Promise<Samples> {
   const samples: Samples = {
     authorize: { latencies: [], errors: 0 },
     capture: { latencies: [], errors: 0 },
     refund: { latencies: [], errors: 0 },
   };
-  const deadline = performance.now() + durationMs;
+  const started = performance.now();
+  const deadline = started + durationMs;
+  let sent = 0;
   const worker = async () => {
     while (performance.now() < deadline) {
+      if (pace) {
+        // Open-loop pacing for the soak: the n-th authorize starts no earlier than n / rate.
+        const due = started + (sent++ * 1000) / pace.perSecond;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      }
       const body = { amount: 1000, currency: 'USD', paymentMethod: { type: 'card', token } };
       const authorized = await timed(
         samples,
@@ -145,7 +157,7 @@ async function driveApi(
         () => post(client, '/payments/authorize', body),
         201,
       );
-      if (!authorized) continue;
+      if (!authorized || !chain) continue;
       const id = authorized.paymentId as string;
       const captured = await timed(
         samples,
@@ -166,33 +178,67 @@ async function driveApi(
   return samples;
 }
 
-/** The database's ceiling: one transaction of the authorize shape (payment, 2 postings, outbox, key). */
-async function driveRawSql(sql: Sql, concurrency: number, durationMs: number): Promise<number[]> {
-  await sql.unsafe(`
-    create schema if not exists bench_raw;
-    create table if not exists bench_raw.payments (id text primary key, merchant_id text not null, amount bigint not null check (amount > 0), status text not null, version int not null, created_at timestamptz not null);
-    create table if not exists bench_raw.postings (id bigserial primary key, payment_id text not null, account text not null, amount bigint not null, created_at timestamptz not null);
-    create table if not exists bench_raw.outbox (id bigserial primary key, aggregate_id text not null, type text not null, payload jsonb not null);
-    create table if not exists bench_raw.keys (merchant_id text not null, key text not null, response text, primary key (merchant_id, key));`);
-  const latencies: number[] = [];
-  const deadline = performance.now() + durationMs;
-  const worker = async () => {
-    while (performance.now() < deadline) {
-      const started = performance.now();
-      const id = randomUUID();
-      await sql.begin(async (transaction) => {
-        await transaction`insert into bench_raw.keys (merchant_id, key) values ('m', ${id})`;
-        await transaction`insert into bench_raw.payments values (${id}, 'm', 1000, 'PENDING', 0, now())`;
-        await transaction`update bench_raw.payments set status = 'AUTHORIZED', version = 1 where id = ${id} and version = 0`;
-        await transaction`insert into bench_raw.postings (payment_id, account, amount, created_at) values (${id}, 'holds', 1000, now()), (${id}, 'contra', -1000, now())`;
-        await transaction`insert into bench_raw.outbox (aggregate_id, type, payload) values (${id}, 'payment.authorized.v1', ${transaction.json({ id })})`;
-        await transaction`update bench_raw.keys set response = '{}' where merchant_id = 'm' and key = ${id}`;
-      });
-      latencies.push(performance.now() - started);
+/** CPU seconds (user + system) of a process and, when `children`, of its direct children too. */
+function cpuSecondsOf(pid: number, children = false): number {
+  const ticks = 100; // USER_HZ on Linux
+  const read = (id: string) => {
+    try {
+      const stat = readFileSync(`/proc/${id}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return { ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) / ticks };
+    } catch {
+      return undefined;
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return latencies;
+  let total = read(String(pid))?.cpu ?? 0;
+  if (children) {
+    for (const id of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+      const entry = read(id);
+      if (entry?.ppid === pid) total += entry.cpu;
+    }
+  }
+  return total;
+}
+
+/** The embedded postmaster's pid (its backends are its children), or undefined with DATABASE_URL. */
+function postmasterPid(database: { embedded?: EmbeddedDatabase; dataDir?: string }): number | undefined {
+  if (!database.dataDir) return undefined;
+  try {
+    return Number(readFileSync(path.join(database.dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Statements PostgreSQL ran (pg_stat_statements, BEGIN/COMMIT included) and commits, since reset. */
+async function statementCounts(sql: Sql): Promise<{ statements: number; commits: number } | undefined> {
+  try {
+    const [row] = await sql<{ statements: number; commits: number }[]>`
+      select (select coalesce(sum(calls), 0)::float8 from pg_stat_statements
+              where dbid = (select oid from pg_database where datname = current_database())
+                and query not ilike '%pg_stat%') as statements,
+             (select xact_commit::float8 from pg_stat_database where datname = current_database()) as commits`;
+    return row;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What PayFlow's connections were doing, sampled every 100 ms: state and wait event counts. */
+async function sampleActivity(sql: Sql, durationMs: number): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  const deadline = performance.now() + durationMs;
+  while (performance.now() < deadline) {
+    const rows = await sql<{ what: string; n: number }[]>`
+      select coalesce(state, '?') || coalesce(' / ' || wait_event_type || ':' || wait_event, '') as what,
+             count(*)::int as n
+      from pg_stat_activity
+      where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'
+      group by 1`;
+    for (const row of rows) counts.set(row.what, (counts.get(row.what) ?? 0) + row.n);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return counts;
 }
 
 function printTable(rows: readonly Figures[]): void {
@@ -209,77 +255,273 @@ function printTable(rows: readonly Figures[]): void {
     process.stdout.write(`${line.map((cell, index) => cell.padStart(widths[index]!)).join('  ')}\n`);
 }
 
+interface Started {
+  readonly server: SpawnedServer;
+  readonly client: Client;
+  readonly token: string;
+}
+
+async function startPayFlow(
+  sql: Sql,
+  url: string,
+  env: Readonly<Record<string, string>>,
+  nodeArgs: readonly string[],
+): Promise<Started> {
+  const server = await spawnServer(
+    {
+      DATABASE_URL: url,
+      LOG_LEVEL: 'info', // the default; request lines go to a pipe this process reads
+      RATE_LIMITS: 'merchant=0,publishable=0,admin=0,service=0,anonymous=0',
+      DEMO_MERCHANT: 'false',
+      // A fresh keyring per run: with DATABASE_URL, point the bench at an empty scratch database.
+      VAULT_MASTER_KEY: randomBytes(32).toString('hex'),
+      ...env,
+    },
+    [],
+    nodeArgs,
+  );
+  const merchant = await createMerchantCredentials(sql, 'Bench merchant');
+  const client: Client = {
+    baseUrl: server.baseUrl,
+    token: await fetchToken(server.baseUrl, merchant.clientId, merchant.clientSecret),
+    publishable: await fetchToken(server.baseUrl, merchant.publishableKey, undefined),
+  };
+  return { server, client, token: await cardToken(client) };
+}
+
+function memoryOf(pid: number): { rssMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return { rssMb: Math.round(kb / 1024) };
+}
+
+const round2 = (value: number) => Math.round(value * 100) / 100;
+
+function verdict(name: string, met: boolean, figure: string): string {
+  return `  ${met ? 'met    ' : 'NOT met'}  ${name}: ${figure}`;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       duration: { type: 'string', default: '10' },
       concurrency: { type: 'string', default: '50' },
+      'raw-clients': { type: 'string', default: '16' },
       json: { type: 'string' },
+      'cpu-prof': { type: 'string' },
+      soak: { type: 'string' },
+      'acquirer-latency': { type: 'string' },
     },
   });
   const durationMs = Number(values.duration) * 1000;
   const concurrency = Number(values.concurrency);
-  if (!(durationMs > 0) || !(concurrency > 0))
-    throw new Error('--duration and --concurrency must be positive numbers');
+  const rawClients = Number(values['raw-clients']);
+  if (!(durationMs > 0) || !(concurrency > 0) || !(rawClients > 0))
+    throw new Error('--duration, --concurrency and --raw-clients must be positive numbers');
+  const seconds = durationMs / 1000;
   const database = await openDatabase();
-  let server: SpawnedServer | undefined;
-  const sql = createSql({ url: database.url, maxConnections: Math.min(concurrency, 20) });
+  const sql = createSql({ url: database.url, maxConnections: 4 });
+  const nodeArgs = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [];
+  let started: Started | undefined;
+  const report: Record<string, unknown> = {
+    concurrency,
+    durationSeconds: seconds,
+    cores: os.availableParallelism(),
+    loadAverageAtStart: os.loadavg()[0],
+    database: database.embedded ? 'embedded (the settings npm start uses)' : 'DATABASE_URL',
+    acquirer: 'simulator inside the PayFlow process, HTTP on loopback',
+    loadGenerator: 'this process, on the same machine',
+  };
   try {
-    server = await spawnServer({
-      DATABASE_URL: database.url,
-      LOG_LEVEL: 'info',
-      DATABASE_POOL_MAX: '20',
-      RATE_LIMITS: 'merchant=0,publishable=0,admin=0,service=0,anonymous=0',
-      DEMO_MERCHANT: 'false',
-      // A fresh keyring per run: with DATABASE_URL, point the bench at an empty scratch database.
-      VAULT_MASTER_KEY: randomBytes(32).toString('hex'),
-    });
-    const merchant = await createMerchantCredentials(sql, 'Bench merchant');
-    const client: Client = {
-      baseUrl: server.baseUrl,
-      token: await fetchToken(server.baseUrl, merchant.clientId, merchant.clientSecret),
-      publishable: await fetchToken(server.baseUrl, merchant.publishableKey, undefined),
+    started = await startPayFlow(sql, database.url, {}, nodeArgs);
+    const { server, client, token } = started;
+    const serverPid = server.child.pid!;
+    await sql`create extension if not exists pg_stat_statements`.catch(() => undefined);
+    process.stdout.write(
+      `PayFlow ${server.baseUrl} (own process; acquirer simulator inside it, HTTP on loopback)\n` +
+        `database: ${database.embedded ? 'embedded PostgreSQL, the settings npm start uses' : 'DATABASE_URL'}; ` +
+        `machine load average ${os.loadavg()[0]!.toFixed(1)} at start (other users of this box count)\n` +
+        `load generator: this process, same machine (${os.availableParallelism()} cores shared by PayFlow, PostgreSQL and the generator)\n` +
+        `clients: ${concurrency}, ${seconds} s per phase\n\n`,
+    );
+    await driveApi(client, Math.min(concurrency, 10), 2_000, token); // warm-up
+
+    // Phase A: authorize alone, with the CPU split and the statements it costs.
+    const postmaster = postmasterPid(database);
+    await sql`select pg_stat_statements_reset()`.catch(() => undefined);
+    const before = await statementCounts(sql);
+    const cpuBefore = {
+      payflow: cpuSecondsOf(serverPid),
+      postgres: postmaster ? cpuSecondsOf(postmaster, true) : 0,
+      generator: process.cpuUsage(),
     };
-    const token = await cardToken(client);
-    process.stdout.write(
-      `PayFlow ${server.baseUrl} (own process; acquirer simulator in-process inside it, HTTP on loopback)\n` +
-        `database: ${database.embedded ? 'embedded PostgreSQL' : 'DATABASE_URL'}; machine load average ${os.loadavg()[0]!.toFixed(1)}; load generator: this process, same machine (${os.availableParallelism()} cores)\n` +
-        `clients: ${concurrency}, duration: ${durationMs / 1000} s per phase\n\n`,
+    const activity = sampleActivity(sql, durationMs);
+    const alone = await driveApi(client, concurrency, durationMs, token, false);
+    const waits = await activity;
+    const after = await statementCounts(sql);
+    const topStatements = await sql<{ calls: number; query: string }[]>`
+      select calls::float8 as calls, regexp_replace(query, '\\s+', ' ', 'g') as query from pg_stat_statements
+      where dbid = (select oid from pg_database where datname = current_database()) and query not ilike '%pg_stat%'
+      order by calls desc limit 25`.catch(() => []);
+    const authorize = figures('authorize', alone.authorize.latencies, alone.authorize.errors, seconds);
+    const generatorCpu = process.cpuUsage(cpuBefore.generator);
+    const cpu = {
+      payflowMsPerAuthorize: round2(
+        ((cpuSecondsOf(serverPid) - cpuBefore.payflow) * 1000) / Math.max(authorize.completed, 1),
+      ),
+      postgresMsPerAuthorize: postmaster
+        ? round2(
+            ((cpuSecondsOf(postmaster, true) - cpuBefore.postgres) * 1000) / Math.max(authorize.completed, 1),
+          )
+        : undefined,
+      generatorMsPerAuthorize: round2(
+        (generatorCpu.user + generatorCpu.system) / 1000 / Math.max(authorize.completed, 1),
+      ),
+    };
+    const perAuthorize =
+      before && after && authorize.completed > 0
+        ? {
+            statements: round2((after.statements - before.statements) / authorize.completed),
+            commits: round2((after.commits - before.commits) / authorize.completed),
+          }
+        : undefined;
+
+    // Phase B: the authorize → capture → refund chain.
+    const mixed = await driveApi(client, concurrency, durationMs, token, true);
+    const chain = (['authorize', 'capture', 'refund'] as const).map((operation) =>
+      figures(`${operation} (in chain)`, mixed[operation].latencies, mixed[operation].errors, seconds),
     );
-    await driveApi(client, Math.min(concurrency, 10), 1_000, token); // warm-up
-    const samples = await driveApi(client, concurrency, durationMs, token);
-    const seconds = durationMs / 1000;
-    const rows = (['authorize', 'capture', 'refund'] as const).map((operation) =>
-      figures(operation, samples[operation].latencies, samples[operation].errors, seconds),
-    );
-    const raw = figures('raw SQL tx', await driveRawSql(sql, concurrency, durationMs), 0, seconds);
-    printTable([...rows, raw]);
-    const ratio =
-      Math.round((rows[0]!.throughputPerSecond / Math.max(raw.throughputPerSecond, 1)) * 100) / 100;
-    const reached = rows[0]!.throughputPerSecond >= 2500 && rows[0]!.p99Ms <= 50;
+    const chainsPerSecond = chain[2]!.throughputPerSecond;
+
+    // The ceiling, from a separate process, with PayFlow idle.
+    const ceiling = await measureCeiling(database.url, rawClients, seconds);
+    printTable([authorize, ...chain]);
+    const ratio = round2(authorize.throughputPerSecond / Math.max(ceiling.throughputPerSecond, 1));
     process.stdout.write(
-      `\nauthorize / raw SQL ceiling: ${ratio}\n` +
-        `target (2 cores, 50 clients, generator on the same box): authorize >= 2500/s with p99 <= 50 ms: ` +
-        `${reached ? 'reached' : 'NOT reached'}.\n` +
-        `What an authorize costs beyond the raw transaction: three commits (phase 1; the vault's audited ` +
-        `detokenize, which also destroys the CVC; phase 2 with the ledger journal, its balance-at-commit ` +
-        `trigger and the outbox row), a vault describe, a JWT verification, and the acquirer simulator's ` +
-        `HTTP round trip inside the same process. Authorize, capture and refund share the clients, so each ` +
-        `rate above is a share of the mix; the raw SQL line runs alone.\n` +
-        `What limits it (measured 2026-11-25 with --cpu-prof and pg_stat_activity, see the README): the ` +
-        `PayFlow process's one event loop, not PostgreSQL. Its database connections sit "idle in ` +
-        `transaction" waiting for it; its CPU goes to the many statement round trips per operation ` +
-        `(postgres.js and socket writes ~55%), Fastify ~20%, the in-process acquirer's HTTP ~10%, JWT ` +
-        `verification ~6%, and synchronous request logging into a pipe.\n`,
+      `\nraw ceiling (same tables, indexes, triggers and two transactions as one authorize; ${ceiling.method}):\n` +
+        `  ${ceiling.throughputPerSecond}/s, p50 ${ceiling.p50Ms} ms, p99 ${ceiling.p99Ms} ms, errors ${ceiling.errors}\n` +
+        `authorize / raw ceiling: ${ratio}\n`,
+    );
+    const sampled = [...waits.values()].reduce((sum, n) => sum + n, 0) || 1;
+    process.stdout.write(
+      `\nper authorize: ${perAuthorize ? `${perAuthorize.statements} statements (BEGIN/COMMIT included; pg_stat_statements), ${perAuthorize.commits} commits` : 'statements not counted (pg_stat_statements not loaded: DATABASE_URL)'}\n` +
+        `CPU per authorize: PayFlow ${cpu.payflowMsPerAuthorize} ms, PostgreSQL ${cpu.postgresMsPerAuthorize ?? '?'} ms, load generator ${cpu.generatorMsPerAuthorize} ms\n` +
+        `statements per authorize (pg_stat_statements, the most called first):\n${topStatements
+          .map(
+            (row) =>
+              `  ${(row.calls / Math.max(authorize.completed, 1)).toFixed(2)}  ${row.query.slice(0, 110)}`,
+          )
+          .join('\n')}\n` +
+        `PayFlow's database connections during the authorize run (share of samples):\n${[...waits]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 6)
+          .map(([what, n]) => `  ${((100 * n) / sampled).toFixed(1)}%  ${what}`)
+          .join('\n')}\n`,
+    );
+
+    let latencyCheck: Record<string, unknown> | undefined;
+    if (values['acquirer-latency']) {
+      // Same load against a PayFlow whose acquirer answers after N ms, 200 clients, versus 0 ms.
+      const latencyMs = Number(values['acquirer-latency']);
+      const zero = await driveApi(client, 200, durationMs, token, false);
+      await server.stop();
+      started = undefined;
+      started = await startPayFlow(sql, database.url, { SIMULATOR_LATENCY_MS: String(latencyMs) }, []);
+      await driveApi(started.client, 20, 2_000, started.token, false);
+      const slow = await driveApi(started.client, 200, durationMs, started.token, false);
+      const zeroFigures = figures(
+        'authorize, acquirer 0 ms, 200 clients',
+        zero.authorize.latencies,
+        zero.authorize.errors,
+        seconds,
+      );
+      const slowFigures = figures(
+        `authorize, acquirer ${latencyMs} ms, 200 clients`,
+        slow.authorize.latencies,
+        slow.authorize.errors,
+        seconds,
+      );
+      process.stdout.write('\n');
+      printTable([zeroFigures, slowFigures]);
+      const latencyRatio = round2(
+        slowFigures.throughputPerSecond / Math.max(zeroFigures.throughputPerSecond, 1),
+      );
+      process.stdout.write(`throughput with ${latencyMs} ms acquirer / with 0 ms: ${latencyRatio}\n`);
+      latencyCheck = { latencyMs, zero: zeroFigures, slow: slowFigures, ratio: latencyRatio };
+    }
+
+    let soak: Record<string, unknown>[] | undefined;
+    if (values.soak) {
+      // 70 % of the authorize rate just measured, paced, for the given seconds; memory each minute.
+      const soakSeconds = Number(values.soak);
+      const current = started!;
+      const rate = Math.max(1, Math.round(authorize.throughputPerSecond * 0.7));
+      process.stdout.write(
+        `\nsoak: ${rate} authorize/s (70 % of ${authorize.throughputPerSecond}/s) for ${soakSeconds} s\n`,
+      );
+      soak = [];
+      const pid = current.server.child.pid!;
+      const sample = (minute: number) => {
+        const memory = memoryOf(pid);
+        soak!.push({ minute, ...memory });
+        process.stdout.write(`  minute ${minute}: PayFlow RSS ${memory.rssMb} MB\n`);
+      };
+      sample(0);
+      let minute = 0;
+      const timer = setInterval(() => sample(++minute), 60_000);
+      const paced = await driveApi(current.client, concurrency, soakSeconds * 1000, current.token, false, {
+        perSecond: rate,
+      });
+      clearInterval(timer);
+      sample(round2(soakSeconds / 60));
+      const soakFigures = figures(
+        'authorize (soak)',
+        paced.authorize.latencies,
+        paced.authorize.errors,
+        soakSeconds,
+      );
+      printTable([soakFigures]);
+    }
+
+    const maxRss = soak ? Math.max(...soak.map((entry) => entry.rssMb as number)) : undefined;
+    process.stdout.write(
+      `\nverdicts (targets of issue 12; 2 cores shared with the load generator and PostgreSQL):\n` +
+        [
+          verdict('authorize / raw ceiling >= 0.5', ratio >= 0.5, String(ratio)),
+          verdict('authorize p99 <= 50 ms', authorize.p99Ms <= 50, `${authorize.p99Ms} ms`),
+          verdict(
+            'zero errors',
+            authorize.errors + chain.reduce((n, row) => n + row.errors, 0) === 0,
+            `${authorize.errors + chain.reduce((n, row) => n + row.errors, 0)} errors`,
+          ),
+          verdict(
+            'authorize >= 2,000/s',
+            authorize.throughputPerSecond >= 2000,
+            `${authorize.throughputPerSecond}/s`,
+          ),
+          verdict('chain >= 700 chains/s', chainsPerSecond >= 700, `${chainsPerSecond} chains/s`),
+          latencyCheck
+            ? verdict(
+                '50 ms acquirer, 200 clients: >= 0.8 of 0 ms',
+                (latencyCheck.ratio as number) >= 0.8,
+                String(latencyCheck.ratio),
+              )
+            : '  not run  acquirer latency (--acquirer-latency 50)',
+          maxRss !== undefined
+            ? verdict('soak RSS <= 300 MB', maxRss <= 300, `max ${maxRss} MB (heap not sampled: RSS only)`)
+            : '  not run  soak (--soak 600)',
+        ].join('\n') +
+        `\nWhat limits it: see the CPU split and connection states above; ADR 18 and the README's performance ` +
+        `section hold the profile. PayFlow is one process on one core unless its CPU per authorize falls.\n`,
     );
     if (values.json) {
       writeFileSync(
         values.json,
-        `${JSON.stringify({ concurrency, durationSeconds: seconds, cores: os.availableParallelism(), database: database.embedded ? 'embedded' : 'DATABASE_URL', acquirer: 'simulator in-process in PayFlow', loadGenerator: 'same machine', operations: rows, rawSql: raw, authorizeToRawRatio: ratio }, null, 2)}\n`,
+        `${JSON.stringify({ ...report, authorize, chain, chainsPerSecond, ceiling, ratio, perAuthorize, cpu, connectionStates: Object.fromEntries(waits), latencyCheck, soak }, null, 2)}\n`,
       );
     }
   } finally {
-    await server?.stop();
+    await started?.server.stop();
     await sql.end({ timeout: 2 });
     await database.embedded?.stop();
   }

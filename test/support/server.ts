@@ -82,8 +82,10 @@ export interface SpawnedServer {
 export async function spawnServer(
   env: Readonly<Record<string, string>>,
   args: readonly string[] = [],
+  nodeArgs: readonly string[] = [],
 ): Promise<SpawnedServer> {
-  const child = spawn(process.execPath, [path.join(repositoryRoot, 'bin/payflow.js'), 'start', ...args], {
+  const entry = path.join(repositoryRoot, 'bin/payflow.js');
+  const child = spawn(process.execPath, [...nodeArgs, entry, 'start', ...args], {
     cwd: repositoryRoot,
     env: {
       ...process.env,

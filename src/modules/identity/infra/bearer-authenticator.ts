@@ -2,7 +2,9 @@
 // knows, the key's own algorithm, iss, aud, exp and nbf with a small leeway, and well-formed PayFlow
 // claims, and that its client's token generation is not revoked (disabled client, rotated secret:
 // an in-memory list, see client-revocations.ts). Every failure is a 401 problem with
-// `WWW-Authenticate: Bearer error="invalid_token"`; the reason (and the client id, never the token)
+// `WWW-Authenticate: Bearer error="invalid_token"`. A verified token is kept in memory for at most a
+// minute (ADR 18), so its signature is not checked again on every request; its expiry, kid and
+// revocation still are, on every use. The reason (and the client id, never the token)
 // goes to the log, the caller learns only that the token was not accepted.
 import type { FastifyRequest } from 'fastify';
 import { errors as joseErrors, jwtVerify, type JWTHeaderParameters, type JWTPayload } from 'jose';
@@ -19,6 +21,24 @@ import type { KeyRing } from './key-ring.ts';
 
 export const allowedAlgorithms = ['ES256', 'EdDSA'] as const;
 export const tokenLengthMax = 4096;
+/** Verified tokens kept in memory (ADR 18): at most this many, each for at most `verifiedTokenTtlMs`. */
+export const verifiedTokensMax = 10_000;
+export const verifiedTokenTtlMs = 60_000;
+
+/**
+ * A token whose signature and claims were verified: reused without a new signature check until it
+ * expires (or `verifiedTokenTtlMs` passes), while its kid is still a verification key and its client's
+ * generation is not revoked, both checked on every use.
+ */
+interface VerifiedToken {
+  readonly principal: Principal;
+  readonly generation: number;
+  readonly kid: string;
+  readonly algorithm: string;
+  readonly notBeforeMs: number;
+  readonly expiresMs: number;
+  readonly cachedUntilMs: number;
+}
 
 /** A RequestAuthenticator that can also verify a raw token (401 DomainError when it is not valid). */
 export interface BearerAuthenticator extends RequestAuthenticator {
@@ -85,14 +105,51 @@ export function createBearerAuthenticator(
   revocations: RevocationCheck,
 ): BearerAuthenticator {
   const verified = new WeakMap<FastifyRequest, Promise<Principal>>();
+  const verifiedTokens = new Map<string, VerifiedToken>();
+  const leewayMs = settings.leewaySeconds * 1000;
+
+  async function reuse(token: string): Promise<Principal | undefined> {
+    const cached = verifiedTokens.get(token);
+    if (!cached) return undefined;
+    const nowMs = clock.now().getTime();
+    const key = await keyRing.verificationKey(cached.kid);
+    if (
+      nowMs >= cached.cachedUntilMs ||
+      nowMs >= cached.expiresMs + leewayMs ||
+      nowMs < cached.notBeforeMs - leewayMs ||
+      !key ||
+      key.algorithm !== cached.algorithm
+    ) {
+      verifiedTokens.delete(token);
+      return undefined; // verified again from scratch, with the reason it fails if it does
+    }
+    const refusal = revocations.refusal(cached.principal.clientId, cached.generation);
+    if (refusal) throw new TokenRejected(refusal, cached.principal.clientId);
+    return cached.principal;
+  }
+
+  function remember(token: string, entry: VerifiedToken): void {
+    if (verifiedTokens.size >= verifiedTokensMax) {
+      // The oldest entry goes first (a Map iterates in insertion order).
+      const oldest = verifiedTokens.keys().next().value;
+      if (oldest !== undefined) verifiedTokens.delete(oldest);
+    }
+    verifiedTokens.set(token, entry);
+  }
 
   async function verify(token: string): Promise<Principal> {
     if (token.length > tokenLengthMax) throw new TokenRejected('token too long');
+    const reused = await reuse(token);
+    if (reused) return reused;
+    let kid = '';
+    let algorithm = '';
     const resolveKey = async (header: JWTHeaderParameters) => {
       if (typeof header.kid !== 'string') throw new TokenRejected('kid missing');
       const key = await keyRing.verificationKey(header.kid);
       if (!key) throw new TokenRejected('unknown kid');
       if (key.algorithm !== header.alg) throw new TokenRejected('alg does not match the key');
+      kid = header.kid;
+      algorithm = key.algorithm;
       return key.key;
     };
     const { payload } = await jwtVerify(token, resolveKey, {
@@ -104,8 +161,19 @@ export function createBearerAuthenticator(
       requiredClaims: ['exp', 'iat', 'nbf', 'sub', 'jti'],
     });
     const principal = claimsToPrincipal(payload);
-    const refusal = revocations.refusal(principal.clientId, generationOf(payload));
+    const generation = generationOf(payload);
+    const refusal = revocations.refusal(principal.clientId, generation);
     if (refusal) throw new TokenRejected(refusal, principal.clientId);
+    const nowMs = clock.now().getTime();
+    remember(token, {
+      principal,
+      generation,
+      kid,
+      algorithm,
+      notBeforeMs: (payload.nbf ?? 0) * 1000,
+      expiresMs: payload.exp! * 1000,
+      cachedUntilMs: nowMs + verifiedTokenTtlMs,
+    });
     return principal;
   }
 

@@ -118,13 +118,23 @@ async function oweCapture(transaction: TransactionSql, payment: Payment, now: Da
   });
 }
 
-/** Applies a decided authorization to a payment locked by the caller; returns the updated payment. */
+/** The payment changed between the caller's read and its guarded update: nothing was written. */
+export class PaymentChangedMeanwhile extends Error {}
+
+/**
+ * Applies a decided authorization to a payment the caller locked or read; returns the updated payment.
+ * The status change is guarded by status and version: when the payment changed since `payment` was
+ * read, it throws PaymentChangedMeanwhile before writing anything else (roll back and lock).
+ * The journal, the events and `alongside` (e.g. the idempotency key's answer) go out pipelined,
+ * in one round trip (ADR 18).
+ */
 export async function applyAuthorization(
   transaction: TransactionSql,
   dependencies: PaymentsDependencies,
   payment: Payment,
   outcome: DecidedAuthorization,
   capture: SaleCapture,
+  alongside?: (updated: Payment) => Promise<unknown>,
 ): Promise<Payment> {
   const now = dependencies.clock.now();
   const moved = transition(payment.status, actionFor(outcome, capture));
@@ -135,7 +145,7 @@ export async function applyAuthorization(
     { status: moved.next, ...changesFor(dependencies, payment, outcome, capture, now) },
     now,
   );
-  assert.ok(updated, `payment ${payment.id} changed under its row lock`);
+  if (!updated) throw new PaymentChangedMeanwhile(`payment ${payment.id} changed since it was read`);
   const ref = { paymentId: updated.id, merchantId: updated.merchantId, currency: updated.currency };
   const event = {
     aggregateId: updated.id,
@@ -143,38 +153,46 @@ export async function applyAuthorization(
     payload: eventPayload(updated),
     occurredAt: now,
   };
+  const writes: Promise<unknown>[] = [];
   switch (moved.ledgerEffect) {
     case 'authorization_hold':
-      await dependencies.ledger.record(
-        transaction,
-        ref,
-        { kind: 'authorization_hold', authorized: updated.authorizedAmount },
-        now,
+      writes.push(
+        dependencies.ledger.record(
+          transaction,
+          ref,
+          { kind: 'authorization_hold', authorized: updated.authorizedAmount },
+          now,
+        ),
+        dependencies.events.stage(transaction, { type: 'payment.authorized.v1', ...event }),
       );
-      await dependencies.events.stage(transaction, { type: 'payment.authorized.v1', ...event });
-      if (capture === undefined && capturesOnApproval(updated)) await oweCapture(transaction, updated, now);
+      if (capture === undefined && capturesOnApproval(updated))
+        writes.push(oweCapture(transaction, updated, now));
       break;
     case 'authorization_hold_and_capture':
-      await dependencies.ledger.record(
-        transaction,
-        ref,
-        { kind: 'authorization_hold_and_capture', amount: updated.capturedAmount },
-        now,
+      writes.push(
+        dependencies.ledger.record(
+          transaction,
+          ref,
+          { kind: 'authorization_hold_and_capture', amount: updated.capturedAmount },
+          now,
+        ),
+        dependencies.events.stage(transaction, { type: 'payment.authorized.v1', ...event }),
+        dependencies.events.stage(transaction, {
+          type: 'payment.captured.v1',
+          ...event,
+          payload: capturedEventPayload(updated),
+        }),
       );
-      await dependencies.events.stage(transaction, { type: 'payment.authorized.v1', ...event });
-      await dependencies.events.stage(transaction, {
-        type: 'payment.captured.v1',
-        ...event,
-        payload: capturedEventPayload(updated),
-      });
       break;
     case 'none':
       if (updated.status === 'FAILED')
-        await dependencies.events.stage(transaction, { type: 'payment.failed.v1', ...event });
+        writes.push(dependencies.events.stage(transaction, { type: 'payment.failed.v1', ...event }));
       break;
     default:
       throw new Error(`an authorization has no ledger effect ${moved.ledgerEffect}`);
   }
+  if (alongside) writes.push(alongside(updated));
+  await Promise.all(writes);
   return updated;
 }
 

@@ -12,9 +12,15 @@ import {
   type Payment,
 } from '../domain/payment.ts';
 import { nextAttemptAt } from '../domain/retry-schedule.ts';
-import { markPhase1Committed } from '../infra/idempotency-repository.ts';
+import { insertKey, markPhase1Committed } from '../infra/idempotency-repository.ts';
 import { findPayment, insertPayment, lockPayment } from '../infra/payment-repository.ts';
-import { applyAuthorization, capturesOnApproval, type DecidedAuthorization } from './apply-authorization.ts';
+import {
+  applyAuthorization,
+  capturesOnApproval,
+  PaymentChangedMeanwhile,
+  type DecidedAuthorization,
+} from './apply-authorization.ts';
+import type { TransactionSql } from '../../../platform/db/client.ts';
 import { settleCapture } from './capture-payment.ts';
 import {
   crashIfFaultInjected,
@@ -26,6 +32,9 @@ import { claimKey } from './idempotency.ts';
 import { sendOwedOperationNow } from './owed-operations.ts';
 import { answerClaim, finish, inquireThenSend, keepForJanitor } from './key-steps.ts';
 import type { AuthorizationOutcome, OperationOutcome, PaymentMethodType } from './ports.ts';
+
+/** The pipelined phase 1 found the key already there: roll back and claim it step by step. */
+class KeyAlreadyExists extends Error {}
 
 export interface AuthorizeInput {
   readonly merchantId: string;
@@ -76,41 +85,62 @@ export async function authorizePayment(
   await assertTokenFits(dependencies, input);
   const now = dependencies.clock.now();
   const paymentId = dependencies.ids.newId('pay');
-  const claim = await dependencies.sql.begin(async (transaction) => {
-    const claimed = await claimKey(transaction, {
-      merchantId: input.merchantId,
-      key: input.idempotencyKey,
-      operation: 'authorize',
-      fingerprint: input.fingerprint,
-      now,
-      lockTimeoutMs: dependencies.settings.keyLockTimeoutMs,
+  const payment = {
+    id: paymentId,
+    merchantId: input.merchantId,
+    amount: input.amount,
+    currency: input.currency,
+    method: input.method,
+    token: input.token ?? null,
+    captureOnAuthorize: input.capture,
+    processorReference: references.authorization(paymentId),
+    returnUrl: input.returnUrl ?? null,
+    metadata: input.metadata,
+    receiptEmail: input.receiptEmail ?? null,
+    receiptPhone: input.receiptPhone ?? null,
+    now,
+  };
+  const keyRequest = {
+    merchantId: input.merchantId,
+    key: input.idempotencyKey,
+    operation: 'authorize',
+    fingerprint: input.fingerprint,
+    now,
+    lockTimeoutMs: dependencies.settings.keyLockTimeoutMs,
+  } as const;
+  const firstAttempt = nextAttemptAt(dependencies.settings.inquiryScheduleMs, 0, now);
+  let inserted: Payment | undefined;
+  // Phase 1 in one round trip for a new key (ADR 18): the key, the payment and the recovery point go
+  // out pipelined. When the key already existed nothing may stay written: the transaction rolls back
+  // and the key is claimed step by step below (replay, conflict, resume).
+  const fresh = await dependencies.sql
+    .begin(async (transaction) => {
+      const [key, row] = await Promise.all([
+        insertKey(transaction, keyRequest),
+        insertPayment(transaction, payment),
+        markPhase1Committed(transaction, input.merchantId, input.idempotencyKey, paymentId, firstAttempt),
+      ]);
+      if (!key) throw new KeyAlreadyExists();
+      inserted = row;
+      return { type: 'fresh', resourceId: paymentId, attempts: 0 } as const;
+    })
+    .catch((error: unknown) => {
+      if (error instanceof KeyAlreadyExists) return undefined;
+      throw error;
     });
-    if (claimed.type !== 'new') return claimed;
-    await insertPayment(transaction, {
-      id: paymentId,
-      merchantId: input.merchantId,
-      amount: input.amount,
-      currency: input.currency,
-      method: input.method,
-      token: input.token ?? null,
-      captureOnAuthorize: input.capture,
-      processorReference: references.authorization(paymentId),
-      returnUrl: input.returnUrl ?? null,
-      metadata: input.metadata,
-      receiptEmail: input.receiptEmail ?? null,
-      receiptPhone: input.receiptPhone ?? null,
-      now,
-    });
-    await markPhase1Committed(
-      transaction,
-      input.merchantId,
-      input.idempotencyKey,
-      paymentId,
-      nextAttemptAt(dependencies.settings.inquiryScheduleMs, 0, now),
-    );
-    return { type: 'fresh', resourceId: paymentId, attempts: 0 } as const;
-  });
-  return answerClaim(claim, input, (key, mode) => continueAuthorization(dependencies, key, mode));
+  const claim =
+    fresh ??
+    (await dependencies.sql.begin(async (transaction) => {
+      const claimed = await claimKey(transaction, keyRequest);
+      if (claimed.type !== 'new') return claimed;
+      // The key was inserted since the pipelined attempt rolled back (a reaped key): phase 1 again.
+      inserted = await insertPayment(transaction, payment);
+      await markPhase1Committed(transaction, input.merchantId, input.idempotencyKey, paymentId, firstAttempt);
+      return { type: 'fresh', resourceId: paymentId, attempts: 0 } as const;
+    }));
+  return answerClaim(claim, input, (key, mode) =>
+    continueAuthorization(dependencies, key, mode, claim.type === 'fresh' ? inserted : undefined),
+  );
 }
 
 async function callAcquirer(
@@ -155,14 +185,45 @@ async function captureSale(
   );
 }
 
-/** Phase 2 (or the answer from state when someone else already applied the outcome). */
+/**
+ * Phase 2 (or the answer from state when someone else already applied the outcome). First without a
+ * row lock, from the payment read before the acquirer call: its guarded update either applies (then
+ * journal, events and the key's answer follow in one pipelined round trip) or finds the payment
+ * changed, which rolls back and takes the locked path below (ADR 18).
+ */
 async function persistAuthorization(
   dependencies: PaymentsDependencies,
   key: KeyRef,
   mode: ContinuationMode,
+  read: Payment,
   outcome: DecidedAuthorization,
   capture: OperationOutcome | undefined,
 ): Promise<ApiAnswer> {
+  const conclude = (transaction: TransactionSql, updated: Payment) => {
+    const answer = authorizationAnswer(updated);
+    if (isFinalAuthorization(updated)) return finish(transaction, key, answer);
+    return keepForJanitor(
+      dependencies,
+      transaction,
+      key,
+      mode,
+      'the capture of the sale has no answer yet',
+    ).then(() => answer);
+  };
+  const optimistic = await dependencies.sql
+    .begin(async (transaction) => {
+      let answer: Promise<ApiAnswer> | undefined;
+      await applyAuthorization(transaction, dependencies, read, outcome, capture, (updated) => {
+        answer = conclude(transaction, updated);
+        return answer;
+      });
+      return answer!;
+    })
+    .catch((error: unknown) => {
+      if (error instanceof PaymentChangedMeanwhile) return undefined;
+      throw error;
+    });
+  if (optimistic) return optimistic;
   return dependencies.sql.begin(async (transaction) => {
     const current = await lockPayment(transaction, key.merchantId, key.resourceId);
     if (!current) throw new Error(`payment ${key.resourceId} vanished`);
@@ -170,10 +231,7 @@ async function persistAuthorization(
       current.status === 'PENDING'
         ? await applyAuthorization(transaction, dependencies, current, outcome, capture)
         : current;
-    const answer = authorizationAnswer(updated);
-    if (isFinalAuthorization(updated)) return finish(transaction, key, answer);
-    await keepForJanitor(dependencies, transaction, key, mode, 'the capture of the sale has no answer yet');
-    return answer;
+    return conclude(transaction, updated);
   });
 }
 
@@ -182,8 +240,10 @@ export async function continueAuthorization(
   dependencies: PaymentsDependencies,
   key: KeyRef,
   mode: ContinuationMode,
+  /** The payment phase 1 just inserted (no need to read it back). */
+  inserted?: Payment,
 ): Promise<ApiAnswer> {
-  const payment = await findPayment(dependencies.sql, key.merchantId, key.resourceId);
+  const payment = inserted ?? (await findPayment(dependencies.sql, key.merchantId, key.resourceId));
   if (!payment) throw new Error(`payment ${key.resourceId} of an idempotency key is missing`);
   if (payment.status === 'PENDING') {
     const outcome = await callAcquirer(dependencies, payment, mode);
@@ -193,7 +253,7 @@ export async function continueAuthorization(
     }
     crashIfFaultInjected(dependencies);
     const capture = await captureSale(dependencies, outcome, payment);
-    const answer = await persistAuthorization(dependencies, key, mode, outcome, capture);
+    const answer = await persistAuthorization(dependencies, key, mode, payment, outcome, capture);
     if (capturesOnApproval(payment)) await sendOwedOperationNow(dependencies, payment.id, 'capture');
     return answer;
   }
