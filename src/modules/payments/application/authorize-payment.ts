@@ -3,6 +3,7 @@
 // with a deadline under a reference derived from the payment id → phase 2 tx (status, ledger, event,
 // stored answer). An unknown outcome leaves the payment PENDING (202) for the janitor.
 import { DomainError } from '../../../platform/errors.ts';
+import { withSpan } from '../../../platform/tracing.ts';
 import type { CurrencyCode } from '../../../platform/money.ts';
 import {
   authorizationAnswer,
@@ -76,40 +77,42 @@ export async function authorizePayment(
   await assertTokenFits(dependencies, input);
   const now = dependencies.clock.now();
   const paymentId = dependencies.ids.newId('pay');
-  const claim = await dependencies.sql.begin(async (transaction) => {
-    const claimed = await claimKey(transaction, {
-      merchantId: input.merchantId,
-      key: input.idempotencyKey,
-      operation: 'authorize',
-      fingerprint: input.fingerprint,
-      now,
-      lockTimeoutMs: dependencies.settings.keyLockTimeoutMs,
-    });
-    if (claimed.type !== 'new') return claimed;
-    await insertPayment(transaction, {
-      id: paymentId,
-      merchantId: input.merchantId,
-      amount: input.amount,
-      currency: input.currency,
-      method: input.method,
-      token: input.token ?? null,
-      captureOnAuthorize: input.capture,
-      processorReference: references.authorization(paymentId),
-      returnUrl: input.returnUrl ?? null,
-      metadata: input.metadata,
-      receiptEmail: input.receiptEmail ?? null,
-      receiptPhone: input.receiptPhone ?? null,
-      now,
-    });
-    await markPhase1Committed(
-      transaction,
-      input.merchantId,
-      input.idempotencyKey,
-      paymentId,
-      nextAttemptAt(dependencies.settings.inquiryScheduleMs, 0, now),
-    );
-    return { type: 'fresh', resourceId: paymentId, attempts: 0 } as const;
-  });
+  const claim = await withSpan('payments.authorize.phase1', {}, () =>
+    dependencies.sql.begin(async (transaction) => {
+      const claimed = await claimKey(transaction, {
+        merchantId: input.merchantId,
+        key: input.idempotencyKey,
+        operation: 'authorize',
+        fingerprint: input.fingerprint,
+        now,
+        lockTimeoutMs: dependencies.settings.keyLockTimeoutMs,
+      });
+      if (claimed.type !== 'new') return claimed;
+      await insertPayment(transaction, {
+        id: paymentId,
+        merchantId: input.merchantId,
+        amount: input.amount,
+        currency: input.currency,
+        method: input.method,
+        token: input.token ?? null,
+        captureOnAuthorize: input.capture,
+        processorReference: references.authorization(paymentId),
+        returnUrl: input.returnUrl ?? null,
+        metadata: input.metadata,
+        receiptEmail: input.receiptEmail ?? null,
+        receiptPhone: input.receiptPhone ?? null,
+        now,
+      });
+      await markPhase1Committed(
+        transaction,
+        input.merchantId,
+        input.idempotencyKey,
+        paymentId,
+        nextAttemptAt(dependencies.settings.inquiryScheduleMs, 0, now),
+      );
+      return { type: 'fresh', resourceId: paymentId, attempts: 0 } as const;
+    }),
+  );
   return answerClaim(claim, input, (key, mode) => continueAuthorization(dependencies, key, mode));
 }
 
@@ -163,18 +166,20 @@ async function persistAuthorization(
   outcome: DecidedAuthorization,
   capture: OperationOutcome | undefined,
 ): Promise<ApiAnswer> {
-  return dependencies.sql.begin(async (transaction) => {
-    const current = await lockPayment(transaction, key.merchantId, key.resourceId);
-    if (!current) throw new Error(`payment ${key.resourceId} vanished`);
-    const updated =
-      current.status === 'PENDING'
-        ? await applyAuthorization(transaction, dependencies, current, outcome, capture)
-        : current;
-    const answer = authorizationAnswer(updated);
-    if (isFinalAuthorization(updated)) return finish(transaction, key, answer);
-    await keepForJanitor(dependencies, transaction, key, mode, 'the capture of the sale has no answer yet');
-    return answer;
-  });
+  return withSpan('payments.authorize.phase2', {}, () =>
+    dependencies.sql.begin(async (transaction) => {
+      const current = await lockPayment(transaction, key.merchantId, key.resourceId);
+      if (!current) throw new Error(`payment ${key.resourceId} vanished`);
+      const updated =
+        current.status === 'PENDING'
+          ? await applyAuthorization(transaction, dependencies, current, outcome, capture)
+          : current;
+      const answer = authorizationAnswer(updated);
+      if (isFinalAuthorization(updated)) return finish(transaction, key, answer);
+      await keepForJanitor(dependencies, transaction, key, mode, 'the capture of the sale has no answer yet');
+      return answer;
+    }),
+  );
 }
 
 /** Resumes an authorization from its recovery point: used by the request, its retries and the janitor. */
