@@ -6,68 +6,16 @@
 // processes; the API's log lines for the request carry the trace id.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { createTestDatabase } from './support/database.ts';
 import { createMerchantCredentials, merchantSessionAt } from './support/identity.ts';
 import { authorizeBody, call, paymentsEnv, startTestAcquirer, tokenize } from './support/payments.ts';
-import { repositoryRoot, temporaryDataDir, testPoolMax, testSecretsKey } from './support/server.ts';
+import { startPayflowProcess } from './support/processes.ts';
 import { startZipkin, zipkinUnavailable } from './support/zipkin.ts';
 
 const unavailable = zipkinUnavailable();
-
-interface Process {
-  readonly output: string[];
-  readonly ready: Promise<string>;
-  stop(): Promise<void>;
-}
-
-/** `payflow start --role <role>`; `ready` resolves with its URL (api) or '' (worker) once it runs. */
-function startPayflow(role: 'api' | 'worker', env: Record<string, string>): Process {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [path.join(repositoryRoot, 'bin/payflow.js'), 'start', '--role', role],
-    {
-      cwd: repositoryRoot,
-      env: {
-        ...process.env,
-        PORT: '0',
-        SIMULATOR_PORT: '0',
-        LOG_LEVEL: 'info',
-        PAYFLOW_DATA_DIR: temporaryDataDir(),
-        DATABASE_POOL_MAX: testPoolMax,
-        PAYFLOW_SECRETS_KEY: testSecretsKey,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const output: string[] = [];
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const ready = new Promise<string>((resolve, reject) => {
-    const onLine = (line: string) => {
-      output.push(line);
-      const listening = /"url":"(http[^"]+)".*"msg":"PayFlow is listening"/.exec(line);
-      if (listening) resolve(listening[1]!);
-      if (line.includes('"msg":"PayFlow jobs are running"')) resolve('');
-    };
-    createInterface({ input: child.stdout! }).on('line', onLine);
-    createInterface({ input: child.stderr! }).on('line', onLine);
-    void exited.then(() => reject(new Error(`payflow ${role} exited:\n${output.join('\n')}`)));
-  });
-  return {
-    output,
-    ready,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 interface ZipkinSpan {
   readonly traceId: string;
@@ -110,10 +58,10 @@ test(
         OTEL_EXPORTER_ZIPKIN_ENDPOINT: `${zipkin.url}/api/v2/spans`,
         OTEL_SERVICE_NAME: service,
       });
-    const api = startPayflow('api', env('payflow-api'));
+    const api = startPayflowProcess('api', env('payflow-api'));
     t.after(() => api.stop());
     const baseUrl = await api.ready;
-    const worker = startPayflow('worker', env('payflow-worker'));
+    const worker = startPayflowProcess('worker', env('payflow-worker'));
     t.after(() => worker.stop());
     await worker.ready;
 
