@@ -16,6 +16,9 @@ import { startPayflowProcess } from './support/processes.ts';
 import { startZipkin, zipkinUnavailable } from './support/zipkin.ts';
 
 const unavailable = zipkinUnavailable();
+// With a Kafka broker (CI starts one) the event crosses it, so the trace context travels in the
+// broker message's envelope; without one, through the PostgreSQL bus's log.
+const kafkaBrokers = process.env['KAFKA_BROKERS']?.trim() || undefined;
 
 interface ZipkinSpan {
   readonly traceId: string;
@@ -51,6 +54,11 @@ test(
       paymentsEnv(acquirer.url, {
         DATABASE_URL: database.url,
         VAULT_MASTER_KEY: vaultMasterKey,
+        ...(kafkaBrokers && {
+          EVENT_BUS: 'kafka',
+          KAFKA_BROKERS: kafkaBrokers,
+          EVENT_BUS_PREFIX: `t${randomBytes(6).toString('hex')}`,
+        }),
         EVENTS_POLL_INTERVAL_MS: '100',
         WEBHOOK_POLL_INTERVAL_MS: '100',
         WEBHOOK_ALLOW_PRIVATE: 'true',
@@ -119,6 +127,7 @@ test(
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
     assert.ok(spans.every((span) => span.traceId === traceId));
+    t.diagnostic(`${spans.length} spans in one trace, over the ${kafkaBrokers ? 'Kafka' : 'PostgreSQL'} bus`);
     const services = new Set(spans.map((span) => span.localEndpoint?.serviceName));
     assert.ok(services.has('payflow-api') && services.has('payflow-worker'), [...services].join(','));
     // One tree: a single root (the request), every other span's parent in the trace.
