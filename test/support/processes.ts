@@ -15,10 +15,14 @@ export interface PayflowProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function startPayflowProcess(role: 'api' | 'worker', env: Record<string, string>): PayflowProcess {
+export function startPayflowProcess(
+  role: 'api' | 'worker',
+  env: Record<string, string>,
+  extraArgs: readonly string[] = [],
+): PayflowProcess {
   const child: ChildProcess = spawn(
     process.execPath,
-    [path.join(repositoryRoot, 'bin/payflow.js'), 'start', '--role', role],
+    [path.join(repositoryRoot, 'bin/payflow.js'), 'start', '--role', role, ...extraArgs],
     {
       cwd: repositoryRoot,
       env: {
