@@ -36,17 +36,22 @@ export function tracingEnabled(): boolean {
 export async function initTracing(
   config: Pick<
     Config,
-    'otelTracesExporter' | 'otelServiceName' | 'otelExporterZipkinEndpoint' | 'otelExporterOtlpEndpoint'
+    | 'otelTracesExporter'
+    | 'otelServiceName'
+    | 'otelExporterZipkinEndpoint'
+    | 'otelExporterOtlpEndpoint'
+    | 'otelSdkDisabled'
+    | 'otelTracesSampler'
+    | 'otelTracesSamplerArg'
   >,
 ): Promise<() => Promise<void>> {
-  if (config.otelTracesExporter === 'none' || enabled) return async () => undefined;
-  const [{ BasicTracerProvider, BatchSpanProcessor }, { AsyncLocalStorageContextManager }, core, resources] =
-    await Promise.all([
-      import('@opentelemetry/sdk-trace-base'),
-      import('@opentelemetry/context-async-hooks'),
-      import('@opentelemetry/core'),
-      import('@opentelemetry/resources'),
-    ]);
+  if (config.otelTracesExporter === 'none' || config.otelSdkDisabled || enabled) return async () => undefined;
+  const [sdk, { AsyncLocalStorageContextManager }, core, resources] = await Promise.all([
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/context-async-hooks'),
+    import('@opentelemetry/core'),
+    import('@opentelemetry/resources'),
+  ]);
   const exporter =
     config.otelTracesExporter === 'zipkin'
       ? new (await import('@opentelemetry/exporter-zipkin')).ZipkinExporter({
@@ -56,7 +61,17 @@ export async function initTracing(
       : new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter({
           url: `${config.otelExporterOtlpEndpoint.replace(/\/+$/, '')}/v1/traces`,
         });
+  const { BasicTracerProvider, BatchSpanProcessor } = sdk;
+  const root = config.otelTracesSampler.endsWith('always_on')
+    ? new sdk.AlwaysOnSampler()
+    : config.otelTracesSampler.endsWith('always_off')
+      ? new sdk.AlwaysOffSampler()
+      : new sdk.TraceIdRatioBasedSampler(config.otelTracesSamplerArg);
+  const sampler = config.otelTracesSampler.startsWith('parentbased_')
+    ? new sdk.ParentBasedSampler({ root })
+    : root;
   const provider = new BasicTracerProvider({
+    sampler,
     resource: resources.resourceFromAttributes({ 'service.name': config.otelServiceName }),
     spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1000 })],
   });
