@@ -293,7 +293,16 @@ async function main(): Promise<number> {
     return 0;
   }
   if (command === 'start') {
-    if (![1, 3].includes(brokers)) throw new Error('--brokers must be 1 or 3');
+    if (![1, 3].includes(brokers)) {
+      process.stderr.write('kafka: --brokers must be 1 or 3\n');
+      return 64;
+    }
+    const running = readClusterState(dir);
+    if (running && running.nodes.every((node) => node.pid > 0 && alive(node.pid))) {
+      process.stderr.write(`kafka: already running from ${dir}\n`);
+      process.stdout.write(`KAFKA_BROKERS=${brokersOf(running)}\n`);
+      return 0;
+    }
     const state = await startKafka({ dir, brokers });
     process.stderr.write(
       `kafka: ${brokers} broker(s) from ${dir}; stop with npm run kafka:stop -- --dir ${dir}\n`,
@@ -308,5 +317,8 @@ async function main(): Promise<number> {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  process.exitCode = await main();
+  process.exitCode = await main().catch((error: unknown) => {
+    process.stderr.write(`kafka: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  });
 }

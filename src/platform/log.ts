@@ -86,7 +86,7 @@ export function loggerOptions(settings: LoggerSettings): LoggerOptions {
     redact: { paths: [...redactPaths], censor: '[redacted]' },
     serializers: { req: serializeRequest },
     formatters: { level: (label) => ({ level: label }) },
-    // trace_id and span_id of the active span when tracing is on (ADR 23); a shared {} when off.
+    // trace_id and span_id of the active span when tracing is on (ADR 23); a new {} when off.
     mixin: traceLogFields,
   };
 }

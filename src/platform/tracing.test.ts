@@ -58,3 +58,21 @@ test('tracing: off by default, then on with a sampler; the trace context travels
     await stop();
   }
 });
+
+test('a log call’s fields never leak into the next line through the trace mixin', async () => {
+  const { createLogger } = await import('./log.ts');
+  const { Writable } = await import('node:stream');
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const log = createLogger({ level: 'info', destination });
+  log.info({ leaked: 'first call only' }, 'one');
+  log.info('two');
+  assert.equal(lines.length, 2);
+  assert.match(lines[0]!, /first call only/);
+  assert.doesNotMatch(lines[1]!, /leaked/);
+});

@@ -177,10 +177,12 @@ export function markSpanError(span: Span, message: string): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message });
 }
 
-/** `trace_id` and `span_id` of the active span, for log lines (empty when off or outside a span). */
+/**
+ * `trace_id` and `span_id` of the active span, for log lines (empty when off or outside a span).
+ * Always a new object: pino's mixin merge assigns the log call's fields into it.
+ */
 export function traceLogFields(): Record<string, string> {
-  if (!enabled) return noFields;
+  if (!enabled) return {};
   const spanContext = trace.getActiveSpan()?.spanContext();
-  return spanContext ? { trace_id: spanContext.traceId, span_id: spanContext.spanId } : noFields;
+  return spanContext ? { trace_id: spanContext.traceId, span_id: spanContext.spanId } : {};
 }
-const noFields: Record<string, string> = {};
