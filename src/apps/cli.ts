@@ -17,12 +17,13 @@ import {
   startPlatform,
   type Role,
 } from './platform.ts';
+import { superviseWorkers } from './worker-supervisor.ts';
 
 const builtInCommands: readonly CliCommand[] = [
   {
     path: ['start'],
     summary: 'Start PayFlow (HTTP API and background jobs).',
-    usage: 'payflow start [--role all|api|worker|vault]',
+    usage: 'payflow start [--role all|api|worker|vault] [--workers N]',
     needsDatabase: false,
     run: (args, context) => runStart(args, context.config),
   },
@@ -60,23 +61,30 @@ function helpText(): string {
   ].join('\n');
 }
 
-function parseRole(args: readonly string[]): Role {
+function parseStart(args: readonly string[]): { role: Role; workers: number } {
   const { values } = parseArgs({
     args: [...args],
-    options: { role: { type: 'string', default: 'all' } },
+    options: { role: { type: 'string', default: 'all' }, workers: { type: 'string', default: '0' } },
     strict: true,
   });
   const role = values.role as Role;
   if (!roles.includes(role)) throw new UsageError(`--role must be one of ${roles.join(', ')}`);
-  return role;
+  if (!/^\d{1,2}$/.test(values.workers)) throw new UsageError('--workers must be a number from 0 to 99');
+  const workers = Number(values.workers);
+  if (workers > 0 && role === 'vault') throw new UsageError('--workers does not go with --role vault');
+  return { role, workers };
 }
 
 class UsageError extends Error {}
 
 async function runStart(args: readonly string[], config: Config): Promise<number> {
-  const role = parseRole(args);
+  const { role, workers } = parseStart(args);
+  if (workers > 0 && !config.databaseUrl)
+    throw new StartupError('--workers needs DATABASE_URL: the embedded PostgreSQL serves one process only');
   const log = createProcessLogger(config);
   const platform = await startPlatform({ config, role, log });
+  // Started once this process runs (migrations applied), stopped before it closes.
+  const supervisor = workers > 0 ? superviseWorkers(workers, log) : undefined;
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       log.info({ signal }, 'stopping');
@@ -88,7 +96,7 @@ async function runStart(args: readonly string[], config: Config): Promise<number
         process.exit(1);
       }, config.shutdownTimeoutMs);
       timer.unref();
-      void platform.close().then(resolve, resolve);
+      void (supervisor?.stop() ?? Promise.resolve()).then(() => platform.close()).then(resolve, resolve);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);

@@ -14,6 +14,7 @@ import { addRedactPaths, createLogger, type Logger } from '../platform/log.ts';
 import { systemClock, type Clock } from '../platform/clock.ts';
 import type { ModuleRuntime, PlatformContext } from '../platform/module.ts';
 import { createMetricsRegistry } from '../platform/metrics.ts';
+import { initTracing } from '../platform/tracing.ts';
 import type { EventsFace } from '../modules/events/index.ts';
 import { registerEventBusGauges } from './event-bus-metrics.ts';
 import { manifests, modules, type ModuleFaces } from './modules.ts';
@@ -173,8 +174,13 @@ export async function startPlatform(options: StartOptions): Promise<RunningPlatf
   const { config, role } = options;
   await assertPortsFree(config, role);
   const log = options.log ?? createProcessLogger(config);
-  const database = await openDatabase(config, log, 'exclusive');
-  const cleanups: (() => Promise<void>)[] = [() => database.close()];
+  // Before the database opens: its client is wrapped for SQL spans only when tracing is on.
+  const stopTracing = await initTracing(config);
+  const database = await openDatabase(config, log, 'exclusive').catch(async (error: unknown) => {
+    await stopTracing();
+    throw error;
+  });
+  const cleanups: (() => Promise<void>)[] = [stopTracing, () => database.close()];
   const closeAll = async () => {
     for (const cleanup of cleanups.reverse())
       await cleanup().catch((error: unknown) => log.error({ err: error }, 'stop step failed'));
@@ -204,6 +210,7 @@ export async function startPlatform(options: StartOptions): Promise<RunningPlatf
       jobs = startJobs(
         ownRuntimes.flatMap((runtime) => runtime.jobs ?? []),
         log,
+        context.metrics,
       );
       cleanups.push(() => jobs!.stop());
     }
@@ -228,6 +235,7 @@ export async function startPlatform(options: StartOptions): Promise<RunningPlatf
       url = await listen(app, config);
       log.info({ url, role }, 'PayFlow is listening');
     }
+    if (url === undefined) log.info({ role }, 'PayFlow jobs are running');
     return { url, context, close: closeAll };
   } catch (error) {
     await closeAll();

@@ -414,6 +414,65 @@ export const configVariables = {
       return brokers;
     },
   ),
+  otelTracesExporter: variable(
+    'OTEL_TRACES_EXPORTER',
+    'none',
+    'OpenTelemetry traces: `none` (off, no SDK loaded), `zipkin` (to `OTEL_EXPORTER_ZIPKIN_ENDPOINT`) or `otlp` (OTLP/HTTP to `OTEL_EXPORTER_OTLP_ENDPOINT`). Off by default, unlike the OpenTelemetry default.',
+    oneOf('none', 'zipkin', 'otlp'),
+  ),
+  otelSdkDisabled: variable(
+    'OTEL_SDK_DISABLED',
+    'false',
+    'OpenTelemetry switch: `true` turns tracing off whatever `OTEL_TRACES_EXPORTER` says.',
+    boolean,
+  ),
+  otelTracesSampler: variable(
+    'OTEL_TRACES_SAMPLER',
+    'parentbased_always_on',
+    "Which traces are kept: `always_on`, `always_off`, `traceidratio`, or `parentbased_` with one of those (follow an incoming `traceparent`'s decision).",
+    oneOf(
+      'always_on',
+      'always_off',
+      'traceidratio',
+      'parentbased_always_on',
+      'parentbased_always_off',
+      'parentbased_traceidratio',
+    ),
+  ),
+  otelTracesSamplerArg: variable(
+    'OTEL_TRACES_SAMPLER_ARG',
+    '1',
+    'The ratio (0 to 1) of traces kept by the `traceidratio` samplers.',
+    (raw, name) => {
+      const value = Number(raw.trim());
+      if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1)
+        throw new ConfigError(name, `must be a number from 0 to 1 (got "${raw}")`);
+      return value;
+    },
+  ),
+  otelServiceName: variable(
+    'OTEL_SERVICE_NAME',
+    'payflow',
+    'The `service.name` of this process in traces (e.g. `payflow-api`, `payflow-worker`).',
+    (raw, name) => {
+      const value = raw.trim();
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(value))
+        throw new ConfigError(name, 'must be 1 to 64 letters, digits, ".", "_" or "-"');
+      return value;
+    },
+  ),
+  otelExporterZipkinEndpoint: variable(
+    'OTEL_EXPORTER_ZIPKIN_ENDPOINT',
+    'http://localhost:9411/api/v2/spans',
+    'Where `OTEL_TRACES_EXPORTER=zipkin` sends spans (Zipkin v2 JSON).',
+    (raw, name) => optionalUrl('http:', 'https:')(raw, name) ?? 'http://localhost:9411/api/v2/spans',
+  ),
+  otelExporterOtlpEndpoint: variable(
+    'OTEL_EXPORTER_OTLP_ENDPOINT',
+    'http://localhost:4318',
+    'Base URL of the OTLP/HTTP collector for `OTEL_TRACES_EXPORTER=otlp` (spans go to `<url>/v1/traces`).',
+    (raw, name) => optionalUrl('http:', 'https:')(raw, name) ?? 'http://localhost:4318',
+  ),
   webhookAllowPrivate: variable(
     'WEBHOOK_ALLOW_PRIVATE',
     'false',

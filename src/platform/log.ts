@@ -1,6 +1,7 @@
 // Structured JSON logs (pino). Redaction is a list that modules extend with `addRedactPaths` before the
 // logger is created: anything that might hold a secret or card data is censored at the source.
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { traceLogFields } from './tracing.ts';
 
 export type { Logger };
 
@@ -85,6 +86,8 @@ export function loggerOptions(settings: LoggerSettings): LoggerOptions {
     redact: { paths: [...redactPaths], censor: '[redacted]' },
     serializers: { req: serializeRequest },
     formatters: { level: (label) => ({ level: label }) },
+    // trace_id and span_id of the active span when tracing is on (ADR 23); a new {} when off.
+    mixin: traceLogFields,
   };
 }
 

@@ -6,6 +6,7 @@
 // letters (infra/transport.ts).
 import type { Queryable, TransactionSql } from '../../platform/db/client.ts';
 import type { ModuleDefinition } from '../../platform/module.ts';
+import { tracingEnabled } from '../../platform/tracing.ts';
 import { dlqListCommand, dlqReplayCommand } from './application/dlq-commands.ts';
 import type { Config } from '../../platform/config.ts';
 import type { Logger } from '../../platform/log.ts';
@@ -96,6 +97,11 @@ export interface EventsFace {
   subscribe(group: string, types: readonly string[], handler: EventHandler): void;
   /** Outbox lag, consumer lag per group and dead-letter count. */
   stats(sql: Queryable): Promise<EventBusStats>;
+  /**
+   * The W3C `traceparent` each traced event carries (ADR 23), for work done later on its behalf (a
+   * webhook delivery); empty when tracing is off.
+   */
+  traceContexts(sql: Queryable, eventIds: readonly string[]): Promise<ReadonlyMap<string, string>>;
 }
 
 /** The payment event types (issue 6); `settlement.completed.v1` joins when settlement lands. */
@@ -195,6 +201,13 @@ export const eventsModule: ModuleDefinition = {
         // for a scrape (its consumer lag reads NaN).
         const bus = opening ? await opening.catch(() => undefined) : undefined;
         return busStats(sql, async (group) => (await bus?.lag(group)) ?? Number.NaN);
+      },
+      async traceContexts(sql, eventIds) {
+        if (!tracingEnabled() || eventIds.length === 0) return new Map<string, string>();
+        const rows = await sql<{ event_id: string; traceparent: string }[]>`
+          select event_id, traceparent from events.log
+          where event_id = any(${[...eventIds]}) and traceparent is not null`;
+        return new Map(rows.map((row) => [row.event_id, row.traceparent]));
       },
       subscribe(group, types, handler) {
         if (!consumerGroupPattern.test(group)) throw new Error(`consumer group name "${group}" is invalid`);

@@ -65,6 +65,9 @@ export const notificationsModule: ModuleDefinition = {
                 allowPrivate: context.config.webhookAllowPrivate,
                 schedule,
                 merchantContact: messaging.merchantContact,
+                ...(events && {
+                  traceContexts: (ids: readonly string[]) => events.traceContexts(context.sql, ids),
+                }),
               },
               signal,
             )),

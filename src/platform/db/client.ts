@@ -1,6 +1,7 @@
 // PostgreSQL access through postgres.js tagged templates. int8 columns come back as bigint so money
 // never passes through a float.
 import postgres from 'postgres';
+import { SpanKind, tracingEnabled, withSpan } from '../tracing.ts';
 
 export type Sql = postgres.Sql<{ bigint: bigint }>;
 export type TransactionSql = postgres.TransactionSql<{ bigint: bigint }>;
@@ -15,6 +16,10 @@ export interface DatabaseOptions {
 }
 
 export function createSql(options: DatabaseOptions): Sql {
+  return traceSql(createRawSql(options));
+}
+
+function createRawSql(options: DatabaseOptions): Sql {
   return postgres(options.url, {
     max: options.maxConnections,
     connect_timeout: options.connectTimeoutSeconds ?? 10,
@@ -61,4 +66,73 @@ export function describeError(error: unknown): string {
       : error.message;
   }
   return String(error);
+}
+
+/**
+ * With tracing on (ADR 23), the client whose every awaited query is a `db` span (statement text
+ * only, never parameters) under the active span; transactions and savepoints hand out wrapped
+ * clients too. postgres.js has no instrumentation of its own, and this is the one client.
+ */
+export function traceSql<T extends object>(sql: T): T {
+  if (!tracingEnabled()) return sql;
+  return new Proxy(sql, {
+    apply(target, thisArgument, args: unknown[]) {
+      const query = Reflect.apply(target as (...a: unknown[]) => unknown, thisArgument, args);
+      const strings = args[0];
+      if (Array.isArray(strings) && 'raw' in strings) traceQuery(query, (strings as string[]).join('$?'));
+      return query;
+    },
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      if (property === 'begin' || property === 'savepoint') {
+        return (...args: unknown[]) => {
+          const callback = args[args.length - 1] as (transaction: object) => unknown;
+          const rest = args.slice(0, -1);
+          return withSpan(
+            property === 'begin' ? 'db transaction' : 'db savepoint',
+            { kind: SpanKind.CLIENT, attributes: { 'db.system': 'postgresql' } },
+            () =>
+              (value as (...a: unknown[]) => Promise<unknown>).call(target, ...rest, (transaction: object) =>
+                callback(traceSql(transaction)),
+              ),
+          );
+        };
+      }
+      if (property === 'unsafe') {
+        return (...args: unknown[]) => {
+          const query = (value as (...a: unknown[]) => unknown).apply(target, args);
+          traceQuery(query, String(args[0]));
+          return query;
+        };
+      }
+      return value;
+    },
+  });
+}
+
+/** Starts the query's span when it is awaited (postgres.js runs a query on its first `then`). */
+function traceQuery(query: unknown, statement: string): void {
+  if (query === null || typeof query !== 'object' || typeof (query as Promise<unknown>).then !== 'function')
+    return;
+  const pending = query as Promise<unknown>;
+  const then = pending.then.bind(pending);
+  let traced: Promise<unknown> | undefined;
+  Object.defineProperty(pending, 'then', {
+    configurable: true,
+    value: (onFulfilled?: (value: unknown) => unknown, onRejected?: (reason: unknown) => unknown) => {
+      traced ??= withSpan(
+        `db ${statement.trim().split(/\s+/, 1)[0]?.toLowerCase() ?? 'query'}`,
+        {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            'db.system': 'postgresql',
+            'db.statement': statement.replace(/\s+/g, ' ').trim().slice(0, 500),
+          },
+        },
+        () => new Promise((resolve, reject) => then(resolve, reject)),
+      );
+      return traced.then(onFulfilled, onRejected);
+    },
+  });
 }

@@ -15,6 +15,16 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { completeDocument, documentRoute } from './openapi.ts';
 import type { Logger } from '../log.ts';
+import {
+  contextFrom,
+  contextWithSpan,
+  markSpanError,
+  runInContext,
+  SpanKind,
+  startSpan,
+  tracingEnabled,
+  type Span,
+} from '../tracing.ts';
 import { registerJsonBodies } from './json-body.ts';
 import { answerClientError, registerProblemHandlers, toProblem, sendProblem } from './problem-handler.ts';
 
@@ -68,6 +78,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header(requestIdHeader, request.id);
   });
+  if (tracingEnabled()) traceRequests(app);
   registerProblemHandlers(app as unknown as FastifyInstance);
   registerJsonBodies(app as unknown as FastifyInstance);
   await app.register(swagger, {
@@ -93,4 +104,54 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
+}
+
+const requestSpans = new WeakMap<object, Span>();
+
+/**
+ * One server span per request (ADR 23), continuing an incoming `traceparent`; the rest of the
+ * request's hooks and its handler run with it active, so their SQL, acquirer and outbox spans are
+ * its children. Only installed when tracing is on.
+ */
+function traceRequests(app: HttpApp): void {
+  app.addHook('onRequest', (request, reply, done) => {
+    const incoming = request.headers['traceparent'];
+    const state = request.headers['tracestate'];
+    const parent = contextFrom(
+      typeof incoming === 'string' ? incoming : undefined,
+      typeof state === 'string' ? state : undefined,
+    );
+    const route = request.routeOptions.url ?? 'unmatched';
+    const span = startSpan(`${request.method} ${route}`, {
+      kind: SpanKind.SERVER,
+      parent,
+      attributes: {
+        'http.request.method': request.method,
+        'http.route': route,
+        'payflow.request_id': request.id,
+      },
+    });
+    if (!span) return done();
+    requestSpans.set(request, span);
+    // The request's own log lines (and Fastify's "request completed") name the trace.
+    const { traceId, spanId } = span.spanContext();
+    request.log = request.log.child({ trace_id: traceId, span_id: spanId });
+    reply.log = request.log;
+    runInContext(contextWithSpan(span, parent), () => done());
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    const span = requestSpans.get(request);
+    if (span) {
+      span.setAttribute('http.response.status_code', reply.statusCode);
+      if (reply.statusCode >= 500) markSpanError(span, `HTTP ${reply.statusCode}`);
+      span.end();
+      requestSpans.delete(request);
+    }
+    done();
+  });
+  app.addHook('onRequestAbort', (request, done) => {
+    requestSpans.get(request)?.end();
+    requestSpans.delete(request);
+    done();
+  });
 }

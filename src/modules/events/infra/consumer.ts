@@ -8,6 +8,7 @@
 // event's row in events.log, which the relay writes whatever the transport.
 import type { Sql, TransactionSql } from '../../../platform/db/client.ts';
 import { newId } from '../../../platform/ids.ts';
+import { contextFrom, SpanKind, withSpan } from '../../../platform/tracing.ts';
 import { retryDelayMs } from '../domain/retry.ts';
 import type { EventEnvelope, EventHandler } from '../index.ts';
 
@@ -45,6 +46,8 @@ export type LogRow = {
   merchant_id: string;
   payload: Record<string, unknown>;
   occurred_at: Date;
+  /** W3C trace context of the span that staged it (ADR 23); null or absent when not traced. */
+  traceparent?: string | null;
 };
 
 type RetryRow = LogRow & { attempts: number };
@@ -81,23 +84,40 @@ export class GroupPoll {
   /** Handles the event in a savepoint with its inbox row; returns the error, if any. */
   private async attempt(row: LogRow): Promise<unknown> {
     try {
-      await this.transaction.savepoint(async (savepoint) => {
-        const inserted = await savepoint`
-          insert into events.inbox (consumer_group, event_id) values (${this.group}, ${row.event_id})
-          on conflict do nothing`;
-        if (inserted.count === 0) return; // handled before (a replay or a redelivery): no second effect
-        await this.subscription.handler(envelopeOf(row), {
-          transaction: savepoint,
-          aggregateId: row.aggregate_id,
-          merchantId: row.merchant_id,
-        });
-      });
+      // The handler's span continues the trace that staged the event (ADR 23).
+      await withSpan(
+        `events.consume ${row.type}`,
+        {
+          kind: SpanKind.CONSUMER,
+          parent: contextFrom(row.traceparent),
+          attributes: {
+            'messaging.consumer.group.name': this.group,
+            'messaging.message.id': row.event_id,
+            'payflow.aggregate_id': row.aggregate_id,
+          },
+        },
+        () => this.attemptUntraced(row),
+      );
       this.result.handled += 1;
       return undefined;
     } catch (error) {
       this.result.failed += 1;
       return error ?? new Error('handler failed');
     }
+  }
+
+  private async attemptUntraced(row: LogRow): Promise<void> {
+    await this.transaction.savepoint(async (savepoint) => {
+      const inserted = await savepoint`
+        insert into events.inbox (consumer_group, event_id) values (${this.group}, ${row.event_id})
+        on conflict do nothing`;
+      if (inserted.count === 0) return; // handled before (a replay or a redelivery): no second effect
+      await this.subscription.handler(envelopeOf(row), {
+        transaction: savepoint,
+        aggregateId: row.aggregate_id,
+        merchantId: row.merchant_id,
+      });
+    });
   }
 
   private async deadLetter(row: LogRow, attempts: number, error: unknown): Promise<void> {
@@ -121,7 +141,7 @@ export class GroupPoll {
     const heads = await this.transaction<(RetryRow & { next_attempt_at: Date })[]>`
       select distinct on (retry.aggregate_id)
              log.position, log.event_id, log.type, log.aggregate_id, log.merchant_id, log.payload,
-             log.occurred_at,
+             log.occurred_at, log.traceparent,
              retry.attempts, retry.next_attempt_at
       from events.retries retry join events.log log on log.position = retry.position
       where retry.consumer_group = ${this.group}
@@ -301,7 +321,7 @@ export async function pollGroup(
     const [offset] = await transaction<{ position: bigint }[]>`
       select position from events.consumer_offsets where consumer_group = ${subscription.group}`;
     const rows = await transaction<(LogRow & { position: bigint })[]>`
-      select position, event_id, type, aggregate_id, merchant_id, payload, occurred_at
+      select position, event_id, type, aggregate_id, merchant_id, payload, occurred_at, traceparent
       from events.log where position > ${offset!.position} order by position limit ${consumerBatchMax}`;
     await poll.consume(rows);
     const last = rows.at(-1)?.position;

@@ -4,8 +4,8 @@
 // (`<prefix>_<group>`): a batch of one partition is handled in one PostgreSQL transaction holding the
 // group's row (so retries and dead letters stay consistent across partitions and processes), and its
 // offset is committed to Kafka after that transaction commits. A crash in between redelivers the
-// batch; the inbox keeps each effect single. There is no Kafka broker on PayFlow's CI machines: the
-// contract suite runs against one when KAFKA_BROKERS is set (README, "Event bus").
+// batch; the inbox keeps each effect single. CI runs the bus contract suite against a real broker
+// (`npm run kafka:start`, README "Event bus").
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import type { Logger } from '../../../platform/log.ts';
 import { withGroupPoll, type ConsumerSettings, type Subscription } from './consumer.ts';

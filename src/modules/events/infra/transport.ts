@@ -50,8 +50,12 @@ export function messageBody(event: LogRow): string {
     type: event.type,
     occurredAt: event.occurred_at.toISOString(),
     payload: event.payload,
+    // W3C trace context of the staging span (ADR 23), only when the event was traced.
+    ...(event.traceparent ? { traceparent: event.traceparent } : {}),
   });
 }
+
+const traceparentPattern = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /** Reads a broker message back; undefined for a message that is not a PayFlow event envelope. */
 export function eventFromMessage(
@@ -65,7 +69,7 @@ export function eventFromMessage(
     return undefined;
   }
   if (envelope === null || typeof envelope !== 'object') return undefined;
-  const { eventId, type, occurredAt, payload } = envelope as Record<string, unknown>;
+  const { eventId, type, occurredAt, payload, traceparent } = envelope as Record<string, unknown>;
   const aggregateId = header(aggregateHeader);
   const merchantId = header(merchantHeader);
   if (
@@ -90,6 +94,7 @@ export function eventFromMessage(
     merchant_id: merchantId,
     payload: payload as Record<string, unknown>,
     occurred_at: new Date(occurredAt),
+    traceparent: typeof traceparent === 'string' && traceparentPattern.test(traceparent) ? traceparent : null,
   };
 }
 

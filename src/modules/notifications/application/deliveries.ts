@@ -2,6 +2,14 @@
 // subscribed endpoint, and the sender job attempts due deliveries with the retry schedule. After the
 // last failed retry the delivery fails, its endpoint is disabled, a notice for the merchant is stored
 // and, in the same transaction, an email to the merchant's contact address is queued (messages.ts).
+import {
+  contextFrom,
+  injectTraceHeaders,
+  markSpanError,
+  SpanKind,
+  tracingEnabled,
+  withSpan,
+} from '../../../platform/tracing.ts';
 import type { Sql, TransactionSql } from '../../../platform/db/client.ts';
 import { newId } from '../../../platform/ids.ts';
 import type { Logger } from '../../../platform/log.ts';
@@ -28,6 +36,8 @@ export interface DeliverySettings {
   readonly allowPrivate: boolean;
   readonly schedule: readonly number[];
   readonly random?: () => number;
+  /** The trace context of each event (events face, ADR 23): a delivery's span joins its trace. */
+  readonly traceContexts?: (eventIds: readonly string[]) => Promise<ReadonlyMap<string, string>>;
   /** The merchant's contact (identity face), for the endpoint-disabled email. */
   readonly merchantContact?: MerchantContactReader;
 }
@@ -64,33 +74,54 @@ export async function sendDueDeliveries(settings: DeliverySettings, signal: Abor
     const lease = new Date(now.getTime() + settings.timeoutMs + 60_000);
     const due = await claimDueDeliveries(settings.sql, settings.sealer, now, lease, sendBatchMax);
     if (due.length === 0) break;
+    const traces = tracingEnabled()
+      ? await settings.traceContexts?.(due.map((delivery) => delivery.event_id)).catch(() => undefined)
+      : undefined;
     await Promise.all(
-      due.map(async (delivery) => {
-        const attemptedAt = settings.now();
-        const timestamp = Math.floor(attemptedAt.getTime() / 1000);
-        const secrets = [delivery.secret];
-        if (
-          delivery.previous_secret !== null &&
-          delivery.previous_secret_expires_at !== null &&
-          delivery.previous_secret_expires_at > attemptedAt
-        )
-          secrets.push(delivery.previous_secret);
-        const result = await sendWebhook({
-          url: delivery.url,
-          body: delivery.body,
-          timeoutMs: settings.timeoutMs,
-          allowPrivate: settings.allowPrivate,
-          headers: {
-            'content-type': 'application/json',
-            'webhook-id': delivery.id,
-            'webhook-timestamp': String(timestamp),
-            'webhook-signature': signWebhook({ id: delivery.id, timestamp, body: delivery.body, secrets }),
+      due.map((delivery) =>
+        withSpan(
+          `webhook.deliver ${delivery.event_type}`,
+          {
+            kind: SpanKind.CLIENT,
+            parent: contextFrom(traces?.get(delivery.event_id)),
+            attributes: { 'payflow.delivery_id': delivery.id, 'messaging.message.id': delivery.event_id },
           },
-        });
-        const succeeded =
-          result.statusCode !== undefined && result.statusCode >= 200 && result.statusCode <= 299;
-        await record(settings, delivery, attemptedAt, timestamp, result, succeeded);
-      }),
+          async (span) => {
+            const attemptedAt = settings.now();
+            const timestamp = Math.floor(attemptedAt.getTime() / 1000);
+            const secrets = [delivery.secret];
+            if (
+              delivery.previous_secret !== null &&
+              delivery.previous_secret_expires_at !== null &&
+              delivery.previous_secret_expires_at > attemptedAt
+            )
+              secrets.push(delivery.previous_secret);
+            const result = await sendWebhook({
+              url: delivery.url,
+              body: delivery.body,
+              timeoutMs: settings.timeoutMs,
+              allowPrivate: settings.allowPrivate,
+              headers: injectTraceHeaders({
+                'content-type': 'application/json',
+                'webhook-id': delivery.id,
+                'webhook-timestamp': String(timestamp),
+                'webhook-signature': signWebhook({
+                  id: delivery.id,
+                  timestamp,
+                  body: delivery.body,
+                  secrets,
+                }),
+              }),
+            });
+            const succeeded =
+              result.statusCode !== undefined && result.statusCode >= 200 && result.statusCode <= 299;
+            if (result.statusCode !== undefined)
+              span.setAttribute('http.response.status_code', result.statusCode);
+            if (!succeeded) markSpanError(span, 'webhook delivery failed');
+            await record(settings, delivery, attemptedAt, timestamp, result, succeeded);
+          },
+        ),
+      ),
     );
     attempts += due.length;
   }

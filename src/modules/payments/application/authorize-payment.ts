@@ -3,6 +3,7 @@
 // with a deadline under a reference derived from the payment id → phase 2 tx (status, ledger, event,
 // stored answer). An unknown outcome leaves the payment PENDING (202) for the janitor.
 import { DomainError } from '../../../platform/errors.ts';
+import { withSpan } from '../../../platform/tracing.ts';
 import type { CurrencyCode } from '../../../platform/money.ts';
 import {
   authorizationAnswer,
@@ -113,8 +114,9 @@ export async function authorizePayment(
   // Phase 1 in one round trip for a new key (ADR 18): the key, the payment and the recovery point go
   // out pipelined. When the key already existed nothing may stay written: the transaction rolls back
   // and the key is claimed step by step below (replay, conflict, resume).
-  const fresh = await dependencies.sql
-    .begin(async (transaction) => {
+  const phase1 = <T>(run: () => Promise<T>) => withSpan('payments.authorize.phase1', {}, run);
+  const fresh = await phase1(() =>
+    dependencies.sql.begin(async (transaction) => {
       const [key, row] = await Promise.all([
         insertKey(transaction, keyRequest),
         insertPayment(transaction, payment),
@@ -123,21 +125,29 @@ export async function authorizePayment(
       if (!key) throw new KeyAlreadyExists();
       inserted = row;
       return { type: 'fresh', resourceId: paymentId, attempts: 0 } as const;
-    })
-    .catch((error: unknown) => {
-      if (error instanceof KeyAlreadyExists) return undefined;
-      throw error;
-    });
+    }),
+  ).catch((error: unknown) => {
+    if (error instanceof KeyAlreadyExists) return undefined;
+    throw error;
+  });
   const claim =
     fresh ??
-    (await dependencies.sql.begin(async (transaction) => {
-      const claimed = await claimKey(transaction, keyRequest);
-      if (claimed.type !== 'new') return claimed;
-      // The key was inserted since the pipelined attempt rolled back (a reaped key): phase 1 again.
-      inserted = await insertPayment(transaction, payment);
-      await markPhase1Committed(transaction, input.merchantId, input.idempotencyKey, paymentId, firstAttempt);
-      return { type: 'fresh', resourceId: paymentId, attempts: 0 } as const;
-    }));
+    (await phase1(() =>
+      dependencies.sql.begin(async (transaction) => {
+        const claimed = await claimKey(transaction, keyRequest);
+        if (claimed.type !== 'new') return claimed;
+        // The key was inserted since the pipelined attempt rolled back (a reaped key): phase 1 again.
+        inserted = await insertPayment(transaction, payment);
+        await markPhase1Committed(
+          transaction,
+          input.merchantId,
+          input.idempotencyKey,
+          paymentId,
+          firstAttempt,
+        );
+        return { type: 'fresh', resourceId: paymentId, attempts: 0 } as const;
+      }),
+    ));
   return answerClaim(claim, input, (key, mode) =>
     continueAuthorization(dependencies, key, mode, claim.type === 'fresh' ? inserted : undefined),
   );
@@ -210,29 +220,32 @@ async function persistAuthorization(
       'the capture of the sale has no answer yet',
     ).then(() => answer);
   };
-  const optimistic = await dependencies.sql
-    .begin(async (transaction) => {
+  const phase2 = <T>(run: () => Promise<T>) => withSpan('payments.authorize.phase2', {}, run);
+  const optimistic = await phase2(() =>
+    dependencies.sql.begin(async (transaction) => {
       let answer: Promise<ApiAnswer> | undefined;
       await applyAuthorization(transaction, dependencies, read, outcome, capture, (updated) => {
         answer = conclude(transaction, updated);
         return answer;
       });
       return answer!;
-    })
-    .catch((error: unknown) => {
-      if (error instanceof PaymentChangedMeanwhile) return undefined;
-      throw error;
-    });
-  if (optimistic) return optimistic;
-  return dependencies.sql.begin(async (transaction) => {
-    const current = await lockPayment(transaction, key.merchantId, key.resourceId);
-    if (!current) throw new Error(`payment ${key.resourceId} vanished`);
-    const updated =
-      current.status === 'PENDING'
-        ? await applyAuthorization(transaction, dependencies, current, outcome, capture)
-        : current;
-    return conclude(transaction, updated);
+    }),
+  ).catch((error: unknown) => {
+    if (error instanceof PaymentChangedMeanwhile) return undefined;
+    throw error;
   });
+  if (optimistic) return optimistic;
+  return phase2(() =>
+    dependencies.sql.begin(async (transaction) => {
+      const current = await lockPayment(transaction, key.merchantId, key.resourceId);
+      if (!current) throw new Error(`payment ${key.resourceId} vanished`);
+      const updated =
+        current.status === 'PENDING'
+          ? await applyAuthorization(transaction, dependencies, current, outcome, capture)
+          : current;
+      return conclude(transaction, updated);
+    }),
+  );
 }
 
 /** Resumes an authorization from its recovery point: used by the request, its retries and the janitor. */

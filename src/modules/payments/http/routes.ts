@@ -1,6 +1,7 @@
 // The payments HTTP API (spec §6): every POST needs an Idempotency-Key and answers from the use case's
 // ApiAnswer bytes, so a replay is byte for byte the first answer. Merchant from the token; another
 // merchant's payment is 404.
+import { withSpan } from '../../../platform/tracing.ts';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { DomainError } from '../../../platform/errors.ts';
@@ -113,20 +114,22 @@ export function registerPaymentRoutes(app: HttpApp, options: PaymentRoutesOption
     async (request, reply) => {
       const key = requireIdempotencyKey(request.headers['idempotency-key']);
       const body = request.body;
-      const result = await authorizePayment(dependencies, {
-        merchantId: merchantIdOf(request),
-        idempotencyKey: key,
-        fingerprint: fingerprintOfRequest(request),
-        amount: BigInt(body.amount),
-        currency: currencyOf(body.currency),
-        method: body.paymentMethod.type,
-        token: body.paymentMethod.token,
-        returnUrl: body.paymentMethod.returnUrl,
-        capture: body.capture ?? false,
-        metadata: checkMetadataKeys(body.metadata),
-        receiptEmail: body.receiptEmail,
-        receiptPhone: body.receiptPhone,
-      });
+      const result = await withSpan('payments.authorize', {}, () =>
+        authorizePayment(dependencies, {
+          merchantId: merchantIdOf(request),
+          idempotencyKey: key,
+          fingerprint: fingerprintOfRequest(request),
+          amount: BigInt(body.amount),
+          currency: currencyOf(body.currency),
+          method: body.paymentMethod.type,
+          token: body.paymentMethod.token,
+          returnUrl: body.paymentMethod.returnUrl,
+          capture: body.capture ?? false,
+          metadata: checkMetadataKeys(body.metadata),
+          receiptEmail: body.receiptEmail,
+          receiptPhone: body.receiptPhone,
+        }),
+      );
       return sendAnswer(reply, result);
     },
   );
@@ -147,13 +150,15 @@ export function registerPaymentRoutes(app: HttpApp, options: PaymentRoutesOption
     },
     async (request, reply) => {
       const key = requireIdempotencyKey(request.headers['idempotency-key']);
-      const result = await capturePayment(dependencies, {
-        merchantId: merchantIdOf(request),
-        paymentId: request.params.id,
-        idempotencyKey: key,
-        fingerprint: fingerprintOfRequest(request),
-        amount: request.body?.amount === undefined ? undefined : BigInt(request.body.amount),
-      });
+      const result = await withSpan('payments.capture', {}, () =>
+        capturePayment(dependencies, {
+          merchantId: merchantIdOf(request),
+          paymentId: request.params.id,
+          idempotencyKey: key,
+          fingerprint: fingerprintOfRequest(request),
+          amount: request.body?.amount === undefined ? undefined : BigInt(request.body.amount),
+        }),
+      );
       return sendAnswer(reply, result);
     },
   );
@@ -175,15 +180,17 @@ export function registerPaymentRoutes(app: HttpApp, options: PaymentRoutesOption
     async (request, reply) => {
       const key = requireIdempotencyKey(request.headers['idempotency-key']);
       const body = request.body ?? {};
-      const result = await refundPayment(dependencies, {
-        merchantId: merchantIdOf(request),
-        paymentId: request.params.id,
-        idempotencyKey: key,
-        fingerprint: fingerprintOfRequest(request),
-        amount: body.amount === undefined ? undefined : BigInt(body.amount),
-        reason: body.reason,
-        metadata: checkMetadataKeys(body.metadata),
-      });
+      const result = await withSpan('payments.refund', {}, () =>
+        refundPayment(dependencies, {
+          merchantId: merchantIdOf(request),
+          paymentId: request.params.id,
+          idempotencyKey: key,
+          fingerprint: fingerprintOfRequest(request),
+          amount: body.amount === undefined ? undefined : BigInt(body.amount),
+          reason: body.reason,
+          metadata: checkMetadataKeys(body.metadata),
+        }),
+      );
       return sendAnswer(reply, result);
     },
   );
@@ -204,12 +211,14 @@ export function registerPaymentRoutes(app: HttpApp, options: PaymentRoutesOption
     },
     async (request, reply) => {
       const key = requireIdempotencyKey(request.headers['idempotency-key']);
-      const result = await voidPayment(dependencies, {
-        merchantId: merchantIdOf(request),
-        paymentId: request.params.id,
-        idempotencyKey: key,
-        fingerprint: fingerprintOfRequest(request),
-      });
+      const result = await withSpan('payments.void', {}, () =>
+        voidPayment(dependencies, {
+          merchantId: merchantIdOf(request),
+          paymentId: request.params.id,
+          idempotencyKey: key,
+          fingerprint: fingerprintOfRequest(request),
+        }),
+      );
       return sendAnswer(reply, result);
     },
   );

@@ -16,6 +16,7 @@ import {
   operationOutcomeOf,
   type OperationKind,
 } from './acquirer-mapping.ts';
+import { injectTraceHeaders, SpanKind, withSpan } from '../../../../platform/tracing.ts';
 
 export interface AcquirerHttpSettings {
   /** Base URL without a trailing slash, e.g. http://127.0.0.1:8090. */
@@ -32,11 +33,26 @@ const answerBodyMaxBytes = 64 * 1024;
 export class AcquirerHttpClient implements AcquirerOperations {
   constructor(private readonly settings: AcquirerHttpSettings) {}
 
-  private async send(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Transport> {
+  private send(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Transport> {
+    // One client span per call (ADR 23); the acquirer gets the trace context as `traceparent`.
+    const route = path.replace(/\/v1\/authorizations\/[^/]+/, '/v1/authorizations/{id}');
+    return withSpan(
+      `acquirer ${method} ${route}`,
+      { kind: SpanKind.CLIENT, attributes: { 'http.request.method': method, 'url.template': route } },
+      async (span) => {
+        const answer = await this.sendUntraced(method, path, body);
+        if (answer.type === 'answer') span.setAttribute('http.response.status_code', answer.statusCode);
+        else span.setAttribute('payflow.acquirer.outcome', 'unknown');
+        return answer;
+      },
+    );
+  }
+
+  private async sendUntraced(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Transport> {
     try {
       const response = await fetch(`${this.settings.baseUrl}${path}`, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: injectTraceHeaders(body === undefined ? {} : { 'content-type': 'application/json' }),
         ...(body !== undefined && { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(this.settings.timeoutMs),
       });

@@ -1,0 +1,231 @@
+// Fault tests on a real three-broker Kafka cluster (KRaft, replication factor 3,
+// min.insync.replicas 2) of this file's own, started with scripts/kafka.ts, so killing brokers
+// disturbs no other test. PayFlow runs with EVENT_BUS=kafka while payments flow; the `webhooks`
+// consumer group's side effect (one delivery per event and endpoint) must happen once for every
+// event, and a receiver must get every event once:
+//   - the leader of the events topic's first partition is killed with SIGKILL (by pid) under load;
+//   - all three brokers are killed for 30 s (PAYFLOW_TEST_KAFKA_OUTAGE_MS), then started again.
+// Without Java (or Maven for the first fetch) the tests skip with the reason.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import {
+  brokersOf,
+  kafkaUnavailable,
+  launchNode,
+  startKafka,
+  stopKafka,
+  waitForPorts,
+  type KafkaClusterState,
+} from '../scripts/kafka.ts';
+import { startTestServer } from './support/server.ts';
+import { merchantSession } from './support/identity.ts';
+import { authorizeBody, call, paymentsEnv, startTestAcquirer, tokenize } from './support/payments.ts';
+
+const outageMs = Number(process.env['PAYFLOW_TEST_KAFKA_OUTAGE_MS'] ?? 30_000);
+const unavailable = kafkaUnavailable();
+
+let cluster: KafkaClusterState | undefined;
+let clusterDir: string | undefined;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function killNode(id: number): Promise<void> {
+  const node = cluster!.nodes.find((candidate) => candidate.id === id)!;
+  process.kill(node.pid, 'SIGKILL');
+  while (alive(node.pid)) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+async function relaunchNode(id: number): Promise<void> {
+  const node = cluster!.nodes.find((candidate) => candidate.id === id)!;
+  if (alive(node.pid)) return;
+  launchNode(cluster!, node);
+  await waitForPorts([node]);
+}
+
+/** Runs payments through PayFlow on the cluster while `fault` happens; checks once-only delivery. */
+async function paymentsThrough(
+  fault: (context: { prefix: string; whileFlowing: (during: boolean) => void }) => Promise<void>,
+): Promise<{ payments: number; duringFault: number; events: number }> {
+  const received = new Map<string, number>();
+  const receiver = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const { eventId } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { eventId: string };
+      received.set(eventId, (received.get(eventId) ?? 0) + 1);
+      response.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const acquirer = await startTestAcquirer();
+  const prefix = `f${randomBytes(6).toString('hex')}`;
+  const server = await startTestServer({
+    env: paymentsEnv(acquirer.url, {
+      EVENT_BUS: 'kafka',
+      KAFKA_BROKERS: brokersOf(cluster!),
+      EVENT_BUS_PREFIX: prefix,
+      EVENTS_POLL_INTERVAL_MS: '100',
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+      WEBHOOK_POLL_INTERVAL_MS: '50',
+    }),
+  });
+  try {
+    const merchant = await merchantSession(server);
+    const { port } = receiver.address() as AddressInfo;
+    const endpoint = await call(server.baseUrl, merchant, 'POST', '/webhooks/endpoints', {
+      url: `http://127.0.0.1:${port}/hooks`,
+      eventTypes: ['payment.authorized.v1', 'payment.captured.v1'],
+    });
+    assert.equal(endpoint.status, 201, endpoint.text);
+    let flowing = true;
+    let during = false;
+    let payments = 0;
+    let duringFault = 0;
+    const flow = (async () => {
+      while (flowing) {
+        const token = await tokenize(server.baseUrl, merchant);
+        const authorized = await call(
+          server.baseUrl,
+          merchant,
+          'POST',
+          '/payments/authorize',
+          authorizeBody(token, 900),
+        );
+        assert.equal(authorized.status, 201, authorized.text);
+        const captured = await call(
+          server.baseUrl,
+          merchant,
+          'POST',
+          `/payments/${authorized.body['paymentId'] as string}/capture`,
+          {},
+        );
+        assert.equal(captured.status, 200, captured.text);
+        payments += 1;
+        if (during) duringFault += 1;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    // Some events through the healthy cluster first (the topic exists, the group has joined).
+    const sql = server.database.sql;
+    const warmDeadline = Date.now() + 60_000;
+    while (received.size < 4) {
+      assert.ok(Date.now() < warmDeadline, 'no event reached the receiver through the healthy cluster');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await fault({ prefix, whileFlowing: (value) => (during = value) });
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    flowing = false;
+    await flow;
+    assert.ok(duringFault > 0, 'no payment went through during the fault');
+
+    const expected = async () =>
+      (
+        await sql<{ event_id: string }[]>`
+          select event_id from events.outbox
+          where type in ('payment.authorized.v1', 'payment.captured.v1') order by staged_sequence`
+      ).map((row) => row.event_id);
+    const deadline = Date.now() + 150_000;
+    let events = await expected();
+    while (Date.now() < deadline && events.some((eventId) => !received.has(eventId))) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      events = await expected();
+    }
+    assert.equal(events.length, payments * 2);
+    const missing = events.filter((eventId) => !received.has(eventId));
+    assert.deepEqual(missing, [], `${missing.length} of ${events.length} events never arrived`);
+    const twice = [...received].filter(([, count]) => count !== 1);
+    assert.deepEqual(twice, [], 'an event reached the receiver more than once');
+    const [deliveries] = await sql<{ count: bigint; distinct_events: bigint }[]>`
+      select count(*)::bigint as count, count(distinct event_id)::bigint as distinct_events
+      from notifications.webhook_deliveries`;
+    assert.equal(Number(deliveries!.count), events.length, 'the consumer’s side effect happened twice');
+    assert.equal(Number(deliveries!.distinct_events), events.length);
+    const [unpublished] = await sql<{ count: bigint }[]>`
+      select count(*)::bigint as count from events.outbox where position is null`;
+    assert.equal(Number(unpublished!.count), 0);
+    return { payments, duringFault, events: events.length };
+  } finally {
+    await server.close();
+    await acquirer.close();
+    await new Promise<void>((resolve) => {
+      receiver.closeAllConnections();
+      receiver.close(() => resolve());
+    });
+  }
+}
+
+describe('Kafka faults on a three-broker cluster', { skip: unavailable ?? false }, () => {
+  before(async () => {
+    clusterDir = mkdtempSync(path.join(os.tmpdir(), 'payflow-kafka-faults-'));
+    cluster = await startKafka({ dir: clusterDir, brokers: 3 });
+  });
+  after(async () => {
+    if (clusterDir) {
+      await stopKafka(clusterDir, 5_000);
+      rmSync(clusterDir, { recursive: true, force: true });
+    }
+  });
+
+  test(
+    'the events topic’s leader killed with SIGKILL under load: producers and consumers carry on after the election; nothing lost, nothing twice',
+    { timeout: 300_000 },
+    async (t) => {
+      let killed: number | undefined;
+      const result = await paymentsThrough(async ({ prefix, whileFlowing }) => {
+        const admin = new Kafka({
+          brokers: brokersOf(cluster!).split(','),
+          logLevel: logLevel.NOTHING,
+        }).admin();
+        await admin.connect();
+        try {
+          const metadata = await admin.fetchTopicMetadata({ topics: [`${prefix}.payment.events`] });
+          const partition = metadata.topics[0]!.partitions.find((candidate) => candidate.partitionId === 0)!;
+          assert.equal(partition.replicas.length, 3, 'the events topic is replicated on all three brokers');
+          killed = partition.leader;
+        } finally {
+          await admin.disconnect();
+        }
+        await killNode(killed);
+        whileFlowing(true);
+        await new Promise((resolve) => setTimeout(resolve, 8_000));
+        whileFlowing(false);
+      });
+      t.diagnostic(
+        `broker ${killed} (leader of partition 0) killed: ${result.payments} payments (${result.duringFault} after the kill), ${result.events} events, each delivered once`,
+      );
+      await relaunchNode(killed!);
+    },
+  );
+
+  test(
+    'all brokers down for 30 s while payments flow: the outbox holds every event and drains once they are back',
+    { timeout: 300_000 },
+    async (t) => {
+      const result = await paymentsThrough(async ({ whileFlowing }) => {
+        for (const node of cluster!.nodes) process.kill(node.pid, 'SIGKILL');
+        whileFlowing(true);
+        await new Promise((resolve) => setTimeout(resolve, outageMs));
+        whileFlowing(false);
+        for (const node of cluster!.nodes) launchNode(cluster!, node);
+        await waitForPorts(cluster!.nodes);
+      });
+      t.diagnostic(
+        `${result.payments} payments (${result.duringFault} while Kafka was down for ${outageMs / 1000} s): ${result.events} events, each delivered once`,
+      );
+    },
+  );
+});
