@@ -13,8 +13,8 @@ import {
   type Payment,
 } from '../domain/payment.ts';
 import { nextAttemptAt } from '../domain/retry-schedule.ts';
-import { insertKey, markPhase1Committed } from '../infra/idempotency-repository.ts';
-import { findPayment, insertPayment, lockPayment } from '../infra/payment-repository.ts';
+import { markPhase1Committed } from '../infra/idempotency-repository.ts';
+import { findPayment, insertKeyAndPayment, insertPayment, lockPayment } from '../infra/payment-repository.ts';
 import {
   applyAuthorization,
   capturesOnApproval,
@@ -33,9 +33,6 @@ import { claimKey } from './idempotency.ts';
 import { sendOwedOperationNow } from './owed-operations.ts';
 import { answerClaim, finish, inquireThenSend, keepForJanitor } from './key-steps.ts';
 import type { AuthorizationOutcome, OperationOutcome, PaymentMethodType } from './ports.ts';
-
-/** The pipelined phase 1 found the key already there: roll back and claim it step by step. */
-class KeyAlreadyExists extends Error {}
 
 export interface AuthorizeInput {
   readonly merchantId: string;
@@ -110,33 +107,24 @@ export async function authorizePayment(
     lockTimeoutMs: dependencies.settings.keyLockTimeoutMs,
   } as const;
   const firstAttempt = nextAttemptAt(dependencies.settings.inquiryScheduleMs, 0, now);
-  let inserted: Payment | undefined;
-  // Phase 1 in one round trip for a new key (ADR 18): the key, the payment and the recovery point go
-  // out pipelined. When the key already existed nothing may stay written: the transaction rolls back
-  // and the key is claimed step by step below (replay, conflict, resume).
+  // Phase 1 of a new key is one statement, one round trip (ADR 18). When the key already existed it
+  // wrote nothing, and the key is claimed step by step below (replay, conflict, resume).
+  let inserted = await withSpan('payments.authorize.phase1', {}, () =>
+    insertKeyAndPayment(
+      dependencies.sql,
+      { key: input.idempotencyKey, fingerprint: input.fingerprint, nextAttemptAt: firstAttempt },
+      payment,
+    ),
+  );
+  const fresh = inserted ? ({ type: 'fresh', resourceId: paymentId, attempts: 0 } as const) : undefined;
   const phase1 = <T>(run: () => Promise<T>) => withSpan('payments.authorize.phase1', {}, run);
-  const fresh = await phase1(() =>
-    dependencies.sql.begin(async (transaction) => {
-      const [key, row] = await Promise.all([
-        insertKey(transaction, keyRequest),
-        insertPayment(transaction, payment),
-        markPhase1Committed(transaction, input.merchantId, input.idempotencyKey, paymentId, firstAttempt),
-      ]);
-      if (!key) throw new KeyAlreadyExists();
-      inserted = row;
-      return { type: 'fresh', resourceId: paymentId, attempts: 0 } as const;
-    }),
-  ).catch((error: unknown) => {
-    if (error instanceof KeyAlreadyExists) return undefined;
-    throw error;
-  });
   const claim =
     fresh ??
     (await phase1(() =>
       dependencies.sql.begin(async (transaction) => {
         const claimed = await claimKey(transaction, keyRequest);
         if (claimed.type !== 'new') return claimed;
-        // The key was inserted since the pipelined attempt rolled back (a reaped key): phase 1 again.
+        // The key was reaped between the two statements: phase 1 step by step.
         inserted = await insertPayment(transaction, payment);
         await markPhase1Committed(
           transaction,

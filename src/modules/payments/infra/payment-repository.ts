@@ -107,6 +107,44 @@ export async function insertPayment(
   return toPayment(row!);
 }
 
+/** The payment of a new authorization, as insertPayment takes it. */
+export type NewPayment = Parameters<typeof insertPayment>[1];
+
+/**
+ * Phase 1 of a new authorization as one statement (ADR 18): inserts the idempotency key already at
+ * its recovery point `phase1_committed` (locked by this request, resource = the payment) and, only
+ * when the key was new, the PENDING payment. One statement is one atomic implicit transaction: no
+ * BEGIN/COMMIT round trips. Undefined when the key existed (nothing written): claim it step by step.
+ */
+export async function insertKeyAndPayment(
+  sql: Queryable,
+  key: {
+    readonly key: string;
+    readonly fingerprint: string;
+    readonly nextAttemptAt: Date | null;
+  },
+  payment: NewPayment,
+): Promise<Payment | undefined> {
+  const [row] = await sql<PaymentRow[]>`
+    with claimed as (
+      insert into payments.idempotency_keys (merchant_id, idempotency_key, operation, request_fingerprint,
+        locked_at, recovery_point, resource_id, next_attempt_at, created_at, updated_at)
+      values (${payment.merchantId}, ${key.key}, 'authorize', ${key.fingerprint}, ${payment.now},
+        'phase1_committed', ${payment.id}, ${key.nextAttemptAt}, ${payment.now}, ${payment.now})
+      on conflict (merchant_id, idempotency_key) do nothing
+      returning 1
+    )
+    insert into payments.payments (id, merchant_id, amount, currency, method, token, capture_on_authorize,
+      return_url, receipt_email, receipt_phone, status, processor_reference, metadata, created_at, updated_at)
+    select ${payment.id}, ${payment.merchantId}, ${payment.amount}, ${payment.currency}, ${payment.method},
+      ${payment.token}, ${payment.captureOnAuthorize}, ${payment.returnUrl}, ${payment.receiptEmail},
+      ${payment.receiptPhone}, 'PENDING', ${payment.processorReference},
+      ${sql.json(payment.metadata as never)}, ${payment.now}, ${payment.now}
+    where exists (select 1 from claimed)
+    returning *`;
+  return row ? toPayment(row) : undefined;
+}
+
 export async function findPayment(
   sql: Queryable,
   merchantId: string,
