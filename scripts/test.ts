@@ -81,7 +81,7 @@ function runNodeTests(files: readonly string[], env: NodeJS.ProcessEnv): Promise
     'tsx',
     '--test',
     '--test-reporter=spec',
-    '--test-timeout=180000',
+    '--test-timeout=420000',
     `--test-concurrency=${concurrency}`,
     ...files,
   ];

@@ -24,6 +24,9 @@ function createRawSql(options: DatabaseOptions): Sql {
     max: options.maxConnections,
     connect_timeout: options.connectTimeoutSeconds ?? 10,
     idle_timeout: 60,
+    // postgres.js waits up to 20 s between reconnection attempts by default; a database back after
+    // an outage should be used within a second (ADR 25).
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
     onnotice: () => undefined,
     connection: { application_name: options.applicationName ?? 'payflow' },
     types: {
@@ -55,6 +58,37 @@ export async function assertReachable(sql: Sql, url: string): Promise<void> {
   } catch (error) {
     throw new Error(`cannot reach the database at ${redactDatabaseUrl(url)}: ${describeError(error)}`);
   }
+}
+
+const unavailableCodes = new Set([
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  // admin_shutdown, crash_shutdown, cannot_connect_now
+  '57P01',
+  '57P02',
+  '57P03',
+]);
+
+/**
+ * True when the error says the database cannot be reached right now (connection refused, reset or
+ * closed, the server shutting down or starting): the request may succeed if retried, so the API
+ * answers 503 with Retry-After rather than 500 (ADR 25).
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (error instanceof AggregateError) return error.errors.some((inner) => isDatabaseUnavailable(inner));
+  if (typeof error !== 'object' || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') return false;
+  // SQLSTATE class 08: connection exceptions.
+  return unavailableCodes.has(code) || /^08[0-9A-Z]{3}$/.test(code);
 }
 
 export function describeError(error: unknown): string {

@@ -10,6 +10,19 @@ export interface ReadinessCheck {
   (): Promise<string | undefined>;
 }
 
+/** A readiness probe answers within this bound even while connections to the database hang. */
+const readinessTimeoutMs = 1_000;
+
+function bounded(check: ReadinessCheck): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve('database did not answer in time'), readinessTimeoutMs);
+  });
+  return Promise.race([check().catch(() => 'database unreachable'), timeout]).finally(() =>
+    clearTimeout(timer),
+  );
+}
+
 const healthResponse = Type.Object({ status: Type.Literal('ok') });
 
 export function registerHealthRoutes(app: HttpApp, readiness: ReadinessCheck): void {
@@ -28,7 +41,7 @@ export function registerHealthRoutes(app: HttpApp, readiness: ReadinessCheck): v
       logLevel: 'warn',
     },
     async (request, reply) => {
-      const reason = await readiness().catch(() => 'database unreachable');
+      const reason = await bounded(readiness);
       if (reason !== undefined) {
         return sendProblem(reply, { ...problem(503, 'not_ready', reason), requestId: request.id });
       }

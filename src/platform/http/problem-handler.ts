@@ -5,6 +5,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { maskCardNumbers } from '../log.ts';
+import { isDatabaseUnavailable } from '../db/client.ts';
 import { DomainError, problem, problemContentType, type FieldError, type ProblemDetails } from '../errors.ts';
 
 interface FastifyErrorMapping {
@@ -108,6 +109,18 @@ export function toProblem(
       body: { ...problem(error.status, error.code, error.message, error.extensions), requestId },
       headers: { ...error.headers },
       serverFault: error.status >= 500,
+    };
+  }
+  if (isDatabaseUnavailable(error)) {
+    // The database is down or restarting: a retry may succeed, and nothing was half-written (every
+    // state change is one transaction). Logged as a server fault, answered without internals.
+    return {
+      body: {
+        ...problem(503, 'database_unavailable', 'The database is unavailable. Retry shortly.'),
+        requestId,
+      },
+      headers: { 'Retry-After': '1' },
+      serverFault: true,
     };
   }
   const fastifyError = error as Partial<FastifyError>;
