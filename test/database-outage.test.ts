@@ -7,7 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createTestDatabase } from './support/database.ts';
-import { createMerchantCredentials, merchantSessionAt } from './support/identity.ts';
+import { createClientWith } from '../src/modules/identity/index.ts';
+import { systemClock } from '../src/platform/clock.ts';
+import { createMerchantCredentials, fetchToken, merchantSessionAt } from './support/identity.ts';
 import {
   assertLedgerVerifies,
   authorizeBody,
@@ -149,3 +151,68 @@ test(
     await database.drop();
   },
 );
+
+test('revocations cannot be refreshed past REVOCATION_STALE_MAX_MS: tokens get 503, never accepted on an old list; fine again once back', async () => {
+  const database = await createTestDatabase();
+  const target = new URL(database.url);
+  const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
+  const proxied = new URL(database.url);
+  proxied.hostname = '127.0.0.1';
+  proxied.port = String(proxy.port);
+  const acquirer = await startTestAcquirer();
+  const server = await spawnServer(
+    paymentsEnv(acquirer.url, { DATABASE_URL: proxied.toString(), REVOCATION_STALE_MAX_MS: '2000' }),
+  );
+  try {
+    const merchant = await merchantSessionAt(server.baseUrl, await createMerchantCredentials(database.sql));
+    const whoami = () =>
+      fetch(`${server.baseUrl}/v1/identity/whoami`, {
+        headers: { authorization: `Bearer ${merchant.token}` },
+      });
+    assert.equal((await whoami()).status, 200);
+
+    await proxy.cut();
+    // whoami needs no query of its own: only the age of the revocation list decides.
+    const deadline = performance.now() + 8_000;
+    let refused: Response | undefined;
+    while (performance.now() < deadline) {
+      const answer = await whoami();
+      if (answer.status !== 200) {
+        refused = answer;
+        break;
+      }
+      await answer.arrayBuffer();
+      await sleep(100);
+    }
+    assert.ok(refused, 'the token was still accepted 8 s after the revocation list stopped refreshing');
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers.get('retry-after'), '1');
+    const body = (await refused.json()) as { code?: string };
+    assert.equal(body.code, 'revocations_unavailable');
+
+    await proxy.restore();
+    const back = performance.now();
+    let accepted = false;
+    while (performance.now() - back < 10_000) {
+      const answer = await whoami();
+      await answer.arrayBuffer();
+      if (answer.status === 200) {
+        accepted = true;
+        break;
+      }
+      await sleep(100);
+    }
+    assert.ok(accepted, 'the token is accepted again once the list refreshes');
+    const admin = await createClientWith({ sql: database.sql, clock: systemClock }, { role: 'admin' });
+    const adminToken = await fetchToken(server.baseUrl, admin.clientId, admin.clientSecret);
+    const metrics = await fetch(`${server.baseUrl}/metrics`, {
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
+    assert.match(await metrics.text(), /payflow_identity_stale_revocation_refusals_total [1-9]/);
+  } finally {
+    await server.stop();
+    await acquirer.close();
+    await proxy.close();
+  }
+  await database.drop();
+});

@@ -160,6 +160,12 @@ export const configVariables = {
     'Clock skew tolerated when checking `exp` and `nbf`.',
     integer(0, 300),
   ),
+  revocationStaleMaxMs: variable(
+    'REVOCATION_STALE_MAX_MS',
+    '15000',
+    'How long a process may serve tokens with a revocation list it could not refresh (database unreachable); past it, bearer tokens get 503 `revocations_unavailable` (ADR 15).',
+    integer(2000, 3600000),
+  ),
   signingKeyRotationDays: variable(
     'SIGNING_KEY_ROTATION_DAYS',
     '30',

@@ -1,6 +1,7 @@
 // The identity module: merchants, API clients (OAuth 2.0 client credentials), asymmetric signing keys
 // with rotation, and the bearer-token authenticator every other module's routes use.
 import path from 'node:path';
+import { Counter } from 'prom-client';
 import type { Queryable, Sql } from '../../platform/db/client.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Config } from '../../platform/config.ts';
@@ -124,7 +125,17 @@ export const identityModule: ModuleDefinition = {
     await keyRing.ensureActiveKey();
     const settings = tokenSettingsOf(config);
     const dependencies = { sql, clock, keyRing, settings, sealer };
-    const revocations = new ClientRevocations(sql, context.log);
+    const staleRefusals = context.metrics
+      ? new Counter({
+          name: 'payflow_identity_stale_revocation_refusals_total',
+          help: 'Requests refused with 503 because the revocation list could not be refreshed for longer than REVOCATION_STALE_MAX_MS.',
+          registers: [context.metrics],
+        })
+      : undefined;
+    const revocations = new ClientRevocations(sql, context.log, {
+      staleMaxMs: config.revocationStaleMaxMs,
+      onStaleRefusal: () => staleRefusals?.inc(),
+    });
     const authenticator = createBearerAuthenticator(
       keyRing,
       clock,

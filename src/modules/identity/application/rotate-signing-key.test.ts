@@ -30,7 +30,7 @@ const settings = { issuer: 'payflow', audience: 'payflow-api', ttlSeconds: 900 }
 const options = { algorithm: 'EdDSA' as const, tokenTtlSeconds: 900, leewaySeconds: 30 };
 const silentLog = { info: () => undefined };
 /** Key rotation is the subject here; client revocation has its own tests. */
-const noRevocations = { refusal: () => undefined };
+const noRevocations = { refusal: () => undefined, staleForMs: () => undefined };
 const day = 86_400_000;
 const sealer = createSecretSealer(randomBytes(32));
 

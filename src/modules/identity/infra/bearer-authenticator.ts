@@ -97,6 +97,22 @@ function claimsToPrincipal(payload: JWTPayload): Principal {
   };
 }
 
+/**
+ * A revocation list that could not be refreshed for longer than its bound may miss a revocation:
+ * the token is neither accepted nor called invalid, the request gets 503 (fail closed, ADR 15).
+ */
+function assertRevocationsCurrent(revocations: RevocationCheck): void {
+  const staleMs = revocations.staleForMs();
+  if (staleMs === undefined) return;
+  throw new DomainError(
+    'revocations_unavailable',
+    503,
+    'Access tokens cannot be checked right now (the revocation list could not be refreshed). Retry shortly.',
+    {},
+    { 'retry-after': '1' },
+  );
+}
+
 export function createBearerAuthenticator(
   keyRing: KeyRing,
   clock: Clock,
@@ -123,6 +139,7 @@ export function createBearerAuthenticator(
       verifiedTokens.delete(token);
       return undefined; // verified again from scratch, with the reason it fails if it does
     }
+    assertRevocationsCurrent(revocations);
     const refusal = revocations.refusal(cached.principal.clientId, cached.generation);
     if (refusal) throw new TokenRejected(refusal, cached.principal.clientId);
     return cached.principal;
@@ -162,6 +179,7 @@ export function createBearerAuthenticator(
     });
     const principal = claimsToPrincipal(payload);
     const generation = generationOf(payload);
+    assertRevocationsCurrent(revocations);
     const refusal = revocations.refusal(principal.clientId, generation);
     if (refusal) throw new TokenRejected(refusal, principal.clientId);
     const nowMs = clock.now().getTime();

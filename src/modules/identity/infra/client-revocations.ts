@@ -20,6 +20,19 @@ export type RevocationReason = 'client disabled' | 'token generation revoked';
 export interface RevocationCheck {
   /** Why a token of this client and generation is refused, or undefined when it is not. */
   refusal(clientId: string, generation: number): RevocationReason | undefined;
+  /**
+   * How long ago (ms) the list was last known current, when that is longer than the allowed bound:
+   * the list may miss a revocation, so tokens are refused as "cannot check" (503), never accepted
+   * on a list of unknown age. Undefined while the list is current enough.
+   */
+  staleForMs(): number | undefined;
+}
+
+export interface RevocationOptions {
+  /** Past this age of the last successful refresh, `staleForMs` reports the list stale. */
+  readonly staleMaxMs: number;
+  readonly now?: () => number;
+  readonly onStaleRefusal?: () => void;
 }
 
 interface Revoked {
@@ -36,10 +49,24 @@ export class ClientRevocations implements RevocationCheck {
   private timer: NodeJS.Timeout | undefined;
   private listener: Promise<{ unlisten(): Promise<void> }> | undefined;
 
+  private currentAtMs: number;
+  private readonly now: () => number;
+
   constructor(
     private readonly sql: Sql,
     private readonly log: Pick<Logger, 'info' | 'warn'>,
-  ) {}
+    private readonly options: RevocationOptions = { staleMaxMs: 15_000 },
+  ) {
+    this.now = options.now ?? (() => performance.now());
+    this.currentAtMs = this.now();
+  }
+
+  staleForMs(): number | undefined {
+    const age = this.now() - this.currentAtMs;
+    if (age <= this.options.staleMaxMs) return undefined;
+    this.options.onStaleRefusal?.();
+    return age;
+  }
 
   refusal(clientId: string, generation: number): RevocationReason | undefined {
     const revoked = this.revoked.get(clientId);
@@ -92,18 +119,26 @@ export class ClientRevocations implements RevocationCheck {
 
   private async refreshOnce(): Promise<void> {
     try {
+      const startedMs = this.now();
       if ((await latestClientAccessChangeId(this.sql)) !== this.loadedChangeId) await this.load();
+      // Current as of when this check started (a change committed later is caught next time).
+      this.currentAtMs = startedMs;
       if (this.failing) this.log.info({}, 'client revocation list current again');
       this.failing = false;
     } catch (error) {
-      // Keep serving with the list as last read (the API needs the database anyway); say so once.
+      // Keep serving with the list as last read for up to staleMaxMs, then refuse tokens with 503
+      // (staleForMs); say so once.
       if (!this.failing)
-        this.log.warn({ err: error }, 'cannot refresh client revocations; using the last list');
+        this.log.warn(
+          { err: error, staleMaxMs: this.options.staleMaxMs },
+          'cannot refresh client revocations; using the last list until it is too old',
+        );
       this.failing = true;
     }
   }
 
   private async load(): Promise<void> {
+    const startedMs = this.now();
     // The change id first: a change committed after it is read makes the next poll load again.
     const changeId = await latestClientAccessChangeId(this.sql);
     const rows = await findRevokedGenerations(this.sql);
@@ -112,5 +147,6 @@ export class ClientRevocations implements RevocationCheck {
       next.set(row.clientId, { generation: row.tokenGeneration, disabled: row.disabled });
     this.revoked = next;
     this.loadedChangeId = changeId;
+    this.currentAtMs = startedMs;
   }
 }
