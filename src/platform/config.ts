@@ -376,6 +376,12 @@ export const configVariables = {
     'Attempts a consumer group makes at one event before it goes to the dead letters (`payment.events.dlq`).',
     integer(1, 100),
   ),
+  eventsRetentionDays: variable(
+    'EVENTS_RETENTION_DAYS',
+    '30',
+    'Published outbox rows, and log events every consumer group is done with, are deleted after this many days (0: kept forever). Keep it above the broker topic retention.',
+    integer(0, 36500),
+  ),
   eventsRetryBaseMs: variable(
     'EVENTS_RETRY_BASE_MS',
     '1000',

@@ -5,7 +5,7 @@
 // from the chosen transport at least once and handle each once, with an inbox, retries and dead
 // letters (infra/transport.ts).
 import type { Queryable, TransactionSql } from '../../platform/db/client.ts';
-import type { ModuleDefinition } from '../../platform/module.ts';
+import type { Job, ModuleDefinition } from '../../platform/module.ts';
 import { tracingEnabled } from '../../platform/tracing.ts';
 import { dlqListCommand, dlqReplayCommand } from './application/dlq-commands.ts';
 import type { Config } from '../../platform/config.ts';
@@ -21,6 +21,10 @@ import { postgresTransport } from './infra/postgres-transport.ts';
 import { relayAll } from './infra/relay.ts';
 import type { BusTransport } from './infra/transport.ts';
 import { wakeableJob } from './infra/wakeable-job.ts';
+import { pruneEvents } from './infra/retention.ts';
+
+/** How often the worker deletes events past EVENTS_RETENTION_DAYS. */
+const retentionIntervalMs = 10 * 60_000;
 
 export { forbiddenPayloadKeys, toJsonPayload } from './domain/envelope.ts';
 
@@ -193,6 +197,20 @@ export const eventsModule: ModuleDefinition = {
         }
       },
     });
+    const retentionDays = context.config.eventsRetentionDays;
+    const retention: Job = {
+      name: 'events-retention',
+      intervalMs: retentionIntervalMs,
+      async run(signal) {
+        if (retentionDays === 0) return;
+        const cutoff = new Date(context.clock.now().getTime() - retentionDays * 86_400_000);
+        const pruned = await pruneEvents(context.sql, cutoff, {
+          groups: [...subscriptions.keys()],
+          signal,
+        });
+        if (pruned.outbox + pruned.log > 0) context.log.info({ ...pruned, cutoff }, 'old events deleted');
+      },
+    };
     const face: EventsFace = {
       stage: stageEvent,
       async stats(sql) {
@@ -218,7 +236,7 @@ export const eventsModule: ModuleDefinition = {
     return {
       name: 'events',
       face,
-      jobs: [relay.job, consumers.job],
+      jobs: [relay.job, consumers.job, retention],
       async close() {
         await relay.close();
         await consumers.close();
