@@ -7,6 +7,7 @@ import type { ModuleDefinition } from '../../platform/module.ts';
 import type { RequestAuthenticator } from '../../platform/http/auth.ts';
 import { paymentEventTypes, type EventsFace } from '../events/index.ts';
 import type { IdentityFace } from '../identity/index.ts';
+import type { PaymentsFace } from '../payments/index.ts';
 import { fanOut, sendDueDeliveries } from './application/deliveries.ts';
 import { startMessaging } from './application/messaging.ts';
 import { parseRetrySchedule } from './domain/retry-schedule.ts';
@@ -47,7 +48,8 @@ export const notificationsModule: ModuleDefinition = {
     );
     if (!events) context.log.warn('notifications: no events module, so no webhook is ever delivered');
     registerWebhookGauges(context);
-    const messaging = startMessaging(context, { identity, events });
+    const payments = faces['payments'] as Pick<PaymentsFace, 'receiptContact'> | undefined;
+    const messaging = startMessaging(context, { identity, events, payments });
     return {
       name: 'notifications',
       jobs: [

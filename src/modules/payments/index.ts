@@ -4,6 +4,7 @@
 // one processor strategy per method; with ACQUIRER_URL unset the acquirer simulator runs in-process.
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import type { Queryable } from '../../platform/db/client.ts';
 import type { ModuleDefinition } from '../../platform/module.ts';
 import { ConfigError } from '../../platform/config.ts';
 import { newId } from '../../platform/ids.ts';
@@ -33,6 +34,7 @@ import { parseSchedule } from './domain/retry-schedule.ts';
 import { registerPaymentRoutes } from './http/routes.ts';
 import { AcquirerHttpClient } from './infra/acquirer/acquirer-http.ts';
 import { createProcessorFactory } from './infra/processors.ts';
+import { findReceiptContact } from './infra/payment-repository.ts';
 
 export { stateDiagramMermaid, paymentStatuses, type PaymentStatus } from './domain/payment-state.ts';
 export { notificationSignatureValid } from './http/routes.ts';
@@ -41,6 +43,15 @@ export { notificationSignatureValid } from './http/routes.ts';
 export interface PaymentsFace {
   /** The payment as GET /payments/{id} shows it (with its ledger figures); DomainError 404 if unknown. */
   getPayment(merchantId: string, paymentId: string): Promise<Record<string, unknown>>;
+  /**
+   * The payer's receipt contact of a payment (personal data: never put in events), read in the
+   * caller's transaction; undefined when the payment is unknown to that merchant.
+   */
+  receiptContact(
+    merchantId: string,
+    paymentId: string,
+    caller?: Queryable,
+  ): Promise<{ email: string | null; phone: string | null } | undefined>;
   /** Runs one janitor pass now (tests, operators): resumes due and abandoned idempotency keys. */
   runJanitor(): Promise<number>;
   /** Runs one expiry pass now. */
@@ -251,6 +262,8 @@ export const paymentsModule: ModuleDefinition = {
     };
     const face: PaymentsFace = {
       getPayment: (merchantId, paymentId) => getPayment(dependencies, merchantId, paymentId),
+      receiptContact: (merchantId, paymentId, caller) =>
+        findReceiptContact(caller ?? context.sql, merchantId, paymentId),
       runJanitor: () => runJanitor(dependencies),
       expireAuthorizations: () => expireAuthorizations(dependencies),
       sendOwedAcquirerOperations: () => sendDueOwedOperations(dependencies),

@@ -42,6 +42,13 @@ export const messageSendTimeoutMs = 10_000;
 export const messagePollIntervalMs = 500;
 export const messageBatchMax = 20;
 
+/** Reads a payment's receipt contact from the payments module, inside the caller's transaction. */
+export type ReceiptContactReader = (
+  merchantId: string,
+  paymentId: string,
+  sql: Queryable,
+) => Promise<{ email: string | null; phone: string | null } | undefined>;
+
 /** Reads a merchant's name and contact email, inside the caller's transaction. */
 export type MerchantContactReader = (
   merchantId: string,
@@ -63,10 +70,19 @@ export async function queueReceipts(
   merchantId: string,
   contactOf: MerchantContactReader | undefined,
   now: Date,
+  receiptContactOf?: ReceiptContactReader,
 ): Promise<void> {
   const captured = capturedPaymentOf(event.payload);
-  const email = captured.receiptEmail !== undefined && isEmailAddress(captured.receiptEmail);
-  const phone = captured.receiptPhone !== undefined && isPhoneNumber(captured.receiptPhone);
+  let emailAddress = captured.legacyEmail;
+  let phoneNumber = captured.legacyPhone;
+  if (captured.receipt.email || captured.receipt.sms) {
+    // The event says which receipts; the payments module holds the addresses (personal data).
+    const contact = await receiptContactOf?.(merchantId, captured.paymentId, transaction);
+    if (captured.receipt.email) emailAddress = contact?.email ?? undefined;
+    if (captured.receipt.sms) phoneNumber = contact?.phone ?? undefined;
+  }
+  const email = emailAddress !== undefined && isEmailAddress(emailAddress);
+  const phone = phoneNumber !== undefined && isPhoneNumber(phoneNumber);
   if (!email && !phone) return;
   const merchant = await contactOf?.(merchantId, transaction);
   const facts = {
@@ -79,11 +95,11 @@ export async function queueReceipts(
   const base = { kind: 'payment_receipt', merchantId, sourceId: captured.paymentId } as const;
   if (email) {
     const { subject, body } = renderReceiptEmail(facts);
-    const recipient = captured.receiptEmail!;
+    const recipient = emailAddress!;
     await queueMessage(transaction, { ...base, channel: 'email', recipient, subject, body }, now);
   }
   if (phone) {
-    const recipient = captured.receiptPhone!;
+    const recipient = phoneNumber!;
     const body = renderReceiptSms(facts);
     await queueMessage(transaction, { ...base, channel: 'sms', recipient, subject: null, body }, now);
   }

@@ -4,6 +4,8 @@
 import type { Job, PlatformContext } from '../../../platform/module.ts';
 import type { EventsFace } from '../../events/index.ts';
 import type { IdentityFace } from '../../identity/index.ts';
+import type { PaymentsFace } from '../../payments/index.ts';
+import type { Queryable } from '../../../platform/db/client.ts';
 import type { MessageChannel } from '../domain/messages.ts';
 import { smsTransport, smtpTransport, type MessageTransport } from '../infra/message-transports.ts';
 import {
@@ -26,6 +28,7 @@ export function startMessaging(
   faces: {
     identity: Partial<Pick<IdentityFace, 'merchantContact'>> | undefined;
     events: EventsFace | undefined;
+    payments?: Pick<PaymentsFace, 'receiptContact'> | undefined;
   },
 ): Messaging {
   const { config, log } = context;
@@ -44,8 +47,13 @@ export function startMessaging(
       timeoutMs: messageSendTimeoutMs,
     });
   const merchantContact = faces.identity?.merchantContact?.bind(faces.identity);
+  const payments = faces.payments;
+  const receiptContact = payments
+    ? (merchantId: string, paymentId: string, sql: Queryable) =>
+        payments.receiptContact(merchantId, paymentId, sql)
+    : undefined;
   faces.events?.subscribe('receipts', ['payment.captured.v1'], (event, { transaction, merchantId }) =>
-    queueReceipts(transaction, event, merchantId, merchantContact, now()),
+    queueReceipts(transaction, event, merchantId, merchantContact, now(), receiptContact),
   );
   return {
     merchantContact,

@@ -70,15 +70,25 @@ test('a captured payload is read strictly; card data is never looked at', () => 
     paymentId: 'pay_1',
     capturedAmount: 1250,
     currency: 'EUR',
-    receiptEmail: 'payer@example.com',
+    receipt: { email: true, sms: false },
   });
   assert.deepEqual(read, {
     paymentId: 'pay_1',
     capturedAmount: 1250n,
     currency: 'EUR',
-    receiptEmail: 'payer@example.com',
-    receiptPhone: undefined,
+    receipt: { email: true, sms: false },
+    legacyEmail: undefined,
+    legacyPhone: undefined,
   });
+  // An event staged before the addresses left the payload still reads.
+  const legacy = capturedPaymentOf({
+    paymentId: 'pay_2',
+    capturedAmount: 1,
+    currency: 'EUR',
+    receiptEmail: 'payer@example.com',
+  });
+  assert.equal(legacy.legacyEmail, 'payer@example.com');
+  assert.deepEqual(legacy.receipt, { email: false, sms: false });
   assert.throws(() => capturedPaymentOf({ capturedAmount: 1, currency: 'EUR' }), /paymentId/);
   assert.throws(
     () => capturedPaymentOf({ paymentId: 'p', capturedAmount: 1.5, currency: 'EUR' }),

@@ -102,13 +102,16 @@ export interface CapturedPayment {
   readonly paymentId: string;
   readonly capturedAmount: bigint;
   readonly currency: CurrencyCode;
-  readonly receiptEmail: string | undefined;
-  readonly receiptPhone: string | undefined;
+  /** Which receipts the payer asked for; the addresses are read from the payments module. */
+  readonly receipt: { readonly email: boolean; readonly sms: boolean };
+  /** Only in events staged before personal data left the events (kept readable for them). */
+  readonly legacyEmail: string | undefined;
+  readonly legacyPhone: string | undefined;
 }
 
 /** Reads a captured event's payload; a malformed one throws (the consumer retries, then dead-letters). */
 export function capturedPaymentOf(payload: Record<string, unknown>): CapturedPayment {
-  const { paymentId, capturedAmount, currency, receiptEmail, receiptPhone } = payload;
+  const { paymentId, capturedAmount, currency, receipt, receiptEmail, receiptPhone } = payload;
   if (typeof paymentId !== 'string' || paymentId === '')
     throw new Error('payment.captured.v1 payload has no paymentId');
   if (typeof capturedAmount !== 'number' || !Number.isSafeInteger(capturedAmount) || capturedAmount <= 0)
@@ -119,7 +122,15 @@ export function capturedPaymentOf(payload: Record<string, unknown>): CapturedPay
     paymentId,
     capturedAmount: BigInt(capturedAmount),
     currency,
-    receiptEmail: typeof receiptEmail === 'string' ? receiptEmail : undefined,
-    receiptPhone: typeof receiptPhone === 'string' ? receiptPhone : undefined,
+    receipt: {
+      email: isRecord(receipt) && receipt['email'] === true,
+      sms: isRecord(receipt) && receipt['sms'] === true,
+    },
+    legacyEmail: typeof receiptEmail === 'string' ? receiptEmail : undefined,
+    legacyPhone: typeof receiptPhone === 'string' ? receiptPhone : undefined,
   };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

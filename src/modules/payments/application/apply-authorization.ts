@@ -89,14 +89,17 @@ function eventPayload(payment: Payment): Record<string, unknown> {
 }
 
 /**
- * The payload of `payment.captured.v1`: the common fields plus where the payer's receipt goes (the
- * notifications module sends it). Never card data.
+ * The payload of `payment.captured.v1`: the common fields plus which receipts the payer asked for
+ * (`receipt: { email, sms }`), never the address or number itself: events and webhooks carry no
+ * personal data (docs/personal-data.md); the notifications module reads the contact through the
+ * payments face when it sends the receipt. Never card data.
  */
 function capturedEventPayload(payment: Payment): Record<string, unknown> {
   return {
     ...eventPayload(payment),
-    ...(payment.receiptEmail !== null && { receiptEmail: payment.receiptEmail }),
-    ...(payment.receiptPhone !== null && { receiptPhone: payment.receiptPhone }),
+    ...((payment.receiptEmail !== null || payment.receiptPhone !== null) && {
+      receipt: { email: payment.receiptEmail !== null, sms: payment.receiptPhone !== null },
+    }),
   };
 }
 

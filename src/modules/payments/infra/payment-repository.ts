@@ -336,3 +336,15 @@ export async function listRefunds(sql: Queryable, merchantId: string, paymentId:
     order by created_at, id`;
   return rows.map(toRefund);
 }
+
+/** The payer's receipt contact of a merchant's payment (undefined when it is not theirs). */
+export async function findReceiptContact(
+  sql: Queryable,
+  merchantId: string,
+  paymentId: string,
+): Promise<{ email: string | null; phone: string | null } | undefined> {
+  const [row] = await sql<{ receipt_email: string | null; receipt_phone: string | null }[]>`
+    select receipt_email, receipt_phone from payments.payments
+    where id = ${paymentId} and merchant_id = ${merchantId}`;
+  return row ? { email: row.receipt_email, phone: row.receipt_phone } : undefined;
+}
