@@ -116,6 +116,7 @@ export const paymentEventTypes = [
   'payment.refunded.v1',
   'payment.voided.v1',
   'payment.expired.v1',
+  'payment.payer_data_erased.v1',
 ] as const;
 export type PaymentEventType = (typeof paymentEventTypes)[number];
 

@@ -106,6 +106,28 @@ export async function queueReceipts(
 }
 
 /**
+ * The `receipts` group's answer to `payment.payer_data_erased.v1`: the payment's receipts lose their
+ * recipient ('[erased]'); one not sent yet is failed, so it is never sent.
+ */
+export async function eraseReceiptRecipients(
+  transaction: TransactionSql,
+  merchantId: string,
+  paymentId: string,
+  now: Date,
+): Promise<void> {
+  await transaction`
+    update notifications.messages set
+      recipient = '[erased]',
+      erased_at = ${now},
+      status = case when status = 'queued' then 'failed' else status end,
+      last_error = case when status = 'queued' then 'payer data erased before sending' else last_error end,
+      next_attempt_at = null,
+      updated_at = ${now}
+    where merchant_id = ${merchantId} and source_id = ${paymentId} and kind = 'payment_receipt'
+      and erased_at is null`;
+}
+
+/**
  * In the transaction that disabled the endpoint: email the merchant, if it has a contact email.
  * Returns whether an email was queued.
  */

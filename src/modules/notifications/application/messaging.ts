@@ -11,6 +11,7 @@ import { smsTransport, smtpTransport, type MessageTransport } from '../infra/mes
 import {
   messagePollIntervalMs,
   messageSendTimeoutMs,
+  eraseReceiptRecipients,
   queueReceipts,
   sendDueMessages,
   type MerchantContactReader,
@@ -52,8 +53,13 @@ export function startMessaging(
     ? (merchantId: string, paymentId: string, sql: Queryable) =>
         payments.receiptContact(merchantId, paymentId, sql)
     : undefined;
-  faces.events?.subscribe('receipts', ['payment.captured.v1'], (event, { transaction, merchantId }) =>
-    queueReceipts(transaction, event, merchantId, merchantContact, now(), receiptContact),
+  faces.events?.subscribe(
+    'receipts',
+    ['payment.captured.v1', 'payment.payer_data_erased.v1'],
+    (event, { transaction, merchantId, aggregateId }) =>
+      event.type === 'payment.payer_data_erased.v1'
+        ? eraseReceiptRecipients(transaction, merchantId, aggregateId, now())
+        : queueReceipts(transaction, event, merchantId, merchantContact, now(), receiptContact),
   );
   return {
     merchantContact,

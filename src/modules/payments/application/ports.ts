@@ -88,7 +88,8 @@ export type PaymentEventType =
   | 'payment.failed.v1'
   | 'payment.refunded.v1'
   | 'payment.voided.v1'
-  | 'payment.expired.v1';
+  | 'payment.expired.v1'
+  | 'payment.payer_data_erased.v1';
 
 export interface EventStager {
   stage(

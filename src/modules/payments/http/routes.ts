@@ -6,6 +6,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { DomainError } from '../../../platform/errors.ts';
 import type { HttpApp } from '../../../platform/http/app.ts';
+import { erasePayerData } from '../application/erase-payer-data.ts';
 import { merchantIdOf, requireScopes, type RequestAuthenticator } from '../../../platform/http/auth.ts';
 import { parseCurrency } from '../../../platform/money.ts';
 import { fingerprintOfRequest, requireIdempotencyKey, sendAnswer } from '../../../platform/idempotency.ts';
@@ -220,6 +221,25 @@ export function registerPaymentRoutes(app: HttpApp, options: PaymentRoutesOption
         }),
       );
       return sendAnswer(reply, result);
+    },
+  );
+
+  app.delete(
+    '/payments/:id/payer-data',
+    {
+      preHandler: write,
+      schema: {
+        tags,
+        summary: "Erase the payer's personal data from a payment",
+        description:
+          'Removes the receipt email and phone from the payment and the recipients from its receipts (a receipt not yet sent is not sent). Amounts, states and ledger entries stay. Repeating it changes nothing.',
+        params: PaymentParams,
+        documentedResponses: documented.erasePayerData,
+      },
+    },
+    async (request, reply) => {
+      await erasePayerData(dependencies, merchantIdOf(request), request.params.id);
+      return reply.code(204).send();
     },
   );
 

@@ -165,6 +165,10 @@ const withPayment = (description: string) => ({
 });
 
 export const documented = {
+  erasePayerData: {
+    204: { description: 'Erased (or nothing was left to erase).' },
+    404: problem('`payment_not_found`.'),
+  },
   authorize: {
     201: withPayment('AUTHORIZED, or CAPTURED with `capture: true`.'),
     202: withPayment(

@@ -1,0 +1,33 @@
+// Erasing a payer's personal data from a payment (docs/personal-data.md): the receipt email and
+// phone are removed, and `payment.payer_data_erased.v1` (no personal data) tells the notifications
+// module to erase the receipts it holds, in the same transaction as the change. Amounts, states and
+// the ledger stay: they are the merchant's financial records, not the payer's contact data.
+import type { PaymentsDependencies } from './dependencies.ts';
+import { paymentNotFound } from './capture-payment.ts';
+
+/** True when something was erased now; false when nothing was left to erase. */
+export async function erasePayerData(
+  dependencies: PaymentsDependencies,
+  merchantId: string,
+  paymentId: string,
+): Promise<boolean> {
+  return dependencies.sql.begin(async (transaction) => {
+    const [row] = await transaction<{ receipt_email: string | null; receipt_phone: string | null }[]>`
+      select receipt_email, receipt_phone from payments.payments
+      where id = ${paymentId} and merchant_id = ${merchantId} for update`;
+    if (!row) throw paymentNotFound();
+    if (row.receipt_email === null && row.receipt_phone === null) return false;
+    const now = dependencies.clock.now();
+    await transaction`
+      update payments.payments set receipt_email = null, receipt_phone = null, updated_at = ${now}
+      where id = ${paymentId} and merchant_id = ${merchantId}`;
+    await dependencies.events.stage(transaction, {
+      type: 'payment.payer_data_erased.v1',
+      aggregateId: paymentId,
+      merchantId,
+      payload: { paymentId },
+      occurredAt: now,
+    });
+    return true;
+  });
+}
