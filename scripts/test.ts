@@ -3,7 +3,7 @@
 // migrated template database once, and each test file clones its own database from it
 // (test/support/database.ts), so files run in parallel without seeing each other's rows.
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -74,20 +74,68 @@ async function dropRunDatabases(adminUrl: string, prefix: string): Promise<void>
   }
 }
 
+/** Drops the databases of earlier runs whose harness process is gone (killed before its cleanup). */
+async function dropAbandonedDatabases(adminUrl: string): Promise<void> {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+  try {
+    const rows = await admin<{ datname: string }[]>`
+      select datname from pg_database where datname ~ '^payflow_test_[0-9]+_'`;
+    for (const { datname } of rows) {
+      const pid = Number(/^payflow_test_([0-9]+)_/.exec(datname)![1]);
+      if (pid === process.pid || processAlive(pid)) continue;
+      await admin.unsafe(`drop database if exists "${datname}" with (force)`);
+    }
+  } finally {
+    await admin.end();
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Runs the files with Node's test runner in a process group of its own, so that whatever a test
+ * left running (a server it spawned, a test file killed at its timeout) is killed with the group
+ * when the run ends, and Ctrl-C or SIGTERM reaches all of it.
+ */
 function runNodeTests(files: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const concurrency = Math.max(2, os.availableParallelism());
+  const timeoutMs = Number(process.env.PAYFLOW_TEST_TIMEOUT_MS ?? 420_000);
   const args = [
     '--import',
     'tsx',
     '--test',
     '--test-reporter=spec',
-    '--test-timeout=420000',
+    `--test-timeout=${timeoutMs}`,
     `--test-concurrency=${concurrency}`,
     ...files,
   ];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: root, env, stdio: 'inherit' });
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    const child = spawn(process.execPath, args, { cwd: root, env, stdio: 'inherit', detached: true });
+    const killGroup = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        // the group is empty
+      }
+    };
+    const forward = (signal: NodeJS.Signals) => () => killGroup(signal);
+    const onInt = forward('SIGINT');
+    const onTerm = forward('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+    child.on('exit', (code, signal) => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      killGroup('SIGKILL'); // leftovers of tests (servers, workers) die with the run
+      resolve(code ?? (signal ? 1 : 0));
+    });
   });
 }
 
@@ -102,9 +150,16 @@ async function main(): Promise<number> {
   const filters = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
   const unitOnly = process.argv.includes('--unit');
   const allFiles = findTestFiles(root).filter((file) => !unitOnly || isUnit(file));
+  // A filter naming an existing file outside the usual places (a fixture) runs that file.
+  const explicit = filters.filter((filter) => /\.ts$/.test(filter) && existsSync(path.join(root, filter)));
   const files =
     filters.length > 0
-      ? allFiles.filter((file) => filters.some((filter) => file.includes(filter)))
+      ? [
+          ...new Set([
+            ...allFiles.filter((file) => filters.some((filter) => file.includes(filter))),
+            ...explicit,
+          ]),
+        ]
       : allFiles;
   if (files.length === 0) {
     process.stderr.write(`no test files match ${filters.join(' ')}\n`);
@@ -128,6 +183,9 @@ async function main(): Promise<number> {
     });
     adminUrl = embedded.url;
   }
+  await dropAbandonedDatabases(adminUrl).catch((error: unknown) =>
+    process.stderr.write(`cleanup of earlier runs: ${String(error)}\n`),
+  );
   const prefix = `payflow_test_${process.pid}_`;
   const templateName = `${prefix}template`;
   try {
