@@ -67,9 +67,9 @@ test('GET /balance shows the token’s merchant its available and pending money 
   assert.match(response.type ?? '', /application\/json/);
   assert.deepEqual(response.body, {
     balances: [
-      { currency: 'EUR', available: 3_750, pending: 0 },
-      { currency: 'JPY', available: 0, pending: 99_999_999_999 },
-      { currency: 'USD', available: 0, pending: 999 },
+      { currency: 'EUR', pending: 3_750, available: 0, inTransit: 0, authorized: 0 },
+      { currency: 'JPY', pending: 0, available: 0, inTransit: 0, authorized: 99_999_999_999 },
+      { currency: 'USD', pending: 0, available: 0, inTransit: 0, authorized: 999 },
     ],
   });
   // Another merchant sees none of it.

@@ -89,10 +89,12 @@ test(`${parallelTransactions} parallel transactions over ${poolConnections} conn
     const expected = currencies
       .map((currency) => ({
         currency,
-        available: sales
+        pending: sales
           .filter((sale) => sale.ref.merchantId === merchantId && sale.ref.currency === currency)
           .reduce((sum, sale) => sum + sale.amount - sale.refund, 0n),
-        pending: 0n,
+        available: 0n,
+        inTransit: 0n,
+        authorized: 0n,
       }))
       .sort((left, right) => (left.currency < right.currency ? -1 : 1));
     assert.deepEqual(await ledger.merchantBalances(database.sql, merchantId), expected);

@@ -251,7 +251,7 @@ test('paymentEntries and paymentBalance read a payment from its postings, scoped
     net: 0n,
   });
   assert.deepEqual(await ledger.merchantBalances(database.sql, ref.merchantId), [
-    { currency: 'USD', available: 500n, pending: 0n },
+    { currency: 'USD', pending: 500n, available: 0n, inTransit: 0n, authorized: 0n },
   ]);
 });
 
@@ -266,9 +266,9 @@ test('merchantBalances: available and pending per currency, sorted by currency',
   await post(authorizationHold(jpy, { authorized: 5000n }, stamp()));
   await post(voidJournal(jpy, { authorized: 5000n }, stamp()));
   assert.deepEqual(await ledger.merchantBalances(database.sql, merchantId), [
-    { currency: 'EUR', available: 900n, pending: 0n },
-    { currency: 'JPY', available: 0n, pending: 0n },
-    { currency: 'USD', available: 0n, pending: 2500n },
+    { currency: 'EUR', pending: 900n, available: 0n, inTransit: 0n, authorized: 0n },
+    { currency: 'JPY', pending: 0n, available: 0n, inTransit: 0n, authorized: 0n },
+    { currency: 'USD', pending: 0n, available: 0n, inTransit: 0n, authorized: 2500n },
   ]);
   assert.deepEqual(await ledger.merchantBalances(database.sql, newId('mer')), []);
   assert.equal((await ledger.verify(database.sql)).ok, true);

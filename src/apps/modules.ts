@@ -12,6 +12,7 @@ import { ledgerModule } from '../modules/ledger/index.ts';
 import { eventsModule } from '../modules/events/index.ts';
 import { paymentsModule } from '../modules/payments/index.ts';
 import { notificationsModule } from '../modules/notifications/index.ts';
+import { settlementModule } from '../modules/settlement/index.ts';
 
 export type { ModuleDefinition, ModuleFaces } from '../platform/module.ts';
 
@@ -23,6 +24,7 @@ export const modules: readonly ModuleDefinition[] = [
   eventsModule,
   paymentsModule,
   notificationsModule,
+  settlementModule,
 ];
 
 export function manifests(): ModuleManifest[] {

@@ -376,6 +376,40 @@ export const configVariables = {
     'Attempts a consumer group makes at one event before it goes to the dead letters (`payment.events.dlq`).',
     integer(1, 100),
   ),
+  settlementFeeBps: variable(
+    'SETTLEMENT_FEE_BPS',
+    '290',
+    "Default merchant price: PayFlow's fee per capture in basis points of its amount (290 = 2.9 %); `payflow merchants pricing set` overrides it per merchant.",
+    integer(0, 10000),
+  ),
+  settlementFeeFixed: variable(
+    'SETTLEMENT_FEE_FIXED',
+    'USD:30,EUR:25,GBP:20',
+    'Default fixed fee per capture, in minor units per currency (`USD:30,EUR:25`); currencies not listed pay none.',
+    text,
+  ),
+  settlementAcquirerCostBps: variable(
+    'SETTLEMENT_ACQUIRER_COST_BPS',
+    '150',
+    'What PayFlow expects the acquirer to keep of each capture (interchange, scheme fees, markup), in basis points; posted to `acquirer_costs` at settlement.',
+    integer(0, 10000),
+  ),
+  settlementChunkSize: variable(
+    'SETTLEMENT_CHUNK_SIZE',
+    '1000',
+    'Captures and refunds committed per chunk of the settlement job (one batch per chunk).',
+    integer(1, 100000),
+  ),
+  settlementSchedule: variable(
+    'SETTLEMENT_SCHEDULE',
+    '00:30',
+    'When the worker settles the previous UTC day, `HH:MM` UTC, or `off` (then only `payflow settlement run`).',
+    (raw, name) => {
+      const value = raw.trim();
+      if (value === 'off' || /^([01]\d|2[0-3]):[0-5]\d$/.test(value)) return value;
+      throw new ConfigError(name, `must be HH:MM (UTC) or off (got "${raw}")`);
+    },
+  ),
   eventsRetentionDays: variable(
     'EVENTS_RETENTION_DAYS',
     '30',

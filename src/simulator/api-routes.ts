@@ -2,7 +2,9 @@
 // one mapping from refusals to HTTP statuses.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import type { Acquirer, Outcome, Refusal } from './acquirer.ts';
+import type { Bank, BankPayout } from './bank.ts';
 import {
   AuthorizationParameters,
   AuthorizationRequest,
@@ -67,4 +69,38 @@ export function registerApiRoutes(root: FastifyInstance, acquirer: Acquirer): vo
   );
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+}
+
+const PayoutRequest = Type.Object(
+  {
+    reference: Type.String({ minLength: 1, maxLength: 255 }),
+    amount: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+    currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+    destination: Type.String({ minLength: 1, maxLength: 255 }),
+  },
+  { additionalProperties: false },
+);
+
+function payoutAnswer(payout: BankPayout) {
+  return {
+    reference: payout.reference,
+    amount: Number(payout.amount),
+    currency: payout.currency,
+    status: payout.status,
+    ...(payout.failureReason !== undefined && { failureReason: payout.failureReason }),
+  };
+}
+
+/** The simulated bank of merchant payouts (bank.ts): create by reference, then ask for the state. */
+export function registerBankRoutes(root: FastifyInstance, bank: Bank): void {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
+  app.post('/v1/payouts', { schema: { body: PayoutRequest } }, async (request, reply) =>
+    reply.code(201).send(payoutAnswer(bank.create({ ...request.body, amount: BigInt(request.body.amount) }))),
+  );
+  app.get('/v1/payouts/:reference', { schema: { params: ReferenceParameters } }, async (request, reply) => {
+    const payout = bank.inquire(request.params.reference);
+    if (payout) return reply.code(200).send(payoutAnswer(payout));
+    const body: ErrorAnswer = { error: 'unknown_reference' };
+    return reply.code(404).send(body);
+  });
 }

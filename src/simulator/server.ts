@@ -4,7 +4,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import type { Logger } from 'pino';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import { Acquirer } from './acquirer.ts';
-import { registerApiRoutes } from './api-routes.ts';
+import { registerApiRoutes, registerBankRoutes } from './api-routes.ts';
+import { Bank } from './bank.ts';
 import { registerBankPages } from './bank-pages.ts';
 import type { ErrorAnswer } from './contract.ts';
 import { createNotifier } from './notifier.ts';
@@ -159,6 +160,7 @@ export async function buildSimulatorApp(settings: SimulatorSettings): Promise<Si
     return reply.code(404).send(body);
   });
   registerApiRoutes(app, acquirer);
+  registerBankRoutes(app, new Bank());
   await registerBankPages(app, acquirer);
   return {
     app,

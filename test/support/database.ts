@@ -53,6 +53,9 @@ async function createDatabase(template: string): Promise<TestDatabase> {
   await withAdmin((admin) => admin.unsafe(`create database "${name}" template "${template}"`));
   const url = databaseUrl(name);
   const sql = createSql({ url, maxConnections: 3 });
+  // postgres.js builds a connection's first query before the array types it fetched are registered,
+  // so a first query with sql.array() would send text; the first query here is a plain one.
+  await sql`select 1`;
   return {
     url,
     name,

@@ -52,6 +52,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     // Two test files run at once against a PostgreSQL with max_connections=100 (the machine's).
     DATABASE_POOL_MAX: testPoolMax,
     PAYFLOW_SECRETS_KEY: testSecretsKey,
+    SETTLEMENT_SCHEDULE: 'off', // tests settle by hand
     ...options.env,
     DATABASE_URL: database.url,
     PORT: '0',
@@ -98,6 +99,7 @@ export async function spawnServer(
       RATE_LIMIT_REDIS_PREFIX: `payflow-test:${randomUUID()}:`,
       DATABASE_POOL_MAX: testPoolMax,
       PAYFLOW_SECRETS_KEY: testSecretsKey,
+      SETTLEMENT_SCHEDULE: 'off',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -27,6 +27,8 @@ import { pruneEvents } from './infra/retention.ts';
 const retentionIntervalMs = 10 * 60_000;
 
 export { forbiddenPayloadKeys, toJsonPayload } from './domain/envelope.ts';
+/** Stages an event in the caller's transaction (the face's `stage`, usable from CLI commands too). */
+export { stageEvent };
 
 /** What a module hands to `stage`. */
 export interface EventToStage {
@@ -117,6 +119,9 @@ export const paymentEventTypes = [
   'payment.voided.v1',
   'payment.expired.v1',
   'payment.payer_data_erased.v1',
+  'settlement.completed.v1',
+  'payout.paid.v1',
+  'payout.failed.v1',
 ] as const;
 export type PaymentEventType = (typeof paymentEventTypes)[number];
 

@@ -26,6 +26,14 @@ export {
   voidJournal,
   type PaymentLedgerRef,
 } from './domain/payment-journals.ts';
+export {
+  payoutJournal,
+  settlementJournal,
+  type PayoutStep,
+  type SettlementAmounts,
+} from './domain/settlement-journals.ts';
+/** The ledger's face without a running module (CLI commands post journals through it too). */
+export { ledgerFace };
 
 /** One posting of a payment's journals, as the payments API shows it in `ledgerEntries`. */
 export interface LedgerEntry {

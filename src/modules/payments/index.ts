@@ -41,6 +41,8 @@ export { notificationSignatureValid } from './http/routes.ts';
 
 /** What later modules (settlement, notifications) may use: `faces['payments'] as PaymentsFace`. */
 export interface PaymentsFace {
+  /** The acquirer's base URL (ACQUIRER_URL, or the simulator this process started). */
+  readonly acquirerUrl: string;
   /** The payment as GET /payments/{id} shows it (with its ledger figures); DomainError 404 if unknown. */
   getPayment(merchantId: string, paymentId: string): Promise<Record<string, unknown>>;
   /**
@@ -261,6 +263,7 @@ export const paymentsModule: ModuleDefinition = {
       log: context.log.child({ module: 'payments' }),
     };
     const face: PaymentsFace = {
+      acquirerUrl: acquirer.url,
       getPayment: (merchantId, paymentId) => getPayment(dependencies, merchantId, paymentId),
       receiptContact: (merchantId, paymentId, caller) =>
         findReceiptContact(caller ?? context.sql, merchantId, paymentId),

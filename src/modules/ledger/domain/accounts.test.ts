@@ -12,6 +12,9 @@ test('account codes name merchant, currency and role', () => {
     refunds: 'merchant:mer_1:EUR:refunds',
     fee_revenue: 'merchant:mer_1:EUR:fee_revenue',
     bank: 'merchant:mer_1:EUR:bank',
+    acquirer_costs: 'merchant:mer_1:EUR:acquirer_costs',
+    merchant_available: 'merchant:mer_1:EUR:merchant_available',
+    payout_in_transit: 'merchant:mer_1:EUR:payout_in_transit',
   });
 });
 
@@ -44,5 +47,10 @@ test('parseAccountCode inverts accountCode and rejects other strings', () => {
 
 test('asset accounts are debit-normal, liabilities, contras and revenue credit-normal', () => {
   const debitNormal = accountRoles.filter((role) => normalSide(role) === 'debit');
-  assert.deepEqual(debitNormal, ['authorization_holds', 'receivable_from_acquirer', 'bank']);
+  assert.deepEqual(debitNormal, [
+    'authorization_holds',
+    'receivable_from_acquirer',
+    'bank',
+    'acquirer_costs',
+  ]);
 });

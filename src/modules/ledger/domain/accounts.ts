@@ -17,6 +17,11 @@ import { isCurrencyCode, type CurrencyCode } from '../../../platform/money.ts';
  * - fee_revenue: PayFlow's fees charged to the merchant; credit-normal.
  * - bank: PayFlow's settlement bank account, as far as this merchant's money is concerned;
  *   debit-normal.
+ * - acquirer_costs: what the acquirer kept at settlement (interchange, scheme fees, markup); an
+ *   expense, debit-normal.
+ * - merchant_available: settled money owed to the merchant, not yet paid out; credit-normal.
+ * - payout_in_transit: paid out towards the merchant's bank, not yet confirmed; credit-normal.
+ * (ADR 19: settlement moves the merchant's net from `payable` to `merchant_available`.)
  */
 export const accountRoles = [
   'authorization_holds',
@@ -26,6 +31,9 @@ export const accountRoles = [
   'refunds',
   'fee_revenue',
   'bank',
+  'acquirer_costs',
+  'merchant_available',
+  'payout_in_transit',
 ] as const;
 export type AccountRole = (typeof accountRoles)[number];
 
@@ -37,11 +45,14 @@ export function normalSide(role: AccountRole): NormalSide {
     case 'authorization_holds':
     case 'receivable_from_acquirer':
     case 'bank':
+    case 'acquirer_costs':
       return 'debit';
     case 'authorization_hold_contra':
     case 'payable':
     case 'refunds':
     case 'fee_revenue':
+    case 'merchant_available':
+    case 'payout_in_transit':
       return 'credit';
     default:
       return role satisfies never;

@@ -113,7 +113,7 @@ test('expected account balances follow the chart of accounts', () => {
     ]),
   );
   assert.deepEqual(auditor.expectedMerchantBalance('m1'), [
-    { currency: 'USD', available: 500n, pending: 300n },
+    { currency: 'USD', pending: 500n, available: 0n, inTransit: 0n, authorized: 300n },
   ]);
   assert.deepEqual(auditor.paymentIds(), ['p1', 'p2', 'p3']);
 });

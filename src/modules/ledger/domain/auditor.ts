@@ -109,12 +109,21 @@ export class LedgerAuditor {
 
   /** Expected balances of one merchant per currency with any posting, sorted by currency. */
   expectedMerchantBalance(merchantId: string): readonly MerchantBalance[] {
-    const byCurrency = new Map<CurrencyCode, { available: bigint; pending: bigint }>();
+    const byCurrency = new Map<
+      CurrencyCode,
+      { pending: bigint; available: bigint; inTransit: bigint; authorized: bigint }
+    >();
     for (const payment of this.payments.values()) {
       if (payment.merchantId !== merchantId || !payment.posted) continue;
-      const totals = byCurrency.get(payment.currency) ?? { available: 0n, pending: 0n };
-      totals.available += payment.captured - payment.refunded;
-      totals.pending += payment.holdOpen ? payment.authorized : 0n;
+      const totals = byCurrency.get(payment.currency) ?? {
+        pending: 0n,
+        available: 0n,
+        inTransit: 0n,
+        authorized: 0n,
+      };
+      // The auditor models payments, not settlement: nothing it sees is settled or paid out.
+      totals.pending += payment.captured - payment.refunded;
+      totals.authorized += payment.holdOpen ? payment.authorized : 0n;
       byCurrency.set(payment.currency, totals);
     }
     return [...byCurrency.entries()]

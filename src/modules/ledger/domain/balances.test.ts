@@ -113,7 +113,7 @@ test('paymentBalance keeps captured gross when a settlement credits the receivab
   });
 });
 
-test('merchantBalance shows available payable and pending holds per currency', () => {
+test('merchantBalance shows pending payable and authorized holds per currency', () => {
   const journals = [
     authorizationHold(
       { paymentId: 'p1', merchantId: 'm1', currency: 'USD' },
@@ -148,9 +148,11 @@ test('merchantBalance shows available payable and pending holds per currency', (
   ];
   const postings = [...postingsOf(journals), debit('platform:unrelated', 1n, 'USD')];
   assert.deepEqual(merchantBalance('m1', postings), [
-    { currency: 'EUR', available: 0n, pending: 90n },
-    { currency: 'USD', available: 250n, pending: 250n },
+    { currency: 'EUR', pending: 0n, available: 0n, inTransit: 0n, authorized: 90n },
+    { currency: 'USD', pending: 250n, available: 0n, inTransit: 0n, authorized: 250n },
   ]);
-  assert.deepEqual(merchantBalance('m2', postings), [{ currency: 'USD', available: 0n, pending: 5n }]);
+  assert.deepEqual(merchantBalance('m2', postings), [
+    { currency: 'USD', pending: 0n, available: 0n, inTransit: 0n, authorized: 5n },
+  ]);
   assert.deepEqual(merchantBalance('m3', postings), []);
 });

@@ -87,26 +87,47 @@ export function paymentBalance(payment: PaymentLedgerRef, journals: Iterable<Jou
 
 export type MerchantBalance = {
   readonly currency: CurrencyCode;
-  /** Owed to the merchant now: the credit balance of `payable`. */
-  readonly available: bigint;
-  /** Reserved by open authorizations: the debit balance of `authorization_holds`. */
+  /** Captured (less refunds), not yet settled: the credit balance of `payable`. */
   readonly pending: bigint;
+  /** Settled, not yet paid out: the credit balance of `merchant_available` (negative: carried over). */
+  readonly available: bigint;
+  /** Paid out, not yet confirmed by the bank: the credit balance of `payout_in_transit`. */
+  readonly inTransit: bigint;
+  /** Reserved by open authorizations: the debit balance of `authorization_holds`. */
+  readonly authorized: bigint;
+};
+
+const balanceFields: Partial<
+  Record<string, { field: keyof Omit<MerchantBalance, 'currency'>; sign: bigint }>
+> = {
+  payable: { field: 'pending', sign: -1n },
+  merchant_available: { field: 'available', sign: -1n },
+  payout_in_transit: { field: 'inTransit', sign: -1n },
+  authorization_holds: { field: 'authorized', sign: 1n },
 };
 
 /** A merchant's balances per currency (sorted by currency code) from any set of postings. */
 export function merchantBalance(merchantId: string, postings: Iterable<Posting>): readonly MerchantBalance[] {
-  const byCurrency = new Map<CurrencyCode, { available: bigint; pending: bigint }>();
+  const byCurrency = new Map<
+    CurrencyCode,
+    { pending: bigint; available: bigint; inTransit: bigint; authorized: bigint }
+  >();
   for (const posting of postings) {
     const account = parseAccountCode(posting.accountCode);
     if (account === undefined || account.merchantId !== merchantId) continue;
-    if (account.role !== 'payable' && account.role !== 'authorization_holds') continue;
+    const target = balanceFields[account.role];
+    if (target === undefined) continue;
     assert.ok(account.currency === posting.currency, `posting currency differs from ${posting.accountCode}`);
-    const totals = byCurrency.get(account.currency) ?? { available: 0n, pending: 0n };
-    if (account.role === 'payable') totals.available -= posting.amount;
-    else totals.pending += posting.amount;
+    const totals = byCurrency.get(account.currency) ?? {
+      pending: 0n,
+      available: 0n,
+      inTransit: 0n,
+      authorized: 0n,
+    };
+    totals[target.field] += target.sign * posting.amount;
     byCurrency.set(account.currency, totals);
   }
   return [...byCurrency.entries()]
     .sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0))
-    .map(([currency, totals]) => ({ currency, available: totals.available, pending: totals.pending }));
+    .map(([currency, totals]) => ({ currency, ...totals }));
 }

@@ -259,7 +259,7 @@ test('a full life: authorize 1000, capture 600, refund 200 twice, refund 300 ref
     net: 200n,
   });
   assert.deepEqual(merchantBalance('mer_1', postingsOf(system.journals)), [
-    { currency: 'USD', available: 200n, pending: 0n },
+    { currency: 'USD', pending: 200n, available: 0n, inTransit: 0n, authorized: 0n },
   ]);
   assert.deepEqual(
     system.journals.map((journal) => journal.kind),

@@ -1,4 +1,5 @@
-// GET /balance: the calling merchant's available and pending amounts per currency, derived from
+// GET /balance: the calling merchant's pending, available, in-transit and authorized amounts per
+// currency (ADR 19), derived from
 // postings. The merchant comes from the token, never from the request.
 import { Type } from 'typebox';
 import type { HttpApp } from '../../../platform/http/app.ts';
@@ -12,8 +13,15 @@ const BalanceResponse = Type.Object(
     balances: Type.Array(
       Type.Object({
         currency: Type.String({ description: 'ISO 4217 code.' }),
-        available: Type.Integer({ description: 'Owed to the merchant now, in minor units.' }),
-        pending: Type.Integer({ description: 'Reserved by open authorizations, in minor units.' }),
+        pending: Type.Integer({
+          description: 'Captured less refunds, not yet settled by the acquirer, in minor units.',
+        }),
+        available: Type.Integer({
+          description:
+            'Settled, not yet paid out, in minor units (negative when refunds and fees exceeded a settlement: carried over).',
+        }),
+        inTransit: Type.Integer({ description: 'Paid out, not yet confirmed by the bank, in minor units.' }),
+        authorized: Type.Integer({ description: 'Reserved by open authorizations, in minor units.' }),
       }),
     ),
   },
@@ -33,7 +41,7 @@ export function registerBalanceRoutes(
     {
       preHandler: requireScopes(dependencies.authenticator, 'balance:read'),
       schema: {
-        summary: "The merchant's available and pending balance per currency",
+        summary: "The merchant's pending, available, in-transit and authorized amounts per currency",
         tags: ['ledger'],
         response: { 200: BalanceResponse },
       },
@@ -44,8 +52,10 @@ export function registerBalanceRoutes(
       return {
         balances: balances.map((balance) => ({
           currency: balance.currency,
-          available: amountToJson(balance.available),
           pending: amountToJson(balance.pending),
+          available: amountToJson(balance.available),
+          inTransit: amountToJson(balance.inTransit),
+          authorized: amountToJson(balance.authorized),
         })),
       };
     },

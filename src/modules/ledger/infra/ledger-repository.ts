@@ -162,7 +162,7 @@ export async function merchantBalances(
     select account.code, account.currency, coalesce(sum(posting.amount), 0)::bigint as total
     from ledger.accounts account
     join ledger.postings posting on posting.account_id = account.id
-    where account.merchant_id = ${merchantId} and account.role in ('payable', 'authorization_holds')
+    where account.merchant_id = ${merchantId} and account.role in ('payable', 'authorization_holds', 'merchant_available', 'payout_in_transit')
     group by account.code, account.currency`;
   return merchantBalance(
     merchantId,

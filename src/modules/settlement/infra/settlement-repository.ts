@@ -1,0 +1,308 @@
+// SQL of the settlement module (schema `settlement`). No other module's table is read here.
+import type { Queryable, TransactionSql } from '../../../platform/db/client.ts';
+import type { CurrencyCode } from '../../../platform/money.ts';
+import type { Pricing } from '../domain/pricing.ts';
+
+export interface JobRunRow {
+  readonly id: string;
+  readonly job_name: string;
+  readonly params_key: string;
+  readonly params: Record<string, unknown>;
+  readonly status: 'running' | 'completed' | 'failed';
+  readonly chunks_done: number;
+  readonly items_done: bigint;
+  readonly attempts: number;
+  readonly summary: Record<string, unknown> | null;
+  readonly last_error: string | null;
+  readonly started_at: Date;
+  readonly updated_at: Date;
+  readonly finished_at: Date | null;
+}
+
+export async function insertItem(
+  sql: Queryable,
+  item: {
+    id: string;
+    merchantId: string;
+    currency: string;
+    paymentId: string;
+    kind: 'capture' | 'refund';
+    amount: bigint;
+    occurredAt: Date;
+  },
+): Promise<void> {
+  await sql`
+    insert into settlement.items (id, merchant_id, currency, payment_id, kind, amount, occurred_at)
+    values (${item.id}, ${item.merchantId}, ${item.currency}, ${item.paymentId}, ${item.kind},
+            ${item.amount}, ${item.occurredAt})
+    on conflict (id) do nothing`;
+}
+
+export async function findPricing(sql: Queryable, merchantId: string): Promise<Pricing | undefined> {
+  const [row] = await sql<{ percent_bps: number; fixed_fees: Record<string, string> }[]>`
+    select percent_bps, fixed_fees from settlement.pricing where merchant_id = ${merchantId}`;
+  if (!row) return undefined;
+  const fixedFees: Partial<Record<CurrencyCode, bigint>> = {};
+  for (const [currency, amount] of Object.entries(row.fixed_fees))
+    fixedFees[currency as CurrencyCode] = BigInt(amount);
+  return { percentBps: row.percent_bps, fixedFees };
+}
+
+export async function upsertPricing(
+  sql: Queryable,
+  merchantId: string,
+  pricing: Pricing,
+  now: Date,
+): Promise<void> {
+  const fixed = Object.fromEntries(
+    Object.entries(pricing.fixedFees).map(([key, value]) => [key, String(value)]),
+  );
+  await sql`
+    insert into settlement.pricing (merchant_id, percent_bps, fixed_fees, updated_at)
+    values (${merchantId}, ${pricing.percentBps}, ${sql.json(fixed)}, ${now})
+    on conflict (merchant_id) do update
+      set percent_bps = excluded.percent_bps, fixed_fees = excluded.fixed_fees, updated_at = excluded.updated_at`;
+}
+
+/** The job instance for (name, params key), created if absent, locked for this transaction. */
+export async function claimJobRun(
+  transaction: TransactionSql,
+  run: { id: string; jobName: string; paramsKey: string; params: Record<string, unknown>; now: Date },
+): Promise<{ row: JobRunRow; created: boolean }> {
+  const inserted = await transaction<JobRunRow[]>`
+    insert into settlement.job_runs (id, job_name, params_key, params, status, started_at, updated_at)
+    values (${run.id}, ${run.jobName}, ${run.paramsKey}, ${transaction.json(run.params as never)}, 'running',
+            ${run.now}, ${run.now})
+    on conflict (job_name, params_key) do nothing
+    returning *`;
+  if (inserted[0]) return { row: inserted[0], created: true };
+  const [row] = await transaction<JobRunRow[]>`
+    select * from settlement.job_runs where job_name = ${run.jobName} and params_key = ${run.paramsKey} for update`;
+  return { row: row!, created: false };
+}
+
+export async function restartJobRun(transaction: TransactionSql, id: string, now: Date): Promise<void> {
+  await transaction`
+    update settlement.job_runs set status = 'running', attempts = attempts + 1, last_error = null, updated_at = ${now}
+    where id = ${id} and status <> 'completed'`;
+}
+
+export async function recordChunk(
+  transaction: TransactionSql,
+  runId: string,
+  items: number,
+  now: Date,
+): Promise<void> {
+  await transaction`
+    update settlement.job_runs set chunks_done = chunks_done + 1, items_done = items_done + ${items}, updated_at = ${now}
+    where id = ${runId}`;
+}
+
+export async function finishJobRun(
+  sql: Queryable,
+  runId: string,
+  outcome: { status: 'completed'; summary: Record<string, unknown> } | { status: 'failed'; error: string },
+  now: Date,
+): Promise<void> {
+  if (outcome.status === 'completed')
+    await sql`
+      update settlement.job_runs set status = 'completed', summary = ${sql.json(outcome.summary as never)},
+        updated_at = ${now}, finished_at = ${now}
+      where id = ${runId}`;
+  else
+    await sql`
+      update settlement.job_runs set status = 'failed', last_error = ${outcome.error.slice(0, 2000)}, updated_at = ${now}
+      where id = ${runId} and status = 'running'`;
+}
+
+export async function findJobRun(sql: Queryable, idOrKey: string): Promise<JobRunRow | undefined> {
+  const [row] = await sql<JobRunRow[]>`
+    select * from settlement.job_runs where id = ${idOrKey} or params_key = ${idOrKey}
+    order by started_at desc limit 1`;
+  return row;
+}
+
+export async function listJobRuns(sql: Queryable, limit: number): Promise<readonly JobRunRow[]> {
+  return sql<JobRunRow[]>`select * from settlement.job_runs order by started_at desc, id desc limit ${limit}`;
+}
+
+export interface ItemRow {
+  readonly id: string;
+  readonly payment_id: string;
+  readonly kind: 'capture' | 'refund';
+  readonly amount: bigint;
+  readonly occurred_at: Date;
+}
+
+/** The next merchant and currency with unsettled items before the cutoff, or undefined. */
+export async function nextUnsettledGroup(
+  sql: Queryable,
+  cutoff: Date,
+): Promise<{ merchant_id: string; currency: CurrencyCode } | undefined> {
+  const [row] = await sql<{ merchant_id: string; currency: CurrencyCode }[]>`
+    select merchant_id, currency from settlement.items
+    where batch_id is null and occurred_at < ${cutoff}
+    order by merchant_id, currency limit 1`;
+  return row;
+}
+
+/** Up to `limit` unsettled items of one merchant and currency, locked (others skip them). */
+export async function lockUnsettledItems(
+  transaction: TransactionSql,
+  group: { merchantId: string; currency: string; cutoff: Date; limit: number },
+): Promise<readonly ItemRow[]> {
+  return transaction<ItemRow[]>`
+    select id, payment_id, kind, amount, occurred_at from settlement.items
+    where merchant_id = ${group.merchantId} and currency = ${group.currency}
+      and batch_id is null and occurred_at < ${group.cutoff}
+    order by occurred_at, id limit ${group.limit}
+    for update skip locked`;
+}
+
+export interface BatchRow {
+  readonly id: string;
+  readonly run_id: string;
+  readonly acquirer: string;
+  readonly settlement_date: string;
+  readonly merchant_id: string;
+  readonly currency: CurrencyCode;
+  readonly item_count: number;
+  readonly gross: bigint;
+  readonly refunds: bigint;
+  readonly fees: bigint;
+  readonly acquirer_costs: bigint;
+  readonly net: bigint;
+  readonly journal_id: string;
+  readonly created_at: Date;
+}
+
+export async function insertBatch(transaction: TransactionSql, batch: BatchRow): Promise<void> {
+  await transaction`
+    insert into settlement.batches (id, run_id, acquirer, settlement_date, merchant_id, currency, item_count,
+      gross, refunds, fees, acquirer_costs, net, journal_id, created_at)
+    values (${batch.id}, ${batch.run_id}, ${batch.acquirer}, ${batch.settlement_date}, ${batch.merchant_id},
+      ${batch.currency}, ${batch.item_count}, ${batch.gross}, ${batch.refunds}, ${batch.fees},
+      ${batch.acquirer_costs}, ${batch.net}, ${batch.journal_id}, ${batch.created_at})`;
+}
+
+export async function settleItems(
+  transaction: TransactionSql,
+  batchId: string,
+  items: readonly { id: string; fee: bigint; acquirerCost: bigint }[],
+): Promise<void> {
+  if (items.length === 0) return;
+  await transaction`
+    update settlement.items as item set batch_id = ${batchId}, fee = settled.fee::bigint,
+      acquirer_cost = settled.acquirer_cost::bigint
+    from (select unnest(${items.map((item) => item.id)}::text[]) as id,
+                 unnest(${items.map((item) => item.fee.toString())}::text[]) as fee,
+                 unnest(${items.map((item) => item.acquirerCost.toString())}::text[]) as acquirer_cost) as settled
+    where item.id = settled.id and item.batch_id is null`;
+}
+
+const batchColumns = `id, run_id, acquirer, to_char(settlement_date, 'YYYY-MM-DD') as settlement_date, merchant_id,
+  currency, item_count, gross, refunds, fees, acquirer_costs, net, journal_id, created_at`;
+
+export async function listBatches(
+  sql: Queryable,
+  filter: { merchantId?: string; runId?: string; limit: number },
+): Promise<readonly BatchRow[]> {
+  return sql<BatchRow[]>`
+    select ${sql.unsafe(batchColumns)} from settlement.batches
+    where (${filter.merchantId ?? null}::text is null or merchant_id = ${filter.merchantId ?? null})
+      and (${filter.runId ?? null}::text is null or run_id = ${filter.runId ?? null})
+    order by created_at desc, id desc limit ${filter.limit}`;
+}
+
+export async function findBatch(
+  sql: Queryable,
+  id: string,
+  merchantId?: string,
+): Promise<BatchRow | undefined> {
+  const [row] = await sql<BatchRow[]>`
+    select ${sql.unsafe(batchColumns)} from settlement.batches
+    where id = ${id} and (${merchantId ?? null}::text is null or merchant_id = ${merchantId ?? null})`;
+  return row;
+}
+
+export async function batchLines(
+  sql: Queryable,
+  batchId: string,
+): Promise<readonly (ItemRow & { fee: bigint; acquirer_cost: bigint })[]> {
+  return sql<(ItemRow & { fee: bigint; acquirer_cost: bigint })[]>`
+    select id, payment_id, kind, amount, fee, acquirer_cost, occurred_at from settlement.items
+    where batch_id = ${batchId} order by occurred_at, id`;
+}
+
+export interface PayoutRow {
+  readonly id: string;
+  readonly run_id: string | null;
+  readonly merchant_id: string;
+  readonly currency: CurrencyCode;
+  readonly amount: bigint;
+  readonly status: 'pending' | 'in_transit' | 'paid' | 'failed';
+  readonly failure_reason: string | null;
+  readonly created_at: Date;
+  readonly updated_at: Date;
+  readonly sent_at: Date | null;
+  readonly finished_at: Date | null;
+}
+
+export async function insertPayout(
+  transaction: TransactionSql,
+  payout: { id: string; runId: string; merchantId: string; currency: string; amount: bigint; now: Date },
+): Promise<boolean> {
+  const rows = await transaction`
+    insert into settlement.payouts (id, run_id, merchant_id, currency, amount, status, created_at, updated_at)
+    values (${payout.id}, ${payout.runId}, ${payout.merchantId}, ${payout.currency}, ${payout.amount}, 'pending',
+            ${payout.now}, ${payout.now})
+    on conflict (run_id, merchant_id, currency) do nothing returning id`;
+  return rows.length === 1;
+}
+
+export async function listPayouts(
+  sql: Queryable,
+  filter: { merchantId?: string; limit: number },
+): Promise<readonly PayoutRow[]> {
+  return sql<PayoutRow[]>`
+    select * from settlement.payouts
+    where (${filter.merchantId ?? null}::text is null or merchant_id = ${filter.merchantId ?? null})
+    order by created_at desc, id desc limit ${filter.limit}`;
+}
+
+export async function findPayout(
+  sql: Queryable,
+  id: string,
+  merchantId?: string,
+): Promise<PayoutRow | undefined> {
+  const [row] = await sql<PayoutRow[]>`
+    select * from settlement.payouts
+    where id = ${id} and (${merchantId ?? null}::text is null or merchant_id = ${merchantId ?? null})`;
+  return row;
+}
+
+/** Open payouts (pending or in transit), oldest first. */
+export async function openPayouts(sql: Queryable, limit: number): Promise<readonly PayoutRow[]> {
+  return sql<PayoutRow[]>`
+    select * from settlement.payouts where status in ('pending', 'in_transit')
+    order by updated_at, id limit ${limit}`;
+}
+
+export async function lockPayout(transaction: TransactionSql, id: string): Promise<PayoutRow | undefined> {
+  const [row] = await transaction<PayoutRow[]>`select * from settlement.payouts where id = ${id} for update`;
+  return row;
+}
+
+export async function updatePayout(
+  transaction: TransactionSql,
+  id: string,
+  change: { status: PayoutRow['status']; failureReason?: string; now: Date },
+): Promise<void> {
+  const finished = change.status === 'paid' || change.status === 'failed';
+  await transaction`
+    update settlement.payouts set status = ${change.status}, failure_reason = ${change.failureReason ?? null},
+      updated_at = ${change.now},
+      sent_at = case when ${change.status} = 'in_transit' then ${change.now} else sent_at end,
+      finished_at = ${finished ? change.now : null}
+    where id = ${id}`;
+}
