@@ -1,0 +1,110 @@
+// The settlement job killed with SIGKILL mid-run (ADR 19): the restart resumes from the last
+// committed chunk, and the result equals an uninterrupted run's: every item settled exactly once,
+// one journal per batch, batch totals equal to their items, one payout per merchant.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { createTestDatabase } from './support/database.ts';
+import { repositoryRoot, runCli, temporaryDataDir, testSecretsKey } from './support/server.ts';
+
+const items = 6_000;
+const merchants = ['mer_restart_a', 'mer_restart_b', 'mer_restart_c'];
+
+test('settlement killed with SIGKILL mid-run resumes from its last chunk: each item once, same totals', async (t) => {
+  const database = await createTestDatabase();
+  const { sql } = database;
+  try {
+    // A day of captures (and every fifth a refund) seeded in bulk, as the events would record them.
+    await sql`
+      insert into settlement.items (id, merchant_id, currency, payment_id, kind, amount, occurred_at)
+      select 'evt_seed_' || n, (${sql.array(merchants)}::text[])[1 + n % 3], 'USD', 'pay_seed_' || n,
+             case when n % 5 = 0 then 'refund' else 'capture' end,
+             case when n % 5 = 0 then 100 else 1000 + n end, '2099-01-01T12:00:00Z'
+      from generate_series(1, ${items}) as n`;
+    const env = {
+      DATABASE_URL: database.url,
+      SETTLEMENT_CHUNK_SIZE: '5',
+      PAYFLOW_DATA_DIR: temporaryDataDir(),
+      PAYFLOW_SECRETS_KEY: testSecretsKey,
+      LOG_LEVEL: 'warn',
+    };
+    const child = spawn(
+      process.execPath,
+      [path.join(repositoryRoot, 'bin/payflow.js'), 'settlement', 'run', '--date', '2099-01-01'],
+      { cwd: repositoryRoot, env: { ...process.env, ...env }, stdio: 'ignore' },
+    );
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    let killedAt = 0;
+    for (let attempt = 0; attempt < 600; attempt += 1) {
+      const [run] = await sql<{ chunks_done: number }[]>`select chunks_done from settlement.job_runs`;
+      if (run && run.chunks_done >= 40) {
+        child.kill('SIGKILL');
+        killedAt = run.chunks_done;
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await exited;
+    assert.ok(killedAt > 0, 'the run was killed mid-way');
+    const [interrupted] = await sql<{ status: string; chunks_done: number; settled: bigint }[]>`
+      select status, chunks_done,
+        (select count(*) from settlement.items where batch_id is not null)::bigint as settled
+      from settlement.job_runs`;
+    assert.equal(interrupted!.status, 'running');
+    assert.ok(Number(interrupted!.settled) < items, 'the kill left work to do');
+    assert.equal(
+      Number(interrupted!.settled),
+      interrupted!.chunks_done * 5,
+      'chunk progress matches the items',
+    );
+    t.diagnostic(`killed after ${interrupted!.chunks_done} chunks (${interrupted!.settled} items)`);
+
+    const resumed = await runCli(['settlement', 'run', '--date', '2099-01-01'], env);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal((JSON.parse(resumed.stdout) as { outcome: string }).outcome, 'completed');
+
+    const [totals] = await sql<
+      {
+        unsettled: bigint;
+        batch_items: bigint;
+        batches: bigint;
+        journals: bigint;
+        gross_ok: boolean;
+        payouts: bigint;
+        attempts: number;
+      }[]
+    >`
+      select
+        (select count(*) from settlement.items where batch_id is null)::bigint as unsettled,
+        (select sum(item_count) from settlement.batches)::bigint as batch_items,
+        (select count(*) from settlement.batches)::bigint as batches,
+        (select count(*) from ledger.journals where kind = 'acquirer_settlement')::bigint as journals,
+        (select bool_and(b.gross = coalesce(i.gross, 0) and b.refunds = coalesce(i.refunds, 0)
+                         and b.fees = coalesce(i.fees, 0) and b.item_count = i.n)
+           from settlement.batches b
+           left join (select batch_id, count(*) as n,
+                        sum(amount) filter (where kind = 'capture') as gross,
+                        sum(amount) filter (where kind = 'refund') as refunds,
+                        sum(fee) as fees
+                      from settlement.items group by batch_id) i on i.batch_id = b.id) as gross_ok,
+        (select count(*) from settlement.payouts)::bigint as payouts,
+        (select attempts from settlement.job_runs) as attempts`;
+    assert.deepEqual(totals, {
+      unsettled: 0n,
+      batch_items: BigInt(items),
+      batches: BigInt(items / 5),
+      journals: BigInt(items / 5),
+      gross_ok: true,
+      payouts: BigInt(merchants.length),
+      attempts: 2,
+    });
+
+    const again = await runCli(['settlement', 'run', '--date', '2099-01-01'], env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal((JSON.parse(again.stdout) as { outcome: string }).outcome, 'already_completed');
+    assert.match(again.stderr, /already completed/);
+  } finally {
+    await database.drop();
+  }
+});
