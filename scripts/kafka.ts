@@ -62,8 +62,10 @@ export function fetchKafka(): string {
     process.stderr.write(`kafka: fetching kafka_2.13 ${kafkaVersion} from Maven Central into ${cache}\n`);
     const result = spawnSync(
       'mvn',
-      ['-q', '-B', 'dependency:copy-dependencies', '-DoutputDirectory=libs.partial'],
-      { cwd: cache, stdio: ['ignore', 'inherit', 'inherit'] },
+      ['-q', '-B', '-Dstyle.color=never', 'dependency:copy-dependencies', '-DoutputDirectory=libs.partial'],
+      // Maven's output goes to stderr: stdout carries only the KAFKA_BROKERS line `.ci/run` exports
+      // (Maven wrote colour codes there on a first fetch, which broke the export).
+      { cwd: cache, stdio: ['ignore', process.stderr, 'inherit'] },
     );
     if (result.status !== 0)
       throw new Error(`mvn dependency:copy-dependencies failed (exit ${result.status})`);
