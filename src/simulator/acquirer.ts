@@ -39,6 +39,17 @@ export interface AcquirerSettings {
   readonly log: SimulatorLog;
 }
 
+export interface SettlementEntry {
+  readonly kind: 'capture' | 'refund';
+  /** PayFlow's reference for the operation (`pay_….capture`, `ref_….refund`). */
+  readonly reference: string;
+  /** The acquirer's own id of the operation. */
+  readonly pspReference: string;
+  readonly amount: bigint;
+  readonly currency: string;
+  readonly atMs: number;
+}
+
 interface AuthorizationState {
   readonly authorizationId: string;
   readonly reference: string;
@@ -164,6 +175,13 @@ function voidDeclineCode(authorization: AuthorizationState): string | undefined 
 
 export class Acquirer {
   private readonly authorizations = new Map<string, AuthorizationState>();
+  /** Captures and refunds done, in order: what the acquirer settles (settlement-report.ts). */
+  private readonly settled: SettlementEntry[] = [];
+
+  /** The captures and refunds done in [fromMs, toMs). */
+  settlementEntries(fromMs: number, toMs: number): readonly SettlementEntry[] {
+    return this.settled.filter((entry) => entry.atMs >= fromMs && entry.atMs < toMs);
+  }
   private readonly operations: OperationStore;
 
   constructor(private readonly settings: AcquirerSettings) {
@@ -385,6 +403,18 @@ export class Acquirer {
     const inquiry = perform(authorization);
     assertBalances(authorization);
     this.operations.record(inquiry);
+    if (
+      (inquiry.kind === 'capture' && inquiry.status === 'captured') ||
+      (inquiry.kind === 'refund' && inquiry.status === 'refunded')
+    )
+      this.settled.push({
+        kind: inquiry.kind,
+        reference: inquiry.reference,
+        pspReference: inquiry.kind === 'capture' ? inquiry.captureId : inquiry.refundId,
+        amount: BigInt(inquiry.amount),
+        currency: authorization.currency,
+        atMs: Date.now(),
+      });
     const answer = answerOf(inquiry);
     this.settings.log.info(
       {

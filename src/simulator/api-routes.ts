@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Acquirer, Outcome, Refusal } from './acquirer.ts';
 import type { Bank, BankPayout } from './bank.ts';
+import { settlementReportCsv } from './settlement-report.ts';
 import {
   AuthorizationParameters,
   AuthorizationRequest,
@@ -68,8 +69,56 @@ export function registerApiRoutes(root: FastifyInstance, acquirer: Acquirer): vo
     },
   );
 
+  app.get(
+    '/v1/settlement-reports/:date',
+    {
+      schema: {
+        params: Type.Object({ date: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }) }),
+        querystring: ReportQuery,
+      },
+    },
+    async (request, reply) => {
+      const from = Date.parse(`${request.params.date}T00:00:00Z`);
+      if (Number.isNaN(from)) return reply.code(400).send({ error: 'invalid_request', detail: 'bad date' });
+      const list = (value: string | undefined) =>
+        value ? value.split(',').filter((item) => item !== '') : [];
+      const query = request.query;
+      const csv = settlementReportCsv(acquirer.settlementEntries(from, from + 86_400_000), {
+        date: request.params.date,
+        batchNumber: Math.floor(from / 86_400_000),
+        costBps: query.costBps ?? defaultReportCostBps,
+        faults: {
+          missing: list(query.missing),
+          duplicate: list(query.duplicate),
+          amount: list(query.amount),
+          chargeback: list(query.chargeback),
+          unknown: query.unknown === 'true',
+        },
+      });
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header(
+          'content-disposition',
+          `attachment; filename="settlement_detail_report_${request.params.date}.csv"`,
+        )
+        .send(csv);
+    },
+  );
+
   app.get('/healthz', async () => ({ status: 'ok' }));
 }
+
+/** What the simulated acquirer keeps of each capture by default (PayFlow expects the same). */
+export const defaultReportCostBps = 150;
+
+const ReportQuery = Type.Object({
+  costBps: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
+  missing: Type.Optional(Type.String({ maxLength: 10_000 })),
+  duplicate: Type.Optional(Type.String({ maxLength: 10_000 })),
+  amount: Type.Optional(Type.String({ maxLength: 10_000 })),
+  chargeback: Type.Optional(Type.String({ maxLength: 10_000 })),
+  unknown: Type.Optional(Type.String({ enum: ['true', 'false'] })),
+});
 
 const PayoutRequest = Type.Object(
   {

@@ -1,7 +1,10 @@
 // The settlement CLI: `payflow settlement run --date`, `payflow jobs list|show|restart`,
 // `payflow merchants pricing set|show`. Results are JSON on stdout; progress goes to stderr on a
 // terminal only.
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { reconcileReport } from './application/reconcile.ts';
 import { DomainError } from '../../platform/errors.ts';
 import type { CliCommand, CommandContext } from '../../platform/module.ts';
 import { settlementDependencies } from './application/dependencies.ts';
@@ -66,6 +69,42 @@ async function settle(date: string, context: CommandContext): Promise<number> {
 }
 
 export const settlementCommands: readonly CliCommand[] = [
+  {
+    path: ['reconcile'],
+    summary: "Reconcile an acquirer settlement report (CSV) against PayFlow's settlement items.",
+    usage: 'payflow reconcile --file PATH [--date YYYY-MM-DD]',
+    needsDatabase: true,
+    async run(args, context) {
+      const { values } = parseArgs({
+        args: [...args],
+        options: { file: { type: 'string' }, date: { type: 'string' } },
+        strict: true,
+      });
+      if (!values.file) return fail('reconcile needs --file PATH');
+      try {
+        const run = await reconcileReport(settlementDependencies(context), createReadStream(values.file), {
+          source: path.basename(values.file),
+          ...(values.date !== undefined && { date: values.date }),
+        });
+        if (run.alreadyReconciled)
+          process.stderr.write(
+            `payflow: this report was reconciled before (${run.runId}); nothing changed\n`,
+          );
+        json(context, run);
+        const open = Object.entries(run.counts).filter(
+          ([outcome, count]) => outcome !== 'matched' && count > 0,
+        );
+        return open.length > 0 ? 1 : 0;
+      } catch (error) {
+        if (error instanceof DomainError) {
+          process.stderr.write(`payflow: ${error.message} (${error.code})\n`);
+          return 1;
+        }
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fail(`no file ${values.file}`);
+        throw error;
+      }
+    },
+  },
   {
     path: ['settlement', 'run'],
     summary: "Settle a day's captures and refunds: batches, journals, payouts (once per date).",

@@ -75,7 +75,11 @@ export const settlementModule: ModuleDefinition = {
           context.log.warn('settlement: no identity module, so its routes are not served');
           return;
         }
-        registerSettlementRoutes(app, { ...dependencies, authenticator: identity.authenticator });
+        registerSettlementRoutes(app, {
+          ...dependencies,
+          authenticator: identity.authenticator,
+          acquirerUrl: bankUrl?.replace(/\/+$/, ''),
+        });
       },
     };
   },

@@ -21,7 +21,10 @@ export async function recordSettlementItem(
   if (typeof paymentId !== 'string' || typeof currency !== 'string')
     throw new Error(`event ${event.eventId} has no paymentId or currency`);
   const capture = event.type === 'payment.captured.v1';
+  const refundId = event.payload['refundId'];
   await insertItem(transaction, {
+    // What the acquirer's report names the operation by: the payment (capture) or the refund.
+    operationId: capture ? paymentId : typeof refundId === 'string' ? refundId : paymentId,
     id: event.eventId,
     merchantId,
     currency,

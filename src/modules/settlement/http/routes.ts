@@ -5,6 +5,8 @@ import type { HttpApp } from '../../../platform/http/app.ts';
 import { merchantIdOf, requireScopes, type RequestAuthenticator } from '../../../platform/http/auth.ts';
 import { DomainError } from '../../../platform/errors.ts';
 import { amountToJson } from '../../../platform/money.ts';
+import { Readable } from 'node:stream';
+import { reconcileReport } from '../application/reconcile.ts';
 import { runSettlement, type SettlementDependencies } from '../application/settlement-job.ts';
 import {
   batchLines,
@@ -19,9 +21,15 @@ import {
 
 const tags = ['settlement'];
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
-const ListQuery = Type.Object({
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
-});
+// Query strings arrive as text: limits are digits, turned into a number here (1 to `max`).
+const limitText = (max: number) =>
+  Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: `1 to ${max}, default 20.` }));
+const ListQuery = Type.Object({ limit: limitText(100) });
+function limitOf(text: string | undefined, max: number): number {
+  const value = Number(text ?? 20);
+  if (value < 1 || value > max) throw new DomainError('invalid_limit', 400, `limit must be 1 to ${max}.`);
+  return value;
+}
 
 function describeBatch(batch: BatchRow) {
   return {
@@ -56,7 +64,11 @@ const notFound = (what: string) => new DomainError(`${what}_not_found`, 404, `No
 
 export function registerSettlementRoutes(
   app: HttpApp,
-  dependencies: SettlementDependencies & { readonly authenticator: RequestAuthenticator },
+  dependencies: SettlementDependencies & {
+    readonly authenticator: RequestAuthenticator;
+    /** Where the acquirer's settlement reports are fetched from (its base URL). */
+    readonly acquirerUrl: string | undefined;
+  },
 ): void {
   const { sql, authenticator } = dependencies;
   const read = requireScopes(authenticator, 'balance:read');
@@ -69,7 +81,10 @@ export function registerSettlementRoutes(
     },
     async (request) => ({
       data: (
-        await listBatches(sql, { merchantId: merchantIdOf(request), limit: request.query.limit ?? 20 })
+        await listBatches(sql, {
+          merchantId: merchantIdOf(request),
+          limit: limitOf(request.query.limit, 100),
+        })
       ).map(describeBatch),
     }),
   );
@@ -127,7 +142,10 @@ export function registerSettlementRoutes(
     { preHandler: read, schema: { tags, summary: "List the merchant's payouts", querystring: ListQuery } },
     async (request) => ({
       data: (
-        await listPayouts(sql, { merchantId: merchantIdOf(request), limit: request.query.limit ?? 20 })
+        await listPayouts(sql, {
+          merchantId: merchantIdOf(request),
+          limit: limitOf(request.query.limit, 100),
+        })
       ).map(describePayout),
     }),
   );
@@ -158,6 +176,164 @@ export function registerSettlementRoutes(
     async (request) => runSettlement(dependencies, request.body.date),
   );
 
+  // Reports arrive as text/csv and are read as a stream (never buffered whole).
+  app.addContentTypeParser('text/csv', (_request, payload, done) => done(null, payload));
+  const settle = requireScopes(authenticator, 'admin:settlement');
+  const adminRead = requireScopes(authenticator, 'admin:read');
+  const DateQuery = Type.Object({ date: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })) });
+
+  app.post(
+    '/v1/admin/reconciliation/reports',
+    {
+      preHandler: settle,
+      schema: {
+        tags,
+        summary: "Reconcile an acquirer settlement report (text/csv, Adyen's settlement details shape)",
+        querystring: DateQuery,
+      },
+    },
+    async (request, reply) => {
+      if (!(request.body instanceof Readable))
+        throw new DomainError('unsupported_media_type', 415, 'Send the report as text/csv.');
+      const run = await reconcileReport(dependencies, request.body, {
+        source: `upload ${request.id}`,
+        ...(request.query.date !== undefined && { date: request.query.date }),
+      });
+      return reply.code(run.alreadyReconciled ? 200 : 201).send(run);
+    },
+  );
+
+  app.post(
+    '/v1/admin/reconciliation/fetch',
+    {
+      preHandler: settle,
+      schema: {
+        tags,
+        summary: "Fetch a day's settlement report from the acquirer and reconcile it",
+        body: Type.Object(
+          {
+            date: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }),
+            /** Simulator only: faults to inject, as its query string (`missing=pay_….capture`). */
+            simulatorFaults: Type.Optional(Type.String({ maxLength: 2000 })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      if (!dependencies.acquirerUrl) throw new DomainError('no_acquirer', 409, 'No acquirer URL is known.');
+      const faults = request.body.simulatorFaults ? `?${request.body.simulatorFaults}` : '';
+      const response = await fetch(
+        `${dependencies.acquirerUrl}/v1/settlement-reports/${request.body.date}${faults}`,
+        { signal: AbortSignal.timeout(30_000) },
+      );
+      if (response.status !== 200 || !response.body)
+        throw new DomainError(
+          'acquirer_report_unavailable',
+          502,
+          `The acquirer answered ${response.status}.`,
+        );
+      const run = await reconcileReport(dependencies, Readable.fromWeb(response.body as never), {
+        source: `acquirer report ${request.body.date}`,
+        date: request.body.date,
+      });
+      return reply.code(run.alreadyReconciled ? 200 : 201).send(run);
+    },
+  );
+
+  app.get(
+    '/v1/admin/reconciliation/runs',
+    {
+      preHandler: adminRead,
+      schema: { tags, summary: 'List reconciliation runs with counts per outcome', querystring: ListQuery },
+    },
+    async (request) => ({
+      data: await sql`
+        select id, source, to_char(report_date, 'YYYY-MM-DD') as "reportDate", row_count as rows, counts,
+          created_at as "createdAt"
+        from settlement.reconciliation_runs order by created_at desc, id desc limit ${limitOf(request.query.limit, 100)}`,
+    }),
+  );
+
+  app.get(
+    '/v1/admin/reconciliation/exceptions',
+    {
+      preHandler: adminRead,
+      schema: {
+        tags,
+        summary: 'List reconciliation exceptions (open or resolved)',
+        querystring: Type.Object({
+          status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('resolved')])),
+          limit: limitText(500),
+        }),
+      },
+    },
+    async (request) => ({
+      data: (
+        await sql<
+          {
+            id: string;
+            run_id: string;
+            line: number | null;
+            outcome: string;
+            reference: string | null;
+            currency: string | null;
+            expected_amount: bigint | null;
+            reported_amount: bigint | null;
+            detail: string | null;
+            status: string;
+            resolution: string | null;
+          }[]
+        >`
+          select id, run_id, line, outcome, reference, currency, expected_amount, reported_amount, detail, status,
+            resolution
+          from settlement.reconciliation_results
+          where status = ${request.query.status ?? 'open'}
+          order by run_id desc, line nulls last, id limit ${limitOf(request.query.limit, 500)}`
+      ).map((row) => ({
+        id: row.id,
+        runId: row.run_id,
+        line: row.line,
+        outcome: row.outcome,
+        reference: row.reference,
+        currency: row.currency,
+        expectedAmount: row.expected_amount === null ? null : amountToJson(row.expected_amount),
+        reportedAmount: row.reported_amount === null ? null : amountToJson(row.reported_amount),
+        detail: row.detail,
+        status: row.status,
+        resolution: row.resolution,
+      })),
+    }),
+  );
+
+  app.post(
+    '/v1/admin/reconciliation/exceptions/:id/resolve',
+    {
+      preHandler: settle,
+      schema: {
+        tags,
+        summary: 'Resolve a reconciliation exception with a reason',
+        params: IdParams,
+        body: Type.Object(
+          { reason: Type.String({ minLength: 1, maxLength: 500 }) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => {
+      const [row] = await sql<{ id: string; status: string }[]>`
+        update settlement.reconciliation_results
+        set status = 'resolved', resolution = ${request.body.reason}, resolved_at = ${dependencies.clock.now()}
+        where id = ${request.params.id} and status = 'open'
+        returning id, status`;
+      if (row) return { id: row.id, status: row.status };
+      const [existing] = await sql<{ status: string }[]>`
+        select status from settlement.reconciliation_results where id = ${request.params.id}`;
+      if (!existing) throw notFound('exception');
+      throw new DomainError('exception_not_open', 409, `The exception is ${existing.status}, not open.`);
+    },
+  );
+
   app.get(
     '/v1/admin/settlement/runs',
     {
@@ -169,7 +345,7 @@ export function registerSettlementRoutes(
       },
     },
     async (request) => ({
-      data: (await listJobRuns(sql, request.query.limit ?? 20)).map((row) => ({
+      data: (await listJobRuns(sql, limitOf(request.query.limit, 100))).map((row) => ({
         id: row.id,
         parameters: row.params_key,
         status: row.status,

@@ -23,6 +23,7 @@ export async function insertItem(
   sql: Queryable,
   item: {
     id: string;
+    operationId: string;
     merchantId: string;
     currency: string;
     paymentId: string;
@@ -32,8 +33,8 @@ export async function insertItem(
   },
 ): Promise<void> {
   await sql`
-    insert into settlement.items (id, merchant_id, currency, payment_id, kind, amount, occurred_at)
-    values (${item.id}, ${item.merchantId}, ${item.currency}, ${item.paymentId}, ${item.kind},
+    insert into settlement.items (id, operation_id, merchant_id, currency, payment_id, kind, amount, occurred_at)
+    values (${item.id}, ${item.operationId}, ${item.merchantId}, ${item.currency}, ${item.paymentId}, ${item.kind},
             ${item.amount}, ${item.occurredAt})
     on conflict (id) do nothing`;
 }
