@@ -1,3 +1,4 @@
+// payflow-test: run-alone (scripts/test.ts runs it after the other files, on its own)
 // Fault tests on a real three-broker Kafka cluster (KRaft, replication factor 3,
 // min.insync.replicas 2) of this file's own, started with scripts/kafka.ts, so killing brokers
 // disturbs no other test. PayFlow runs with EVENT_BUS=kafka while payments flow; the `webhooks`

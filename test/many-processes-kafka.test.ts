@@ -1,3 +1,4 @@
+// payflow-test: run-alone (scripts/test.ts runs it after the other files, on its own)
 // PayFlow as many processes on one PostgreSQL and one Kafka: three `--role api` processes and two
 // `--role worker` processes. Payments flow through all three APIs, some of them raced (the same
 // idempotency key sent to two APIs at once; two captures of one payment through two APIs), while
