@@ -207,6 +207,18 @@ export async function waitForPorts(nodes: readonly KafkaNode[], timeoutMs = 90_0
 }
 
 /** Formats fresh KRaft storage in `dir` and starts `count` nodes; resolves when all listen. */
+/**
+ * A KRaft cluster id: 16 random bytes, base64url. Like Kafka's own Uuid.randomUuid, never one that
+ * starts with "-": the storage tool would read it as an option (`--cluster-id expected one
+ * argument`), which failed one start in 64.
+ */
+function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 export async function startKafka(options: { dir: string; brokers?: number }): Promise<KafkaClusterState> {
   const count = options.brokers ?? 1;
   const classpath = fetchKafka();
@@ -222,7 +234,7 @@ export async function startKafka(options: { dir: string; brokers?: number }): Pr
   }
   const state: KafkaClusterState = {
     dir: options.dir,
-    clusterId: randomBytes(16).toString('base64url'),
+    clusterId: newClusterId(),
     nodes,
   };
   for (const node of nodes) {
