@@ -1,0 +1,232 @@
+// PayFlow client SDK, typed by hand over /openapi.json (ADR 26). Money is bigint minor units, never a float.
+import { randomUUID } from 'node:crypto';
+
+export {
+  generateWebhookSecret,
+  signWebhook,
+  verifyWebhook,
+  WebhookVerificationError,
+  type WebhookVerificationErrorCode,
+} from './webhooks.ts';
+
+export type PaymentStatus = string;
+
+export interface Payment {
+  readonly paymentId: string;
+  readonly status: PaymentStatus;
+  readonly amount: bigint;
+  readonly currency: string;
+  readonly [field: string]: unknown;
+}
+
+export interface Refund {
+  readonly refundId: string;
+  readonly paymentId: string;
+  readonly status: string;
+  readonly refundedAmount: bigint;
+  readonly [field: string]: unknown;
+}
+
+/** A problem+json answer (RFC 9457) with PayFlow's stable `code`. */
+export class PayFlowError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly problem: Readonly<Record<string, unknown>>,
+  ) {
+    super(message);
+    this.name = 'PayFlowError';
+  }
+}
+
+export interface PayFlowClientOptions {
+  readonly baseUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly scope?: string;
+  /** Attempts per logical call (first try included); default 4. */
+  readonly maxAttempts?: number;
+  /** First backoff in ms, doubled each retry; default 100. */
+  readonly backoffMs?: number;
+  /** Refresh the token this many seconds before it expires; default 30. */
+  readonly refreshBeforeSeconds?: number;
+  readonly fetch?: typeof fetch;
+}
+
+const moneyFields = new Set([
+  'amount',
+  'capturedAmount',
+  'refundedAmount',
+  'authorizedAmount',
+  'amountMinor',
+]);
+
+/** JSON integers in money fields become bigint (exact up to 2^53, the API's own range). */
+function reviveMoney(key: string, value: unknown): unknown {
+  return moneyFields.has(key) && typeof value === 'number' && Number.isInteger(value) ? BigInt(value) : value;
+}
+
+/** bigint is written as a JSON integer, digit for digit (no float on the way). */
+function stringify(body: unknown): string {
+  const marker = '\u0000bigint:';
+  const text = JSON.stringify(body, (_key, value: unknown) =>
+    typeof value === 'bigint' ? `${marker}${value.toString()}` : value,
+  );
+  return text.replace(/"\\u0000bigint:(-?\d+)"/g, '$1');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export class PayFlowClient {
+  readonly #options: PayFlowClientOptions;
+  readonly #fetch: typeof fetch;
+  #token: { value: string; expiresAt: number } | undefined;
+  #pendingToken: Promise<string> | undefined;
+
+  constructor(options: PayFlowClientOptions) {
+    this.#options = options;
+    this.#fetch = options.fetch ?? fetch;
+  }
+
+  /** A bearer token, fetched again `refreshBeforeSeconds` before it expires. */
+  async accessToken(): Promise<string> {
+    const margin = (this.#options.refreshBeforeSeconds ?? 30) * 1000;
+    if (this.#token !== undefined && Date.now() < this.#token.expiresAt - margin) return this.#token.value;
+    this.#pendingToken ??= this.#fetchToken().finally(() => (this.#pendingToken = undefined));
+    return this.#pendingToken;
+  }
+
+  async #fetchToken(): Promise<string> {
+    const form = new URLSearchParams({ grant_type: 'client_credentials' });
+    if (this.#options.scope !== undefined) form.set('scope', this.#options.scope);
+    const basic = Buffer.from(
+      `${encodeURIComponent(this.#options.clientId)}:${encodeURIComponent(this.#options.clientSecret)}`,
+    ).toString('base64');
+    const response = await this.#fetch(`${this.#options.baseUrl}/oauth/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    });
+    const body = (await response.json()) as Record<string, unknown>;
+    if (!response.ok || typeof body.access_token !== 'string') {
+      const code = typeof body.error === 'string' ? body.error : 'token_refused';
+      throw new PayFlowError(response.status, code, String(body.error_description ?? code), body);
+    }
+    const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : 300;
+    this.#token = { value: body.access_token, expiresAt: Date.now() + expiresIn * 1000 };
+    return body.access_token;
+  }
+
+  /**
+   * One logical call. Unsafe methods carry one Idempotency-Key reused on every retry. Retries only on
+   * network errors, 503 (honouring Retry-After) and 409 idempotency_key_in_use.
+   */
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: { idempotencyKey?: string } = {},
+  ): Promise<T> {
+    const unsafe = method !== 'GET' && method !== 'HEAD';
+    const key = unsafe ? (options.idempotencyKey ?? randomUUID()) : undefined;
+    const attempts = this.#options.maxAttempts ?? 4;
+    let backoff = this.#options.backoffMs ?? 100;
+    for (let attempt = 1; ; attempt++) {
+      const token = await this.accessToken();
+      let response: Response;
+      try {
+        response = await this.#fetch(`${this.#options.baseUrl}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: 'application/json',
+            ...(body !== undefined && { 'content-type': 'application/json' }),
+            ...(key !== undefined && { 'idempotency-key': key }),
+          },
+          ...(body !== undefined && { body: stringify(body) }),
+        });
+      } catch (error) {
+        if (attempt >= attempts) throw error;
+        await sleep(backoff);
+        backoff *= 2;
+        continue;
+      }
+      const text = await response.text();
+      const parsed = (text === '' ? {} : JSON.parse(text, reviveMoney)) as Record<string, unknown>;
+      if (response.ok) return parsed as T;
+      const code = typeof parsed.code === 'string' ? parsed.code : `http_${response.status}`;
+      const retryable =
+        response.status === 503 || (response.status === 409 && code === 'idempotency_key_in_use');
+      if (response.status === 401 && attempt === 1) this.#token = undefined;
+      if ((retryable || (response.status === 401 && attempt === 1)) && attempt < attempts) {
+        const retryAfter = Number(response.headers.get('retry-after'));
+        await sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : backoff);
+        backoff *= 2;
+        continue;
+      }
+      throw new PayFlowError(response.status, code, String(parsed.detail ?? parsed.title ?? code), parsed);
+    }
+  }
+
+  tokenizeCard(card: {
+    number: string;
+    expMonth: number;
+    expYear: number;
+    cvc: string;
+  }): Promise<{ token: string }> {
+    return this.request('POST', '/tokens', { card });
+  }
+
+  authorize(
+    input: {
+      amount: bigint;
+      currency: string;
+      paymentMethod: { type: 'card'; token: string };
+      capture?: boolean;
+      metadata?: Record<string, string | number | boolean | null>;
+    },
+    options: { idempotencyKey?: string } = {},
+  ): Promise<Payment> {
+    return this.request('POST', '/payments/authorize', input, options);
+  }
+
+  capture(
+    id: string,
+    input: { amount?: bigint } = {},
+    options: { idempotencyKey?: string } = {},
+  ): Promise<Payment> {
+    return this.request('POST', `/payments/${encodeURIComponent(id)}/capture`, input, options);
+  }
+
+  refund(
+    id: string,
+    input: { amount: bigint; reason?: string },
+    options: { idempotencyKey?: string } = {},
+  ): Promise<Refund> {
+    return this.request('POST', `/payments/${encodeURIComponent(id)}/refund`, input, options);
+  }
+
+  getPayment(id: string): Promise<Payment> {
+    return this.request('GET', `/payments/${encodeURIComponent(id)}`);
+  }
+
+  /** Every payment, newest first, following `nextCursor` page by page. */
+  async *listPayments(filter: { status?: string; limit?: number } = {}): AsyncGenerator<Payment> {
+    let cursor: string | undefined;
+    do {
+      const query = new URLSearchParams();
+      if (filter.status !== undefined) query.set('status', filter.status);
+      if (filter.limit !== undefined) query.set('limit', String(filter.limit));
+      if (cursor !== undefined) query.set('cursor', cursor);
+      const page = await this.request<{ data: Payment[]; nextCursor?: string | null }>(
+        'GET',
+        `/payments?${query.toString()}`,
+      );
+      yield* page.data;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+  }
+}
