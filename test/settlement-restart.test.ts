@@ -104,6 +104,22 @@ test('settlement killed with SIGKILL mid-run resumes from its last chunk: each i
     assert.equal(again.code, 0, again.stderr);
     assert.equal((JSON.parse(again.stdout) as { outcome: string }).outcome, 'already_completed');
     assert.match(again.stderr, /already completed/);
+
+    // The invariants hold, and a change behind the application's back is reported.
+    const verified = await runCli(['settlement', 'verify'], env);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+    assert.match(verified.stdout, /settlement verify: OK/);
+    await sql`update settlement.batches set gross = gross + 1, net = net + 1 where id = (select min(id) from settlement.batches)`;
+    await sql`
+      insert into settlement.payouts (id, merchant_id, currency, amount, status, created_at, updated_at)
+      values ('po_00000000000000000000000000', ${merchants[0]!}, 'USD', 999999999, 'pending', now(), now())`;
+    const broken = await runCli(['settlement', 'verify'], env);
+    assert.equal(broken.code, 1);
+    assert.match(broken.stdout, /VIOLATION batch_totals: batch stl_\w+ differs from the sum of its items/);
+    assert.match(
+      broken.stdout,
+      /VIOLATION payouts_within_settled: mer_restart_a USD: payouts \d+ exceed the net settled/,
+    );
   } finally {
     await database.drop();
   }

@@ -14,6 +14,7 @@ import {
   findJobRun,
   findPricing,
   listJobRuns,
+  settlementViolations,
   upsertPricing,
   type JobRunRow,
 } from './infra/settlement-repository.ts';
@@ -69,6 +70,21 @@ async function settle(date: string, context: CommandContext): Promise<number> {
 }
 
 export const settlementCommands: readonly CliCommand[] = [
+  {
+    path: ['settlement', 'verify'],
+    summary:
+      "Check settlement's invariants: batch totals equal their items; payouts never exceed the net settled.",
+    usage: 'payflow settlement verify',
+    needsDatabase: true,
+    async run(_args, context) {
+      const violations = await settlementViolations(context.sql);
+      for (const violation of violations) context.print(`VIOLATION ${violation.check}: ${violation.detail}`);
+      context.print(
+        `settlement verify: ${violations.length === 0 ? 'OK' : `${violations.length} violation(s)`}`,
+      );
+      return violations.length === 0 ? 0 : 1;
+    },
+  },
   {
     path: ['reconcile'],
     summary: "Reconcile an acquirer settlement report (CSV) against PayFlow's settlement items.",

@@ -307,3 +307,43 @@ export async function updatePayout(
       finished_at = ${finished ? change.now : null}
     where id = ${id}`;
 }
+
+export interface SettlementViolation {
+  readonly check: string;
+  readonly detail: string;
+}
+
+/**
+ * The settlement invariants that the schema cannot state alone: each batch's totals are its items'
+ * sums, and per merchant and currency, payouts not failed never exceed the net settled.
+ */
+export async function settlementViolations(sql: Queryable): Promise<readonly SettlementViolation[]> {
+  const violations: SettlementViolation[] = [];
+  const batches = await sql<{ id: string }[]>`
+    select b.id from settlement.batches b
+    left join (select batch_id, count(*) as n,
+                 coalesce(sum(amount) filter (where kind = 'capture'), 0) as gross,
+                 coalesce(sum(amount) filter (where kind = 'refund'), 0) as refunds,
+                 coalesce(sum(fee), 0) as fees,
+                 coalesce(sum(acquirer_cost), 0) as costs
+               from settlement.items where batch_id is not null group by batch_id) i on i.batch_id = b.id
+    where i.batch_id is null or i.n <> b.item_count or i.gross <> b.gross or i.refunds <> b.refunds
+       or i.fees <> b.fees or i.costs <> b.acquirer_costs
+    order by b.id`;
+  for (const batch of batches)
+    violations.push({ check: 'batch_totals', detail: `batch ${batch.id} differs from the sum of its items` });
+  const overpaid = await sql<{ merchant_id: string; currency: string; paid: bigint; net: bigint }[]>`
+    select p.merchant_id, p.currency, p.paid, coalesce(b.net, 0)::bigint as net
+    from (select merchant_id, currency, sum(amount)::bigint as paid from settlement.payouts
+          where status <> 'failed' group by merchant_id, currency) p
+    left join (select merchant_id, currency, sum(net) as net from settlement.batches
+               group by merchant_id, currency) b using (merchant_id, currency)
+    where p.paid > coalesce(b.net, 0)
+    order by p.merchant_id, p.currency`;
+  for (const row of overpaid)
+    violations.push({
+      check: 'payouts_within_settled',
+      detail: `${row.merchant_id} ${row.currency}: payouts ${row.paid} exceed the net settled ${row.net}`,
+    });
+  return violations;
+}
