@@ -1,0 +1,402 @@
+// `npm run chaos -- --seconds S --seed N`: a seeded chaos run of the money path (VOPR/Jepsen style).
+// PayFlow runs as API ×2 + worker ×1 on a fresh database, the acquirer simulator as its own process;
+// a random mix of authorize / capture (full, partial) / refund / void / same-key retries is driven
+// from the seed's stream while faults from the same stream are injected (kill -9 + restart of any
+// PayFlow process, acquirer timeouts before/after approval via the simulator's timeout cards, acquirer
+// errors, pg_terminate_backend, failing webhook receivers). Then it waits for quiescence and checks
+// the invariants, printing each with a count; exit 1 on any violation. Same seed, same schedule
+// (the order of operations and faults; timing is not deterministic).
+// Needs TEST_DATABASE_URL or DATABASE_URL (a server where it may create a database).
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { randomBytes, randomInt } from 'node:crypto';
+import postgres from 'postgres';
+import { createSql } from '../src/platform/db/client.ts';
+import {
+  createMerchantCredentials,
+  merchantSessionAt,
+  type MerchantSession,
+} from '../test/support/identity.ts';
+import { authorizeBody, call, tokenize, type JsonAnswer } from '../test/support/payments.ts';
+import { startPayflowProcess, type PayflowProcess } from '../test/support/processes.ts';
+import { repositoryRoot } from '../test/support/server.ts';
+
+/** mulberry32: a small deterministic stream from a 32-bit seed. */
+export function randomStream(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export type Fault = 'kill-api' | 'kill-worker' | 'terminate-connections' | 'none';
+export type Operation = 'authorize' | 'capture-full' | 'capture-partial' | 'refund' | 'void' | 'retry';
+
+/** The schedule derived from the seed: operations and faults in order (pure; same seed, same plan). */
+export function plan(
+  seed: number,
+  steps: number,
+): { operation: Operation; card: string; fault: Fault; pick: number }[] {
+  const next = randomStream(seed);
+  const operations: Operation[] = [
+    'authorize',
+    'authorize',
+    'capture-full',
+    'capture-partial',
+    'refund',
+    'void',
+    'retry',
+  ];
+  const faults: Fault[] = ['kill-api', 'kill-worker', 'terminate-connections', 'none', 'none', 'none'];
+  // approved, approved, approved-then-late (times out after approval), late (before decision),
+  // acquirer error, decline
+  const cards = [
+    '4242424242424242',
+    '4000000000000259',
+    '4000000000003220',
+    '4000000000003238',
+    '4000000000000119',
+    '4000000000000002',
+  ];
+  return Array.from({ length: steps }, () => ({
+    operation: operations[Math.floor(next() * operations.length)]!,
+    card: cards[Math.floor(next() * cards.length)]!,
+    fault: next() < 0.08 ? faults[Math.floor(next() * faults.length)]! : 'none',
+    pick: next(),
+  }));
+}
+
+function argument(name: string): string | undefined {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+}
+
+interface Sent {
+  readonly method: 'POST';
+  readonly path: string;
+  readonly body: unknown;
+  readonly key: string;
+  readonly answer: JsonAnswer;
+}
+
+function startSimulatorProcess(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(repositoryRoot, 'src/apps/simulator.ts')],
+    {
+      cwd: repositoryRoot,
+      env: {
+        ...process.env,
+        SIMULATOR_PORT: '0',
+        SIMULATOR_SLOW_RESPONSE_MS: '2000',
+        SIMULATOR_LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    const lines: string[] = [];
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      lines.push(line);
+      const match = /"url":"(http[^"]+)"/.exec(line);
+      if (match) resolve({ url: match[1]!, child });
+    });
+    createInterface({ input: child.stderr! }).on('line', (line) => lines.push(line));
+    child.once('exit', () => reject(new Error(`simulator exited:\n${lines.join('\n')}`)));
+  });
+}
+
+async function main(): Promise<number> {
+  const seconds = Number(argument('seconds') ?? '60');
+  const seed = Number(argument('seed') ?? randomInt(0, 2 ** 31));
+  process.stdout.write(
+    `chaos: seed ${seed}, ${seconds} s (replay: npm run chaos -- --seconds ${seconds} --seed ${seed})\n`,
+  );
+  const serverUrl = process.env['TEST_DATABASE_URL'] ?? process.env['DATABASE_URL'];
+  if (!serverUrl) {
+    process.stderr.write(
+      'chaos: set TEST_DATABASE_URL or DATABASE_URL (a PostgreSQL server where a database may be created)\n',
+    );
+    return 2;
+  }
+  const name = `payflow_chaos_${randomBytes(5).toString('hex')}`;
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => undefined });
+  await admin.unsafe(`create database "${name}"`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const databaseUrl = url.toString();
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const violations: string[] = [];
+  try {
+    const simulator = await startSimulatorProcess();
+    cleanups.push(async () => simulator.child.kill('SIGKILL'));
+    const received = new Map<string, number>();
+    const receiverRandom = randomStream(seed ^ 0x5bd1e995);
+    let receiverFailures = 0;
+    const failedOnce = new Set<string>();
+    const receiver = http.createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const { eventId } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { eventId: string };
+        // Each event's first attempt fails with probability 0.2 (PayFlow's second retry is minutes
+        // later, too long for a short run).
+        if (!failedOnce.has(eventId) && !received.has(eventId) && receiverRandom() < 0.2) {
+          failedOnce.add(eventId);
+          receiverFailures += 1;
+          response.writeHead(500).end('receiver down');
+          return;
+        }
+        received.set(eventId, (received.get(eventId) ?? 0) + 1);
+        response.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    cleanups.push(
+      () =>
+        new Promise((resolve) => {
+          receiver.closeAllConnections();
+          receiver.close(resolve);
+        }),
+    );
+
+    const natsUrl = process.env['NATS_URL'];
+    const bus: Record<string, string> = natsUrl
+      ? { EVENT_BUS: 'nats', NATS_URL: natsUrl }
+      : { EVENT_BUS: 'postgres' };
+    const env: Record<string, string> = {
+      DATABASE_URL: databaseUrl,
+      ACQUIRER_URL: simulator.url,
+      ACQUIRER_TIMEOUT_MS: '1000',
+      PAYMENT_INQUIRY_SCHEDULE: '300ms,300ms,500ms,1s,1s,2s,5s',
+      PAYMENT_JOB_INTERVAL_MS: '100',
+      IDEMPOTENCY_KEY_LOCK_TIMEOUT_MS: '3000',
+      VAULT_MASTER_KEY: randomBytes(32).toString('hex'),
+      EVENT_BUS_PREFIX: `c${randomBytes(6).toString('hex')}`,
+      EVENTS_POLL_INTERVAL_MS: '100',
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+      WEBHOOK_POLL_INTERVAL_MS: '100',
+      ...bus,
+    };
+    const processes: PayflowProcess[] = [];
+    cleanups.push(async () => {
+      for (const p of processes) await p.stop('SIGKILL');
+    });
+    const first = startPayflowProcess('api', env);
+    processes.push(first);
+    const apis: string[] = [await first.ready];
+    const second = startPayflowProcess('api', env);
+    processes.push(second);
+    apis.push(await second.ready);
+    const worker = startPayflowProcess('worker', env);
+    processes.push(worker);
+    await worker.ready;
+
+    const sql = createSql({ url: databaseUrl, maxConnections: 2 });
+    cleanups.push(() => sql.end());
+    const merchant: MerchantSession = await merchantSessionAt(apis[0]!, await createMerchantCredentials(sql));
+    const endpoint = await call(apis[0]!, merchant, 'POST', '/webhooks/endpoints', {
+      url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`,
+      eventTypes: [
+        'payment.authorized.v1',
+        'payment.captured.v1',
+        'payment.refunded.v1',
+        'payment.voided.v1',
+      ],
+    });
+    if (endpoint.status !== 201) throw new Error(`webhook endpoint: ${endpoint.status} ${endpoint.text}`);
+
+    const steps = plan(seed, 100_000);
+    const sent: Sent[] = [];
+    const payments: { id: string; amount: number }[] = [];
+    const faultCounts = new Map<string, number>();
+    let step = 0;
+    const deadline = Date.now() + seconds * 1000;
+    const alive = async (index: number): Promise<string> => {
+      const process = processes[index]!;
+      return process.ready.catch(() => '');
+    };
+    const send = async (api: string, path: string, body: unknown, key = randomBytes(12).toString('hex')) => {
+      try {
+        const answer = await call(api, merchant, 'POST', path, body, key);
+        sent.push({ method: 'POST', path, body, key, answer });
+        return answer;
+      } catch {
+        return undefined; // the process died under the request
+      }
+    };
+    while (Date.now() < deadline) {
+      const s = steps[step++]!;
+      if (s.fault !== 'none') {
+        faultCounts.set(s.fault, (faultCounts.get(s.fault) ?? 0) + 1);
+        if (s.fault === 'terminate-connections') {
+          await admin`select pg_terminate_backend(pid) from pg_stat_activity
+            where datname = ${name} and pid <> pg_backend_pid() and application_name not like 'chaos%'`.catch(
+            () => undefined,
+          );
+        } else {
+          const index = s.fault === 'kill-worker' ? 2 : Math.floor(s.pick * 2);
+          const old = processes[index]!;
+          await old.stop('SIGKILL');
+          const fresh = startPayflowProcess(old.role, env);
+          processes[index] = fresh;
+          if (index < 2) apis[index] = await fresh.ready.catch(() => apis[index]!);
+        }
+      }
+      const api = (await alive(Math.floor(s.pick * 2))) || apis[0]!;
+      const target = payments.length > 0 ? payments[Math.floor(s.pick * payments.length)]! : undefined;
+      switch (s.operation) {
+        case 'authorize': {
+          let token: string;
+          try {
+            token = await tokenize(api, merchant, s.card);
+          } catch {
+            break;
+          }
+          const amount = 500 + Math.floor(s.pick * 10_000);
+          const answer = await send(api, '/payments/authorize', authorizeBody(token, amount));
+          if (answer && answer.status >= 200 && answer.status < 300)
+            payments.push({ id: answer.body['paymentId'] as string, amount });
+          break;
+        }
+        case 'capture-full':
+          if (target) await send(api, `/payments/${target.id}/capture`, {});
+          break;
+        case 'capture-partial':
+          if (target)
+            await send(api, `/payments/${target.id}/capture`, {
+              amount: Math.max(1, Math.floor(target.amount / 2)),
+            });
+          break;
+        case 'refund':
+          if (target)
+            await send(api, `/payments/${target.id}/refund`, {
+              amount: Math.max(1, Math.floor(target.amount / 4)),
+            });
+          break;
+        case 'void':
+          if (target) await send(api, `/payments/${target.id}/void`, {});
+          break;
+        case 'retry': {
+          const earlier = sent.length > 0 ? sent[Math.floor(s.pick * sent.length)]! : undefined;
+          if (earlier) await send(api, earlier.path, earlier.body, earlier.key);
+          break;
+        }
+      }
+    }
+    process.stdout.write(
+      `chaos: ${step} steps, ${sent.length} requests, faults ${JSON.stringify(Object.fromEntries(faultCounts))}, receiver failures ${receiverFailures}\n`,
+    );
+    for (const p of processes) await p.ready.catch(() => undefined);
+
+    // Quiescence: no unfinished idempotency key, no pending payment, every outbox event delivered.
+    const quiet = Date.now() + 120_000;
+    const subscribed = [
+      'payment.authorized.v1',
+      'payment.captured.v1',
+      'payment.refunded.v1',
+      'payment.voided.v1',
+    ];
+    let missing: string[] = [];
+    let locked = 0;
+    while (Date.now() < quiet) {
+      const [row] = await sql<{ locked: number }[]>`
+        select count(*)::int as locked from payments.idempotency_keys where recovery_point <> 'finished'`;
+      locked = row!.locked;
+      const events = await sql<{ event_id: string }[]>`
+        select event_id from events.outbox where type in ${sql(subscribed)}`;
+      missing = events.map((e) => e.event_id).filter((id) => !received.has(id));
+      if (locked === 0 && missing.length === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const report = (label: string, ok: boolean, detail: string) => {
+      process.stdout.write(`chaos: ${ok ? 'ok  ' : 'FAIL'} ${label}: ${detail}\n`);
+      if (!ok) violations.push(`${label}: ${detail}`);
+    };
+    report('no idempotency key left unfinished', locked === 0, `${locked} unfinished`);
+    report(
+      'every event delivered to the webhook endpoint',
+      missing.length === 0,
+      `${received.size} delivered, ${missing.length} missing${missing.length ? ` (${missing.slice(0, 5).join(', ')})` : ''}`,
+    );
+    const doubled = [...received.values()].filter((count) => count > 1).length;
+    process.stdout.write(
+      `chaos: info  ${doubled} events redelivered after an ambiguous ack (the receiver dedupes by eventId)\n`,
+    );
+
+    // Every 2xx is in the database with that answer: a replay with the same key answers the same.
+    let replayed = 0;
+    const mismatched: string[] = [];
+    for (const request of sent.filter((r) => r.answer.status >= 200 && r.answer.status < 300)) {
+      const again = await call(apis[0]!, merchant, 'POST', request.path, request.body, request.key);
+      replayed += 1;
+      if (
+        !(
+          again.status === request.answer.status ||
+          // a 202 (PENDING, resolved in the background) may replay as the resolved 2xx
+          (request.answer.status === 202 && again.status >= 200 && again.status < 300)
+        ) ||
+        again.body['paymentId'] !== request.answer.body['paymentId']
+      )
+        mismatched.push(
+          `${request.path} key ${request.key}: first ${request.answer.status} ${request.answer.text.slice(0, 200)}, replay ${again.status} ${again.text.slice(0, 200)}`,
+        );
+    }
+    report(
+      'every 2xx answer replays the same',
+      mismatched.length === 0,
+      `${replayed} replayed, ${mismatched.length} differ${mismatched.length ? `\n  ${mismatched.slice(0, 5).join('\n  ')}` : ''}`,
+    );
+    const ids = payments.map((p) => p.id);
+    const rows = ids.length
+      ? await sql<{ id: string }[]>`select id from payments.payments where id in ${sql(ids)}`
+      : [];
+    report(
+      'every 2xx authorization is a payment row',
+      rows.length === new Set(ids).size,
+      `${rows.length} of ${new Set(ids).size}`,
+    );
+
+    for (const p of processes) await p.stop();
+    const verify = await new Promise<{ code: number; output: string }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [path.join(repositoryRoot, 'bin/payflow.js'), 'ledger', 'verify'],
+        {
+          env: { ...process.env, DATABASE_URL: databaseUrl },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let output = '';
+      child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.once('exit', (code) => resolve({ code: code ?? 1, output }));
+    });
+    report(
+      'payflow ledger verify',
+      verify.code === 0,
+      verify.code === 0 ? 'clean' : verify.output.slice(0, 2000),
+    );
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    if (violations.length === 0)
+      await admin.unsafe(`drop database if exists "${name}" with (force)`).catch(() => undefined);
+    else process.stdout.write(`chaos: database ${name} kept for inspection\n`);
+    await admin.end();
+  }
+  process.stdout.write(
+    violations.length === 0
+      ? `chaos: seed ${seed}: no violations\n`
+      : `chaos: seed ${seed}: ${violations.length} violation(s)\n`,
+  );
+  return violations.length === 0 ? 0 : 1;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) process.exit(await main());
