@@ -1,3 +1,4 @@
+// payflow-test: run-alone (scripts/test.ts runs it after the other files, on its own)
 // The seeded chaos run (scripts/chaos.ts) for ~40 s on a fresh seed each run; the seed is printed,
 // and a failing seed replays with `npm run chaos -- --seconds 40 --seed N`.
 import { test } from 'node:test';
