@@ -3,7 +3,8 @@
 // the running module from the platform context and the public faces of the modules before it.
 //
 // Dependency order (a module may use only the faces of modules above it):
-//   identity → vault → ledger → events → payments → (notifications, settlement, fraud)
+//   identity → vault → ledger → events → payments → (notifications, settlement, fraud, checkout)
+// (checkout pays through the payments HTTP API, so it needs payments' routes, not its face)
 import type { ModuleDefinition, ModuleManifest } from '../platform/module.ts';
 import { gatewayModule } from '../modules/gateway/index.ts';
 import { identityModule } from '../modules/identity/index.ts';
@@ -13,6 +14,8 @@ import { eventsModule } from '../modules/events/index.ts';
 import { paymentsModule } from '../modules/payments/index.ts';
 import { notificationsModule } from '../modules/notifications/index.ts';
 import { settlementModule } from '../modules/settlement/index.ts';
+import { checkoutModule } from '../modules/checkout/index.ts';
+import { webAppModule } from '../modules/web-app/index.ts';
 
 export type { ModuleDefinition, ModuleFaces } from '../platform/module.ts';
 
@@ -25,6 +28,8 @@ export const modules: readonly ModuleDefinition[] = [
   paymentsModule,
   notificationsModule,
   settlementModule,
+  checkoutModule,
+  webAppModule,
 ];
 
 export function manifests(): ModuleManifest[] {

@@ -18,7 +18,7 @@ import { rotateClientSecret } from './application/rotate-client-secret.ts';
 import { createBearerAuthenticator } from './infra/bearer-authenticator.ts';
 import { ClientRevocations } from './infra/client-revocations.ts';
 import { KeyRing } from './infra/key-ring.ts';
-import { findMerchantContact, merchantExists } from './infra/identity-repository.ts';
+import { findMerchantContact, findPublishableKey, merchantExists } from './infra/identity-repository.ts';
 import { registerAccessRoutes, registerIdentityRoutes } from './http/routes.ts';
 import { registerClientRoutes } from './http/client-routes.ts';
 import { identityCommands } from './cli.ts';
@@ -73,6 +73,8 @@ export interface IdentityFace {
    * inside its own transaction instead of taking a second pooled connection.
    */
   merchantContact(merchantId: string, sql?: Queryable): Promise<MerchantContact | undefined>;
+  /** The merchant's publishable key (undefined: none enabled), for the hosted checkout page. */
+  publishableKey(merchantId: string): Promise<string | undefined>;
   /** The client-credentials grant without HTTP (a service calling another PayFlow process). */
   issueClientToken(clientId: string, clientSecret: string): Promise<TokenResponse>;
 }
@@ -154,6 +156,7 @@ export const identityModule: ModuleDefinition = {
       createClient: (input) => createClient(dependencies, input),
       merchantExists: (merchantId) => merchantExists(sql, merchantId),
       merchantContact: (merchantId, caller) => findMerchantContact(caller ?? sql, merchantId),
+      publishableKey: (merchantId) => findPublishableKey(sql, merchantId),
       issueClientToken: (clientId, clientSecret) =>
         issueToken(dependencies, {
           grantType: 'client_credentials',

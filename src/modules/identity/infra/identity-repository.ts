@@ -85,6 +85,15 @@ export async function findMerchantContact(
   return row ? { name: row.name, email: row.email ?? undefined } : undefined;
 }
 
+/** The merchant's publishable key (its oldest enabled one), for pages that tokenize in the browser. */
+export async function findPublishableKey(sql: Queryable, merchantId: string): Promise<string | undefined> {
+  const [row] = await sql<{ client_id: string }[]>`
+    select client_id from identity.clients
+    where merchant_id = ${merchantId} and role = 'publishable' and disabled_at is null
+    order by created_at, client_id limit 1`;
+  return row?.client_id;
+}
+
 export async function merchantExists(sql: Queryable, merchantId: string): Promise<boolean> {
   const rows = await sql`select 1 from identity.merchants where merchant_id = ${merchantId}`;
   return rows.length === 1;
