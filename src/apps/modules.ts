@@ -3,7 +3,9 @@
 // the running module from the platform context and the public faces of the modules before it.
 //
 // Dependency order (a module may use only the faces of modules above it):
-//   identity → vault → ledger → events → payments → (notifications, settlement, fraud)
+//   identity → vault → ledger → events → fraud → payments → (notifications, settlement)
+// (fraud comes before payments: payments screens through its face, the RiskPort; its review routes
+// reach payments' face when a request arrives)
 import type { ModuleDefinition, ModuleManifest } from '../platform/module.ts';
 import { gatewayModule } from '../modules/gateway/index.ts';
 import { identityModule } from '../modules/identity/index.ts';
@@ -13,6 +15,7 @@ import { eventsModule } from '../modules/events/index.ts';
 import { paymentsModule } from '../modules/payments/index.ts';
 import { notificationsModule } from '../modules/notifications/index.ts';
 import { settlementModule } from '../modules/settlement/index.ts';
+import { fraudModule } from '../modules/fraud/index.ts';
 
 export type { ModuleDefinition, ModuleFaces } from '../platform/module.ts';
 
@@ -22,6 +25,7 @@ export const modules: readonly ModuleDefinition[] = [
   vaultModule,
   ledgerModule,
   eventsModule,
+  fraudModule,
   paymentsModule,
   notificationsModule,
   settlementModule,
