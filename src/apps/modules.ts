@@ -3,7 +3,9 @@
 // the running module from the platform context and the public faces of the modules before it.
 //
 // Dependency order (a module may use only the faces of modules above it):
-//   identity → vault → ledger → events → payments → (notifications, settlement, fraud, checkout)
+//   identity → vault → ledger → events → fraud → payments → (notifications, settlement, checkout)
+// (fraud comes before payments: payments screens through its face, the RiskPort; its review routes
+// reach payments' face when a request arrives)
 // (checkout pays through the payments HTTP API, so it needs payments' routes, not its face)
 import type { ModuleDefinition, ModuleManifest } from '../platform/module.ts';
 import { gatewayModule } from '../modules/gateway/index.ts';
@@ -14,6 +16,7 @@ import { eventsModule } from '../modules/events/index.ts';
 import { paymentsModule } from '../modules/payments/index.ts';
 import { notificationsModule } from '../modules/notifications/index.ts';
 import { settlementModule } from '../modules/settlement/index.ts';
+import { fraudModule } from '../modules/fraud/index.ts';
 import { checkoutModule } from '../modules/checkout/index.ts';
 import { webAppModule } from '../modules/web-app/index.ts';
 
@@ -25,6 +28,7 @@ export const modules: readonly ModuleDefinition[] = [
   vaultModule,
   ledgerModule,
   eventsModule,
+  fraudModule,
   paymentsModule,
   notificationsModule,
   settlementModule,

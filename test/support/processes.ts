@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
-import { repositoryRoot, temporaryDataDir, testPoolMax, testSecretsKey } from './server.ts';
+import { repositoryRoot, temporaryDataDir, testPoolMax, testSecretsKey, testFraudLimits } from './server.ts';
 
 export interface PayflowProcess {
   readonly role: 'api' | 'worker';
@@ -34,6 +34,7 @@ export function startPayflowProcess(
         DATABASE_POOL_MAX: testPoolMax,
         PAYFLOW_SECRETS_KEY: testSecretsKey,
         RATE_LIMIT_REDIS_PREFIX: `payflow-test:${randomUUID()}:`,
+        ...testFraudLimits,
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

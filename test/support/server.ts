@@ -36,6 +36,16 @@ export const testSecretsKey = randomBytes(32).toString('hex');
 /** Connections per PayFlow process under test, unless a test asks for more. */
 export const testPoolMax = '4';
 
+/**
+ * The built-in fraud velocity limits (ADR 21) lifted for tests that are not about fraud: many of them
+ * authorize one test card far more than 10 times an hour. test/fraud.test.ts sets its own limits.
+ */
+export const testFraudLimits = {
+  FRAUD_CARD_VELOCITY_1H_MAX: '1000000',
+  FRAUD_IP_DISTINCT_CARDS_1H_MAX: '1000000',
+  FRAUD_CARD_DECLINES_1H_MAX: '1000000',
+};
+
 /** A data directory of its own, so nothing a test server generates lands in the working tree. */
 export function temporaryDataDir(): string {
   const directory = mkdtempSync(path.join(os.tmpdir(), 'payflow-test-'));
@@ -53,6 +63,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     DATABASE_POOL_MAX: testPoolMax,
     PAYFLOW_SECRETS_KEY: testSecretsKey,
     SETTLEMENT_SCHEDULE: 'off', // tests settle by hand
+    ...testFraudLimits,
     ...options.env,
     DATABASE_URL: database.url,
     PORT: '0',
@@ -100,6 +111,7 @@ export async function spawnServer(
       DATABASE_POOL_MAX: testPoolMax,
       PAYFLOW_SECRETS_KEY: testSecretsKey,
       SETTLEMENT_SCHEDULE: 'off',
+      ...testFraudLimits,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -24,10 +24,19 @@ import {
   type LedgerFace,
 } from '../ledger/index.ts';
 import type { VaultFace } from '../vault/index.ts';
+import type { FraudFace, ReviewActions } from '../fraud/index.ts';
+import { currencyExponent } from '../../platform/money.ts';
+import { approveReview, listInReview, rejectReview } from './application/review-payment.ts';
 import type { PaymentsDependencies, PaymentsSettings } from './application/dependencies.ts';
 import { expireAuthorizations, reapIdempotencyKeys } from './application/maintenance-jobs.ts';
 import { sendDueOwedOperations } from './application/owed-operations.ts';
-import type { CardDataPort, EventStager, LedgerPort, ProcessorCredentials } from './application/ports.ts';
+import type {
+  CardDataPort,
+  EventStager,
+  LedgerPort,
+  ProcessorCredentials,
+  RiskPort,
+} from './application/ports.ts';
 import { getPayment } from './application/read-payments.ts';
 import { runJanitor } from './application/resolve-resource.ts';
 import { parseSchedule } from './domain/retry-schedule.ts';
@@ -39,8 +48,23 @@ import { findReceiptContact } from './infra/payment-repository.ts';
 export { stateDiagramMermaid, paymentStatuses, type PaymentStatus } from './domain/payment-state.ts';
 export { notificationSignatureValid } from './http/routes.ts';
 
-/** What later modules (settlement, notifications) may use: `faces['payments'] as PaymentsFace`. */
-export interface PaymentsFace {
+/** The fraud module's screening, as payments' RiskPort (the currency's exponent added). */
+function riskPort(fraud: FraudFace | undefined): RiskPort | undefined {
+  if (!fraud) return undefined;
+  return {
+    assess: (request) =>
+      fraud.assess({
+        ...request,
+        exponent: currencyExponent(request.currency),
+      }),
+  };
+}
+
+/**
+ * What later modules (settlement, notifications) may use: `faces['payments'] as PaymentsFace`. The
+ * fraud module's review routes use the review methods (ReviewActions).
+ */
+export interface PaymentsFace extends ReviewActions {
   /** The acquirer's base URL (ACQUIRER_URL, or the simulator this process started). */
   readonly acquirerUrl: string;
   /** The payment as GET /payments/{id} shows it (with its ledger figures); DomainError 404 if unknown. */
@@ -134,7 +158,13 @@ function cardDataPort(vault: VaultFace): CardDataPort {
       const description = await vault.describe(merchantId, token);
       if (!description) return undefined;
       return description.card
-        ? { kind: 'card', brand: description.card.brand, last4: description.card.last4 }
+        ? {
+            kind: 'card',
+            brand: description.card.brand,
+            last4: description.card.last4,
+            bin: description.card.bin,
+            fingerprint: description.card.fingerprint,
+          }
         : { kind: 'wallet', brand: description.wallet.brand, last4: description.wallet.last4 };
     },
     async credentialsFor(merchantId, token): Promise<ProcessorCredentials> {
@@ -259,6 +289,7 @@ export const paymentsModule: ModuleDefinition = {
       processors: createProcessorFactory(
         new AcquirerHttpClient({ baseUrl: acquirer.url, timeoutMs: context.config.acquirerTimeoutMs }),
       ),
+      risk: riskPort(faces['fraud'] as FraudFace | undefined),
       settings: settingsFrom(context),
       log: context.log.child({ module: 'payments' }),
     };
@@ -270,6 +301,9 @@ export const paymentsModule: ModuleDefinition = {
       runJanitor: () => runJanitor(dependencies),
       expireAuthorizations: () => expireAuthorizations(dependencies),
       sendOwedAcquirerOperations: () => sendDueOwedOperations(dependencies),
+      listInReview: (merchantId, limit) => listInReview(dependencies, merchantId, limit),
+      approveReview: (merchantId, paymentId) => approveReview(dependencies, merchantId, paymentId),
+      rejectReview: (merchantId, paymentId) => rejectReview(dependencies, merchantId, paymentId),
     };
     return {
       name: 'payments',

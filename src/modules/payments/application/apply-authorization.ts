@@ -6,13 +6,19 @@ import assert from 'node:assert/strict';
 import type { TransactionSql } from '../../../platform/db/client.ts';
 import { amountToJson } from '../../../platform/money.ts';
 import { transition, type PaymentAction } from '../domain/payment-state.ts';
-import { references, type Payment } from '../domain/payment.ts';
+import { fraudBlockedCode, references, type Payment } from '../domain/payment.ts';
 import { insertOwedOperation } from '../infra/owed-operation-repository.ts';
 import { updatePayment, type PaymentChanges } from '../infra/payment-repository.ts';
 import type { PaymentsDependencies } from './dependencies.ts';
-import type { AuthorizationOutcome, OperationOutcome } from './ports.ts';
+import type { AuthorizationOutcome, OperationOutcome, PaymentRisk } from './ports.ts';
 
-export type DecidedAuthorization = Exclude<AuthorizationOutcome, { type: 'unknown' }>;
+/**
+ * The acquirer's answer, or the screening's block (ADR 21: FAILED `fraud_blocked`, nothing sent), and
+ * the screening's decision to store on the payment (`risk`; a review decision makes `review` pending).
+ */
+export type DecidedAuthorization = (
+  Exclude<AuthorizationOutcome, { type: 'unknown' }> | { readonly type: 'blocked' }
+) & { readonly risk?: PaymentRisk | undefined };
 
 /** A sale (`capture: true`) carries the outcome of its capture call; undefined for a plain authorization. */
 export type SaleCapture = OperationOutcome | undefined;
@@ -28,6 +34,7 @@ export function capturesOnApproval(payment: Payment): boolean {
 function actionFor(outcome: DecidedAuthorization, capture: SaleCapture): PaymentAction {
   switch (outcome.type) {
     case 'declined':
+    case 'blocked':
       return 'authorization_declined';
     case 'requires_action':
       return 'action_required';
@@ -45,10 +52,26 @@ function changesFor(
   capture: SaleCapture,
   now: Date,
 ): PaymentChanges {
+  const changes = outcomeChanges(dependencies, payment, outcome, capture, now);
+  if (!outcome.risk) return changes;
+  const inReview =
+    outcome.risk.decision === 'review' && (outcome.type === 'approved' || outcome.type === 'requires_action');
+  return { ...changes, risk: outcome.risk, ...(inReview && { review: 'pending' as const }) };
+}
+
+function outcomeChanges(
+  dependencies: PaymentsDependencies,
+  payment: Payment,
+  outcome: DecidedAuthorization,
+  capture: SaleCapture,
+  now: Date,
+): PaymentChanges {
   const expiresAt = new Date(now.getTime() + dependencies.settings.authorizationValidityMs);
   switch (outcome.type) {
     case 'declined':
       return { decline_code: outcome.declineCode };
+    case 'blocked':
+      return { decline_code: fraudBlockedCode };
     case 'requires_action':
       return {
         acquirer_authorization_id: outcome.acquirerAuthorizationId,
@@ -66,7 +89,11 @@ function changesFor(
       };
       if (capture?.type === 'succeeded')
         return { ...base, captured_amount: authorized, captured_at: now, expires_at: null };
-      if (capture?.type === 'unknown' || (capture === undefined && capturesOnApproval(payment)))
+      // A bank redirect's sale in review is captured when the review is approved, not before.
+      if (
+        capture?.type === 'unknown' ||
+        (capture === undefined && capturesOnApproval(payment) && payment.review !== 'pending')
+      )
         return { ...base, pending_operation: 'capture', pending_operation_amount: authorized };
       return base;
     }
@@ -168,7 +195,7 @@ export async function applyAuthorization(
         ),
         dependencies.events.stage(transaction, { type: 'payment.authorized.v1', ...event }),
       );
-      if (capture === undefined && capturesOnApproval(updated))
+      if (capture === undefined && capturesOnApproval(updated) && updated.review !== 'pending')
         writes.push(oweCapture(transaction, updated, now));
       break;
     case 'authorization_hold_and_capture':

@@ -32,7 +32,14 @@ import {
 import { claimKey } from './idempotency.ts';
 import { sendOwedOperationNow } from './owed-operations.ts';
 import { answerClaim, finish, inquireThenSend, keepForJanitor } from './key-steps.ts';
-import type { AuthorizationOutcome, OperationOutcome, PaymentMethodType } from './ports.ts';
+import type {
+  AuthorizationOutcome,
+  OperationOutcome,
+  PayerSignals,
+  PaymentMethodType,
+  PaymentRisk,
+  TokenDescription,
+} from './ports.ts';
 
 export interface AuthorizeInput {
   readonly merchantId: string;
@@ -48,6 +55,14 @@ export interface AuthorizeInput {
   /** Where the payer's receipt goes once captured (validated by the route schema). */
   readonly receiptEmail?: string | undefined;
   readonly receiptPhone?: string | undefined;
+  /** What the fraud screening knows of the payer (never stored by payments, never in events). */
+  readonly payer?: PayerSignals | undefined;
+}
+
+/** What the request knows for the screening: the vault's description of the card, the payer. */
+export interface ScreeningSignals {
+  readonly card?: TokenDescription | undefined;
+  readonly payer: PayerSignals;
 }
 
 export interface RequestAnswer {
@@ -55,9 +70,12 @@ export interface RequestAnswer {
   readonly replayed: boolean;
 }
 
-async function assertTokenFits(dependencies: PaymentsDependencies, input: AuthorizeInput): Promise<void> {
+async function assertTokenFits(
+  dependencies: PaymentsDependencies,
+  input: AuthorizeInput,
+): Promise<TokenDescription | undefined> {
   // A bank redirect's `capture: true` is captured once its payer approves (ADR 17); it needs no token.
-  if (input.method === 'bank_redirect') return;
+  if (input.method === 'bank_redirect') return undefined;
   if (input.token === undefined) {
     throw new DomainError(
       'validation_failed',
@@ -74,13 +92,15 @@ async function assertTokenFits(dependencies: PaymentsDependencies, input: Author
       `The token holds a ${description.kind}, not a ${input.method}.`,
     );
   }
+  return description;
 }
 
 export async function authorizePayment(
   dependencies: PaymentsDependencies,
   input: AuthorizeInput,
 ): Promise<RequestAnswer> {
-  await assertTokenFits(dependencies, input);
+  const card = await assertTokenFits(dependencies, input);
+  const signals: ScreeningSignals = { card, payer: input.payer ?? {} };
   const now = dependencies.clock.now();
   const paymentId = dependencies.ids.newId('pay');
   const payment = {
@@ -137,7 +157,7 @@ export async function authorizePayment(
       }),
     ));
   return answerClaim(claim, input, (key, mode) =>
-    continueAuthorization(dependencies, key, mode, claim.type === 'fresh' ? inserted : undefined),
+    continueAuthorization(dependencies, key, mode, claim.type === 'fresh' ? inserted : undefined, signals),
   );
 }
 
@@ -236,6 +256,45 @@ async function persistAuthorization(
   );
 }
 
+/**
+ * The fraud screening (ADR 21), before the acquirer and outside any transaction. A resumed payment
+ * (retry, janitor) is screened again without the request's payer signals: the fraud module answers
+ * the decision it stored the first time, and counts the payment once.
+ */
+async function screen(
+  dependencies: PaymentsDependencies,
+  payment: Payment,
+  signals: ScreeningSignals | undefined,
+): Promise<PaymentRisk | undefined> {
+  const risk = dependencies.risk;
+  if (!risk) return undefined;
+  const card =
+    signals?.card ??
+    (payment.token !== null && payment.method === 'card'
+      ? await dependencies.cardData.describe(payment.merchantId, payment.token)
+      : undefined);
+  return withSpan('payments.authorize.screen', {}, () =>
+    risk.assess({
+      paymentId: payment.id,
+      merchantId: payment.merchantId,
+      amount: payment.amount,
+      currency: payment.currency,
+      method: payment.method,
+      ...(card?.fingerprint !== undefined &&
+        card.bin !== undefined && {
+          card: {
+            fingerprint: card.fingerprint,
+            bin: card.bin,
+            last4: card.last4 ?? '',
+            brand: card.brand ?? '',
+          },
+        }),
+      payer: signals?.payer ?? {},
+      metadata: payment.metadata,
+    }),
+  );
+}
+
 /** Resumes an authorization from its recovery point: used by the request, its retries and the janitor. */
 export async function continueAuthorization(
   dependencies: PaymentsDependencies,
@@ -243,17 +302,28 @@ export async function continueAuthorization(
   mode: ContinuationMode,
   /** The payment phase 1 just inserted (no need to read it back). */
   inserted?: Payment,
+  /** The request's signals for the screening (absent when the janitor resumes). */
+  signals?: ScreeningSignals,
 ): Promise<ApiAnswer> {
   const payment = inserted ?? (await findPayment(dependencies.sql, key.merchantId, key.resourceId));
   if (!payment) throw new Error(`payment ${key.resourceId} of an idempotency key is missing`);
   if (payment.status === 'PENDING') {
-    const outcome = await callAcquirer(dependencies, payment, mode);
-    if (outcome.type === 'unknown') {
-      await keepForJanitor(dependencies, dependencies.sql, key, mode, outcome.reason);
+    const risk = await screen(dependencies, payment, signals);
+    if (risk?.decision === 'block') {
+      // Nothing reaches the acquirer and the ledger is untouched: FAILED `fraud_blocked`.
+      return persistAuthorization(dependencies, key, mode, payment, { type: 'blocked', risk }, undefined);
+    }
+    const acquirerOutcome = await callAcquirer(dependencies, payment, mode);
+    if (acquirerOutcome.type === 'unknown') {
+      await keepForJanitor(dependencies, dependencies.sql, key, mode, acquirerOutcome.reason);
       return authorizationAnswer(payment);
     }
+    const outcome: DecidedAuthorization = { ...acquirerOutcome, risk };
     crashIfFaultInjected(dependencies);
-    const capture = await captureSale(dependencies, outcome, payment);
+    // A payment in review is not captured with its authorization: `capture: true` becomes
+    // capture-on-approval (approveReview).
+    const capture =
+      risk?.decision === 'review' ? undefined : await captureSale(dependencies, outcome, payment);
     const answer = await persistAuthorization(dependencies, key, mode, payment, outcome, capture);
     if (capturesOnApproval(payment)) await sendOwedOperationNow(dependencies, payment.id, 'capture');
     return answer;

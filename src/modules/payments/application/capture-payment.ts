@@ -42,6 +42,18 @@ export function paymentNotFound(): DomainError {
   return new DomainError('payment_not_found', 404, 'No such payment.');
 }
 
+/** A payment the fraud screening sent to review is captured only once approved (ADR 21). */
+export function paymentInReview(payment: Payment): DomainError {
+  return new DomainError(
+    'payment_in_review',
+    409,
+    payment.review === 'rejected'
+      ? 'The payment was rejected in review; it cannot be captured.'
+      : 'The payment is in review: approve it (POST /fraud/reviews/{paymentId}/approve) before capturing.',
+    { review: payment.review },
+  );
+}
+
 export function operationInProgress(): DomainError {
   return new DomainError(
     'payment_operation_in_progress',
@@ -72,6 +84,7 @@ export async function capturePayment(
     if (claimed.type !== 'new') return claimed;
     const payment = await lockPayment(transaction, input.merchantId, input.paymentId);
     if (!payment) throw paymentNotFound();
+    if (payment.review === 'pending' || payment.review === 'rejected') throw paymentInReview(payment);
     if (payment.pendingOperation !== null) throw operationInProgress();
     const plan = planCapture({
       status: payment.status,

@@ -2,7 +2,14 @@
 import type { Clock } from '../../../platform/clock.ts';
 import type { Sql } from '../../../platform/db/client.ts';
 import type { Logger } from '../../../platform/log.ts';
-import type { CardDataPort, EventStager, IdGenerator, LedgerPort, ProcessorFactory } from './ports.ts';
+import type {
+  CardDataPort,
+  EventStager,
+  IdGenerator,
+  LedgerPort,
+  ProcessorFactory,
+  RiskPort,
+} from './ports.ts';
 
 export interface PaymentsSettings {
   /** A key locked longer than this belongs to a request whose process died; it may be taken over. */
@@ -25,6 +32,8 @@ export interface PaymentsDependencies {
   readonly ledger: LedgerPort;
   readonly events: EventStager;
   readonly processors: ProcessorFactory;
+  /** The fraud screening before the acquirer; undefined when FRAUD_SCREENING is off. */
+  readonly risk?: RiskPort | undefined;
   readonly settings: PaymentsSettings;
   readonly log: Logger;
 }

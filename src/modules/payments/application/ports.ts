@@ -2,6 +2,7 @@
 // tables, the acquirer) or adapted from other modules' faces in index.ts (vault, ledger, events).
 import type { Queryable, TransactionSql } from '../../../platform/db/client.ts';
 import type { CurrencyCode } from '../../../platform/money.ts';
+import type { StoredRisk } from '../domain/payment.ts';
 
 export type PaymentMethodType = 'card' | 'wallet' | 'bank_redirect';
 
@@ -31,6 +32,40 @@ export interface TokenDescription {
   readonly kind: 'card' | 'wallet';
   readonly brand?: string;
   readonly last4?: string;
+  /** Cards only: the first digits and the merchant-scoped fingerprint (never the number). */
+  readonly bin?: string;
+  readonly fingerprint?: string;
+}
+
+/** The fraud screening's decision on a payment, stored on it as `risk` (ADR 21). */
+export type PaymentRisk = StoredRisk;
+
+/** What the screening sees of a payment: no card number, only the vault's description of the card. */
+export interface RiskRequest {
+  readonly paymentId: string;
+  readonly merchantId: string;
+  readonly amount: bigint;
+  readonly currency: CurrencyCode;
+  readonly method: PaymentMethodType;
+  readonly card?: {
+    readonly fingerprint: string;
+    readonly bin: string;
+    readonly last4: string;
+    readonly brand: string;
+  };
+  readonly payer: PayerSignals;
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+
+export interface PayerSignals {
+  readonly email?: string | undefined;
+  readonly ipAddress?: string | undefined;
+  readonly billingCountry?: string | undefined;
+}
+
+/** The screening step before the acquirer (implemented by the fraud module). */
+export interface RiskPort {
+  assess(request: RiskRequest): Promise<PaymentRisk>;
 }
 
 /** The vault, as payments sees it. */
@@ -89,7 +124,9 @@ export type PaymentEventType =
   | 'payment.refunded.v1'
   | 'payment.voided.v1'
   | 'payment.expired.v1'
-  | 'payment.payer_data_erased.v1';
+  | 'payment.payer_data_erased.v1'
+  | 'payment.review_approved.v1'
+  | 'payment.review_rejected.v1';
 
 export interface EventStager {
   stage(

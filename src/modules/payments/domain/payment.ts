@@ -6,6 +6,21 @@ import type { PaymentStatus } from './payment-state.ts';
 
 export type PaymentMethodType = 'card' | 'wallet' | 'bank_redirect';
 export type PendingOperation = 'capture' | 'void';
+/** A payment the fraud screening sent to review: `pending` refuses captures until approved or rejected. */
+export type ReviewState = 'pending' | 'approved' | 'rejected';
+
+/** The screening's decision as the payment keeps it (ADR 21); the same shape as payments' PaymentRisk port type. */
+export interface StoredRisk {
+  readonly decision: 'allow' | 'review' | 'block';
+  readonly score: number;
+  readonly riskLevel: string;
+  readonly reasons: readonly {
+    readonly rule: string;
+    readonly action: string;
+    readonly values: Readonly<Record<string, unknown>>;
+  }[];
+  readonly rulesetVersion: number;
+}
 
 export interface Payment {
   readonly id: string;
@@ -38,6 +53,8 @@ export interface Payment {
   readonly authorizedAt: Date | null;
   readonly capturedAt: Date | null;
   readonly voidedAt: Date | null;
+  readonly risk: StoredRisk | null;
+  readonly review: ReviewState | null;
 }
 
 export type RefundStatus = 'PENDING' | 'REFUNDED' | 'FAILED';
@@ -57,6 +74,9 @@ export interface Refund {
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
+
+/** The decline code (and problem code) of a payment the fraud screening blocked. */
+export const fraudBlockedCode = 'fraud_blocked';
 
 /** References are derived from ids, so a retry can never reach the acquirer under a new one. */
 export const references = {
@@ -120,6 +140,27 @@ export function authorizationAnswer(payment: Payment): ApiAnswer {
     amount: amountToJson(payment.amount),
     currency: payment.currency,
   };
+  if (payment.status === 'FAILED' && payment.declineCode === fraudBlockedCode) {
+    // The rule ids only: no values, no rule text (ADR 21).
+    return problemAnswer(
+      422,
+      fraudBlockedCode,
+      "PayFlow's fraud screening blocked the payment; nothing was sent to the acquirer.",
+      {
+        paymentId: payment.id,
+        paymentStatus: payment.status,
+        outcome: 'blocked_by_fraud',
+        amount: base.amount,
+        currency: base.currency,
+        risk: {
+          decision: 'block',
+          score: payment.risk?.score ?? null,
+          rules: payment.risk?.reasons.map((reason) => reason.rule) ?? [],
+        },
+        createdAt: payment.createdAt.toISOString(),
+      },
+    );
+  }
   if (payment.status === 'FAILED') {
     return problemAnswer(
       422,
@@ -150,6 +191,7 @@ export function authorizationAnswer(payment: Payment): ApiAnswer {
     ...base,
     authorizedAmount: amountToJson(payment.authorizedAmount),
     ...(payment.capturedAmount > 0n && { capturedAmount: amountToJson(payment.capturedAmount) }),
+    ...(payment.review !== null && { review: payment.review }),
     createdAt: payment.createdAt.toISOString(),
   });
 }
@@ -240,6 +282,11 @@ export function paymentView(payment: Payment): Record<string, unknown> {
     capturedAmount: amountToJson(payment.capturedAmount),
     refundedAmount: amountToJson(payment.refundedAmount),
     ...(payment.declineCode !== null && { declineCode: payment.declineCode }),
+    ...(payment.status === 'FAILED' && {
+      outcome: payment.declineCode === fraudBlockedCode ? 'blocked_by_fraud' : 'declined',
+    }),
+    ...(payment.risk !== null && { risk: payment.risk }),
+    ...(payment.review !== null && { review: payment.review }),
     ...(payment.nextAction !== null && { nextAction: payment.nextAction }),
     ...(payment.pendingOperation !== null && { pendingOperation: payment.pendingOperation }),
     ...(payment.receiptEmail !== null && { receiptEmail: payment.receiptEmail }),

@@ -129,6 +129,7 @@ export function registerPaymentRoutes(app: HttpApp, options: PaymentRoutesOption
           metadata: checkMetadataKeys(body.metadata),
           receiptEmail: body.receiptEmail,
           receiptPhone: body.receiptPhone,
+          payer: body.payer ?? {},
         }),
       );
       return sendAnswer(reply, result);

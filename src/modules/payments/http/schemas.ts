@@ -78,6 +78,30 @@ export const AuthorizeBody = Type.Object(
           "The payer's phone number in E.164 (`+447700900123`): a receipt SMS is sent there once captured.",
       }),
     ),
+    payer: Type.Optional(
+      Type.Object(
+        {
+          email: Type.Optional(
+            Type.String({ maxLength: emailAddressLengthMax, pattern: emailAddressPattern }),
+          ),
+          ipAddress: Type.Optional(
+            Type.String({
+              maxLength: 45,
+              pattern: '^[0-9A-Fa-f:.]{2,45}$',
+              description: "The payer's IP address as the merchant's checkout saw it (IPv4 or IPv6).",
+            }),
+          ),
+          billingCountry: Type.Optional(
+            Type.String({ pattern: '^[A-Za-z]{2}$', description: 'ISO 3166-1 alpha-2.' }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description:
+            "What the fraud screening knows of the payer (ADR 21): velocity per email and IP, the IP and billing country against the card's. Kept by the fraud module only, never in events.",
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -4,8 +4,10 @@
 import type { Queryable, TransactionSql } from '../../../platform/db/client.ts';
 import type { CurrencyCode } from '../../../platform/money.ts';
 import type { PaymentStatus } from '../domain/payment-state.ts';
+import type { PaymentRisk } from '../application/ports.ts';
 import type {
   Payment,
+  ReviewState,
   PaymentMethodType,
   PendingOperation,
   Refund,
@@ -42,6 +44,8 @@ interface PaymentRow {
   authorized_at: Date | null;
   captured_at: Date | null;
   voided_at: Date | null;
+  risk: PaymentRisk | null;
+  review: ReviewState | null;
 }
 
 function toPayment(row: PaymentRow): Payment {
@@ -75,6 +79,8 @@ function toPayment(row: PaymentRow): Payment {
     authorizedAt: row.authorized_at,
     capturedAt: row.captured_at,
     voidedAt: row.voided_at,
+    risk: row.risk,
+    review: row.review,
   };
 }
 
@@ -192,6 +198,8 @@ export type PaymentChanges = Partial<{
   authorized_at: Date;
   captured_at: Date;
   voided_at: Date;
+  risk: PaymentRisk;
+  review: ReviewState | null;
 }>;
 
 /**
@@ -207,6 +215,7 @@ export async function updatePayment(
   const columns: Record<string, unknown> = { ...changes, updated_at: now, version: expected.version + 1 };
   if ('next_action' in changes)
     columns.next_action = changes.next_action ? transaction.json(changes.next_action) : null;
+  if (changes.risk) columns.risk = transaction.json(changes.risk as never);
   const [row] = await transaction<PaymentRow[]>`
     update payments.payments set ${transaction(columns as never)}
     where id = ${expected.id} and status = ${expected.status} and version = ${expected.version}
@@ -347,4 +356,18 @@ export async function findReceiptContact(
     select receipt_email, receipt_phone from payments.payments
     where id = ${paymentId} and merchant_id = ${merchantId}`;
   return row ? { email: row.receipt_email, phone: row.receipt_phone } : undefined;
+}
+
+/** Payments waiting for a review decision, oldest first; every merchant's when merchantId is undefined. */
+export async function listPaymentsInReview(
+  sql: Queryable,
+  merchantId: string | undefined,
+  limit: number,
+): Promise<Payment[]> {
+  const rows = await sql<PaymentRow[]>`
+    select * from payments.payments
+    where review = 'pending' ${merchantId === undefined ? sql`` : sql`and merchant_id = ${merchantId}`}
+    order by created_at, id
+    limit ${limit}`;
+  return rows.map(toPayment);
 }

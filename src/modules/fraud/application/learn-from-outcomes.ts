@@ -1,0 +1,61 @@
+// The `fraud` consumer group (the spec's event consumer): what only outcomes reveal. An acquirer's
+// decline counts against the card (`card_declines_*`, the card-testing signal); a burst of failures
+// on one merchant (acquirer declines, or payments the screening blocked) raises `fraud.alert.v1`
+// once per minute window, which webhooks deliver. Redelivery changes nothing: the decline is counted
+// per payment, the failure row and the alert are keyed.
+import type { TransactionSql } from '../../../platform/db/client.ts';
+import type { EventEnvelope, EventToStage } from '../../events/index.ts';
+import { findAssessment, raiseAlertOnce } from '../infra/fraud-repository.ts';
+import type { VelocityStore } from '../infra/velocity-store.ts';
+
+export const fraudConsumedEventTypes = ['payment.failed.v1'] as const;
+export const fraudAlertEventType = 'fraud.alert.v1';
+
+export interface LearningDependencies {
+  readonly velocity: VelocityStore;
+  readonly stage: (transaction: TransactionSql, event: EventToStage) => Promise<unknown>;
+  /** Failures of one kind in one minute that raise an alert (FRAUD_ALERT_FAILURES_PER_MINUTE). */
+  readonly alertThreshold: number;
+}
+
+export async function learnFromOutcome(
+  dependencies: LearningDependencies,
+  transaction: TransactionSql,
+  event: EventEnvelope,
+  merchantId: string,
+): Promise<void> {
+  const paymentId = event.payload['paymentId'];
+  if (typeof paymentId !== 'string') throw new Error(`event ${event.eventId} has no paymentId`);
+  const blocked = event.payload['declineCode'] === 'fraud_blocked';
+  const at = new Date(event.occurredAt);
+  const assessment = await findAssessment(transaction, paymentId);
+  const fingerprint = assessment?.signals['card_fingerprint'];
+  if (!blocked && typeof fingerprint === 'string')
+    await dependencies.velocity.recordDecline(merchantId, fingerprint, paymentId, at);
+  const kind = blocked ? 'card_testing' : 'decline_spike';
+  const counter = `f:${merchantId}:${kind}`;
+  await transaction`insert into fraud.velocity (counter, member, amount, at)
+    values (${counter}, ${paymentId}, 0, ${at}) on conflict (counter, member) do nothing`;
+  const windowStart = new Date(Math.floor(at.getTime() / 60_000) * 60_000);
+  const [row] = await transaction<{ failures: number }[]>`
+    with trimmed as (delete from fraud.velocity where counter = ${counter} and at < ${new Date(at.getTime() - 86_400_000)})
+    select count(*)::int as failures from fraud.velocity
+    where counter = ${counter} and at >= ${windowStart} and at < ${new Date(windowStart.getTime() + 60_000)}`;
+  const failures = row?.failures ?? 0;
+  if (failures < dependencies.alertThreshold) return;
+  if (!(await raiseAlertOnce(transaction, merchantId, kind, windowStart, at))) return;
+  await dependencies.stage(transaction, {
+    type: fraudAlertEventType,
+    aggregateId: merchantId,
+    merchantId,
+    payload: {
+      kind,
+      window: '1m',
+      windowStart: windowStart.toISOString(),
+      failures,
+      threshold: dependencies.alertThreshold,
+      lastPaymentId: paymentId,
+    },
+    occurredAt: at,
+  });
+}

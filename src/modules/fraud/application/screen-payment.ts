@@ -1,0 +1,196 @@
+// assess(payment): the screening step of the authorize flow, outside any payment transaction (ADR 21).
+// One Redis script (velocity, this attempt counted), the rules in memory (the merchant's ruleset is
+// cached for FRAUD_RULES_CACHE_MS), and one insert of the decision. A payment screened twice (a
+// resumed request) keeps its first decision and is counted once.
+import type { Clock } from '../../../platform/clock.ts';
+import type { Sql } from '../../../platform/db/client.ts';
+import type { Logger } from '../../../platform/log.ts';
+import { parseRule } from '../domain/rule-language.ts';
+import {
+  attributeCatalog,
+  decide,
+  riskLevel as levelOf,
+  riskScore,
+  signalValues,
+  type ActiveRule,
+  type Decision,
+  type PaymentFacts,
+  type Reason,
+  type RiskLevel,
+  type Velocity,
+} from '../domain/screening.ts';
+import { findRuleset, insertAssessment, listItems, listRules } from '../infra/fraud-repository.ts';
+import type { VelocityStore } from '../infra/velocity-store.ts';
+
+export interface FraudMetrics {
+  velocityUnavailable(mode: 'open' | 'closed'): void;
+  decision(decision: Decision): void;
+}
+
+export interface FraudDependencies {
+  readonly sql: Sql;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly velocity: VelocityStore;
+  readonly builtins: readonly ActiveRule[];
+  /** US dollars per major unit of each currency (FRAUD_USD_RATES). */
+  readonly usdRates: ReadonlyMap<string, number>;
+  readonly rulesCacheMs: number;
+  readonly metrics: FraudMetrics;
+}
+
+export interface AssessInput {
+  readonly paymentId: string;
+  readonly merchantId: string;
+  readonly amount: bigint;
+  readonly currency: string;
+  readonly exponent: number;
+  readonly method: string;
+  readonly card?: PaymentFacts['card'];
+  readonly payer: PaymentFacts['payer'];
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+
+/** The decision as payments stores and shows it (`risk` on the payment). */
+export interface RiskAssessment {
+  readonly decision: Decision;
+  readonly score: number;
+  readonly riskLevel: RiskLevel;
+  readonly reasons: readonly Reason[];
+  readonly rulesetVersion: number;
+}
+
+/** A merchant's rules, lists and settings, as the screening runs them. */
+export interface Ruleset {
+  readonly version: number;
+  readonly failMode: 'open' | 'closed';
+  readonly rules: readonly ActiveRule[];
+  readonly lists: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+const cache = new Map<string, { readonly until: number; readonly ruleset: Ruleset }>();
+
+/** Forgets a merchant's cached ruleset (after a change in this process). */
+export function invalidateRuleset(merchantId: string): void {
+  cache.delete(merchantId);
+}
+
+export async function loadRuleset(dependencies: FraudDependencies, merchantId: string): Promise<Ruleset> {
+  const cached = cache.get(merchantId);
+  const nowMs = Date.now();
+  if (cached && cached.until > nowMs) return cached.ruleset;
+  const [rules, ruleset, items] = await Promise.all([
+    listRules(dependencies.sql, merchantId),
+    findRuleset(dependencies.sql, merchantId),
+    listItems(dependencies.sql, merchantId),
+  ]);
+  const lists = new Map<string, Set<string>>();
+  for (const item of items) {
+    const set = lists.get(item.list_name) ?? new Set<string>();
+    set.add(item.value);
+    lists.set(item.list_name, set);
+  }
+  const merchantRules = rules
+    .filter((rule) => rule.enabled)
+    .map((rule) => ({
+      id: rule.id,
+      version: rule.version,
+      source: rule.source,
+      parsed: parseRule(rule.source, attributeCatalog),
+    }));
+  const loaded: Ruleset = {
+    version: ruleset?.version ?? 0,
+    failMode: ruleset?.velocity_fail_mode ?? 'open',
+    rules: [...dependencies.builtins, ...merchantRules],
+    lists,
+  };
+  cache.set(merchantId, { until: nowMs + dependencies.rulesCacheMs, ruleset: loaded });
+  return loaded;
+}
+
+export function amountInUsd(
+  dependencies: FraudDependencies,
+  amount: bigint,
+  currency: string,
+  exponent: number,
+): number | null {
+  const rate = dependencies.usdRates.get(currency);
+  if (rate === undefined) return null;
+  return Math.round((Number(amount) / 10 ** exponent) * rate * 100) / 100;
+}
+
+let lastWarningMs = 0;
+
+export async function assessPayment(
+  dependencies: FraudDependencies,
+  input: AssessInput,
+): Promise<RiskAssessment> {
+  const at = dependencies.clock.now();
+  const ruleset = await loadRuleset(dependencies, input.merchantId);
+  const usd = amountInUsd(dependencies, input.amount, input.currency, input.exponent);
+  const facts: PaymentFacts = {
+    amount: input.amount,
+    currency: input.currency,
+    amountInUsd: usd,
+    exponent: input.exponent,
+    method: input.method,
+    ...(input.card && { card: input.card }),
+    payer: input.payer,
+    metadata: input.metadata,
+  };
+  let velocity: Velocity = {};
+  let unavailable = false;
+  try {
+    velocity = await dependencies.velocity.record({
+      merchantId: input.merchantId,
+      paymentId: input.paymentId,
+      at,
+      amountUsdMinor: usd === null ? 0 : usd * 100,
+      cardFingerprint: input.card?.fingerprint,
+      email: input.payer.email,
+      ipAddress: input.payer.ipAddress,
+    });
+  } catch (error) {
+    unavailable = true;
+    dependencies.metrics.velocityUnavailable(ruleset.failMode);
+    if (Date.now() - lastWarningMs > 10_000) {
+      lastWarningMs = Date.now();
+      dependencies.log.warn(
+        { err: error, store: dependencies.velocity.kind, failMode: ruleset.failMode },
+        'fraud velocity counters unavailable: screening without them',
+      );
+    }
+  }
+  const score = riskScore(facts, velocity);
+  const values = signalValues(facts, velocity, score);
+  let result = decide(ruleset.rules, values, ruleset.lists, score);
+  if (unavailable) {
+    const reason: Reason = {
+      rule: 'velocity_unavailable',
+      action: ruleset.failMode === 'closed' ? 'block' : 'allow',
+      values: {},
+    };
+    result =
+      ruleset.failMode === 'closed' && result.decision !== 'block'
+        ? { ...result, decision: 'block', reasons: [reason] }
+        : { ...result, reasons: [...result.reasons, reason] };
+  }
+  const stored = await insertAssessment(dependencies.sql, {
+    payment_id: input.paymentId,
+    merchant_id: input.merchantId,
+    decision: result.decision,
+    score: result.score,
+    reasons: [...result.reasons],
+    signals: values,
+    ruleset_version: ruleset.version,
+    created_at: at,
+  });
+  dependencies.metrics.decision(stored.decision);
+  return {
+    decision: stored.decision,
+    score: stored.score,
+    riskLevel: levelOf(stored.score),
+    reasons: stored.reasons,
+    rulesetVersion: stored.ruleset_version,
+  };
+}

@@ -1,0 +1,116 @@
+// The fraud module (ADR 21): screening before the acquirer (`assess`, the RiskPort payments
+// receives), merchant rules and lists, the review queue (acted on through payments' face), and a
+// consumer of payment outcomes that feeds decline velocity and raises `fraud.alert.v1`.
+// Created before payments (payments screens through its face); its review routes reach payments'
+// face when a request arrives.
+import { Counter } from 'prom-client';
+import { ConfigError } from '../../platform/config.ts';
+import type { ModuleDefinition } from '../../platform/module.ts';
+import type { RequestAuthenticator } from '../../platform/http/auth.ts';
+import { stageEvent, type EventsFace } from '../events/index.ts';
+import { fraudConsumedEventTypes, learnFromOutcome } from './application/learn-from-outcomes.ts';
+import {
+  assessPayment,
+  type AssessInput,
+  type FraudDependencies,
+  type RiskAssessment,
+} from './application/screen-payment.ts';
+import { builtinRules } from './domain/screening.ts';
+import { registerFraudRoutes, type ReviewActions } from './http/routes.ts';
+import { postgresVelocityStore, redisVelocityStore, type VelocityStore } from './infra/velocity-store.ts';
+
+export type { AssessInput, RiskAssessment } from './application/screen-payment.ts';
+export type { ReviewActions } from './http/routes.ts';
+export { fraudAlertEventType } from './application/learn-from-outcomes.ts';
+
+/** What payments receives: the screening step before the acquirer. */
+export interface FraudFace {
+  assess(input: AssessInput): Promise<RiskAssessment>;
+}
+
+/** Redis answers one script well under this; past it the screening goes on without velocity. */
+export const velocityTimeoutMs = 250;
+
+export function parseUsdRates(text: string): Map<string, number> {
+  const rates = new Map<string, number>();
+  for (const part of text
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)) {
+    const match = /^([A-Z]{3}):([0-9]+(?:\.[0-9]+)?)$/.exec(part);
+    if (!match) throw new ConfigError('FRAUD_USD_RATES', `"${part}" is not CODE:rate (e.g. EUR:1.08)`);
+    rates.set(match[1]!, Number(match[2]));
+  }
+  return rates;
+}
+
+export const fraudModule: ModuleDefinition = {
+  manifest: {
+    name: 'fraud',
+    migrationsDirectory: new URL('./migrations', import.meta.url).pathname,
+  },
+  async create(context, faces) {
+    const { config } = context;
+    const events = faces['events'] as EventsFace | undefined;
+    const identity = faces['identity'] as { readonly authenticator: RequestAuthenticator } | undefined;
+    const velocity: VelocityStore = config.redisUrl
+      ? redisVelocityStore(config.redisUrl, `${config.rateLimitRedisPrefix}fraud:`, velocityTimeoutMs)
+      : postgresVelocityStore(context.sql);
+    const unavailable = new Counter({
+      name: 'payflow_fraud_velocity_unavailable_total',
+      help: 'Screenings made without velocity counters because their store did not answer, by the merchant fail mode.',
+      labelNames: ['fail_mode'],
+      registers: context.metrics ? [context.metrics] : [],
+    });
+    const decisions = new Counter({
+      name: 'payflow_fraud_decisions_total',
+      help: 'Screening decisions, by decision.',
+      labelNames: ['decision'],
+      registers: context.metrics ? [context.metrics] : [],
+    });
+    const dependencies: FraudDependencies = {
+      sql: context.sql,
+      clock: context.clock,
+      log: context.log,
+      velocity,
+      builtins: builtinRules({
+        cardVelocity1hMax: config.fraudCardVelocity1hMax,
+        ipDistinctCards1hMax: config.fraudIpDistinctCards1hMax,
+        cardDeclines1hMax: config.fraudCardDeclines1hMax,
+      }),
+      usdRates: parseUsdRates(config.fraudUsdRates),
+      rulesCacheMs: config.fraudRulesCacheMs,
+      metrics: {
+        velocityUnavailable: (mode) => unavailable.inc({ fail_mode: mode }),
+        decision: (decision) => decisions.inc({ decision }),
+      },
+    };
+    events?.subscribe('fraud', fraudConsumedEventTypes, (event, { transaction, merchantId }) =>
+      learnFromOutcome(
+        { velocity, stage: stageEvent, alertThreshold: config.fraudAlertFailuresPerMinute },
+        transaction,
+        event,
+        merchantId,
+      ),
+    );
+    const face: FraudFace | undefined = config.fraudScreening
+      ? { assess: (input) => assessPayment(dependencies, input) }
+      : undefined;
+    return {
+      name: 'fraud',
+      ...(face && { face }),
+      registerRoutes(app) {
+        if (!identity) {
+          context.log.warn('fraud: no identity module, so its routes are not served');
+          return;
+        }
+        registerFraudRoutes(app, {
+          ...dependencies,
+          authenticator: identity.authenticator,
+          reviews: () => faces['payments'] as ReviewActions | undefined,
+        });
+      },
+      close: () => velocity.close(),
+    };
+  },
+};

@@ -1,0 +1,280 @@
+// Velocity counters (ADR 21): per card fingerprint, email and IP, the attempts and their amounts in
+// sliding windows (1 min, 1 h, 24 h), the distinct cards per IP and per email, the declines per card,
+// and whether a card is new to the merchant. Two stores with the same answers: Redis (one Lua script,
+// atomic, so 50 parallel attempts on one card are counted 1..50 and never twice the same number) and
+// PostgreSQL when REDIS_URL is unset (one transaction under advisory locks on the counters).
+// Counting an attempt is idempotent per payment: re-screening a payment (a resumed request) adds
+// nothing. Emails and IPs are keyed by a hash, never stored in clear in the counters.
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Sql } from '../../../platform/db/client.ts';
+import { windows, type Velocity, type Window, type WindowCounts } from '../domain/screening.ts';
+
+export interface VelocityQuery {
+  readonly merchantId: string;
+  readonly paymentId: string;
+  readonly at: Date;
+  /** The attempt's amount in the reference currency's minor units (0 when unknown). */
+  readonly amountUsdMinor: number;
+  readonly cardFingerprint?: string | undefined;
+  readonly email?: string | undefined;
+  readonly ipAddress?: string | undefined;
+}
+
+export interface VelocityStore {
+  readonly kind: 'redis' | 'postgres';
+  /** Counts this attempt and answers the counters, this attempt included. */
+  record(query: VelocityQuery): Promise<Velocity>;
+  /** Counts a decline of the card (idempotent per payment). */
+  recordDecline(merchantId: string, cardFingerprint: string, paymentId: string, at: Date): Promise<void>;
+  close(): Promise<void>;
+}
+
+const windowNames = Object.keys(windows) as Window[];
+const longest = windows['24h'];
+const seenRetentionMs = 90 * 86_400_000;
+
+function hashed(value: string): string {
+  return createHash('sha256').update(value).digest('base64url').slice(0, 22);
+}
+
+/** The counter names of one attempt (absent signals have none). */
+function counterNames(query: VelocityQuery) {
+  const m = query.merchantId;
+  const card = query.cardFingerprint;
+  const email = query.email ? hashed(query.email.toLowerCase()) : undefined;
+  const ip = query.ipAddress ? hashed(query.ipAddress) : undefined;
+  return {
+    card: card && `v:${m}:card:${card}`,
+    email: email && `v:${m}:email:${email}`,
+    ip: ip && `v:${m}:ip:${ip}`,
+    declines: card && `v:${m}:declines:${card}`,
+    ipCards: card && ip && `v:${m}:ipcards:${ip}`,
+    emailCards: card && email && `v:${m}:emailcards:${email}`,
+    seen: card && `v:${m}:seen:${card}`,
+  };
+}
+
+function byWindow(values: readonly number[]): Record<Window, number> {
+  return { '1m': values[0] ?? 0, '1h': values[1] ?? 0, '24h': values[2] ?? 0 };
+}
+
+// KEYS: card, email, ip, declines, ipcards, emailcards, seen ('' when absent).
+// ARGV: now (ms), member (payment id), amount, fingerprint, windows (3), longest, seen retention.
+// Returns 3 × (count ×3, sum ×3) + declines ×3 + ipcards ×3 + emailcards ×3 + firstSeen.
+const recordScript = `
+local now = tonumber(ARGV[1])
+local member = ARGV[2]
+local amount = ARGV[3]
+local fp = ARGV[4]
+local w = { tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]) }
+local longest = tonumber(ARGV[8])
+local out = {}
+local function trim(key)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (now - longest))
+  redis.call('PEXPIRE', key, longest + 60000)
+end
+for i = 1, 3 do
+  local key = KEYS[i]
+  if key == '' then
+    for j = 1, 6 do table.insert(out, -1) end
+  else
+    redis.call('ZADD', key, 'NX', now, member .. '|' .. amount)
+    trim(key)
+    local sums = {}
+    for j = 1, 3 do
+      local items = redis.call('ZRANGEBYSCORE', key, '(' .. (now - w[j]), '+inf')
+      local sum = 0
+      for _, item in ipairs(items) do
+        sum = sum + tonumber(string.match(item, '|(%d+)$'))
+      end
+      table.insert(out, #items)
+      sums[j] = sum
+    end
+    for j = 1, 3 do table.insert(out, sums[j]) end
+  end
+end
+for i = 4, 6 do
+  local key = KEYS[i]
+  if key == '' then
+    for j = 1, 3 do table.insert(out, -1) end
+  else
+    if i > 4 then redis.call('ZADD', key, now, fp) end
+    trim(key)
+    for j = 1, 3 do table.insert(out, redis.call('ZCOUNT', key, '(' .. (now - w[j]), '+inf')) end
+  end
+end
+if KEYS[7] == '' then
+  table.insert(out, -1)
+else
+  local first = redis.call('SET', KEYS[7], member, 'NX', 'PX', ARGV[9])
+  if first then
+    table.insert(out, 1)
+  elseif redis.call('GET', KEYS[7]) == member then
+    table.insert(out, 1)
+  else
+    table.insert(out, 0)
+  end
+end
+return out
+`;
+
+type ScriptedRedis = Redis & {
+  fraudRecord(...args: (string | number)[]): Promise<number[]>;
+};
+
+/** Decodes the script's flat answer (−1: the signal was absent). */
+export function velocityFromFlat(flat: readonly number[]): Velocity {
+  const counts = (offset: number): WindowCounts | undefined =>
+    flat[offset] === -1
+      ? undefined
+      : {
+          count: byWindow(flat.slice(offset, offset + 3)),
+          sum: byWindow(flat.slice(offset + 3, offset + 6)),
+        };
+  const triple = (offset: number) =>
+    flat[offset] === -1 ? undefined : byWindow(flat.slice(offset, offset + 3));
+  const first = flat[27];
+  return {
+    ...(counts(0) && { card: counts(0)! }),
+    ...(counts(6) && { email: counts(6)! }),
+    ...(counts(12) && { ip: counts(12)! }),
+    ...(triple(18) && { cardDeclines: triple(18)! }),
+    ...(triple(21) && { ipDistinctCards: triple(21)! }),
+    ...(triple(24) && { emailDistinctCards: triple(24)! }),
+    ...(first !== -1 && first !== undefined && { firstSeenCard: first === 1 }),
+  };
+}
+
+export function redisVelocityStore(url: string, prefix: string, commandTimeoutMs: number): VelocityStore {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    commandTimeout: commandTimeoutMs,
+    enableOfflineQueue: false,
+    connectionName: 'payflow-fraud',
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
+  }) as ScriptedRedis;
+  redis.on('error', () => undefined); // failures surface on each command; the screening counts them
+  redis.defineCommand('fraudRecord', { numberOfKeys: 7, lua: recordScript });
+  // Not awaited: while Redis is unreachable (at start or later) commands fail at once (no offline
+  // queue) and the screening applies the merchant's fail mode; the client reconnects on its own.
+  redis.connect().catch(() => undefined);
+  const key = (name: string | undefined) => (name ? `${prefix}${name}` : '');
+  return {
+    kind: 'redis',
+    async record(query) {
+      const names = counterNames(query);
+      const flat = await redis.fraudRecord(
+        key(names.card),
+        key(names.email),
+        key(names.ip),
+        key(names.declines),
+        key(names.ipCards),
+        key(names.emailCards),
+        key(names.seen),
+        query.at.getTime(),
+        query.paymentId,
+        Math.max(0, Math.round(query.amountUsdMinor)),
+        query.cardFingerprint ?? '',
+        windows['1m'],
+        windows['1h'],
+        windows['24h'],
+        longest,
+        seenRetentionMs,
+      );
+      return velocityFromFlat(flat.map(Number));
+    },
+    async recordDecline(merchantId, cardFingerprint, paymentId, at) {
+      const name = `${prefix}v:${merchantId}:declines:${cardFingerprint}`;
+      await redis
+        .multi()
+        .zadd(name, 'NX', at.getTime(), paymentId)
+        .pexpire(name, longest + 60_000)
+        .exec();
+    },
+    async close() {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+export function postgresVelocityStore(sql: Sql): VelocityStore {
+  return {
+    kind: 'postgres',
+    async record(query) {
+      const names = counterNames(query);
+      const at = query.at;
+      const since = (ms: number) => new Date(at.getTime() - ms);
+      const amount = Math.max(0, Math.round(query.amountUsdMinor));
+      return sql.begin(async (transaction) => {
+        const locked = [names.card, names.email, names.ip].filter((name): name is string => !!name).sort();
+        for (const name of locked) await transaction`select pg_advisory_xact_lock(hashtext(${name}))`;
+        const attempts = [names.card, names.email, names.ip].filter((name): name is string => !!name);
+        const distinct = [names.ipCards, names.emailCards].filter((name): name is string => !!name);
+        const all = [...attempts, ...distinct, ...(names.declines ? [names.declines] : [])];
+        for (const name of attempts)
+          await transaction`insert into fraud.velocity (counter, member, amount, at)
+            values (${name}, ${query.paymentId}, ${amount}, ${at}) on conflict (counter, member) do nothing`;
+        for (const name of distinct)
+          await transaction`insert into fraud.velocity (counter, member, amount, at)
+            values (${name}, ${query.cardFingerprint!}, 0, ${at})
+            on conflict (counter, member) do update set at = excluded.at`;
+        if (all.length > 0)
+          await transaction`delete from fraud.velocity where counter = any(${transaction.array(all)}) and at < ${since(longest)}`;
+        const rows =
+          all.length === 0
+            ? []
+            : await transaction<
+                { counter: string; c1: number; c2: number; c3: number; s1: string; s2: string; s3: string }[]
+              >`
+          select counter,
+            count(*) filter (where at > ${since(windows['1m'])})::int as c1,
+            count(*) filter (where at > ${since(windows['1h'])})::int as c2,
+            count(*) filter (where at > ${since(windows['24h'])})::int as c3,
+            coalesce(sum(amount) filter (where at > ${since(windows['1m'])}), 0)::text as s1,
+            coalesce(sum(amount) filter (where at > ${since(windows['1h'])}), 0)::text as s2,
+            coalesce(sum(amount) filter (where at > ${since(windows['24h'])}), 0)::text as s3
+          from fraud.velocity where counter = any(${transaction.array(all)}) group by counter`;
+        const found = new Map(rows.map((row) => [row.counter, row]));
+        const counts = (name: string | undefined): WindowCounts | undefined => {
+          if (!name) return undefined;
+          const row = found.get(name);
+          return {
+            count: byWindow([row?.c1 ?? 0, row?.c2 ?? 0, row?.c3 ?? 0]),
+            sum: byWindow([Number(row?.s1 ?? 0), Number(row?.s2 ?? 0), Number(row?.s3 ?? 0)]),
+          };
+        };
+        let firstSeenCard: boolean | undefined;
+        if (names.seen) {
+          const [seen] = await transaction<{ member: string }[]>`
+            select member from fraud.velocity where counter = ${names.seen}`;
+          if (!seen)
+            await transaction`insert into fraud.velocity (counter, member, amount, at)
+              values (${names.seen}, ${query.paymentId}, 0, ${at})`;
+          firstSeenCard = !seen || seen.member === query.paymentId;
+        }
+        const card = counts(names.card);
+        const email = counts(names.email);
+        const ip = counts(names.ip);
+        return {
+          ...(card && { card }),
+          ...(email && { email }),
+          ...(ip && { ip }),
+          ...(names.declines && { cardDeclines: counts(names.declines)!.count }),
+          ...(names.ipCards && { ipDistinctCards: counts(names.ipCards)!.count }),
+          ...(names.emailCards && { emailDistinctCards: counts(names.emailCards)!.count }),
+          ...(firstSeenCard !== undefined && { firstSeenCard }),
+        };
+      });
+    },
+    async recordDecline(merchantId, cardFingerprint, paymentId, at) {
+      await sql`insert into fraud.velocity (counter, member, amount, at)
+        values (${`v:${merchantId}:declines:${cardFingerprint}`}, ${paymentId}, 0, ${at})
+        on conflict (counter, member) do nothing`;
+    },
+    async close() {},
+  };
+}
+
+export const velocityWindows = windowNames;

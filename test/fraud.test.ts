@@ -1,0 +1,437 @@
+// Fraud screening (ADR 21) against real PostgreSQL and (when REDIS_URL is set) real Redis, through the
+// API as a merchant uses it: card testing stopped before the acquirer (its own records prove nothing
+// reached it), 50 parallel attempts on one card against a limit of 10, the review queue end to end,
+// rules with positioned errors, lists, backtests, the same decisions on Redis and on PostgreSQL,
+// Redis cut mid-test, and the outcome consumer's decline velocity and alerts.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { RunningSimulator } from '../src/simulator/index.ts';
+import { adminToken, merchantSession, type MerchantSession } from './support/identity.ts';
+import {
+  assertLedgerVerifies,
+  authorizeBody,
+  call,
+  paymentsEnv,
+  startTestAcquirer,
+  tokenize,
+  waitForPayment,
+} from './support/payments.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
+import { startTcpProxy } from './support/tcp-proxy.ts';
+
+const redisUrl = process.env.REDIS_URL;
+
+let acquirer: RunningSimulator;
+let server: TestServer;
+
+function fraudEnv(extra: Record<string, string> = {}) {
+  return paymentsEnv(acquirer.url, {
+    EVENTS_POLL_INTERVAL_MS: '50',
+    FRAUD_RULES_CACHE_MS: '0',
+    FRAUD_CARD_VELOCITY_1H_MAX: '10',
+    FRAUD_IP_DISTINCT_CARDS_1H_MAX: '5',
+    FRAUD_CARD_DECLINES_1H_MAX: '5',
+    ...(redisUrl && { REDIS_URL: redisUrl, RATE_LIMIT_REDIS_PREFIX: `payflow-test-${randomUUID()}:` }),
+    ...extra,
+  });
+}
+
+before(async () => {
+  acquirer = await startTestAcquirer();
+  server = await startTestServer({ env: fraudEnv({ FRAUD_ALERT_FAILURES_PER_MINUTE: '3' }) });
+});
+after(async () => {
+  await server.close();
+  await acquirer.close();
+});
+
+/** A Luhn-valid Visa number from 15 digits of `seed`. */
+function cardNumber(seed: number): string {
+  const body = `4${String(seed).padStart(14, '0')}`;
+  for (let check = 0; check < 10; check += 1) {
+    const candidate = `${body}${check}`;
+    let sum = 0;
+    for (let index = 0; index < candidate.length; index += 1) {
+      const digit = Number(candidate[candidate.length - 1 - index]);
+      const doubled = index % 2 === 1 ? digit * 2 : digit;
+      sum += doubled > 9 ? doubled - 9 : doubled;
+    }
+    if (sum % 10 === 0) return candidate;
+  }
+  throw new Error('unreachable');
+}
+
+async function send(base: string, merchant: MerchantSession, method: string, path: string, body?: unknown) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: body === undefined ? { authorization: `Bearer ${merchant.token}` } : merchant.headers(),
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown>, text };
+}
+
+/** What the acquirer recorded under a reference (404: it never heard of it). */
+async function acquirerStatus(reference: string): Promise<number> {
+  return (await fetch(`${acquirer.url}/v1/operations/${reference}`)).status;
+}
+
+async function authorize(
+  base: string,
+  merchant: MerchantSession,
+  token: string,
+  amount: number,
+  extra: Record<string, unknown> = {},
+) {
+  return call(base, merchant, 'POST', '/payments/authorize', authorizeBody(token, amount, extra));
+}
+
+test('card testing from one IP: past 5 distinct cards an hour the attempts are blocked and never reach the acquirer', async () => {
+  const merchant = await merchantSession(server);
+  const payer = { ipAddress: '198.51.100.23', email: 'tester@example.com' };
+  const answers = [];
+  for (let index = 0; index < 8; index += 1) {
+    const token = await tokenize(server.baseUrl, merchant, cardNumber(100 + index));
+    answers.push(await authorize(server.baseUrl, merchant, token, 100, { payer }));
+  }
+  assert.deepEqual(
+    answers.map((answer) => answer.status),
+    [201, 201, 201, 201, 201, 422, 422, 422],
+  );
+  for (const blocked of answers.slice(5)) {
+    assert.equal(blocked.body['code'], 'fraud_blocked', blocked.text);
+    assert.equal(blocked.body['outcome'], 'blocked_by_fraud');
+    assert.equal(blocked.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+    const risk = blocked.body['risk'] as { rules: string[] };
+    assert.ok(risk.rules.includes('builtin_card_testing_ip'), blocked.text);
+    assert.doesNotMatch(
+      blocked.text,
+      /ip_distinct_cards|198\.51|tester@/,
+      'no rule internals or payer data in the answer',
+    );
+    const paymentId = blocked.body['paymentId'] as string;
+    assert.equal(await acquirerStatus(`${paymentId}.authorization`), 404, 'the acquirer never heard of it');
+    const payment = (await call(server.baseUrl, merchant, 'GET', `/payments/${paymentId}`)).body;
+    assert.equal(payment['status'], 'FAILED');
+    assert.equal(payment['outcome'], 'blocked_by_fraud');
+    assert.deepEqual(payment['ledgerEntries'], [], 'the ledger is untouched');
+    const stored = payment['risk'] as {
+      decision: string;
+      reasons: { rule: string; values: Record<string, unknown> }[];
+    };
+    assert.equal(stored.decision, 'block');
+    const reason = stored.reasons.find((item) => item.rule === 'builtin_card_testing_ip')!;
+    assert.ok(Number(reason.values['ip_distinct_cards_1h']) > 5, JSON.stringify(reason));
+  }
+  for (const allowed of answers.slice(0, 5))
+    assert.equal(await acquirerStatus(`${allowed.body['paymentId'] as string}.authorization`), 200);
+});
+
+test('50 parallel authorizations on one card against a limit of 10: exactly 10 pass', async () => {
+  const merchant = await merchantSession(server);
+  const token = await tokenize(server.baseUrl, merchant, cardNumber(7_000));
+  const answers = await Promise.all(
+    Array.from({ length: 50 }, () => authorize(server.baseUrl, merchant, token, 250)),
+  );
+  const statuses = answers.map((answer) => answer.status);
+  assert.equal(statuses.filter((status) => status === 201).length, 10, statuses.join(','));
+  assert.equal(statuses.filter((status) => status === 422).length, 40, statuses.join(','));
+  for (const answer of answers.filter((item) => item.status === 422))
+    assert.ok((answer.body['risk'] as { rules: string[] }).rules.includes('builtin_card_velocity'));
+  await assertLedgerVerifies(server.database.url);
+});
+
+test("REFERENCE.md's Radar-like test cards: always blocked, highest risk blocked, elevated risk to review", async () => {
+  const merchant = await merchantSession(server);
+  for (const number of ['4100000000000019', '4000000000004954']) {
+    const answer = await authorize(
+      server.baseUrl,
+      merchant,
+      await tokenize(server.baseUrl, merchant, number),
+      1000,
+    );
+    assert.equal(answer.status, 422, answer.text);
+    assert.ok((answer.body['risk'] as { rules: string[] }).rules.includes('builtin_highest_risk'));
+  }
+  const review = await authorize(
+    server.baseUrl,
+    merchant,
+    await tokenize(server.baseUrl, merchant, '4000000000009235'),
+    1000,
+  );
+  assert.equal(review.status, 201, review.text);
+  assert.equal(review.body['status'], 'AUTHORIZED');
+  assert.equal(review.body['review'], 'pending');
+});
+
+test('review flow: authorize → review → capture refused → approve → capture; and a sale approved is captured; rejected is voided at the acquirer', async () => {
+  const merchant = await merchantSession(server);
+  const reviewCard = () => tokenize(server.baseUrl, merchant, '4000000000009235');
+  // authorize → review → approve → capture
+  const first = await authorize(server.baseUrl, merchant, await reviewCard(), 1500);
+  const firstId = first.body['paymentId'] as string;
+  const refused = await call(server.baseUrl, merchant, 'POST', `/payments/${firstId}/capture`, {});
+  assert.equal(refused.status, 409, refused.text);
+  assert.equal(refused.body['code'], 'payment_in_review');
+  const queue = (await call(server.baseUrl, merchant, 'GET', '/fraud/reviews')).body['data'] as {
+    paymentId: string;
+  }[];
+  assert.ok(queue.some((item) => item.paymentId === firstId));
+  const approved = await call(server.baseUrl, merchant, 'POST', `/fraud/reviews/${firstId}/approve`, {});
+  assert.equal(approved.status, 200, approved.text);
+  assert.equal(approved.body['review'], 'approved');
+  const again = await call(server.baseUrl, merchant, 'POST', `/fraud/reviews/${firstId}/approve`, {});
+  assert.equal(again.status, 409);
+  assert.equal(again.body['code'], 'payment_not_in_review');
+  const captured = await call(server.baseUrl, merchant, 'POST', `/payments/${firstId}/capture`, {});
+  assert.equal(captured.status, 200, captured.text);
+  assert.equal(captured.body['status'], 'CAPTURED');
+
+  // capture: true in review → AUTHORIZED, captured on approval
+  const sale = await authorize(server.baseUrl, merchant, await reviewCard(), 2500, { capture: true });
+  assert.equal(sale.status, 201, sale.text);
+  assert.equal(sale.body['status'], 'AUTHORIZED');
+  const saleId = sale.body['paymentId'] as string;
+  assert.equal(await acquirerStatus(`${saleId}.capture`), 404, 'not captured before the review');
+  await call(server.baseUrl, merchant, 'POST', `/fraud/reviews/${saleId}/approve`, {});
+  const done = await waitForPayment(
+    server.baseUrl,
+    merchant,
+    saleId,
+    (payment) => payment['status'] === 'CAPTURED',
+  );
+  assert.equal(done['capturedAmount'], 2500);
+
+  // → reject → voided at the acquirer
+  const third = await authorize(server.baseUrl, merchant, await reviewCard(), 900);
+  const thirdId = third.body['paymentId'] as string;
+  const rejected = await call(server.baseUrl, merchant, 'POST', `/fraud/reviews/${thirdId}/reject`, {});
+  assert.equal(rejected.status, 200, rejected.text);
+  assert.equal(rejected.body['status'], 'VOIDED');
+  assert.equal(rejected.body['review'], 'rejected');
+  assert.equal(await acquirerStatus(`${thirdId}.void`), 200, 'the acquirer voided the authorization');
+  const late = await call(server.baseUrl, merchant, 'POST', `/payments/${thirdId}/capture`, {});
+  assert.equal(late.status, 409);
+
+  // events of the decisions, in the outbox with their state change
+  const types = await server.database.sql<{ type: string }[]>`
+    select type from events.outbox where aggregate_id in (${firstId}, ${thirdId}) order by staged_sequence`;
+  assert.ok(types.some((row) => row.type === 'payment.review_approved.v1'));
+  assert.ok(types.some((row) => row.type === 'payment.review_rejected.v1'));
+  await assertLedgerVerifies(server.database.url);
+});
+
+test('rules: a syntax error is 400 rule_invalid with its position; merchant rules block, allow lists win, versions are recorded; backtests change nothing', async () => {
+  const merchant = await merchantSession(server);
+  const other = await merchantSession(server);
+  const bad = await call(server.baseUrl, merchant, 'POST', '/fraud/rules', {
+    rule: 'block if :amount_in_usd: > and',
+  });
+  assert.equal(bad.status, 400, bad.text);
+  assert.equal(bad.body['code'], 'rule_invalid');
+  assert.equal(bad.body['position'], 28);
+  assert.equal(bad.body['token'], 'and');
+  assert.match(bad.headers.get('content-type') ?? '', /application\/problem\+json/);
+  const unknown = await call(server.baseUrl, merchant, 'POST', '/fraud/rules', {
+    rule: 'block if :amont: > 5',
+  });
+  assert.equal(unknown.body['position'], 10);
+  assert.match(String(unknown.body['detail']), /Unknown attribute :amont:/);
+
+  const created = await call(server.baseUrl, merchant, 'POST', '/fraud/rules', {
+    rule: 'block if :amount_in_usd: > 5000 and :card_country: != :ip_country:',
+    description: 'large foreign',
+  });
+  assert.equal(created.status, 201, created.text);
+  const ruleId = created.body['id'] as string;
+  const version = created.body['rulesetVersion'] as number;
+  assert.equal(
+    (await send(server.baseUrl, other, 'GET', `/fraud/rules/${ruleId}`)).status,
+    404,
+    "another merchant's rule is invisible",
+  );
+
+  const token = await tokenize(server.baseUrl, merchant);
+  const foreign = { payer: { ipAddress: '203.0.113.9', email: 'big@example.com' } };
+  const blocked = await authorize(server.baseUrl, merchant, token, 600_000, foreign);
+  assert.equal(blocked.status, 422, blocked.text);
+  assert.deepEqual((blocked.body['risk'] as { rules: string[] }).rules, [ruleId]);
+  const payment = (
+    await call(server.baseUrl, merchant, 'GET', `/payments/${blocked.body['paymentId'] as string}`)
+  ).body;
+  const risk = payment['risk'] as { rulesetVersion: number; reasons: { values: Record<string, unknown> }[] };
+  assert.equal(risk.rulesetVersion, version);
+  assert.deepEqual(risk.reasons[0]!.values, { amount_in_usd: 6000, card_country: 'US', ip_country: 'AU' });
+  assert.equal(
+    (await authorize(server.baseUrl, merchant, token, 400_000, foreign)).status,
+    201,
+    'under the amount',
+  );
+
+  const list = await call(server.baseUrl, merchant, 'POST', '/fraud/lists/vip_emails', {
+    values: ['Big@Example.com'],
+  });
+  assert.equal(list.status, 200, list.text);
+  const allow = await call(server.baseUrl, merchant, 'POST', '/fraud/rules', {
+    rule: 'allow if :email: in @vip_emails',
+  });
+  assert.ok((allow.body['rulesetVersion'] as number) > version + 1, 'every change is a new ruleset version');
+  assert.equal(
+    (await authorize(server.baseUrl, merchant, token, 600_000, foreign)).status,
+    201,
+    'the allow rule wins',
+  );
+
+  const disabled = await send(
+    server.baseUrl,
+    merchant,
+    'PATCH',
+    `/fraud/rules/${allow.body['id'] as string}`,
+    { enabled: false },
+  );
+  assert.equal(disabled.status, 200, disabled.text);
+  assert.equal(disabled.body['version'], 2);
+  assert.equal((await authorize(server.baseUrl, merchant, token, 600_000, foreign)).status, 422);
+  assert.equal((await send(server.baseUrl, merchant, 'DELETE', `/fraud/rules/${ruleId}`)).status, 204);
+  assert.equal((await authorize(server.baseUrl, merchant, token, 600_000, foreign)).status, 201);
+
+  const before = await server.database
+    .sql`select count(*)::int as n from fraud.assessments where merchant_id = ${merchant.merchantId}`;
+  const backtest = await call(server.baseUrl, merchant, 'POST', '/fraud/rules/test', {
+    rule: 'review if :amount_in_usd: > 5000',
+    days: 1,
+  });
+  assert.equal(backtest.status, 200, backtest.text);
+  assert.equal(backtest.body['evaluated'], 5);
+  assert.equal(backtest.body['matched'], 4);
+  assert.equal((backtest.body['examples'] as unknown[]).length, 4);
+  const afterwards = await server.database
+    .sql`select count(*)::int as n from fraud.assessments where merchant_id = ${merchant.merchantId}`;
+  assert.deepEqual(afterwards, before, 'a backtest writes nothing');
+  const badTest = await call(server.baseUrl, merchant, 'POST', '/fraud/rules/test', { rule: 'review if' });
+  assert.equal(badTest.status, 400);
+  assert.equal(badTest.body['position'], 10);
+});
+
+test('the outcome consumer counts declines per card (card testing with one card is blocked) and raises fraud.alert.v1', async () => {
+  const merchant = await merchantSession(server);
+  const token = await tokenize(server.baseUrl, merchant, '4000000000000002');
+  for (let index = 0; index < 5; index += 1) {
+    const answer = await authorize(server.baseUrl, merchant, token, 100);
+    assert.equal(answer.body['code'], 'card_declined', answer.text);
+  }
+  // The consumer learns asynchronously: attempts reach the acquirer (and are declined) until it has
+  // counted five declines; then the card is blocked before the acquirer.
+  let last;
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    last = await authorize(server.baseUrl, merchant, token, 100);
+    if (last.body['code'] === 'fraud_blocked') break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(last!.body['code'], 'fraud_blocked', last!.text);
+  assert.ok((last!.body['risk'] as { rules: string[] }).rules.includes('builtin_card_declines'));
+  assert.equal(await acquirerStatus(`${last!.body['paymentId'] as string}.authorization`), 404);
+  let alerts: { payload: Record<string, unknown> }[] = [];
+  for (let attempt = 0; attempt < 100 && alerts.length === 0; attempt += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    alerts = await server.database.sql<{ payload: Record<string, unknown> }[]>`
+      select payload from events.outbox where type = 'fraud.alert.v1' and merchant_id = ${merchant.merchantId}
+        and payload->>'kind' = 'decline_spike'`;
+  }
+  assert.ok(alerts.length >= 1, 'a decline spike raises an alert');
+  assert.equal(alerts[0]!.payload['threshold'], 3);
+});
+
+/** A fixed script of attempts; the decisions it gets, in order. */
+async function decisionScript(target: TestServer): Promise<string[]> {
+  const merchant = await merchantSession(target);
+  await call(target.baseUrl, merchant, 'POST', '/fraud/rules', { rule: 'review if :email_velocity_1h: > 2' });
+  const decisions: string[] = [];
+  const tokens = [];
+  for (let index = 0; index < 4; index += 1)
+    tokens.push(await tokenize(target.baseUrl, merchant, cardNumber(900 + index)));
+  for (let index = 0; index < 12; index += 1) {
+    const answer = await authorize(target.baseUrl, merchant, tokens[index % 4]!, 100 + index, {
+      payer: { ipAddress: `198.51.100.${index % 2}`, email: `payer${index % 3}@example.com` },
+    });
+    const payment = (
+      await call(target.baseUrl, merchant, 'GET', `/payments/${answer.body['paymentId'] as string}`)
+    ).body;
+    const risk = payment['risk'] as { decision: string; score: number; reasons: { rule: string }[] };
+    // Rule ids differ between the two databases; the rule's kind does not.
+    const rules = risk.reasons.map((reason) => reason.rule.replace(/^rule_.*/, 'merchant_rule')).join('+');
+    decisions.push(`${risk.decision}:${risk.score}:${rules}`);
+  }
+  return decisions;
+}
+
+test(
+  'the same decisions with Redis and with the PostgreSQL fallback',
+  { skip: !redisUrl && 'REDIS_URL is unset: the Redis velocity store needs a real Redis' },
+  async () => {
+    const onRedis = await decisionScript(server);
+    const fallback = await startTestServer({ env: fraudEnv({ REDIS_URL: '' }) });
+    try {
+      const onPostgres = await decisionScript(fallback);
+      assert.deepEqual(onPostgres, onRedis);
+      assert.ok(
+        onRedis.some((decision) => decision.startsWith('review')),
+        onRedis.join(' '),
+      );
+    } finally {
+      await fallback.close();
+    }
+  },
+);
+
+test(
+  'Redis cut mid-test: fail open by default (logged, counted, no 5xx); a merchant set to fail closed is blocked',
+  { skip: !redisUrl && 'REDIS_URL is unset: the Redis velocity store needs a real Redis' },
+  async () => {
+    const target = new URL(redisUrl!);
+    const proxy = await startTcpProxy(target.hostname, Number(target.port || 6379));
+    const viaProxy = new URL(redisUrl!);
+    viaProxy.port = String(proxy.port);
+    const cutServer = await startTestServer({ env: fraudEnv({ REDIS_URL: viaProxy.toString() }) });
+    try {
+      const merchant = await merchantSession(cutServer);
+      const admin = await adminToken(cutServer);
+      const token = await tokenize(cutServer.baseUrl, merchant);
+      assert.equal((await authorize(cutServer.baseUrl, merchant, token, 100)).status, 201);
+      await proxy.cut();
+      const open = await authorize(cutServer.baseUrl, merchant, token, 100);
+      assert.equal(open.status, 201, open.text);
+      const payment = (
+        await call(cutServer.baseUrl, merchant, 'GET', `/payments/${open.body['paymentId'] as string}`)
+      ).body;
+      assert.ok(
+        (payment['risk'] as { reasons: { rule: string }[] }).reasons.some(
+          (reason) => reason.rule === 'velocity_unavailable',
+        ),
+      );
+      const metrics = await (
+        await fetch(`${cutServer.baseUrl}/metrics`, { headers: { authorization: `Bearer ${admin}` } })
+      ).text();
+      assert.match(metrics, /payflow_fraud_velocity_unavailable_total\{fail_mode="open"\} [1-9]/);
+      const closed = await send(cutServer.baseUrl, merchant, 'PUT', '/fraud/settings', {
+        velocityFailMode: 'closed',
+      });
+      assert.equal(closed.status, 200, closed.text);
+      const blocked = await authorize(cutServer.baseUrl, merchant, token, 100);
+      assert.equal(blocked.status, 422, blocked.text);
+      assert.deepEqual((blocked.body['risk'] as { rules: string[] }).rules, ['velocity_unavailable']);
+      await proxy.restore();
+      let back;
+      for (let attempt = 0; attempt < 50; attempt += 1) {
+        back = await authorize(cutServer.baseUrl, merchant, token, 100);
+        if (back.status === 201) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      assert.equal(back!.status, 201, 'screening uses Redis again once it is back');
+    } finally {
+      await cutServer.close();
+      await proxy.close();
+    }
+  },
+);
