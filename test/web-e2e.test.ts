@@ -1,0 +1,148 @@
+// The web app in a real browser (playwright-core driving Debian's Chromium at /usr/bin/chromium; it
+// never downloads one). A payer opens a hosted checkout page, sees the merchant and the amount, a
+// declined card is explained in plain words, another card pays and the page returns to the shop's
+// success URL; the card number travels only to POST /tokens and the strict CSP reports nothing.
+// Skips, saying why, when Chromium is not installed (.ci/run installs it with apt-get).
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import type { RunningSimulator } from '../src/simulator/index.ts';
+import { merchantSession, type MerchantSession } from './support/identity.ts';
+import { call, paymentsEnv, startTestAcquirer } from './support/payments.ts';
+import { repositoryRoot, startTestServer, type TestServer } from './support/server.ts';
+
+const chromiumPath = '/usr/bin/chromium';
+const unavailable = existsSync(chromiumPath)
+  ? false
+  : `Chromium is not installed at ${chromiumPath} (apt-get install chromium): the browser tests skip`;
+if (unavailable) process.stdout.write(`# ${unavailable}\n`);
+
+const screenshots = path.join(repositoryRoot, 'test-results');
+const declinedCard = '4000000000000002';
+const approvedCard = '4242424242424242';
+
+describe('web app in Chromium', { skip: unavailable }, () => {
+  let server: TestServer;
+  let acquirer: RunningSimulator;
+  let browser: Browser;
+  let merchant: MerchantSession;
+  let shop: http.Server;
+  let shopUrl: string;
+
+  before(async () => {
+    mkdirSync(screenshots, { recursive: true });
+    acquirer = await startTestAcquirer();
+    server = await startTestServer({ env: paymentsEnv(acquirer.url) });
+    merchant = await merchantSession(server, 'Bean There Coffee');
+    // The merchant's shop: where the checkout sends the payer back.
+    shop = http.createServer((request, response) => {
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      response.end(`<!doctype html><title>Shop</title><h1>Thank you</h1><p>${request.url ?? ''}</p>`);
+    });
+    await new Promise<void>((resolve) => shop.listen(0, '127.0.0.1', resolve));
+    shopUrl = `http://127.0.0.1:${(shop.address() as AddressInfo).port}`;
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
+  });
+  after(async () => {
+    await browser?.close();
+    await new Promise((resolve) => shop?.close(resolve));
+    await server?.close();
+    await acquirer?.close();
+  });
+
+  async function createSession(amount: number, currency: string) {
+    const answer = await call(server.baseUrl, merchant, 'POST', '/checkout/sessions', {
+      amount,
+      currency,
+      description: 'A bag of single-origin beans',
+      successUrl: `${shopUrl}/thanks`,
+      cancelUrl: `${shopUrl}/cart`,
+    });
+    assert.equal(answer.status, 201, answer.text);
+    return answer.body as { id: string; url: string };
+  }
+
+  test('a payer is declined, tries another card, pays, and returns to the shop', async () => {
+    const session = await createSession(2599, 'USD');
+    const context = await browser.newContext({ locale: 'en-US' });
+    const page = await context.newPage();
+    const cspViolations: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+    });
+    const cardCarriers: string[] = [];
+    page.on('request', (request) => {
+      if ((request.postData() ?? '').includes(approvedCard) || request.url().includes(approvedCard))
+        cardCarriers.push(`${request.method()} ${new URL(request.url()).pathname}`);
+    });
+
+    await page.goto(session.url);
+    await page.getByTestId('amount').waitFor();
+    assert.equal(await page.getByTestId('merchant-name').textContent(), 'Bean There Coffee');
+    assert.equal(await page.getByTestId('amount').textContent(), '$25.99');
+
+    await page.getByLabel('Card number').fill(declinedCard);
+    assert.equal(await page.getByTestId('card-brand').textContent(), 'Visa');
+    await page.getByLabel('Expiry (MM/YY)').fill('12/34');
+    await page.getByLabel('Security code (CVC)').fill('123');
+    await page.getByLabel('Name on card (optional)').fill('Ada Payer');
+    await page.screenshot({ path: path.join(screenshots, 'checkout.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Pay $25.99' }).click();
+    const problem = page.getByTestId('problem');
+    await problem.waitFor();
+    assert.equal(await problem.textContent(), 'Your card was declined. Please use another card.');
+    await page.screenshot({ path: path.join(screenshots, 'checkout-declined.png'), fullPage: true });
+    // The form is empty again for another card.
+    assert.equal(await page.getByLabel('Card number').inputValue(), '');
+
+    await page.getByLabel('Card number').fill(approvedCard);
+    await page.getByLabel('Expiry (MM/YY)').fill('12/34');
+    await page.getByLabel('Security code (CVC)').fill('123');
+    await Promise.all([
+      page.waitForURL(`${shopUrl}/thanks?session_id=${session.id}`),
+      page.getByRole('button', { name: 'Pay $25.99' }).click(),
+    ]);
+    assert.equal(await page.locator('h1').textContent(), 'Thank you');
+
+    const read = await call(server.baseUrl, merchant, 'GET', `/checkout/sessions/${session.id}`);
+    assert.equal(read.body['status'], 'completed');
+    const payment = await call(
+      server.baseUrl,
+      merchant,
+      'GET',
+      `/payments/${read.body['paymentId'] as string}`,
+    );
+    assert.equal(payment.body['status'], 'CAPTURED');
+    assert.deepEqual(cardCarriers, ['POST /tokens'], 'the card number went to POST /tokens only');
+    assert.deepEqual(cspViolations, []);
+    await context.close();
+  });
+
+  test('amounts show in the currency’s own format; a bad number is caught as the payer types', async () => {
+    const session = await createSession(1500, 'JPY');
+    const page = await browser.newPage({ locale: 'en-US' });
+    await page.goto(session.url);
+    await page.getByTestId('amount').waitFor();
+    assert.equal(await page.getByTestId('amount').textContent(), '¥1,500');
+    await page.getByLabel('Card number').fill('4242424242424241');
+    await page.getByLabel('Expiry (MM/YY)').fill('12/34');
+    await page.getByLabel('Security code (CVC)').fill('123');
+    await page.getByRole('button', { name: 'Pay ¥1,500' }).click();
+    await page.getByText('Enter a valid card number.').waitFor();
+    assert.equal(await page.getByLabel('Card number').getAttribute('aria-invalid'), 'true');
+    await page.close();
+  });
+
+  test('an unknown session says so in words', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.baseUrl}/checkout/cs_00000000000000000000000000`);
+    await page.getByRole('alert').waitFor();
+    assert.match((await page.getByRole('alert').textContent()) ?? '', /does not exist/);
+    await page.close();
+  });
+});

@@ -1,0 +1,46 @@
+// The web app's non-trivial pure pieces (web/src/shared), run here because the test harness skips
+// directories named `web`: amounts formatted exactly for 0-, 2- and 3-decimal currencies, and the
+// card helpers the checkout form uses as the payer types.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatAmount, minorToDecimalString } from '../web/src/shared/money.ts';
+import {
+  detectBrand,
+  expiryInPast,
+  formatCardNumber,
+  luhnValid,
+  parseExpiry,
+} from '../web/src/shared/card.ts';
+
+// Intl separates some symbols with a no-break space; compare with plain spaces.
+const plain = (text: string) => text.replace(/\s/g, ' ');
+
+test('amounts: minor units to an exact decimal string, formatted in the currency', () => {
+  assert.equal(minorToDecimalString(2599, 'USD'), '25.99');
+  assert.equal(minorToDecimalString(5, 'USD'), '0.05');
+  assert.equal(minorToDecimalString(1500, 'JPY'), '1500');
+  assert.equal(minorToDecimalString(1234, 'KWD'), '1.234');
+  assert.equal(minorToDecimalString(99_999_999_999, 'USD'), '999999999.99');
+  assert.equal(formatAmount(2599, 'USD', 'en-US'), '$25.99');
+  assert.equal(formatAmount(1500, 'JPY', 'en-US'), '¥1,500');
+  assert.equal(plain(formatAmount(1234, 'KWD', 'en-US')), 'KWD 1.234');
+  assert.equal(formatAmount(99_999_999_999, 'USD', 'en-US'), '$999,999,999.99');
+  assert.equal(plain(formatAmount(2599, 'EUR', 'de-DE')), '25,99 €');
+});
+
+test('card: Luhn, brand from the prefix as typed, grouping, expiry', () => {
+  assert.equal(luhnValid('4242424242424242'), true);
+  assert.equal(luhnValid('4242424242424241'), false);
+  assert.equal(detectBrand('4'), 'visa');
+  assert.equal(detectBrand('51'), 'mastercard');
+  assert.equal(detectBrand('2221'), 'mastercard');
+  assert.equal(detectBrand('37'), 'amex');
+  assert.equal(detectBrand('9'), 'unknown');
+  assert.equal(formatCardNumber('4242424242424242'), '4242 4242 4242 4242');
+  assert.equal(formatCardNumber('378282246310005'), '3782 822463 10005');
+  assert.deepEqual(parseExpiry('12/34'), { month: 12, year: 2034 });
+  assert.deepEqual(parseExpiry('1 / 2030'), { month: 1, year: 2030 });
+  assert.equal(parseExpiry('13/30'), undefined);
+  assert.equal(expiryInPast({ month: 11, year: 2026 }, new Date('2026-12-04')), true);
+  assert.equal(expiryInPast({ month: 12, year: 2026 }, new Date('2026-12-04')), false);
+});
