@@ -277,11 +277,37 @@ test('rules: a syntax error is 400 rule_invalid with its position; merchant rule
     rule: 'allow if :email: in @vip_emails',
   });
   assert.ok((allow.body['rulesetVersion'] as number) > version + 1, 'every change is a new ruleset version');
-  assert.equal(
-    (await authorize(server.baseUrl, merchant, token, 600_000, foreign)).status,
-    201,
-    'the allow rule wins',
+  const vip = await authorize(server.baseUrl, merchant, token, 600_000, foreign);
+  assert.equal(vip.status, 201, 'the allow rule wins');
+  const vipId = vip.body['paymentId'] as string;
+  const vipRisk = (await call(server.baseUrl, merchant, 'GET', `/payments/${vipId}`)).body['risk'] as {
+    decision: string;
+    reasons: { values: Record<string, unknown> }[];
+  };
+  assert.equal(vipRisk.decision, 'allow');
+  assert.deepEqual(
+    vipRisk.reasons[0]!.values,
+    { email: '***@example.com' },
+    'personal data masked on the payment',
   );
+  const erased = await fetch(`${server.baseUrl}/payments/${vipId}/payer-data`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${merchant.token}` },
+  });
+  assert.equal(erased.status, 204);
+  let signals: Record<string, unknown> = {};
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const [row] = await server.database.sql<{ signals: Record<string, unknown> }[]>`
+      select signals from fraud.assessments where payment_id = ${vipId}`;
+    signals = row!.signals;
+    if (!('email' in signals)) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.ok(
+    !('email' in signals) && !('ip_address' in signals),
+    'erasing payer data reaches the fraud record',
+  );
+  assert.equal(signals['card_country'], 'US');
 
   const disabled = await send(
     server.baseUrl,

@@ -2,13 +2,14 @@
 // decline counts against the card (`card_declines_*`, the card-testing signal); a burst of failures
 // on one merchant (acquirer declines, or payments the screening blocked) raises `fraud.alert.v1`
 // once per minute window, which webhooks deliver. Redelivery changes nothing: the decline is counted
-// per payment, the failure row and the alert are keyed.
+// per payment, the failure row and the alert are keyed. When a merchant erases a payer's data, the
+// payer's email and IP leave the payment's screening record.
 import type { TransactionSql } from '../../../platform/db/client.ts';
 import type { EventEnvelope, EventToStage } from '../../events/index.ts';
 import { findAssessment, raiseAlertOnce } from '../infra/fraud-repository.ts';
 import type { VelocityStore } from '../infra/velocity-store.ts';
 
-export const fraudConsumedEventTypes = ['payment.failed.v1'] as const;
+export const fraudConsumedEventTypes = ['payment.failed.v1', 'payment.payer_data_erased.v1'] as const;
 export const fraudAlertEventType = 'fraud.alert.v1';
 
 export interface LearningDependencies {
@@ -26,6 +27,13 @@ export async function learnFromOutcome(
 ): Promise<void> {
   const paymentId = event.payload['paymentId'];
   if (typeof paymentId !== 'string') throw new Error(`event ${event.eventId} has no paymentId`);
+  if (event.type === 'payment.payer_data_erased.v1') {
+    // The payer's email and IP leave the decision's record (the velocity counters hold only hashes).
+    await transaction`update fraud.assessments
+      set signals = signals - array['email', 'email_domain', 'ip_address']::text[]
+      where payment_id = ${paymentId} and merchant_id = ${merchantId}`;
+    return;
+  }
   const blocked = event.payload['declineCode'] === 'fraud_blocked';
   const at = new Date(event.occurredAt);
   const assessment = await findAssessment(transaction, paymentId);

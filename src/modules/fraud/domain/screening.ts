@@ -243,6 +243,21 @@ export interface ScreeningResult {
 const actionOrder: readonly RuleAction[] = ['allow', 'block', 'review'];
 
 /**
+ * A reason's value as the payment shows it: the payer's email and IP masked (`***@example.com`,
+ * `198.51.100.x`), so the decision stored on the payment carries no personal data; the fraud
+ * module's own record keeps them until the payer's data is erased (docs/personal-data.md).
+ */
+export function shownValue(attribute: string, value: Value): Value {
+  if (value === null || typeof value !== 'string') return value;
+  if (attribute === 'email') return `***@${value.split('@')[1] ?? ''}`;
+  if (attribute === 'ip_address')
+    return value.includes(':')
+      ? `${value.split(':').slice(0, 3).join(':')}:…`
+      : value.replace(/\.\d+$/, '.x');
+  return value;
+}
+
+/**
  * Runs the rules in Radar's order: the first action with a matching rule decides (an allow rule
  * that matches stops every block and review rule). The reasons are the matching rules of that action.
  */
@@ -268,7 +283,9 @@ export function decide(
       reasons: matched.map((rule) => ({
         rule: rule.id,
         action,
-        values: Object.fromEntries(rule.parsed.attributes.map((name) => [name, values[name] ?? null])),
+        values: Object.fromEntries(
+          rule.parsed.attributes.map((name) => [name, shownValue(name, values[name] ?? null)]),
+        ),
       })),
     };
   }
