@@ -5,7 +5,7 @@
 // that the janitor and webhook retries happen within seconds. Every step checks what it narrates:
 // the first step whose answer differs ends the demo with exit code 1.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import net from 'node:net';
@@ -109,6 +109,26 @@ async function tokenizeCard(demo: Demo, number: string): Promise<string> {
   return String(answer.body.token);
 }
 
+/**
+ * A Luhn-valid Visa number the simulator approves, different on every call: the fraud screening
+ * (ADR 21) blocks one card tried more than 10 times an hour, and the demo may be played again and
+ * again against the same PayFlow.
+ */
+function freshCard(): string {
+  const digits = `4${String(randomInt(0, 1e14)).padStart(14, '0')}`;
+  for (let check = 0; check < 10; check += 1) {
+    const candidate = `${digits}${check}`;
+    let sum = 0;
+    for (let index = 0; index < candidate.length; index += 1) {
+      const digit = Number(candidate[candidate.length - 1 - index]);
+      const doubled = index % 2 === 1 ? digit * 2 : digit;
+      sum += doubled > 9 ? doubled - 9 : doubled;
+    }
+    if (sum % 10 === 0) return candidate;
+  }
+  throw new Error('unreachable: one check digit always fits');
+}
+
 async function authorize(demo: Demo, token: string, amount: number, key = randomUUID()): Promise<Answer> {
   return call(
     demo,
@@ -141,7 +161,7 @@ async function eventually<T>(
 // 1. Card authorize + capture.
 async function authorizeAndCapture(demo: Demo): Promise<void> {
   step('Tokenize a test card, then authorize 25.00 USD');
-  const card = await tokenizeCard(demo, '4242424242424242');
+  const card = await tokenizeCard(demo, freshCard());
   const authorized = await authorize(demo, card, 2500);
   answered(authorized, ['paymentId', 'status', 'amount', 'currency']);
   expect(
@@ -160,7 +180,7 @@ async function authorizeAndCapture(demo: Demo): Promise<void> {
 // 2. Partial refund, then a refund above what is left.
 async function partialRefund(demo: Demo): Promise<void> {
   step('Authorize and capture 40.00 USD in one call (capture: true)');
-  const card = await tokenizeCard(demo, '4242424242424242');
+  const card = await tokenizeCard(demo, freshCard());
   const paid = await call(
     demo,
     'POST',
@@ -194,7 +214,7 @@ async function partialRefund(demo: Demo): Promise<void> {
 
 // 3. The same request twice with one key, then the key with another body.
 async function idempotency(demo: Demo): Promise<void> {
-  const card = await tokenizeCard(demo, '4242424242424242');
+  const card = await tokenizeCard(demo, freshCard());
   const key = randomUUID();
   step('Authorize 12.00 USD with an Idempotency-Key');
   const first = await authorize(demo, card, 1200, key);
@@ -306,7 +326,7 @@ async function webhookRetried(demo: Demo): Promise<void> {
     expect(endpoint.status === 201, 'the endpoint was not created');
     secret = String(endpoint.body.secret);
     step('Capture a payment: its payment.captured.v1 goes to the receiver');
-    const card = await tokenizeCard(demo, '4242424242424242');
+    const card = await tokenizeCard(demo, freshCard());
     const paid = await call(
       demo,
       'POST',
@@ -332,12 +352,78 @@ async function webhookRetried(demo: Demo): Promise<void> {
   }
 }
 
+// 6. Fraud screening: a card-testing burst stopped before the acquirer, a risky card reviewed.
+async function fraudScreening(demo: Demo): Promise<void> {
+  const ip = `198.51.100.${randomInt(1, 255)}`;
+  step(`Card testing: 7 different cards, 1.00 USD each, all from one IP (${ip})`);
+  const statuses: number[] = [];
+  let blocked: Answer | undefined;
+  for (let index = 0; index < 7; index += 1) {
+    const token = await tokenizeCard(demo, freshCard());
+    const answer = await call(
+      demo,
+      'POST',
+      '/payments/authorize',
+      { amount: 100, currency: 'USD', paymentMethod: { type: 'card', token }, payer: { ipAddress: ip } },
+      randomUUID(),
+    );
+    answered(answer, ['paymentId', 'status', 'code', 'risk']);
+    statuses.push(answer.status);
+    if (answer.status === 422) blocked ??= answer;
+  }
+  expect(
+    statuses.slice(0, 5).every((status) => status === 201) && blocked !== undefined,
+    `the burst was not stopped after 5 cards (answers ${statuses.join(', ')})`,
+  );
+  expect(blocked!.body.code === 'fraud_blocked', `a blocked attempt answered ${String(blocked!.body.code)}`);
+  say(
+    paint(
+      'dim',
+      '  the 6th card onwards: 422 fraud_blocked, FAILED, never sent to the acquirer, no ledger entry',
+    ),
+  );
+  await ledgerOf(demo, String(blocked!.body.paymentId));
+
+  step('A card with an elevated risk (4000000000009235), capture: true: authorized, but held for review');
+  const risky = await tokenizeCard(demo, '4000000000009235');
+  const held = await call(
+    demo,
+    'POST',
+    '/payments/authorize',
+    { amount: 5000, currency: 'USD', paymentMethod: { type: 'card', token: risky }, capture: true },
+    randomUUID(),
+  );
+  answered(held, ['paymentId', 'status', 'review']);
+  expect(held.status === 201 && held.body.review === 'pending', 'the risky payment was not sent to review');
+  const paymentId = String(held.body.paymentId);
+  step('The merchant tries to capture it: refused while in review');
+  const refused = await call(demo, 'POST', `/payments/${paymentId}/capture`, {}, randomUUID());
+  answered(refused, ['code', 'detail']);
+  expect(refused.status === 409 && refused.body.code === 'payment_in_review', 'the capture was not refused');
+  step(
+    'The review queue, and an analyst approves it: PayFlow captures it (it was created with capture: true)',
+  );
+  const queue = await call(demo, 'GET', '/fraud/reviews', undefined, undefined);
+  const waiting = (queue.body.data ?? []) as Array<Record<string, unknown>>;
+  say(`  → ${queue.status} ${waiting.length} payment(s) in review`);
+  const approved = await call(demo, 'POST', `/fraud/reviews/${paymentId}/approve`, {});
+  answered(approved, ['paymentId', 'status', 'review']);
+  expect(approved.status === 200 && approved.body.review === 'approved', 'the approval failed');
+  await eventually('the capture on approval', 15_000, async () => {
+    const payment = await call(demo, 'GET', `/payments/${paymentId}`, undefined, undefined, true);
+    return payment.body.status === 'CAPTURED' ? payment : undefined;
+  });
+  say('  → the payment is CAPTURED');
+  await ledgerOf(demo, paymentId);
+}
+
 const scenarios: Array<[string, (demo: Demo) => Promise<void>]> = [
   ['Card authorization and capture', authorizeAndCapture],
   ['Partial refund, and a refund that would exceed the capture', partialRefund],
   ['The same request twice with one Idempotency-Key, then a changed body', idempotency],
   ['An acquirer timeout: PENDING, then the janitor', acquirerTimeout],
   ['A signed webhook that fails once and is retried', webhookRetried],
+  ['Fraud screening: a card-testing burst blocked, a risky card held for review', fraudScreening],
 ];
 
 async function answers(url: string): Promise<boolean> {

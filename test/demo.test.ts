@@ -27,12 +27,12 @@ function runDemo(args: string[]): Promise<{ code: number | null; output: string 
 }
 
 test(
-  'npm run demo plays the five scenarios, each as narrated, and exits 0',
+  'npm run demo plays the six scenarios, each as narrated, and exits 0',
   { timeout: 240_000 },
   async () => {
     const { code, output } = await runDemo(['--url', `http://127.0.0.1:${await freePort()}`]);
     assert.equal(code, 0, output);
-    for (const scenario of [1, 2, 3, 4, 5]) {
+    for (const scenario of [1, 2, 3, 4, 5, 6]) {
       assert.match(output, new RegExp(`✓ scenario ${scenario} behaved as narrated`), output);
     }
     assert.match(output, /refund_exceeds_captured/);
@@ -45,5 +45,5 @@ test(
 test('an unknown scenario exits 2 with a one-line reason', async () => {
   const { code, output } = await runDemo(['--scenario', '9']);
   assert.equal(code, 2);
-  assert.match(output, /--scenario takes 1 to 5/);
+  assert.match(output, /--scenario takes 1 to 6/);
 });

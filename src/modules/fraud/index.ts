@@ -3,7 +3,7 @@
 // consumer of payment outcomes that feeds decline velocity and raises `fraud.alert.v1`.
 // Created before payments (payments screens through its face); its review routes reach payments'
 // face when a request arrives.
-import { Counter } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 import { ConfigError } from '../../platform/config.ts';
 import type { ModuleDefinition } from '../../platform/module.ts';
 import type { RequestAuthenticator } from '../../platform/http/auth.ts';
@@ -93,8 +93,23 @@ export const fraudModule: ModuleDefinition = {
         merchantId,
       ),
     );
+    const screeningSeconds = new Histogram({
+      name: 'payflow_fraud_screening_seconds',
+      help: 'Time the fraud screening adds to an authorization (velocity, rules, storing the decision).',
+      buckets: [0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: context.metrics ? [context.metrics] : [],
+    });
     const face: FraudFace | undefined = config.fraudScreening
-      ? { assess: (input) => assessPayment(dependencies, input) }
+      ? {
+          async assess(input) {
+            const stop = screeningSeconds.startTimer();
+            try {
+              return await assessPayment(dependencies, input);
+            } finally {
+              stop();
+            }
+          },
+        }
       : undefined;
     return {
       name: 'fraud',

@@ -6,7 +6,23 @@
 // offset is committed to Kafka after that transaction commits. A crash in between redelivers the
 // batch; the inbox keeps each effect single. CI runs the bus contract suite against a real broker
 // (`npm run kafka:start`, README "Event bus").
-import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+//
+// Recovery (issue 15). The idempotent producer numbers each partition's batches; a send that fails
+// may still have been written (the broker appended it, then it or the connection died before the
+// answer), yet KafkaJS rolls its numbers back, and the relay's next batch, a different one since the
+// outbox has grown, starts at a number the broker already holds: OUT_OF_ORDER_SEQUENCE_NUMBER, which
+// KafkaJS never recovers from (after all brokers were down every later send failed so and nothing
+// drained). So a failed send retires its producer, and the next send starts a new one (a new
+// producer id, numbers from 0); what the failed send may have written is sent again, and consumers'
+// inboxes keep it single.
+import {
+  Kafka,
+  logLevel,
+  type Consumer,
+  type ISocketFactory,
+  type Producer,
+  type ProducerRecord,
+} from 'kafkajs';
 import type { Logger } from '../../../platform/log.ts';
 import { withGroupPoll, type ConsumerSettings, type Subscription } from './consumer.ts';
 import {
@@ -26,6 +42,8 @@ export const kafkaPartitions = 6;
 export interface KafkaTransportOptions extends TransportContext {
   readonly brokers: readonly string[];
   readonly log: Logger;
+  /** Tests only: how KafkaJS opens its connections (to lose a broker's answer on purpose). */
+  readonly socketFactory?: ISocketFactory;
 }
 
 export function kafkaTopic(prefix: string): string {
@@ -41,6 +59,7 @@ export async function kafkaTransport(options: KafkaTransportOptions): Promise<Bu
   const kafka = new Kafka({
     clientId: `payflow-${options.prefix}`,
     brokers: [...options.brokers],
+    ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
     logLevel: logLevel.WARN,
     logCreator:
       () =>
@@ -51,7 +70,8 @@ export async function kafkaTransport(options: KafkaTransportOptions): Promise<Bu
       },
   });
   const admin = kafka.admin();
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const newProducer = (): Producer => kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = newProducer();
   try {
     await admin.connect();
     await admin.createTopics({
@@ -70,6 +90,51 @@ export async function kafkaTransport(options: KafkaTransportOptions): Promise<Bu
   }
   const consumers = new Map<string, Consumer>();
   const unlogged = new UnloggedEvents();
+  let closed = false;
+
+  // The producer in use (undefined after a failed send: the next send connects a new one), and
+  // retired producers still disconnecting.
+  let producing: Promise<Producer> | undefined = Promise.resolve(producer);
+  const retiring = new Set<Promise<void>>();
+  const retire = (retired: Producer) => {
+    const disconnecting = retired
+      .disconnect()
+      .catch(() => undefined)
+      .finally(() => retiring.delete(disconnecting));
+    retiring.add(disconnecting);
+  };
+  const currentProducer = (): Promise<Producer> => {
+    if (producing === undefined) {
+      const next = newProducer();
+      const connecting = next.connect().then(
+        () => next,
+        async (error: unknown) => {
+          if (producing === connecting) producing = undefined;
+          await next.disconnect().catch(() => undefined);
+          throw error;
+        },
+      );
+      producing = connecting;
+    }
+    return producing;
+  };
+  async function send(record: ProducerRecord): Promise<void> {
+    if (closed) throw new Error('the Kafka transport is closed');
+    const slot = currentProducer();
+    const active = await slot;
+    try {
+      await active.send(record);
+    } catch (error) {
+      // Whether the broker holds (part of) this send is unknown, and with it the producer's sequence
+      // numbers: a new producer sends the next batch.
+      if (producing === slot) {
+        producing = undefined;
+        retire(active);
+        options.log.warn({ err: error }, 'Kafka send failed; the next send uses a new idempotent producer');
+      }
+      throw error;
+    }
+  }
 
   async function startConsumer(subscription: Subscription, settings: ConsumerSettings): Promise<void> {
     const groupId = brokerGroupName(options.prefix, subscription.group);
@@ -143,7 +208,7 @@ export async function kafkaTransport(options: KafkaTransportOptions): Promise<Bu
   return {
     kind: 'kafka',
     async publish(events) {
-      await producer.send({
+      await send({
         topic,
         acks: -1,
         messages: events.map((event) => ({
@@ -154,7 +219,7 @@ export async function kafkaTransport(options: KafkaTransportOptions): Promise<Bu
       });
     },
     async publishDeadLetters(letters) {
-      await producer.send({
+      await send({
         topic: kafkaDeadLetterTopic(options.prefix),
         acks: -1,
         messages: letters.map((letter) => ({
@@ -190,8 +255,12 @@ export async function kafkaTransport(options: KafkaTransportOptions): Promise<Bu
       }
     },
     async close() {
+      closed = true;
       for (const consumer of consumers.values()) await consumer.disconnect().catch(() => undefined);
-      await producer.disconnect().catch(() => undefined);
+      const last = await producing?.catch(() => undefined);
+      producing = undefined;
+      await last?.disconnect().catch(() => undefined);
+      await Promise.all([...retiring]);
       await admin.disconnect().catch(() => undefined);
     },
   };
