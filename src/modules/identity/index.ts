@@ -25,13 +25,20 @@ import { registerAccessRoutes, registerIdentityRoutes } from './http/routes.ts';
 import { registerClientRoutes } from './http/client-routes.ts';
 import { identityCommands } from './cli.ts';
 import { dashboardUserCommands } from './dashboard-cli.ts';
-import { ensureDemoMerchant } from './application/demo-merchant.ts';
+import { ensureDemoDashboardUser, ensureDemoMerchant } from './application/demo-merchant.ts';
 import { maintainSigningKeys } from './application/rotate-signing-key.ts';
 import type { Job } from '../../platform/module.ts';
 import { openSecretSealer } from '../../platform/secrets.ts';
 import { sealClearSigningKeys } from './application/seal-signing-keys.ts';
 
 const keyMaintenanceIntervalMs = 60_000;
+
+/** Where the dashboard is, for the first start's message. */
+function dashboardUrlOf(config: Config): string {
+  if (config.publicBaseUrl) return `${config.publicBaseUrl.replace(/\/+$/, '')}/dashboard`;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  return `http${config.tlsCertFile ? 's' : ''}://${host}:${config.port}/dashboard`;
+}
 
 function printDemoCredentials(credentials: MerchantCredentials, file: string): void {
   // Straight to stdout, not the log: the log redacts secrets, and this one is meant to be copied.
@@ -179,12 +186,19 @@ export const identityModule: ModuleDefinition = {
           scope: undefined,
         }),
     };
-    const demo = await ensureDemoMerchant(dependencies, {
+    const demoOptions = {
       mode: config.demoMerchant,
       embeddedDatabase: config.databaseUrl === undefined,
       dataDir: config.dataDir,
-    });
+    };
+    const demo = await ensureDemoMerchant(dependencies, demoOptions);
     if (demo) printDemoCredentials(demo.credentials, demo.file);
+    const demoUser = await ensureDemoDashboardUser(dependencies, demoOptions);
+    if (demoUser)
+      process.stdout.write(
+        `Dashboard: sign in at ${dashboardUrlOf(config)} as ${demoUser.email} with password ` +
+          `${demoUser.password} (shown once; also in ${demoUser.file}).\n\n`,
+      );
     const keyMaintenance: Job = {
       name: 'identity.signing-keys',
       intervalMs: keyMaintenanceIntervalMs,
