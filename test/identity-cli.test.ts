@@ -190,6 +190,18 @@ test('the demo merchant: created once on first start, credentials printed and wr
       headers: { authorization: `Bearer ${token}` },
     });
     assert.equal(((await me.json()) as { merchantId: string }).merchantId, credentials.merchantId);
+    // The demo merchant's dashboard owner: its password is in the same file, and it signs in.
+    assert.equal(credentials.dashboardEmail, 'demo@payflow.local');
+    assert.ok(
+      first.output.some((line) => line.includes(credentials.dashboardPassword!)),
+      'printed on start',
+    );
+    const signIn = await fetch(`${first.baseUrl}/dashboard/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: credentials.dashboardEmail, password: credentials.dashboardPassword }),
+    });
+    assert.equal(signIn.status, 200);
   } finally {
     await first.stop();
   }
@@ -198,6 +210,8 @@ test('the demo merchant: created once on first start, credentials printed and wr
   const merchants = await database.sql<{ email: string | null }[]>`select email from identity.merchants`;
   assert.equal(merchants.length, 1, 'a later start creates no second demo merchant');
   assert.equal(merchants[0]!.email, 'demo@payflow.local');
+  const users = await database.sql`select 1 from identity.dashboard_users`;
+  assert.equal(users.length, 1, 'a later start creates no second demo user');
 });
 
 test('with DATABASE_URL set and DEMO_MERCHANT unset no demo merchant is created', async () => {

@@ -9,10 +9,11 @@ import { existsSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { RunningSimulator } from '../src/simulator/index.ts';
+import { createDashboardUser } from './support/dashboard.ts';
 import { merchantSession, type MerchantSession } from './support/identity.ts';
-import { call, paymentsEnv, startTestAcquirer } from './support/payments.ts';
+import { authorizeBody, call, paymentsEnv, startTestAcquirer, tokenize } from './support/payments.ts';
 import { repositoryRoot, startTestServer, type TestServer } from './support/server.ts';
 
 const chromiumPath = '/usr/bin/chromium';
@@ -143,6 +144,90 @@ describe('web app in Chromium', { skip: unavailable }, () => {
     await page.goto(`${server.baseUrl}/checkout/cs_00000000000000000000000000`);
     await page.getByRole('alert').waitFor();
     assert.match((await page.getByRole('alert').textContent()) ?? '', /does not exist/);
+    await page.close();
+  });
+
+  async function signInAs(page: Page, user: { email: string; password: string }) {
+    await page.goto(`${server.baseUrl}/dashboard`);
+    await page.getByLabel('Email').fill(user.email);
+    await page.getByLabel('Password').fill(user.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Payments' }).waitFor();
+  }
+
+  test('a merchant signs in, finds a payment by its last 4, refunds part of it after a confirmation', async () => {
+    const token = await tokenize(server.baseUrl, merchant, '5555555555554444');
+    const sale = await call(
+      server.baseUrl,
+      merchant,
+      'POST',
+      '/payments/authorize',
+      authorizeBody(token, 4200, { capture: true }),
+    );
+    assert.equal(sale.status, 201, sale.text);
+    const paymentId = sale.body['paymentId'] as string;
+    const owner = await createDashboardUser(server, merchant.merchantId, 'owner');
+    const context = await browser.newContext({ locale: 'en-US' });
+    const page = await context.newPage();
+    const cspViolations: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+    });
+    await page.goto(`${server.baseUrl}/dashboard`);
+    await page.getByLabel('Password').waitFor();
+    await page.screenshot({ path: path.join(screenshots, 'dashboard-sign-in.png'), fullPage: true });
+    await signInAs(page, owner);
+    const cookies = await context.cookies();
+    const sessionCookie = cookies.find((cookie) => cookie.name === 'payflow_session');
+    assert.equal(sessionCookie?.httpOnly, true);
+    assert.equal(sessionCookie?.sameSite, 'Strict');
+    assert.equal(await page.evaluate('document.cookie'), '', 'the page cannot read the session cookie');
+
+    const row = page.locator(`tr[data-payment-id="${paymentId}"]`);
+    await row.getByText('mastercard •••• 4444').waitFor();
+    await page.getByLabel('Filter this page by payment id or last 4').fill('4444');
+    assert.equal(await page.locator('tbody tr').count(), 1, 'only the payment paid with •••• 4444');
+    assert.match((await row.textContent()) ?? '', /\$42\.00/);
+    await page.screenshot({ path: path.join(screenshots, 'dashboard-payments.png'), fullPage: true });
+    await row.getByRole('button', { name: /Refund/ }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Amount to refund (USD)').fill('12.50');
+    await dialog.getByRole('button', { name: 'Continue' }).click();
+    assert.equal(
+      await dialog.getByTestId('refund-confirmation').textContent(),
+      'Refund $12.50 to the customer? This cannot be undone.',
+    );
+    await page.screenshot({ path: path.join(screenshots, 'dashboard-refund.png'), fullPage: true });
+    // A double click on the confirmation is one refund: one Idempotency-Key per dialog.
+    await dialog.getByRole('button', { name: 'Confirm refund of $12.50' }).dblclick();
+    await page.getByTestId('notice').waitFor();
+    assert.equal(await page.getByTestId('notice').textContent(), `Refunded $12.50 on ${paymentId}.`);
+    await row.getByText('PARTIALLY_REFUNDED').waitFor();
+    const payment = await call(server.baseUrl, merchant, 'GET', `/payments/${paymentId}`);
+    assert.equal(payment.body['refundedAmount'], 1250);
+    const refunds = await server.database.sql`select 1 from payments.refunds where payment_id = ${paymentId}`;
+    assert.equal(refunds.length, 1, 'one refund for the double click');
+    assert.deepEqual(cspViolations, []);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Password').waitFor();
+    await context.close();
+  });
+
+  test('an analyst sees payments and no refund action; wrong passwords are explained', async () => {
+    const analyst = await createDashboardUser(server, merchant.merchantId, 'analyst');
+    const page = await browser.newPage({ locale: 'en-US' });
+    await page.goto(`${server.baseUrl}/dashboard`);
+    await page.getByLabel('Email').fill(analyst.email);
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').waitFor();
+    assert.equal(await page.getByRole('alert').textContent(), 'The email or password is not right.');
+    await page.getByLabel('Password').fill(analyst.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Payments' }).waitFor();
+    await page.locator('tbody tr').first().waitFor();
+    assert.equal(await page.getByRole('button', { name: /^Refund/ }).count(), 0);
     await page.close();
   });
 });

@@ -3,7 +3,7 @@
 // card helpers the checkout form uses as the payer types.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatAmount, minorToDecimalString } from '../web/src/shared/money.ts';
+import { decimalToMinor, formatAmount, minorToDecimalString } from '../web/src/shared/money.ts';
 import {
   detectBrand,
   expiryInPast,
@@ -26,6 +26,19 @@ test('amounts: minor units to an exact decimal string, formatted in the currency
   assert.equal(plain(formatAmount(1234, 'KWD', 'en-US')), 'KWD 1.234');
   assert.equal(formatAmount(99_999_999_999, 'USD', 'en-US'), '$999,999,999.99');
   assert.equal(plain(formatAmount(2599, 'EUR', 'de-DE')), '25,99 €');
+});
+
+test('amounts typed in major units become exact minor units, or nothing', () => {
+  assert.equal(decimalToMinor('12.50', 'USD'), 1250);
+  assert.equal(decimalToMinor('12,5', 'EUR'), 1250);
+  assert.equal(decimalToMinor('12', 'USD'), 1200);
+  assert.equal(decimalToMinor('0.07', 'USD'), 7);
+  assert.equal(decimalToMinor('1500', 'JPY'), 1500);
+  assert.equal(decimalToMinor('15.5', 'JPY'), undefined);
+  assert.equal(decimalToMinor('1.234', 'KWD'), 1234);
+  assert.equal(decimalToMinor('1.2345', 'KWD'), undefined);
+  assert.equal(decimalToMinor('-1', 'USD'), undefined);
+  assert.equal(decimalToMinor('1e3', 'USD'), undefined);
 });
 
 test('card: Luhn, brand from the prefix as typed, grouping, expiry', () => {

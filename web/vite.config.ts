@@ -13,7 +13,11 @@ export default defineConfig({
     assetsInlineLimit: 0,
     modulePreload: { polyfill: false },
     rollupOptions: {
-      input: { checkout: 'checkout.html' },
+      input: { checkout: 'checkout.html', dashboard: 'dashboard.html' },
+      // react-query marks its files "use client" (for React Server Components); meaningless here.
+      onwarn(warning, warn) {
+        if (warning.code !== 'MODULE_LEVEL_DIRECTIVE') warn(warning);
+      },
     },
   },
   server: {
@@ -21,6 +25,8 @@ export default defineConfig({
       '/checkout/sessions': 'http://127.0.0.1:8080',
       '/oauth': 'http://127.0.0.1:8080',
       '/tokens': 'http://127.0.0.1:8080',
+      '/payments': 'http://127.0.0.1:8080',
+      '/dashboard/api': 'http://127.0.0.1:8080',
     },
   },
 });

@@ -3,8 +3,8 @@
 // Each prints one JSON document on stdout; secrets appear there once and nowhere else.
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { DomainError } from '../../platform/errors.ts';
-import type { CliCommand, CommandContext } from '../../platform/module.ts';
+import { printJson, reportingDomainErrors, usageError } from '../../platform/cli.ts';
+import type { CliCommand } from '../../platform/module.ts';
 import { confidentialRoles, createClient, type ConfidentialRole } from './application/create-client.ts';
 import { createMerchant } from './application/create-merchant.ts';
 import { disableClient, enableClient, type ClientAccessResult } from './application/change-client-access.ts';
@@ -15,28 +15,6 @@ import { rotateSigningKey } from './application/rotate-signing-key.ts';
 import { sealClearSigningKeys } from './application/seal-signing-keys.ts';
 import { openSecretSealer } from '../../platform/secrets.ts';
 import { listSigningKeys } from './infra/identity-repository.ts';
-
-function fail(message: string): number {
-  process.stderr.write(`payflow: ${message}\n`);
-  return 2;
-}
-
-async function reportingDomainErrors(work: () => Promise<void>): Promise<number> {
-  try {
-    await work();
-    return 0;
-  } catch (error) {
-    if (error instanceof DomainError) {
-      process.stderr.write(`payflow: ${error.message} (${error.code})\n`);
-      return 1;
-    }
-    throw error;
-  }
-}
-
-function json(context: CommandContext, value: unknown): void {
-  context.print(JSON.stringify(value, null, 2));
-}
 
 /** Who ran the command, for the audit trail (identity.client_access_changes). */
 function cliActor(): string {
@@ -79,8 +57,10 @@ function accessCommand(verb: 'disable' | 'enable'): CliCommand {
     needsDatabase: true,
     async run(args, context) {
       const request = clientChangeRequest(args);
-      if (!request) return fail(`clients ${verb} needs one <clientId>`);
-      return reportingDomainErrors(async () => json(context, describeChange(await change(context, request))));
+      if (!request) return usageError(`clients ${verb} needs one <clientId>`);
+      return reportingDomainErrors(async () =>
+        printJson(context, describeChange(await change(context, request))),
+      );
     },
   };
 }
@@ -97,10 +77,12 @@ export const identityCommands: readonly CliCommand[] = [
         options: { name: { type: 'string' }, email: { type: 'string' } },
         strict: true,
       });
-      if (!values.name) return fail('merchants create needs --name "<merchant name>"');
+      if (!values.name) return usageError('merchants create needs --name "<merchant name>"');
       const name = values.name;
       const options = { email: values.email };
-      return reportingDomainErrors(async () => json(context, await createMerchant(context, name, options)));
+      return reportingDomainErrors(async () =>
+        printJson(context, await createMerchant(context, name, options)),
+      );
     },
   },
   {
@@ -120,9 +102,9 @@ export const identityCommands: readonly CliCommand[] = [
       });
       const role = values.role as ConfidentialRole | undefined;
       if (!role || !confidentialRoles.includes(role))
-        return fail(`clients create needs --role ${confidentialRoles.join('|')}`);
+        return usageError(`clients create needs --role ${confidentialRoles.join('|')}`);
       const input = { role, merchantId: values.merchant, description: values.description };
-      return reportingDomainErrors(async () => json(context, await createClient(context, input)));
+      return reportingDomainErrors(async () => printJson(context, await createClient(context, input)));
     },
   },
   {
@@ -136,7 +118,10 @@ export const identityCommands: readonly CliCommand[] = [
         options: { merchant: { type: 'string' } },
         strict: true,
       });
-      json(context, (await listClients(context.sql, { merchantId: values.merchant })).map(describeClient));
+      printJson(
+        context,
+        (await listClients(context.sql, { merchantId: values.merchant })).map(describeClient),
+      );
     },
   },
   accessCommand('disable'),
@@ -149,8 +134,10 @@ export const identityCommands: readonly CliCommand[] = [
     needsDatabase: true,
     async run(args, context) {
       const request = clientChangeRequest(args);
-      if (!request) return fail('clients rotate-secret needs one <clientId>');
-      return reportingDomainErrors(async () => json(context, await rotateClientSecret(context, request)));
+      if (!request) return usageError('clients rotate-secret needs one <clientId>');
+      return reportingDomainErrors(async () =>
+        printJson(context, await rotateClientSecret(context, request)),
+      );
     },
   },
   {
@@ -171,7 +158,7 @@ export const identityCommands: readonly CliCommand[] = [
           leewaySeconds: context.config.tokenLeewaySeconds,
         },
       );
-      json(context, rotated);
+      printJson(context, rotated);
     },
   },
   {
@@ -181,7 +168,7 @@ export const identityCommands: readonly CliCommand[] = [
     async run(args, context) {
       parseArgs({ args: [...args], strict: true });
       const keys = await listSigningKeys(context.sql);
-      json(
+      printJson(
         context,
         keys.map(({ kid, algorithm, status, createdAt, notAfter }) => ({
           kid,

@@ -16,19 +16,29 @@ import {
 import { issueToken, type TokenResponse, type TokenSettings } from './application/issue-token.ts';
 import { rotateClientSecret } from './application/rotate-client-secret.ts';
 import { createBearerAuthenticator } from './infra/bearer-authenticator.ts';
+import { createDashboardAwareAuthenticator } from './infra/dashboard-authenticator.ts';
+import { registerDashboardRoutes } from './http/dashboard-routes.ts';
 import { ClientRevocations } from './infra/client-revocations.ts';
 import { KeyRing } from './infra/key-ring.ts';
 import { findMerchantContact, findPublishableKey, merchantExists } from './infra/identity-repository.ts';
 import { registerAccessRoutes, registerIdentityRoutes } from './http/routes.ts';
 import { registerClientRoutes } from './http/client-routes.ts';
 import { identityCommands } from './cli.ts';
-import { ensureDemoMerchant } from './application/demo-merchant.ts';
+import { dashboardUserCommands } from './dashboard-cli.ts';
+import { ensureDemoDashboardUser, ensureDemoMerchant } from './application/demo-merchant.ts';
 import { maintainSigningKeys } from './application/rotate-signing-key.ts';
 import type { Job } from '../../platform/module.ts';
 import { openSecretSealer } from '../../platform/secrets.ts';
 import { sealClearSigningKeys } from './application/seal-signing-keys.ts';
 
 const keyMaintenanceIntervalMs = 60_000;
+
+/** Where the dashboard is, for the first start's message. */
+function dashboardUrlOf(config: Config): string {
+  if (config.publicBaseUrl) return `${config.publicBaseUrl.replace(/\/+$/, '')}/dashboard`;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  return `http${config.tlsCertFile ? 's' : ''}://${host}:${config.port}/dashboard`;
+}
 
 function printDemoCredentials(credentials: MerchantCredentials, file: string): void {
   // Straight to stdout, not the log: the log redacts secrets, and this one is meant to be copied.
@@ -56,7 +66,10 @@ export interface MerchantContact {
 export { merchantScopes, publishableScopes, adminScopes, serviceScopes } from './domain/scopes.ts';
 
 export interface IdentityFace {
-  /** Verifies `Authorization: Bearer` access tokens; use with requireScopes(). */
+  /**
+   * Verifies `Authorization: Bearer` access tokens, or a dashboard session cookie (scopes from the
+   * user's role; X-CSRF-Token on changes); use with requireScopes().
+   */
   readonly authenticator: RequestAuthenticator;
   /** Verifies a raw access token (for callers outside HTTP routes, e.g. service-to-service). */
   verifyToken(token: string): Promise<Principal>;
@@ -100,6 +113,10 @@ export function createClientWith(
   return createClient(dependencies, input);
 }
 
+/** Creates a dashboard user straight through the application layer (CLI, demo user, test support). */
+export { createDashboardUser as createDashboardUserWith } from './application/dashboard-users.ts';
+export { dashboardRoles, dashboardScopes, type DashboardRole } from './domain/dashboard-users.ts';
+
 export { rotateClientSecret };
 /** The longest a disabled client's or rotated secret's tokens are still accepted by a process. */
 export { revocationDelayMaxMs } from './infra/client-revocations.ts';
@@ -114,8 +131,10 @@ export const identityModule: ModuleDefinition = {
       'req.body.client_secret',
       '*.privateJwk',
       '*.private_jwk',
+      '*.password',
+      'req.body.password',
     ],
-    commands: identityCommands,
+    commands: [...identityCommands, ...dashboardUserCommands],
   },
   async create(context) {
     const { sql, clock, config } = context;
@@ -149,8 +168,10 @@ export const identityModule: ModuleDefinition = {
       context.log,
       revocations,
     );
+    // Routes accept a bearer token or a dashboard session cookie (with its CSRF token on changes).
+    const requestAuthenticator = createDashboardAwareAuthenticator(authenticator, { sql, clock });
     const face: IdentityFace = {
-      authenticator,
+      authenticator: requestAuthenticator,
       verifyToken: (token) => authenticator.verify(token),
       createMerchant: (name, options) => createMerchant(dependencies, name, options),
       createClient: (input) => createClient(dependencies, input),
@@ -165,12 +186,19 @@ export const identityModule: ModuleDefinition = {
           scope: undefined,
         }),
     };
-    const demo = await ensureDemoMerchant(dependencies, {
+    const demoOptions = {
       mode: config.demoMerchant,
       embeddedDatabase: config.databaseUrl === undefined,
       dataDir: config.dataDir,
-    });
+    };
+    const demo = await ensureDemoMerchant(dependencies, demoOptions);
     if (demo) printDemoCredentials(demo.credentials, demo.file);
+    const demoUser = await ensureDemoDashboardUser(dependencies, demoOptions);
+    if (demoUser)
+      process.stdout.write(
+        `Dashboard: sign in at ${dashboardUrlOf(config)} as ${demoUser.email} with password ` +
+          `${demoUser.password} (shown once; also in ${demoUser.file}).\n\n`,
+      );
     const keyMaintenance: Job = {
       name: 'identity.signing-keys',
       intervalMs: keyMaintenanceIntervalMs,
@@ -194,6 +222,13 @@ export const identityModule: ModuleDefinition = {
         await registerIdentityRoutes(app, dependencies);
         registerAccessRoutes(app, dependencies, authenticator);
         registerClientRoutes(app, dependencies, authenticator);
+        registerDashboardRoutes(app, {
+          sql,
+          clock,
+          authenticator: requestAuthenticator,
+          secureCookies:
+            config.tlsCertFile !== undefined || (config.publicBaseUrl ?? '').startsWith('https:'),
+        });
       },
       face,
       close: () => revocations.close(),

@@ -5,7 +5,7 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { reconcileReport } from './application/reconcile.ts';
-import { DomainError } from '../../platform/errors.ts';
+import { printJson, reportDomainError, usageError } from '../../platform/cli.ts';
 import type { CliCommand, CommandContext } from '../../platform/module.ts';
 import { settlementDependencies } from './application/dependencies.ts';
 import { runSettlement, settlementJobName } from './application/settlement-job.ts';
@@ -16,35 +16,8 @@ import {
   listJobRuns,
   settlementViolations,
   upsertPricing,
-  type JobRunRow,
+  jobRunView,
 } from './infra/settlement-repository.ts';
-
-function fail(message: string): number {
-  process.stderr.write(`payflow: ${message}\n`);
-  return 2;
-}
-
-function json(context: CommandContext, value: unknown): void {
-  context.print(
-    JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? String(item) : item), 2),
-  );
-}
-
-function describeRun(row: JobRunRow) {
-  return {
-    id: row.id,
-    job: row.job_name,
-    parameters: row.params_key,
-    status: row.status,
-    chunksDone: row.chunks_done,
-    itemsDone: Number(row.items_done),
-    attempts: row.attempts,
-    startedAt: row.started_at.toISOString(),
-    finishedAt: row.finished_at?.toISOString() ?? null,
-    ...(row.last_error !== null && { lastError: row.last_error }),
-    ...(row.summary !== null && { summary: row.summary }),
-  };
-}
 
 async function settle(date: string, context: CommandContext): Promise<number> {
   const dependencies = settlementDependencies(context);
@@ -58,14 +31,10 @@ async function settle(date: string, context: CommandContext): Promise<number> {
       process.stderr.write(
         `payflow: settlement of ${date} already completed (${result.runId}); nothing changed\n`,
       );
-    json(context, result);
+    printJson(context, result);
     return 0;
   } catch (error) {
-    if (error instanceof DomainError) {
-      process.stderr.write(`payflow: ${error.message} (${error.code})\n`);
-      return 1;
-    }
-    throw error;
+    return reportDomainError(error);
   }
 }
 
@@ -96,7 +65,7 @@ export const settlementCommands: readonly CliCommand[] = [
         options: { file: { type: 'string' }, date: { type: 'string' } },
         strict: true,
       });
-      if (!values.file) return fail('reconcile needs --file PATH');
+      if (!values.file) return usageError('reconcile needs --file PATH');
       try {
         const run = await reconcileReport(settlementDependencies(context), createReadStream(values.file), {
           source: path.basename(values.file),
@@ -106,18 +75,14 @@ export const settlementCommands: readonly CliCommand[] = [
           process.stderr.write(
             `payflow: this report was reconciled before (${run.runId}); nothing changed\n`,
           );
-        json(context, run);
+        printJson(context, run);
         const open = Object.entries(run.counts).filter(
           ([outcome, count]) => outcome !== 'matched' && count > 0,
         );
         return open.length > 0 ? 1 : 0;
       } catch (error) {
-        if (error instanceof DomainError) {
-          process.stderr.write(`payflow: ${error.message} (${error.code})\n`);
-          return 1;
-        }
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fail(`no file ${values.file}`);
-        throw error;
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return usageError(`no file ${values.file}`);
+        return reportDomainError(error);
       }
     },
   },
@@ -128,7 +93,7 @@ export const settlementCommands: readonly CliCommand[] = [
     needsDatabase: true,
     async run(args, context) {
       const { values } = parseArgs({ args: [...args], options: { date: { type: 'string' } }, strict: true });
-      if (!values.date) return fail('settlement run needs --date YYYY-MM-DD');
+      if (!values.date) return usageError('settlement run needs --date YYYY-MM-DD');
       return settle(values.date, context);
     },
   },
@@ -138,7 +103,7 @@ export const settlementCommands: readonly CliCommand[] = [
     usage: 'payflow jobs list',
     needsDatabase: true,
     async run(_args, context) {
-      json(context, (await listJobRuns(context.sql, 50)).map(describeRun));
+      printJson(context, (await listJobRuns(context.sql, 50)).map(jobRunView));
     },
   },
   {
@@ -148,10 +113,10 @@ export const settlementCommands: readonly CliCommand[] = [
     needsDatabase: true,
     async run(args, context) {
       const key = args[0];
-      if (!key) return fail('jobs show needs a job id or its parameters');
+      if (!key) return usageError('jobs show needs a job id or its parameters');
       const row = await findJobRun(context.sql, key);
-      if (!row) return fail(`no job ${key}`);
-      json(context, describeRun(row));
+      if (!row) return usageError(`no job ${key}`);
+      printJson(context, jobRunView(row));
     },
   },
   {
@@ -161,10 +126,10 @@ export const settlementCommands: readonly CliCommand[] = [
     needsDatabase: true,
     async run(args, context) {
       const key = args[0];
-      if (!key) return fail('jobs restart needs a job id or its parameters');
+      if (!key) return usageError('jobs restart needs a job id or its parameters');
       const row = await findJobRun(context.sql, key);
-      if (!row) return fail(`no job ${key}`);
-      if (row.job_name !== settlementJobName) return fail(`job ${row.job_name} cannot be restarted`);
+      if (!row) return usageError(`no job ${key}`);
+      if (row.job_name !== settlementJobName) return usageError(`job ${row.job_name} cannot be restarted`);
       return settle(String(row.params['date']), context);
     },
   },
@@ -180,18 +145,18 @@ export const settlementCommands: readonly CliCommand[] = [
         strict: true,
       });
       if (!values.merchant || values.bps === undefined)
-        return fail('merchants pricing set needs --merchant <id> --bps <basis points>');
+        return usageError('merchants pricing set needs --merchant <id> --bps <basis points>');
       if (!/^\d{1,5}$/.test(values.bps) || Number(values.bps) > 10_000)
-        return fail(`--bps must be an integer from 0 to 10000 (got "${values.bps}")`);
+        return usageError(`--bps must be an integer from 0 to 10000 (got "${values.bps}")`);
       let fixedFees;
       try {
         fixedFees = parseFixedFees(values.fixed ?? '');
       } catch (error) {
-        return fail(`--fixed: ${(error as Error).message}`);
+        return usageError(`--fixed: ${(error as Error).message}`);
       }
       const pricing = { percentBps: Number(values.bps), fixedFees };
       await upsertPricing(context.sql, values.merchant, pricing, context.clock.now());
-      json(context, {
+      printJson(context, {
         merchantId: values.merchant,
         percentBps: pricing.percentBps,
         fixed: formatFixedFees(fixedFees),
@@ -209,10 +174,10 @@ export const settlementCommands: readonly CliCommand[] = [
         options: { merchant: { type: 'string' } },
         strict: true,
       });
-      if (!values.merchant) return fail('merchants pricing show needs --merchant <id>');
+      if (!values.merchant) return usageError('merchants pricing show needs --merchant <id>');
       const own = await findPricing(context.sql, values.merchant);
       const pricing = own ?? settlementDependencies(context).defaultPricing;
-      json(context, {
+      printJson(context, {
         merchantId: values.merchant,
         percentBps: pricing.percentBps,
         fixed: formatFixedFees(pricing.fixedFees),

@@ -77,6 +77,9 @@ function sendPage(reply: FastifyReply, built: BuiltFiles | undefined, page: stri
 export function registerWebAppRoutes(app: HttpApp, built: BuiltFiles | undefined): void {
   const hide = { hide: true };
   app.get('/checkout/:id', { schema: hide }, async (_request, reply) => sendPage(reply, built, 'checkout'));
+  const dashboard = async (_request: unknown, reply: FastifyReply) => sendPage(reply, built, 'dashboard');
+  app.get('/dashboard', { schema: hide }, dashboard);
+  app.get('/dashboard/*', { schema: hide }, dashboard);
   app.get<{ Params: { name: string } }>('/app/assets/:name', { schema: hide }, async (request, reply) => {
     const asset = built?.assets.get(request.params.name);
     if (!asset) throw new DomainError('asset_not_found', 404, 'No such file.');

@@ -43,3 +43,14 @@ export function formatAmount(minor: number, currency: string, locale?: string): 
   // Intl formats a decimal string exactly (no float on the way).
   return format.format(minorToDecimalString(minor, currency) as unknown as number);
 }
+
+/** "10", "10.5", "10.50" in major units → minor units; undefined when not an amount of the currency. */
+export function decimalToMinor(text: string, currency: string): number | undefined {
+  const exponent = currencyExponent(currency);
+  const match = /^\s*(\d{1,12})(?:[.,](\d*))?\s*$/.exec(text);
+  if (!match) return undefined;
+  const fraction = match[2] ?? '';
+  if (fraction.length > exponent) return undefined;
+  const minor = Number(`${match[1]}${fraction.padEnd(exponent, '0')}`);
+  return Number.isSafeInteger(minor) ? minor : undefined;
+}

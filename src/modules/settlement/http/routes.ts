@@ -14,6 +14,7 @@ import {
   findPayout,
   listBatches,
   listJobRuns,
+  jobRunView,
   listPayouts,
   type BatchRow,
   type PayoutRow,
@@ -345,17 +346,7 @@ export function registerSettlementRoutes(
       },
     },
     async (request) => ({
-      data: (await listJobRuns(sql, limitOf(request.query.limit, 100))).map((row) => ({
-        id: row.id,
-        parameters: row.params_key,
-        status: row.status,
-        chunksDone: row.chunks_done,
-        itemsDone: Number(row.items_done),
-        attempts: row.attempts,
-        startedAt: row.started_at.toISOString(),
-        finishedAt: row.finished_at?.toISOString() ?? null,
-        summary: row.summary,
-      })),
+      data: (await listJobRuns(sql, limitOf(request.query.limit, 100))).map(jobRunView),
     }),
   );
 }

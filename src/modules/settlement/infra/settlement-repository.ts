@@ -347,3 +347,20 @@ export async function settlementViolations(sql: Queryable): Promise<readonly Set
     });
   return violations;
 }
+
+/** A job run as the CLI (`payflow jobs list|show`) and GET /v1/admin/settlement/runs show it. */
+export function jobRunView(row: JobRunRow) {
+  return {
+    id: row.id,
+    job: row.job_name,
+    parameters: row.params_key,
+    status: row.status,
+    chunksDone: row.chunks_done,
+    itemsDone: Number(row.items_done),
+    attempts: row.attempts,
+    startedAt: row.started_at.toISOString(),
+    finishedAt: row.finished_at?.toISOString() ?? null,
+    ...(row.last_error !== null && { lastError: row.last_error }),
+    ...(row.summary !== null && { summary: row.summary }),
+  };
+}

@@ -1,0 +1,118 @@
+// The dashboard's calls: same origin, the session cookie sent by the browser (httpOnly: this code
+// never sees it), the CSRF token on every change, and an Idempotency-Key per confirmed action.
+export interface SignedInUser {
+  readonly id: string;
+  readonly email: string;
+  readonly role: 'owner' | 'developer' | 'analyst';
+  readonly merchantId: string;
+  readonly merchantName: string;
+  readonly scopes: readonly string[];
+}
+
+export interface DashboardSession {
+  readonly user: SignedInUser;
+  readonly csrfToken: string;
+}
+
+export interface Payment {
+  readonly paymentId: string;
+  readonly status: string;
+  readonly amount: number;
+  readonly currency: string;
+  readonly capturedAmount?: number;
+  readonly refundedAmount?: number;
+  readonly createdAt: string;
+  readonly paymentMethod?: { readonly type?: string; readonly token?: string };
+}
+
+export interface PaymentPage {
+  readonly data: readonly Payment[];
+  readonly nextCursor: string | null;
+}
+
+export class ApiProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly detail: string,
+    readonly body: Record<string, unknown>,
+  ) {
+    super(detail || code);
+  }
+}
+
+async function request<T>(
+  method: string,
+  path: string,
+  options: { body?: unknown; csrfToken?: string; idempotencyKey?: string } = {},
+): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  if (options.csrfToken) headers['x-csrf-token'] = options.csrfToken;
+  if (options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey;
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      cache: 'no-store',
+      ...(options.body !== undefined && { body: JSON.stringify(options.body) }),
+    });
+  } catch {
+    throw new ApiProblem(0, 'network_error', 'PayFlow cannot be reached. Check your connection.', {});
+  }
+  const text = await response.text();
+  const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  if (!response.ok) {
+    throw new ApiProblem(
+      response.status,
+      typeof body['code'] === 'string' ? body['code'] : 'unknown_error',
+      typeof body['detail'] === 'string' ? body['detail'] : '',
+      body,
+    );
+  }
+  return body as T;
+}
+
+export const api = {
+  session: () => request<DashboardSession>('GET', '/dashboard/api/session'),
+  signIn: (email: string, password: string) =>
+    request<DashboardSession>('POST', '/dashboard/api/session', { body: { email, password } }),
+  signOut: (csrfToken: string) => request<void>('DELETE', '/dashboard/api/session', { csrfToken }),
+  payments: (cursor: string | undefined) =>
+    request<PaymentPage>('GET', `/payments?limit=25${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`),
+  /** A card token's public description (brand, last 4): payments keep the token, the vault the card. */
+  token: (token: string) =>
+    request<{ card?: { brand: string; last4: string }; wallet?: { brand: string; last4: string } }>(
+      'GET',
+      `/tokens/${encodeURIComponent(token)}`,
+    ),
+  refund: (paymentId: string, amount: number, csrfToken: string, idempotencyKey: string) =>
+    request<Record<string, unknown>>('POST', `/payments/${encodeURIComponent(paymentId)}/refund`, {
+      body: { amount },
+      csrfToken,
+      idempotencyKey,
+    }),
+};
+
+export function messageFor(error: unknown): string {
+  if (!(error instanceof ApiProblem)) return 'Something went wrong. Please try again.';
+  switch (error.code) {
+    case 'invalid_credentials':
+      return 'The email or password is not right.';
+    case 'account_locked': {
+      const seconds = Number(error.body['retryAfterSeconds'] ?? 900);
+      return `Too many failed sign-ins. Try again in ${Math.max(1, Math.ceil(seconds / 60))} minutes.`;
+    }
+    case 'insufficient_scope':
+      return 'Your role cannot do this. Ask an owner of this account.';
+    case 'csrf_token_invalid':
+    case 'session_expired':
+      return 'Your session has ended. Please sign in again.';
+    case 'refund_exceeds_captured':
+      return 'That is more than what is left to refund on this payment.';
+    default:
+      return error.detail || 'Something went wrong. Please try again.';
+  }
+}

@@ -1,0 +1,100 @@
+// The merchant dashboard: sign in, then the payments with a refund action. What a user may do is
+// decided by the API (roles are scopes); the page only hides what it knows the role cannot do and
+// shows the API's refusal in words when it says no.
+import { useState, type FormEvent } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { api, ApiProblem, messageFor, type DashboardSession } from './api.ts';
+import { PaymentsPage } from './payments-page.tsx';
+
+export function DashboardApp() {
+  const session = useQuery({ queryKey: ['session'], queryFn: api.session });
+  if (session.isPending) return <p className="page-status">Loading…</p>;
+  if (session.error) {
+    if (session.error instanceof ApiProblem && session.error.status === 401) return <SignIn />;
+    return (
+      <p role="alert" className="page-status">
+        {messageFor(session.error)}
+      </p>
+    );
+  }
+  return <SignedIn session={session.data} />;
+}
+
+function SignIn() {
+  const queryClient = useQueryClient();
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const signIn = useMutation({
+    mutationFn: () => api.signIn(email, password),
+    onSuccess: (session) => {
+      setPassword('');
+      queryClient.setQueryData(['session'], session);
+    },
+  });
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    signIn.mutate();
+  }
+  return (
+    <main className="sign-in">
+      <h1>Sign in to PayFlow</h1>
+      <form onSubmit={submit}>
+        <label htmlFor="email">Email</label>
+        <input
+          id="email"
+          type="email"
+          autoComplete="username"
+          required
+          value={email}
+          onChange={(event) => setEmail(event.target.value)}
+        />
+        <label htmlFor="password">Password</label>
+        <input
+          id="password"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          onChange={(event) => setPassword(event.target.value)}
+        />
+        {signIn.error && (
+          <p role="alert" className="problem">
+            {messageFor(signIn.error)}
+          </p>
+        )}
+        <button type="submit" disabled={signIn.isPending}>
+          {signIn.isPending ? 'Signing in…' : 'Sign in'}
+        </button>
+      </form>
+    </main>
+  );
+}
+
+function SignedIn({ session }: { readonly session: DashboardSession }) {
+  const queryClient = useQueryClient();
+  const signOut = useMutation({
+    mutationFn: () => api.signOut(session.csrfToken),
+    onSettled: () => queryClient.resetQueries(),
+  });
+  return (
+    <div className="dashboard">
+      <header>
+        <span className="brand">PayFlow</span>
+        <nav aria-label="Sections">
+          <a href="/dashboard/payments" aria-current="page">
+            Payments
+          </a>
+        </nav>
+        <span className="who">
+          {session.user.merchantName} · {session.user.email} ({session.user.role})
+        </span>
+        <button type="button" className="secondary" onClick={() => signOut.mutate()}>
+          Sign out
+        </button>
+      </header>
+      <main>
+        <PaymentsPage session={session} />
+      </main>
+    </div>
+  );
+}
