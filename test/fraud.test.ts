@@ -5,7 +5,7 @@
 // Redis cut mid-test, and the outcome consumer's decline velocity and alerts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { RunningSimulator } from '../src/simulator/index.ts';
 import { adminToken, merchantSession, type MerchantSession } from './support/identity.ts';
 import {
@@ -210,7 +210,7 @@ test('review flow: authorize → review → capture refused → approve → capt
   assert.equal(rejected.status, 200, rejected.text);
   assert.equal(rejected.body['status'], 'VOIDED');
   assert.equal(rejected.body['review'], 'rejected');
-  assert.equal(await acquirerStatus(`${thirdId}.void`), 200, 'the acquirer voided the authorization');
+  assert.equal(await acquirerStatus(`${thirdId}.reversal`), 200, 'the acquirer voided the authorization');
   const late = await call(server.baseUrl, merchant, 'POST', `/payments/${thirdId}/capture`, {});
   assert.equal(late.status, 409);
 
@@ -461,3 +461,64 @@ test(
     }
   },
 );
+
+test('bad input to rules and lists is a 400 problem, never a 500', async () => {
+  const merchant = await merchantSession(server);
+  const cases: [string, unknown, string][] = [
+    ['/fraud/lists/blocked', { values: ['   '] }, 'invalid_list_value'],
+    ['/fraud/lists/blocked', { values: ['a\u0000b'] }, 'invalid_list_value'],
+    ['/fraud/lists/blocked', { values: ['İ'.repeat(320)] }, 'invalid_list_value'],
+    ['/fraud/rules', { rule: "block if :email: = 'a\u0000b'" }, 'validation_failed'],
+    ['/fraud/rules', { rule: 'block if :amount: > 1', description: 'x\u0000' }, 'validation_failed'],
+    ['/fraud/rules', { rule: `block if ${'('.repeat(990)}:amount: > 1${')'.repeat(990)}` }, ''],
+  ];
+  for (const [path, body, code] of cases) {
+    const answer = await call(server.baseUrl, merchant, 'POST', path, body);
+    assert.ok(
+      answer.status === 400 || answer.status === 201,
+      `${path} ${JSON.stringify(body).slice(0, 60)}: ${answer.status} ${answer.text}`,
+    );
+    if (code) assert.equal(answer.body['code'], code, answer.text);
+  }
+});
+
+test('a payment resumed after an acquirer timeout is never blocked once the acquirer may hold it', async () => {
+  // Sent while screening was off (no stored decision), then resumed by a PayFlow that screens with a
+  // rule blocking everything: the acquirer's inquiry finds the approval, so it is AUTHORIZED, not FAILED.
+  const vaultKey = { VAULT_MASTER_KEY: randomBytes(32).toString('hex') };
+  const first = await startTestServer({
+    env: fraudEnv({ ...vaultKey, FRAUD_SCREENING: 'false', PAYMENT_JOB_INTERVAL_MS: '60000' }),
+  });
+  let second: TestServer | undefined;
+  try {
+    const merchant = await merchantSession(first);
+    const token = await tokenize(first.baseUrl, merchant, '4000000000003220');
+    const pending = await authorize(first.baseUrl, merchant, token, 4200);
+    assert.equal(pending.status, 202, pending.text);
+    const paymentId = pending.body['paymentId'] as string;
+    await first.platform.close();
+    second = await startTestServer({ database: first.database, env: fraudEnv(vaultKey) });
+    await createRuleFor(second, merchant.merchantId, 'block if :amount: > 0');
+    const [row] = await eventuallyRow(second, paymentId);
+    assert.equal(row!.status, 'AUTHORIZED', 'the acquirer approved it; PayFlow must not call it blocked');
+  } finally {
+    await second?.close();
+    await first.database.drop();
+  }
+});
+
+async function createRuleFor(target: TestServer, merchantId: string, rule: string) {
+  await target.database.sql`
+    insert into fraud.rules (id, merchant_id, action, source, enabled, version, created_at, updated_at)
+    values (${`rule_${'0'.repeat(26)}`}, ${merchantId}, 'block', ${rule}, true, 1, now(), now())`;
+}
+
+async function eventuallyRow(target: TestServer, paymentId: string) {
+  for (let attempt = 0; attempt < 150; attempt += 1) {
+    const rows = await target.database.sql<{ status: string }[]>`
+      select status from payments.payments where id = ${paymentId}`;
+    if (rows[0]?.status !== 'PENDING') return rows;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`payment ${paymentId} stayed PENDING`);
+}

@@ -4,8 +4,8 @@
 //
 // Dependency order (a module may use only the faces of modules above it):
 //   identity → vault → ledger → events → fraud → payments → (notifications, settlement, checkout)
-// (fraud comes before payments: payments screens through its face, the RiskPort; its review routes
-// reach payments' face when a request arrives)
+// (fraud comes before payments: payments screens through its face, the RiskPort, and attaches its
+// review decisions to it)
 // (checkout pays through the payments HTTP API, so it needs payments' routes, not its face)
 import type { ModuleDefinition, ModuleManifest } from '../platform/module.ts';
 import { gatewayModule } from '../modules/gateway/index.ts';

@@ -1,8 +1,8 @@
 // The fraud module (ADR 21): screening before the acquirer (`assess`, the RiskPort payments
 // receives), merchant rules and lists, the review queue (acted on through payments' face), and a
 // consumer of payment outcomes that feeds decline velocity and raises `fraud.alert.v1`.
-// Created before payments (payments screens through its face); its review routes reach payments'
-// face when a request arrives.
+// Created before payments (payments screens through its face); payments attaches its review
+// decisions to this face when it is created.
 import { Counter, Histogram } from 'prom-client';
 import { ConfigError } from '../../platform/config.ts';
 import type { ModuleDefinition } from '../../platform/module.ts';
@@ -11,6 +11,7 @@ import { stageEvent, type EventsFace } from '../events/index.ts';
 import { fraudConsumedEventTypes, learnFromOutcome } from './application/learn-from-outcomes.ts';
 import {
   assessPayment,
+  recordedAssessment,
   type AssessInput,
   type FraudDependencies,
   type RiskAssessment,
@@ -25,7 +26,16 @@ export { fraudAlertEventType } from './application/learn-from-outcomes.ts';
 
 /** What payments receives: the screening step before the acquirer. */
 export interface FraudFace {
+  /** Whether authorizations are screened (FRAUD_SCREENING). */
+  readonly screening: boolean;
   assess(input: AssessInput): Promise<RiskAssessment>;
+  /** The decision stored for a payment, if it was screened. */
+  recorded(paymentId: string): Promise<RiskAssessment | undefined>;
+  /**
+   * Payments, created after fraud, hands over its review decisions here (typed, once, at its
+   * creation); until then the review routes answer 503.
+   */
+  attachReviews(actions: ReviewActions): void;
 }
 
 /** Redis answers one script well under this; past it the screening goes on without velocity. */
@@ -99,21 +109,25 @@ export const fraudModule: ModuleDefinition = {
       buckets: [0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: context.metrics ? [context.metrics] : [],
     });
-    const face: FraudFace | undefined = config.fraudScreening
-      ? {
-          async assess(input) {
-            const stop = screeningSeconds.startTimer();
-            try {
-              return await assessPayment(dependencies, input);
-            } finally {
-              stop();
-            }
-          },
+    let reviews: ReviewActions | undefined;
+    const face: FraudFace = {
+      screening: config.fraudScreening,
+      async assess(input) {
+        const stop = screeningSeconds.startTimer();
+        try {
+          return await assessPayment(dependencies, input);
+        } finally {
+          stop();
         }
-      : undefined;
+      },
+      recorded: (paymentId) => recordedAssessment(dependencies, paymentId),
+      attachReviews(actions) {
+        reviews = actions;
+      },
+    };
     return {
       name: 'fraud',
-      ...(face && { face }),
+      face,
       registerRoutes(app) {
         if (!identity) {
           context.log.warn('fraud: no identity module, so its routes are not served');
@@ -122,7 +136,7 @@ export const fraudModule: ModuleDefinition = {
         registerFraudRoutes(app, {
           ...dependencies,
           authenticator: identity.authenticator,
-          reviews: () => faces['payments'] as ReviewActions | undefined,
+          reviews: () => reviews,
         });
       },
       close: () => velocity.close(),

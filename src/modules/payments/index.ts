@@ -50,13 +50,14 @@ export { notificationSignatureValid } from './http/routes.ts';
 
 /** The fraud module's screening, as payments' RiskPort (the currency's exponent added). */
 function riskPort(fraud: FraudFace | undefined): RiskPort | undefined {
-  if (!fraud) return undefined;
+  if (!fraud?.screening) return undefined;
   return {
     assess: (request) =>
       fraud.assess({
         ...request,
         exponent: currencyExponent(request.currency),
       }),
+    recorded: (paymentId) => fraud.recorded(paymentId),
   };
 }
 
@@ -305,6 +306,7 @@ export const paymentsModule: ModuleDefinition = {
       approveReview: (merchantId, paymentId) => approveReview(dependencies, merchantId, paymentId),
       rejectReview: (merchantId, paymentId) => rejectReview(dependencies, merchantId, paymentId),
     };
+    (faces['fraud'] as FraudFace | undefined)?.attachReviews(face);
     return {
       name: 'payments',
       face,

@@ -10,7 +10,7 @@ import {
   type ParsedRule,
   type RuleAction,
 } from '../domain/rule-language.ts';
-import { attributeCatalog } from '../domain/screening.ts';
+import { attributeCatalog, shownValue } from '../domain/screening.ts';
 import {
   addListItems,
   assessmentsSince,
@@ -149,6 +149,20 @@ export async function fraudSettings(dependencies: FraudDependencies, merchantId:
   return { velocityFailMode: row?.velocity_fail_mode ?? 'open', rulesetVersion: row?.version ?? 0 };
 }
 
+/** A list value as stored and compared: trimmed, lower-cased, 1 to 320 characters, no control characters. */
+export function normalizeListValue(value: string): string {
+  const normalized = value.trim().toLowerCase();
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
+  if (normalized.length === 0 || normalized.length > 320 || /[\u0000-\u001f\u007f]/.test(normalized))
+    throw new DomainError(
+      'invalid_list_value',
+      400,
+      'A list value is 1 to 320 characters once trimmed and lower-cased, without control characters.',
+      { value: normalized.slice(0, 40) },
+    );
+  return normalized;
+}
+
 /** List values are compared without case: stored lower-cased. */
 export async function addToList(
   dependencies: FraudDependencies,
@@ -156,16 +170,11 @@ export async function addToList(
   listName: string,
   values: readonly string[],
 ) {
+  const normalized = values.map((value) => normalizeListValue(value));
   const now = dependencies.clock.now();
   await dependencies.sql.begin(async (transaction) => {
     await bumpRuleset(transaction, merchantId, now);
-    await addListItems(
-      transaction,
-      merchantId,
-      listName,
-      values.map((value) => value.trim().toLowerCase()),
-      now,
-    );
+    await addListItems(transaction, merchantId, listName, normalized, now);
   });
   invalidateRuleset(merchantId);
   return listView(dependencies, merchantId, listName);
@@ -238,7 +247,9 @@ export async function backtestRule(
         paymentId: row.payment_id,
         createdAt: row.created_at.toISOString(),
         decisionThen: row.decision,
-        values: Object.fromEntries(parsed.attributes.map((name) => [name, row.signals[name] ?? null])),
+        values: Object.fromEntries(
+          parsed.attributes.map((name) => [name, shownValue(name, row.signals[name] ?? null)]),
+        ),
       });
   }
   return { action: parsed.action, days, evaluated: rows.length, matched, changed, examples };

@@ -19,7 +19,14 @@ import {
   type RiskLevel,
   type Velocity,
 } from '../domain/screening.ts';
-import { findRuleset, insertAssessment, listItems, listRules } from '../infra/fraud-repository.ts';
+import {
+  findAssessment,
+  findRuleset,
+  insertAssessment,
+  listItems,
+  listRules,
+  type AssessmentRow,
+} from '../infra/fraud-repository.ts';
 import type { VelocityStore } from '../infra/velocity-store.ts';
 
 export interface FraudMetrics {
@@ -186,6 +193,10 @@ export async function assessPayment(
     created_at: at,
   });
   dependencies.metrics.decision(stored.decision);
+  return assessmentOf(stored);
+}
+
+function assessmentOf(stored: AssessmentRow): RiskAssessment {
   return {
     decision: stored.decision,
     score: stored.score,
@@ -193,4 +204,13 @@ export async function assessPayment(
     reasons: stored.reasons,
     rulesetVersion: stored.ruleset_version,
   };
+}
+
+/** The decision stored for a payment (a resumed authorization the acquirer already answered). */
+export async function recordedAssessment(
+  dependencies: FraudDependencies,
+  paymentId: string,
+): Promise<RiskAssessment | undefined> {
+  const stored = await findAssessment(dependencies.sql, paymentId);
+  return stored ? assessmentOf(stored) : undefined;
 }

@@ -28,7 +28,10 @@ export interface ReviewActions {
 }
 
 const tags = ['fraud'];
+// No control characters (NUL included) in anything stored as text.
+const printable = '^[^\\u0000-\\u001f\\u007f]*$';
 const RuleText = Type.String({
+  pattern: printable,
   minLength: 1,
   maxLength: 2000,
   description: 'e.g. block if :amount_in_usd: > 5000 and :card_country: != :ip_country:',
@@ -97,7 +100,7 @@ export function registerFraudRoutes(
         body: Type.Object(
           {
             rule: RuleText,
-            description: Type.Optional(Type.String({ maxLength: 500 })),
+            description: Type.Optional(Type.String({ maxLength: 500, pattern: printable })),
             enabled: Type.Optional(Type.Boolean()),
           },
           { additionalProperties: false },
@@ -146,7 +149,9 @@ export function registerFraudRoutes(
         body: Type.Object(
           {
             rule: Type.Optional(RuleText),
-            description: Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()])),
+            description: Type.Optional(
+              Type.Union([Type.String({ maxLength: 500, pattern: printable }), Type.Null()]),
+            ),
             enabled: Type.Optional(Type.Boolean()),
           },
           { additionalProperties: false },

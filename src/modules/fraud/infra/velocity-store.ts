@@ -34,6 +34,14 @@ const windowNames = Object.keys(windows) as Window[];
 const longest = windows['24h'];
 const seenRetentionMs = 90 * 86_400_000;
 
+/**
+ * Entries kept per counter (the newest): a card, email or IP tried more often than this in 24 hours
+ * counts as this many. It bounds the script's work (it sums the amounts of a window's entries), so
+ * flooding one counter cannot slow the screening into a timeout (which would fail open); every
+ * built-in limit is far below it.
+ */
+export const velocityEntriesMax = 1000;
+
 function hashed(value: string): string {
   return createHash('sha256').update(value).digest('base64url').slice(0, 22);
 }
@@ -60,7 +68,7 @@ function byWindow(values: readonly number[]): Record<Window, number> {
 }
 
 // KEYS: card, email, ip, declines, ipcards, emailcards, seen ('' when absent).
-// ARGV: now (ms), member (payment id), amount, fingerprint, windows (3), longest, seen retention.
+// ARGV: now (ms), member (payment id), amount, fingerprint, windows (3), longest, seen retention, cap.
 // Returns 3 × (count ×3, sum ×3) + declines ×3 + ipcards ×3 + emailcards ×3 + firstSeen.
 const recordScript = `
 local now = tonumber(ARGV[1])
@@ -70,8 +78,10 @@ local fp = ARGV[4]
 local w = { tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]) }
 local longest = tonumber(ARGV[8])
 local out = {}
+local cap = tonumber(ARGV[10])
 local function trim(key)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (now - longest))
+  redis.call('ZREMRANGEBYRANK', key, 0, -(cap + 1))
   redis.call('PEXPIRE', key, longest + 60000)
 end
 for i = 1, 3 do
@@ -182,6 +192,7 @@ export function redisVelocityStore(url: string, prefix: string, commandTimeoutMs
         windows['24h'],
         longest,
         seenRetentionMs,
+        velocityEntriesMax,
       );
       return velocityFromFlat(flat.map(Number));
     },
@@ -222,6 +233,10 @@ export function postgresVelocityStore(sql: Sql): VelocityStore {
             on conflict (counter, member) do update set at = excluded.at`;
         if (all.length > 0)
           await transaction`delete from fraud.velocity where counter = any(${transaction.array(all)}) and at < ${since(longest)}`;
+        for (const name of [...attempts, ...distinct])
+          await transaction`delete from fraud.velocity where counter = ${name} and member in (
+            select member from fraud.velocity where counter = ${name}
+            order by at desc, member desc offset ${velocityEntriesMax})`;
         const rows =
           all.length === 0
             ? []

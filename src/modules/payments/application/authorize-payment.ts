@@ -161,13 +161,31 @@ export async function authorizePayment(
   );
 }
 
-async function callAcquirer(
+/** What the screening and the acquirer came to: an outcome (or `blocked`: nothing was sent), with the decision. */
+type ScreenedOutcome = (AuthorizationOutcome | { readonly type: 'blocked' }) & {
+  readonly risk?: PaymentRisk | undefined;
+};
+
+/**
+ * The screening, then the acquirer. The screening runs only where the acquirer is about to be sent
+ * the authorization: for a first request, and for a resumed one (client retry, janitor) only when
+ * the acquirer's inquiry says it never received it. When the acquirer holds an outcome, the decision
+ * stored by the first screening applies (a resumed payment is never blocked after the acquirer may
+ * have approved it).
+ */
+async function screenThenAuthorize(
   dependencies: PaymentsDependencies,
   payment: Payment,
   mode: ContinuationMode,
-): Promise<AuthorizationOutcome> {
+  signals: ScreeningSignals | undefined,
+): Promise<ScreenedOutcome> {
   const processor = dependencies.processors.processorFor(payment.method);
-  const send = async () => {
+  let risk: PaymentRisk | undefined;
+  let screened = false;
+  const send = async (): Promise<AuthorizationOutcome | { readonly type: 'blocked' }> => {
+    risk = await screen(dependencies, payment, signals);
+    screened = true;
+    if (risk?.decision === 'block') return { type: 'blocked' };
     const credentials =
       processor.needsCredentials && payment.token !== null
         ? await dependencies.cardData.credentialsFor(payment.merchantId, payment.token)
@@ -181,11 +199,13 @@ async function callAcquirer(
       ...(returnUrl !== undefined && { returnUrl }),
     });
   };
-  return inquireThenSend(
+  const outcome = await inquireThenSend<AuthorizationOutcome | { readonly type: 'blocked' }>(
     mode,
     () => dependencies.processors.operations.inquireAuthorization(payment.processorReference),
     send,
   );
+  if (!screened && outcome.type !== 'unknown') risk = await dependencies.risk?.recorded(payment.id);
+  return { ...outcome, risk };
 }
 
 async function captureSale(
@@ -308,22 +328,20 @@ export async function continueAuthorization(
   const payment = inserted ?? (await findPayment(dependencies.sql, key.merchantId, key.resourceId));
   if (!payment) throw new Error(`payment ${key.resourceId} of an idempotency key is missing`);
   if (payment.status === 'PENDING') {
-    const risk = await screen(dependencies, payment, signals);
-    if (risk?.decision === 'block') {
-      // Nothing reaches the acquirer and the ledger is untouched: FAILED `fraud_blocked`.
-      return persistAuthorization(dependencies, key, mode, payment, { type: 'blocked', risk }, undefined);
-    }
-    const acquirerOutcome = await callAcquirer(dependencies, payment, mode);
-    if (acquirerOutcome.type === 'unknown') {
-      await keepForJanitor(dependencies, dependencies.sql, key, mode, acquirerOutcome.reason);
+    const screened = await screenThenAuthorize(dependencies, payment, mode, signals);
+    if (screened.type === 'unknown') {
+      await keepForJanitor(dependencies, dependencies.sql, key, mode, screened.reason);
       return authorizationAnswer(payment);
     }
-    const outcome: DecidedAuthorization = { ...acquirerOutcome, risk };
+    // Blocked: nothing reached the acquirer and the ledger is untouched: FAILED `fraud_blocked`.
+    if (screened.type === 'blocked')
+      return persistAuthorization(dependencies, key, mode, payment, screened, undefined);
+    const outcome: DecidedAuthorization = screened;
     crashIfFaultInjected(dependencies);
     // A payment in review is not captured with its authorization: `capture: true` becomes
     // capture-on-approval (approveReview).
     const capture =
-      risk?.decision === 'review' ? undefined : await captureSale(dependencies, outcome, payment);
+      screened.risk?.decision === 'review' ? undefined : await captureSale(dependencies, outcome, payment);
     const answer = await persistAuthorization(dependencies, key, mode, payment, outcome, capture);
     if (capturesOnApproval(payment)) await sendOwedOperationNow(dependencies, payment.id, 'capture');
     return answer;

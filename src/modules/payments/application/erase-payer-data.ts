@@ -17,16 +17,17 @@ export async function erasePayerData(
       { receipt_email: string | null; receipt_phone: string | null; screened: boolean }[]
     >`
       select receipt_email, receipt_phone,
-        (risk is not null and not risk ? 'payerDataErased') as screened
+        (risk is null or not risk ? 'payerDataErased') as screened
       from payments.payments
       where id = ${paymentId} and merchant_id = ${merchantId} for update`;
     if (!row) throw paymentNotFound();
-    // The fraud screening kept the payer's email and IP (ADR 21): the event tells it to erase them.
+    // The fraud screening may hold the payer's email and IP (ADR 21), even for a payment not finished
+    // yet: the event tells it to erase them. `risk.payerDataErased` makes a repeat change nothing.
     if (row.receipt_email === null && row.receipt_phone === null && !row.screened) return false;
     const now = dependencies.clock.now();
     await transaction`
       update payments.payments set receipt_email = null, receipt_phone = null, updated_at = ${now},
-        risk = case when risk is null then null else risk || '{"payerDataErased": true}'::jsonb end
+        risk = coalesce(risk, '{}'::jsonb) || '{"payerDataErased": true}'::jsonb
       where id = ${paymentId} and merchant_id = ${merchantId}`;
     await dependencies.events.stage(transaction, {
       type: 'payment.payer_data_erased.v1',

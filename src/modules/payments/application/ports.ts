@@ -65,7 +65,10 @@ export interface PayerSignals {
 
 /** The screening step before the acquirer (implemented by the fraud module). */
 export interface RiskPort {
+  /** Screens the payment (or answers the decision stored when it was screened before). */
   assess(request: RiskRequest): Promise<PaymentRisk>;
+  /** The decision stored for the payment, if it was ever screened. */
+  recorded(paymentId: string): Promise<PaymentRisk | undefined>;
 }
 
 /** The vault, as payments sees it. */

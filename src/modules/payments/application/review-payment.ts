@@ -5,7 +5,6 @@
 // the owed-operations job until the acquirer answers). Reject: `review: rejected`, then the
 // authorization is voided at the acquirer as a merchant void is (VOIDED, hold released, event).
 // Each decision and its event commit together.
-import { createHash } from 'node:crypto';
 import { DomainError } from '../../../platform/errors.ts';
 import { paymentView, references, type Payment } from '../domain/payment.ts';
 import { insertOwedOperation } from '../infra/owed-operation-repository.ts';
@@ -15,7 +14,8 @@ import { paymentNotFound } from './capture-payment.ts';
 import type { PaymentsDependencies } from './dependencies.ts';
 import { sendOwedOperationNow } from './owed-operations.ts';
 import { getPayment } from './read-payments.ts';
-import { voidPayment } from './void-payment.ts';
+import { recordVoid } from './void-payment.ts';
+import { oweReversal } from './acquirer-reversals.ts';
 
 export async function listInReview(
   dependencies: PaymentsDependencies,
@@ -27,6 +27,15 @@ export async function listInReview(
     ...paymentView(payment),
     ...(merchantId === undefined && { merchantId: payment.merchantId }),
   }));
+}
+
+/** In review and still open: authorized (or awaiting its payer) with nothing in flight. */
+function awaitsReview(payment: Payment): boolean {
+  return (
+    payment.review === 'pending' &&
+    (payment.status === 'AUTHORIZED' || payment.status === 'REQUIRES_ACTION') &&
+    payment.pendingOperation === null
+  );
 }
 
 function notInReview(payment: Payment): DomainError {
@@ -49,7 +58,7 @@ export async function approveReview(
   const captureOwed = await dependencies.sql.begin(async (transaction) => {
     const payment = await lockPayment(transaction, merchantId, paymentId);
     if (!payment) throw paymentNotFound();
-    if (payment.review !== 'pending') throw notInReview(payment);
+    if (!awaitsReview(payment)) throw notInReview(payment);
     const capture =
       payment.status === 'AUTHORIZED' &&
       payment.captureOnAuthorize &&
@@ -98,27 +107,29 @@ export async function rejectReview(
   paymentId: string,
 ) {
   const now = dependencies.clock.now();
-  await dependencies.sql.begin(async (transaction) => {
+  const reversalOwed = await dependencies.sql.begin(async (transaction) => {
     const payment = await lockPayment(transaction, merchantId, paymentId);
     if (!payment) throw paymentNotFound();
-    if (payment.review !== 'pending') throw notInReview(payment);
-    const updated = await updatePayment(transaction, payment, { review: 'rejected' }, now);
-    if (!updated) throw new Error(`payment ${paymentId} changed under its row lock`);
+    if (!awaitsReview(payment)) throw notInReview(payment);
+    const rejected = await updatePayment(transaction, payment, { review: 'rejected' }, now);
+    if (!rejected) throw new Error(`payment ${paymentId} changed under its row lock`);
     await dependencies.events.stage(transaction, {
       type: 'payment.review_rejected.v1',
       aggregateId: paymentId,
       merchantId,
-      payload: { ...eventPayload(updated), review: 'rejected' },
+      payload: { ...eventPayload(rejected), review: 'rejected' },
       occurredAt: now,
     });
+    // VOIDED with its hold released and payment.voided.v1, and the acquirer owed the void of the
+    // authorization, all in this transaction: a crash after it leaves the void to the
+    // owed-operations job, never an authorization held with no one owing its void.
+    await recordVoid(transaction, dependencies, rejected);
+    if (payment.status === 'AUTHORIZED' && payment.acquirerAuthorizationId !== null) {
+      await oweReversal(transaction, dependencies, rejected, payment.acquirerAuthorizationId, 'void');
+      return true;
+    }
+    return payment.status === 'REQUIRES_ACTION';
   });
-  // The void, under its own idempotency key derived from the payment: a repeated reject after a
-  // crash here resumes the same void (the key's janitor finishes an unknown outcome).
-  await voidPayment(dependencies, {
-    merchantId,
-    paymentId,
-    idempotencyKey: `review-reject.${paymentId}`,
-    fingerprint: createHash('sha256').update(`review-reject:${paymentId}`).digest('hex'),
-  });
+  if (reversalOwed) await sendOwedOperationNow(dependencies, paymentId, 'void');
   return getPayment(dependencies, merchantId, paymentId);
 }

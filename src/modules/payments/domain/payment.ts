@@ -285,7 +285,7 @@ export function paymentView(payment: Payment): Record<string, unknown> {
     ...(payment.status === 'FAILED' && {
       outcome: payment.declineCode === fraudBlockedCode ? 'blocked_by_fraud' : 'declined',
     }),
-    ...(payment.risk !== null && { risk: payment.risk }),
+    ...(payment.risk?.decision !== undefined && { risk: payment.risk }),
     ...(payment.review !== null && { review: payment.review }),
     ...(payment.nextAction !== null && { nextAction: payment.nextAction }),
     ...(payment.pendingOperation !== null && { pendingOperation: payment.pendingOperation }),

@@ -366,7 +366,8 @@ export async function listPaymentsInReview(
 ): Promise<Payment[]> {
   const rows = await sql<PaymentRow[]>`
     select * from payments.payments
-    where review = 'pending' ${merchantId === undefined ? sql`` : sql`and merchant_id = ${merchantId}`}
+    where review = 'pending' and status in ('AUTHORIZED', 'REQUIRES_ACTION')
+      ${merchantId === undefined ? sql`` : sql`and merchant_id = ${merchantId}`}
     order by created_at, id
     limit ${limit}`;
   return rows.map(toPayment);
