@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { styleText } from 'node:util';
 import { verifyWebhook } from '../src/webhooks.ts';
+import { withLuhnCheckDigit } from '../src/simulator/test-cards.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const colour = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -115,18 +116,7 @@ async function tokenizeCard(demo: Demo, number: string): Promise<string> {
  * again against the same PayFlow.
  */
 function freshCard(): string {
-  const digits = `4${String(randomInt(0, 1e14)).padStart(14, '0')}`;
-  for (let check = 0; check < 10; check += 1) {
-    const candidate = `${digits}${check}`;
-    let sum = 0;
-    for (let index = 0; index < candidate.length; index += 1) {
-      const digit = Number(candidate[candidate.length - 1 - index]);
-      const doubled = index % 2 === 1 ? digit * 2 : digit;
-      sum += doubled > 9 ? doubled - 9 : doubled;
-    }
-    if (sum % 10 === 0) return candidate;
-  }
-  throw new Error('unreachable: one check digit always fits');
+  return withLuhnCheckDigit(`4${String(randomInt(0, 1e14)).padStart(14, '0')}`);
 }
 
 async function authorize(demo: Demo, token: string, amount: number, key = randomUUID()): Promise<Answer> {

@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { RunningSimulator } from '../src/simulator/index.ts';
+import { withLuhnCheckDigit } from '../src/simulator/test-cards.ts';
 import { adminToken, merchantSession, type MerchantSession } from './support/identity.ts';
 import {
   assertLedgerVerifies,
@@ -46,20 +47,9 @@ after(async () => {
   await acquirer.close();
 });
 
-/** A Luhn-valid Visa number from 15 digits of `seed`. */
+/** A Luhn-valid Visa number the simulator approves, made from `seed`. */
 function cardNumber(seed: number): string {
-  const body = `4${String(seed).padStart(14, '0')}`;
-  for (let check = 0; check < 10; check += 1) {
-    const candidate = `${body}${check}`;
-    let sum = 0;
-    for (let index = 0; index < candidate.length; index += 1) {
-      const digit = Number(candidate[candidate.length - 1 - index]);
-      const doubled = index % 2 === 1 ? digit * 2 : digit;
-      sum += doubled > 9 ? doubled - 9 : doubled;
-    }
-    if (sum % 10 === 0) return candidate;
-  }
-  throw new Error('unreachable');
+  return withLuhnCheckDigit(`4${String(seed).padStart(14, '0')}`);
 }
 
 async function send(base: string, merchant: MerchantSession, method: string, path: string, body?: unknown) {

@@ -57,6 +57,15 @@ export function passesLuhn(accountNumber: string): boolean {
   return sum % 10 === 0;
 }
 
+/** The Luhn-valid number that `digits` (the number without its check digit) makes with its check digit. */
+export function withLuhnCheckDigit(digits: string): string {
+  for (let check = 0; check < 10; check += 1) {
+    const candidate = `${digits}${check}`;
+    if (passesLuhn(candidate)) return candidate;
+  }
+  throw new Error(`no check digit fits ${digits}`); // unreachable: exactly one digit fits
+}
+
 export function outcomeForAccountNumber(accountNumber: string): CardOutcome {
   const known = testCards.get(accountNumber);
   if (known) return known;
