@@ -145,6 +145,10 @@ test('a declined card leaves the session payable; another card pays it once, wit
   const payment = await call(server.baseUrl, merchant, 'GET', `/payments/${paymentId}`);
   assert.equal(payment.body['status'], 'CAPTURED');
   assert.equal(payment.body['amount'], 2599);
+  // The payer's IP went to the fraud screening with the authorization.
+  const [assessment] = await server.database.sql<{ ip: string | null }[]>`
+    select signals ->> 'ip_address' as ip from fraud.assessments where payment_id = ${paymentId}`;
+  assert.equal(assessment?.ip, '127.0.0.1');
 
   // The paying card again (a double click): the same answer, nothing new.
   const again = await pay(session.id, goodToken);
@@ -201,6 +205,42 @@ test('two cards at once pay a session once', async () => {
   const charged = (await paymentsOf(session.id)).filter((row) => row.status !== 'FAILED');
   assert.equal(charged.length, 1, 'exactly one payment was made');
   assert.equal((await completedEvents(session.id)).length, 1);
+});
+
+/** As if a pay request had claimed the session with `token` and died before it heard the answer. */
+async function leaveAttemptInFlight(sessionId: string, token: string) {
+  await server.database.sql`
+    update checkout.sessions
+    set attempt_key = ${`checkout:${sessionId}:${token}`}, attempt_token = ${token}, attempt_started_at = now(),
+        attempts = attempts + 1
+    where id = ${sessionId}`;
+}
+
+test('an attempt whose outcome was never heard is resolved before another card: approved means no second charge', async () => {
+  const session = await createSession();
+  const lostToken = await tokenizeAsPayer(approvedCard);
+  await leaveAttemptInFlight(session.id, lostToken);
+  const other = await pay(session.id, await tokenizeAsPayer(otherApprovedCard));
+  assert.equal(other.status, 409, JSON.stringify(other.body));
+  assert.equal(other.body['code'], 'checkout_session_completed');
+  const read = await call(server.baseUrl, merchant, 'GET', `/checkout/sessions/${session.id}`);
+  assert.equal(read.body['status'], 'completed');
+  const payments = await paymentsOf(session.id);
+  assert.equal(payments.length, 1, 'only the first card was charged');
+  assert.equal(read.body['paymentId'], payments[0]!.id);
+  // The card whose answer was lost, sent again, gets its success.
+  const again = await pay(session.id, lostToken);
+  assert.equal(again.status, 200);
+  assert.equal(again.body['paymentId'], payments[0]!.id);
+  assert.equal((await completedEvents(session.id)).length, 1);
+});
+
+test('an attempt whose outcome was never heard is resolved before another card: declined frees the session', async () => {
+  const session = await createSession();
+  await leaveAttemptInFlight(session.id, await tokenizeAsPayer(declinedCard));
+  const paid = await pay(session.id, await tokenizeAsPayer(approvedCard));
+  assert.equal(paid.status, 200, JSON.stringify(paid.body));
+  assert.deepEqual((await paymentsOf(session.id)).map((row) => row.status).sort(), ['CAPTURED', 'FAILED']);
 });
 
 test('an expired session refuses to be paid', async () => {

@@ -15,7 +15,13 @@ export type PayAnswer =
   | { readonly status: 'processing' };
 
 type Claim =
-  | { readonly kind: 'send'; readonly session: CheckoutSession; readonly key: string; readonly token: string }
+  | {
+      readonly kind: 'send';
+      readonly session: CheckoutSession;
+      readonly key: string;
+      readonly token: string;
+      readonly payerIp: string | undefined;
+    }
   | { readonly kind: 'answered'; readonly answer: PayAnswer };
 
 const refusals = {
@@ -29,7 +35,12 @@ function completedAnswer(session: CheckoutSession): PayAnswer {
   return { status: 'completed', paymentId: session.paymentId, redirectUrl: successRedirect(session) };
 }
 
-async function claim(dependencies: CheckoutDependencies, sessionId: string, token: string): Promise<Claim> {
+async function claim(
+  dependencies: CheckoutDependencies,
+  sessionId: string,
+  token: string,
+  payerIp: string | undefined,
+): Promise<Claim> {
   const key = attemptKey(sessionId, token);
   return dependencies.sql.begin(async (transaction) => {
     const session = await lockSession(transaction, sessionId);
@@ -40,9 +51,15 @@ async function claim(dependencies: CheckoutDependencies, sessionId: string, toke
     if (session.status === 'completed') return { kind: 'answered', answer: completedAnswer(session) };
     // An earlier attempt of unknown outcome is sent again (same key, same answer) before any other.
     if (session.attempt !== undefined)
-      return { kind: 'send', session, key: session.attempt.key, token: session.attempt.token };
-    await startAttempt(transaction, session.id, { key, token, startedAt: dependencies.clock.now() });
-    return { kind: 'send', session, key, token };
+      return {
+        kind: 'send',
+        session,
+        key: session.attempt.key,
+        token: session.attempt.token,
+        payerIp: session.attempt.payerIp,
+      };
+    await startAttempt(transaction, session.id, { key, token, startedAt: dependencies.clock.now(), payerIp });
+    return { kind: 'send', session, key, token, payerIp };
   });
 }
 
@@ -105,10 +122,11 @@ export async function paySession(
   authorizer: PaymentAuthorizer,
   sessionId: string,
   token: string,
+  payerIp?: string,
 ): Promise<PayAnswer> {
   // At most twice: once to resolve an earlier attempt, once for this card.
   for (let round = 0; round < 2; round += 1) {
-    const claimed = await claim(dependencies, sessionId, token);
+    const claimed = await claim(dependencies, sessionId, token, payerIp);
     if (claimed.kind === 'answered') return claimed.answer;
     const { session, key } = claimed;
     const outcome = await authorizer.authorize(session.merchantId, {
@@ -118,6 +136,7 @@ export async function paySession(
       token: claimed.token,
       capture: session.capture,
       sessionId: session.id,
+      payerIp: claimed.payerIp,
     });
     await record(dependencies, session, key, outcome);
     const isThisCard = key === attemptKey(sessionId, token);

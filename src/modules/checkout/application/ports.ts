@@ -12,6 +12,8 @@ export interface AuthorizationRequest {
   readonly token: string;
   readonly capture: boolean;
   readonly sessionId: string;
+  /** The payer's IP address, for the payments API's fraud screening. */
+  readonly payerIp: string | undefined;
 }
 
 /** The payments API's answer, reduced to what the checkout decides on. */

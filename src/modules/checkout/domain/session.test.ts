@@ -37,7 +37,7 @@ test('an open session past its expiry reads as expired; a completed one stays co
 test('refusals: paid (except to the paying card), expired (except the attempt already sent), too many tries', () => {
   const key = attemptKey(session.id, 'tok_aaaaaaaaaaaaaaaaaaaaaaaaaa');
   const other = attemptKey(session.id, 'tok_bbbbbbbbbbbbbbbbbbbbbbbbbb');
-  const attempt = { key, token: 'tok_aaaaaaaaaaaaaaaaaaaaaaaaaa', startedAt: now };
+  const attempt = { key, token: 'tok_aaaaaaaaaaaaaaaaaaaaaaaaaa', startedAt: now, payerIp: undefined };
   const paid = { ...session, status: 'completed' as const, attempt, paymentId: 'pay_x', completedAt: now };
   assert.equal(payRefusal(paid, now, key), undefined);
   assert.equal(payRefusal(paid, now, other), 'checkout_session_completed');

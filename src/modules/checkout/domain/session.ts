@@ -26,7 +26,15 @@ export interface CheckoutSession {
   readonly createdAt: Date;
   readonly expiresAt: Date;
   /** The attempt in flight or of unknown outcome; on a completed session, the one that paid. */
-  readonly attempt: { readonly key: string; readonly token: string; readonly startedAt: Date } | undefined;
+  readonly attempt:
+    | {
+        readonly key: string;
+        readonly token: string;
+        readonly startedAt: Date;
+        /** The payer's IP address as the page's request came (for fraud screening). */
+        readonly payerIp: string | undefined;
+      }
+    | undefined;
   readonly attempts: number;
   readonly paymentId: string | undefined;
   readonly completedAt: Date | undefined;

@@ -13,6 +13,8 @@ import { describeSession, readSession, readSessionForPayer } from '../applicatio
 import { sessionLifetimeMaxSeconds, sessionLifetimeMinSeconds } from '../domain/session.ts';
 
 const tags = ['checkout'];
+/** What the payments API accepts as `payer.ipAddress` (IPv4 or IPv6 text). */
+const payerIpPattern = /^[0-9A-Fa-f:.]{2,45}$/;
 const sessionIdPattern = '^cs_[0-9a-hjkmnp-tv-z]{26}$';
 const SessionParams = Type.Object({
   id: Type.String({ pattern: sessionIdPattern, description: 'A checkout session id (`cs_…`).' }),
@@ -136,7 +138,14 @@ export function registerCheckoutRoutes(
       },
     },
     async (request, reply) => {
-      const answer = await paySession(dependencies, authorizer, request.params.id, request.body.token);
+      const payerIp = payerIpPattern.test(request.ip) ? request.ip : undefined;
+      const answer = await paySession(
+        dependencies,
+        authorizer,
+        request.params.id,
+        request.body.token,
+        payerIp,
+      );
       reply.header('cache-control', 'no-store').code(answer.status === 'completed' ? 200 : 202);
       return answer;
     },

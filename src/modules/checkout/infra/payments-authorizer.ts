@@ -96,7 +96,9 @@ function outcomeOf(status: number, body: Record<string, unknown>): Authorization
   const paymentStatus = body['status'];
   if (status === 201 && paymentId && (paymentStatus === 'AUTHORIZED' || paymentStatus === 'CAPTURED'))
     return { kind: 'approved', paymentId };
-  if (status === 202 || body['code'] === 'idempotency_key_in_use') return { kind: 'pending', paymentId };
+  // 409 (the key in flight, or — never expected — the key with another body): not a known failure,
+  // so the attempt stays and nothing lets another card pay until it is known.
+  if (status === 202 || status === 409) return { kind: 'pending', paymentId };
   if (status === 422 && body['paymentStatus'] !== undefined)
     return {
       kind: 'declined',
@@ -133,6 +135,7 @@ export function paymentsApiAuthorizer(app: HttpApp, clients: CheckoutClients): P
             paymentMethod: { type: 'card', token: request.token },
             capture: request.capture,
             metadata: { checkoutSessionId: request.sessionId },
+            ...(request.payerIp !== undefined && { payer: { ipAddress: request.payerIp } }),
           }),
         });
         // A token refused (expired early, signing key rotated): drop it and try once with a new one.

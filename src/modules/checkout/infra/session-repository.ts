@@ -18,6 +18,7 @@ interface SessionRow {
   readonly attempt_key: string | null;
   readonly attempt_token: string | null;
   readonly attempt_started_at: Date | null;
+  readonly attempt_payer_ip: string | null;
   readonly attempts: number;
   readonly payment_id: string | null;
   readonly completed_at: Date | null;
@@ -38,7 +39,12 @@ function toSession(row: SessionRow): CheckoutSession {
     expiresAt: row.expires_at,
     attempt:
       row.attempt_key !== null && row.attempt_token !== null && row.attempt_started_at !== null
-        ? { key: row.attempt_key, token: row.attempt_token, startedAt: row.attempt_started_at }
+        ? {
+            key: row.attempt_key,
+            token: row.attempt_token,
+            startedAt: row.attempt_started_at,
+            payerIp: row.attempt_payer_ip ?? undefined,
+          }
         : undefined,
     attempts: row.attempts,
     paymentId: row.payment_id ?? undefined,
@@ -75,11 +81,12 @@ export async function lockSession(sql: Queryable, id: string): Promise<CheckoutS
 export async function startAttempt(
   sql: Queryable,
   id: string,
-  attempt: { key: string; token: string; startedAt: Date },
+  attempt: { key: string; token: string; startedAt: Date; payerIp: string | undefined },
 ): Promise<void> {
   await sql`
     update checkout.sessions
     set attempt_key = ${attempt.key}, attempt_token = ${attempt.token}, attempt_started_at = ${attempt.startedAt},
+        attempt_payer_ip = ${attempt.payerIp ?? null},
         attempts = attempts + 1
     where id = ${id} and status = 'open'`;
 }
@@ -87,7 +94,8 @@ export async function startAttempt(
 /** Clears the attempt if it is still the one named (a failed card leaves the session payable). */
 export async function clearAttempt(sql: Queryable, id: string, key: string): Promise<void> {
   await sql`
-    update checkout.sessions set attempt_key = null, attempt_token = null, attempt_started_at = null
+    update checkout.sessions
+    set attempt_key = null, attempt_token = null, attempt_started_at = null, attempt_payer_ip = null
     where id = ${id} and attempt_key = ${key} and status = 'open'`;
 }
 
