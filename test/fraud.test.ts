@@ -325,6 +325,23 @@ test('rules: a syntax error is 400 rule_invalid with its position; merchant rule
   const afterwards = await server.database
     .sql`select count(*)::int as n from fraud.assessments where merchant_id = ${merchant.merchantId}`;
   assert.deepEqual(afterwards, before, 'a backtest writes nothing');
+  const admin = await adminToken(server);
+  const operatorView = await fetch(
+    `${server.baseUrl}/v1/admin/fraud/rules?merchantId=${merchant.merchantId}`,
+    {
+      headers: { authorization: `Bearer ${admin}` },
+    },
+  );
+  assert.equal(operatorView.status, 200);
+  const seen = (await operatorView.json()) as { rules: { id: string }[]; lists: { name: string }[] };
+  assert.ok(seen.rules.length >= 1 && seen.lists.some((list) => list.name === 'vip_emails'));
+  const notOperator = await call(
+    server.baseUrl,
+    merchant,
+    'GET',
+    `/v1/admin/fraud/rules?merchantId=${merchant.merchantId}`,
+  );
+  assert.equal(notOperator.status, 403);
   const badTest = await call(server.baseUrl, merchant, 'POST', '/fraud/rules/test', { rule: 'review if' });
   assert.equal(badTest.status, 400);
   assert.equal(badTest.body['position'], 10);
@@ -357,6 +374,33 @@ test('the outcome consumer counts declines per card (card testing with one card 
   }
   assert.ok(alerts.length >= 1, 'a decline spike raises an alert');
   assert.equal(alerts[0]!.payload['threshold'], 3);
+});
+
+test('refunds count against the card (card_refunds_*): a merchant rule sends a refunded card to review', async () => {
+  const merchant = await merchantSession(server);
+  const rule = await call(server.baseUrl, merchant, 'POST', '/fraud/rules', {
+    rule: 'review if :card_refunds_24h: >= 1',
+  });
+  assert.equal(rule.status, 201, rule.text);
+  const token = await tokenize(server.baseUrl, merchant, cardNumber(31_337));
+  const sale = await authorize(server.baseUrl, merchant, token, 700, { capture: true });
+  assert.equal(sale.status, 201, sale.text);
+  assert.equal(sale.body['review'], undefined, 'no refund yet: allowed');
+  const refund = await call(
+    server.baseUrl,
+    merchant,
+    'POST',
+    `/payments/${sale.body['paymentId'] as string}/refund`,
+    {},
+  );
+  assert.equal(refund.status, 200, refund.text);
+  let next;
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    next = await authorize(server.baseUrl, merchant, token, 700);
+    if (next.body['review'] === 'pending') break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(next!.body['review'], 'pending', next!.text);
 });
 
 /** A fixed script of attempts; the decisions it gets, in order. */
