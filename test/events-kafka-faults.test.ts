@@ -30,14 +30,11 @@ import { merchantSession } from './support/identity.ts';
 import { authorizeBody, call, paymentsEnv, startTestAcquirer, tokenize } from './support/payments.ts';
 
 const outageMs = Number(process.env['PAYFLOW_TEST_KAFKA_OUTAGE_MS'] ?? 30_000);
-// Opt-in until a known defect is fixed: on the project's loaded two-core box this file sometimes
-// stalls after the all-brokers-down fault (nothing drains) or does not exit after passing (the
-// file hit its 420 s limit with every test green), either of which turns a whole CI run red.
-// PAYFLOW_TEST_KAFKA_FAULTS=1 runs it (it passes alone on a quiet box).
-const unavailable =
-  process.env['PAYFLOW_TEST_KAFKA_FAULTS'] === '1'
-    ? kafkaUnavailable()
-    : 'opt-in (PAYFLOW_TEST_KAFKA_FAULTS=1): known defect — after all brokers are down the relay/consumer sometimes never resumes, and the file sometimes does not exit (stop-20 note)';
+// The all-brokers-down fault once stalled the relay for good (issue 15): a send cut off by it may be
+// written, and KafkaJS's idempotent producer then met OUT_OF_ORDER_SEQUENCE_NUMBER on every later
+// send; the transport now sends with a new producer after a failed send. KafkaJS consumer restarts
+// under way at close() no longer outlive it (the file once passed and did not exit).
+const unavailable = kafkaUnavailable();
 
 let cluster: KafkaClusterState | undefined;
 let clusterDir: string | undefined;
@@ -223,11 +220,6 @@ describe('Kafka faults on a three-broker cluster', { skip: unavailable ?? false 
     'all brokers down for 30 s while payments flow: the outbox holds every event and drains once they are back',
     {
       timeout: 300_000,
-      // KNOWN DEFECT, reported rather than gating: in about half the runs on a loaded two-core box
-      // nothing drains after the brokers return (664 of 672 events never arrived within 150 s);
-      // alone on a quiet box it passes. Until the KafkaJS reconnection after a full outage is fixed,
-      // the test still runs and prints its failure as a todo. Remove this once it is fixed.
-      todo: 'known defect: after all brokers were down, the Kafka relay/consumer sometimes never resumes (see the stop-20 note)',
     },
     async (t) => {
       const result = await paymentsThrough(async ({ whileFlowing }) => {
