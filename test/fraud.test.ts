@@ -325,6 +325,23 @@ test('rules: a syntax error is 400 rule_invalid with its position; merchant rule
   const afterwards = await server.database
     .sql`select count(*)::int as n from fraud.assessments where merchant_id = ${merchant.merchantId}`;
   assert.deepEqual(afterwards, before, 'a backtest writes nothing');
+  const admin = await adminToken(server);
+  const operatorView = await fetch(
+    `${server.baseUrl}/v1/admin/fraud/rules?merchantId=${merchant.merchantId}`,
+    {
+      headers: { authorization: `Bearer ${admin}` },
+    },
+  );
+  assert.equal(operatorView.status, 200);
+  const seen = (await operatorView.json()) as { rules: { id: string }[]; lists: { name: string }[] };
+  assert.ok(seen.rules.length >= 1 && seen.lists.some((list) => list.name === 'vip_emails'));
+  const notOperator = await call(
+    server.baseUrl,
+    merchant,
+    'GET',
+    `/v1/admin/fraud/rules?merchantId=${merchant.merchantId}`,
+  );
+  assert.equal(notOperator.status, 403);
   const badTest = await call(server.baseUrl, merchant, 'POST', '/fraud/rules/test', { rule: 'review if' });
   assert.equal(badTest.status, 400);
   assert.equal(badTest.body['position'], 10);

@@ -279,6 +279,32 @@ export function registerFraudRoutes(
   );
 
   app.get(
+    '/v1/admin/fraud/rules',
+    {
+      preHandler: requireScopes(authenticator, 'admin:read'),
+      schema: {
+        tags,
+        summary: "One merchant's rules, lists and settings (operators)",
+        // Optional in the schema so that an unauthenticated call is 401 before it is 400.
+        querystring: Type.Object({
+          merchantId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
+        }),
+      },
+    },
+    async (request) => {
+      const merchantId = request.query.merchantId;
+      if (merchantId === undefined)
+        throw new DomainError('validation_failed', 400, 'merchantId is required (?merchantId=mer_…).');
+      return {
+        merchantId,
+        rules: (await listRules(sql, merchantId)).map(ruleView),
+        lists: await listView(dependencies, merchantId),
+        settings: await fraudSettings(dependencies, merchantId),
+      };
+    },
+  );
+
+  app.get(
     '/v1/admin/fraud/reviews',
     {
       preHandler: requireScopes(authenticator, 'admin:read'),
