@@ -376,6 +376,33 @@ test('the outcome consumer counts declines per card (card testing with one card 
   assert.equal(alerts[0]!.payload['threshold'], 3);
 });
 
+test('refunds count against the card (card_refunds_*): a merchant rule sends a refunded card to review', async () => {
+  const merchant = await merchantSession(server);
+  const rule = await call(server.baseUrl, merchant, 'POST', '/fraud/rules', {
+    rule: 'review if :card_refunds_24h: >= 1',
+  });
+  assert.equal(rule.status, 201, rule.text);
+  const token = await tokenize(server.baseUrl, merchant, cardNumber(31_337));
+  const sale = await authorize(server.baseUrl, merchant, token, 700, { capture: true });
+  assert.equal(sale.status, 201, sale.text);
+  assert.equal(sale.body['review'], undefined, 'no refund yet: allowed');
+  const refund = await call(
+    server.baseUrl,
+    merchant,
+    'POST',
+    `/payments/${sale.body['paymentId'] as string}/refund`,
+    {},
+  );
+  assert.equal(refund.status, 200, refund.text);
+  let next;
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    next = await authorize(server.baseUrl, merchant, token, 700);
+    if (next.body['review'] === 'pending') break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(next!.body['review'], 'pending', next!.text);
+});
+
 /** A fixed script of attempts; the decisions it gets, in order. */
 async function decisionScript(target: TestServer): Promise<string[]> {
   const merchant = await merchantSession(target);

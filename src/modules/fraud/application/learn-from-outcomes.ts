@@ -1,5 +1,6 @@
 // The `fraud` consumer group (the spec's event consumer): what only outcomes reveal. An acquirer's
-// decline counts against the card (`card_declines_*`, the card-testing signal); a burst of failures
+// decline counts against the card (`card_declines_*`, the card-testing signal), and so does a refund
+// (`card_refunds_*`); a burst of failures
 // on one merchant (acquirer declines, or payments the screening blocked) raises `fraud.alert.v1`
 // once per minute window, which webhooks deliver. Redelivery changes nothing: the decline is counted
 // per payment, the failure row and the alert are keyed. When a merchant erases a payer's data, the
@@ -9,7 +10,11 @@ import type { EventEnvelope, EventToStage } from '../../events/index.ts';
 import { findAssessment, raiseAlertOnce } from '../infra/fraud-repository.ts';
 import type { VelocityStore } from '../infra/velocity-store.ts';
 
-export const fraudConsumedEventTypes = ['payment.failed.v1', 'payment.payer_data_erased.v1'] as const;
+export const fraudConsumedEventTypes = [
+  'payment.failed.v1',
+  'payment.refunded.v1',
+  'payment.payer_data_erased.v1',
+] as const;
 export const fraudAlertEventType = 'fraud.alert.v1';
 
 export interface LearningDependencies {
@@ -38,8 +43,21 @@ export async function learnFromOutcome(
   const at = new Date(event.occurredAt);
   const assessment = await findAssessment(transaction, paymentId);
   const fingerprint = assessment?.signals['card_fingerprint'];
+  if (event.type === 'payment.refunded.v1') {
+    // A refund counts against the card once per refund (`card_refunds_*`): refund abuse, friendly fraud.
+    const refundId = event.payload['refundId'];
+    if (typeof fingerprint === 'string')
+      await dependencies.velocity.recordOutcome(
+        'refunds',
+        merchantId,
+        fingerprint,
+        typeof refundId === 'string' ? refundId : event.eventId,
+        at,
+      );
+    return;
+  }
   if (!blocked && typeof fingerprint === 'string')
-    await dependencies.velocity.recordDecline(merchantId, fingerprint, paymentId, at);
+    await dependencies.velocity.recordOutcome('declines', merchantId, fingerprint, paymentId, at);
   const kind = blocked ? 'card_testing' : 'decline_spike';
   const counter = `f:${merchantId}:${kind}`;
   await transaction`insert into fraud.velocity (counter, member, amount, at)

@@ -29,6 +29,7 @@ export interface Velocity {
   readonly email?: WindowCounts;
   readonly ip?: WindowCounts;
   readonly cardDeclines?: Readonly<Record<Window, number>>;
+  readonly cardRefunds?: Readonly<Record<Window, number>>;
   readonly ipDistinctCards?: Readonly<Record<Window, number>>;
   readonly emailDistinctCards?: Readonly<Record<Window, number>>;
   readonly firstSeenCard?: boolean;
@@ -60,6 +61,7 @@ for (const scope of ['card', 'email', 'ip'] as const) {
 }
 for (const window of Object.keys(windows)) {
   catalogEntries.push([`card_declines_${window}`, 'number']);
+  catalogEntries.push([`card_refunds_${window}`, 'number']);
   catalogEntries.push([`ip_distinct_cards_${window}`, 'number']);
   catalogEntries.push([`email_distinct_cards_${window}`, 'number']);
 }
@@ -186,6 +188,7 @@ export function signalValues(facts: PaymentFacts, velocity: Velocity, score: num
   }
   for (const window of Object.keys(windows) as Window[]) {
     values[`card_declines_${window}`] = velocity.cardDeclines?.[window] ?? null;
+    values[`card_refunds_${window}`] = velocity.cardRefunds?.[window] ?? null;
     values[`ip_distinct_cards_${window}`] = velocity.ipDistinctCards?.[window] ?? null;
     values[`email_distinct_cards_${window}`] = velocity.emailDistinctCards?.[window] ?? null;
   }

@@ -25,8 +25,14 @@ export interface VelocityStore {
   readonly kind: 'redis' | 'postgres';
   /** Counts this attempt and answers the counters, this attempt included. */
   record(query: VelocityQuery): Promise<Velocity>;
-  /** Counts a decline of the card (idempotent per payment). */
-  recordDecline(merchantId: string, cardFingerprint: string, paymentId: string, at: Date): Promise<void>;
+  /** Counts an outcome of the card: an acquirer decline (per payment) or a refund (per refund); idempotent. */
+  recordOutcome(
+    kind: 'declines' | 'refunds',
+    merchantId: string,
+    cardFingerprint: string,
+    member: string,
+    at: Date,
+  ): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -57,6 +63,7 @@ function counterNames(query: VelocityQuery) {
     email: email && `v:${m}:email:${email}`,
     ip: ip && `v:${m}:ip:${ip}`,
     declines: card && `v:${m}:declines:${card}`,
+    refunds: card && `v:${m}:refunds:${card}`,
     ipCards: card && ip && `v:${m}:ipcards:${ip}`,
     emailCards: card && email && `v:${m}:emailcards:${email}`,
     seen: card && `v:${m}:seen:${card}`,
@@ -67,9 +74,9 @@ function byWindow(values: readonly number[]): Record<Window, number> {
   return { '1m': values[0] ?? 0, '1h': values[1] ?? 0, '24h': values[2] ?? 0 };
 }
 
-// KEYS: card, email, ip, declines, ipcards, emailcards, seen ('' when absent).
+// KEYS: card, email, ip, declines, ipcards, emailcards, seen, refunds ('' when absent).
 // ARGV: now (ms), member (payment id), amount, fingerprint, windows (3), longest, seen retention, cap.
-// Returns 3 × (count ×3, sum ×3) + declines ×3 + ipcards ×3 + emailcards ×3 + firstSeen.
+// Returns 3 × (count ×3, sum ×3) + declines ×3 + ipcards ×3 + emailcards ×3 + firstSeen + refunds ×3.
 const recordScript = `
 local now = tonumber(ARGV[1])
 local member = ARGV[2]
@@ -126,6 +133,12 @@ else
     table.insert(out, 0)
   end
 end
+if KEYS[8] == '' then
+  for j = 1, 3 do table.insert(out, -1) end
+else
+  trim(KEYS[8])
+  for j = 1, 3 do table.insert(out, redis.call('ZCOUNT', KEYS[8], '(' .. (now - w[j]), '+inf')) end
+end
 return out
 `;
 
@@ -153,6 +166,7 @@ export function velocityFromFlat(flat: readonly number[]): Velocity {
     ...(triple(21) && { ipDistinctCards: triple(21)! }),
     ...(triple(24) && { emailDistinctCards: triple(24)! }),
     ...(first !== -1 && first !== undefined && { firstSeenCard: first === 1 }),
+    ...(triple(28) && { cardRefunds: triple(28)! }),
   };
 }
 
@@ -166,7 +180,7 @@ export function redisVelocityStore(url: string, prefix: string, commandTimeoutMs
     retryStrategy: (times) => Math.min(times * 200, 2_000),
   }) as ScriptedRedis;
   redis.on('error', () => undefined); // failures surface on each command; the screening counts them
-  redis.defineCommand('fraudRecord', { numberOfKeys: 7, lua: recordScript });
+  redis.defineCommand('fraudRecord', { numberOfKeys: 8, lua: recordScript });
   // Not awaited: while Redis is unreachable (at start or later) commands fail at once (no offline
   // queue) and the screening applies the merchant's fail mode; the client reconnects on its own.
   redis.connect().catch(() => undefined);
@@ -183,6 +197,7 @@ export function redisVelocityStore(url: string, prefix: string, commandTimeoutMs
         key(names.ipCards),
         key(names.emailCards),
         key(names.seen),
+        key(names.refunds),
         query.at.getTime(),
         query.paymentId,
         Math.max(0, Math.round(query.amountUsdMinor)),
@@ -196,11 +211,11 @@ export function redisVelocityStore(url: string, prefix: string, commandTimeoutMs
       );
       return velocityFromFlat(flat.map(Number));
     },
-    async recordDecline(merchantId, cardFingerprint, paymentId, at) {
-      const name = `${prefix}v:${merchantId}:declines:${cardFingerprint}`;
+    async recordOutcome(kind, merchantId, cardFingerprint, member, at) {
+      const name = `${prefix}v:${merchantId}:${kind}:${cardFingerprint}`;
       await redis
         .multi()
-        .zadd(name, 'NX', at.getTime(), paymentId)
+        .zadd(name, 'NX', at.getTime(), member)
         .pexpire(name, longest + 60_000)
         .exec();
     },
@@ -223,7 +238,12 @@ export function postgresVelocityStore(sql: Sql): VelocityStore {
         for (const name of locked) await transaction`select pg_advisory_xact_lock(hashtext(${name}))`;
         const attempts = [names.card, names.email, names.ip].filter((name): name is string => !!name);
         const distinct = [names.ipCards, names.emailCards].filter((name): name is string => !!name);
-        const all = [...attempts, ...distinct, ...(names.declines ? [names.declines] : [])];
+        const all = [
+          ...attempts,
+          ...distinct,
+          ...(names.declines ? [names.declines] : []),
+          ...(names.refunds ? [names.refunds] : []),
+        ];
         for (const name of attempts)
           await transaction`insert into fraud.velocity (counter, member, amount, at)
             values (${name}, ${query.paymentId}, ${amount}, ${at}) on conflict (counter, member) do nothing`;
@@ -277,15 +297,16 @@ export function postgresVelocityStore(sql: Sql): VelocityStore {
           ...(email && { email }),
           ...(ip && { ip }),
           ...(names.declines && { cardDeclines: counts(names.declines)!.count }),
+          ...(names.refunds && { cardRefunds: counts(names.refunds)!.count }),
           ...(names.ipCards && { ipDistinctCards: counts(names.ipCards)!.count }),
           ...(names.emailCards && { emailDistinctCards: counts(names.emailCards)!.count }),
           ...(firstSeenCard !== undefined && { firstSeenCard }),
         };
       });
     },
-    async recordDecline(merchantId, cardFingerprint, paymentId, at) {
+    async recordOutcome(kind, merchantId, cardFingerprint, member, at) {
       await sql`insert into fraud.velocity (counter, member, amount, at)
-        values (${`v:${merchantId}:declines:${cardFingerprint}`}, ${paymentId}, 0, ${at})
+        values (${`v:${merchantId}:${kind}:${cardFingerprint}`}, ${member}, 0, ${at})
         on conflict (counter, member) do nothing`;
     },
     async close() {},
