@@ -14,7 +14,8 @@
 // KafkaJS never recovers from (after all brokers were down every later send failed so and nothing
 // drained). So a failed send retires its producer, and the next send starts a new one (a new
 // producer id, numbers from 0); what the failed send may have written is sent again, and consumers'
-// inboxes keep it single.
+// inboxes keep it single. A consumer is not restarted by KafkaJS once the transport is closing, and
+// one that joins its group after close() is stopped, so none outlives it.
 import {
   Kafka,
   logLevel,
@@ -139,17 +140,31 @@ export async function kafkaTransport(options: KafkaTransportOptions): Promise<Bu
   async function startConsumer(subscription: Subscription, settings: ConsumerSettings): Promise<void> {
     const groupId = brokerGroupName(options.prefix, subscription.group);
     if (consumers.has(groupId)) return;
-    const consumer = kafka.consumer({ groupId });
+    // KafkaJS restarts a consumer after a retriable crash, but not once the transport is closing: a
+    // restart timer or a restart under way would otherwise outlive close() (a consumer of a closed
+    // transport that rejoins its group, keeping the process alive and taking partitions).
+    const consumer = kafka.consumer({
+      groupId,
+      retry: { retries: 5, restartOnFailure: async () => !closed },
+    });
+    let crashed = false;
     // A consumer that crashed for good (kafkajs does not restart it) is forgotten, so the next drain
     // starts a new one instead of the group going silent in this process.
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) {
-        consumers.delete(groupId);
-        options.log.error(
-          { err: payload.error, consumerGroup: subscription.group },
-          'Kafka consumer crashed',
-        );
+        crashed = true;
+        if (consumers.get(groupId) === consumer) consumers.delete(groupId);
+        if (!closed)
+          options.log.error(
+            { err: payload.error, consumerGroup: subscription.group },
+            'Kafka consumer crashed',
+          );
       }
+    });
+    // A restart that was already joining the group when close() disconnected it may still get there:
+    // stopped at its first fetch.
+    consumer.on(consumer.events.FETCH_START, () => {
+      if (closed) void consumer.disconnect().catch(() => undefined);
     });
     try {
       await consumer.connect();
@@ -198,6 +213,10 @@ export async function kafkaTransport(options: KafkaTransportOptions): Promise<Bu
           if (taken < batch.messages.length) await new Promise((resolve) => setTimeout(resolve, 200));
         },
       });
+      // Crashed for good while joining (KafkaJS reports it before `run` returns): not kept, so the
+      // next drain starts the group again.
+      if (crashed || closed)
+        throw new Error(`the Kafka consumer of ${subscription.group} stopped while starting`);
       consumers.set(groupId, consumer);
     } catch (error) {
       await consumer.disconnect().catch(() => undefined);
@@ -257,6 +276,7 @@ export async function kafkaTransport(options: KafkaTransportOptions): Promise<Bu
     async close() {
       closed = true;
       for (const consumer of consumers.values()) await consumer.disconnect().catch(() => undefined);
+      consumers.clear();
       const last = await producing?.catch(() => undefined);
       producing = undefined;
       await last?.disconnect().catch(() => undefined);
