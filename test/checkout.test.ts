@@ -190,18 +190,24 @@ test('two cards at once pay a session once', async () => {
   const session = await createSession();
   const tokens = await Promise.all([tokenizeAsPayer(approvedCard), tokenizeAsPayer(otherApprovedCard)]);
   const answers = await Promise.all(tokens.map((token) => pay(session.id, token)));
-  assert.equal(
-    answers.filter((answer) => answer.status === 200).length,
-    1,
-    JSON.stringify(answers.map((answer) => answer.body)),
-  );
-  for (const refused of answers.filter((answer) => answer.status !== 200)) {
-    assert.equal(refused.status, 409);
-    assert.ok(
-      ['checkout_payment_in_progress', 'checkout_session_completed'].includes(refused.body['code'] as string),
-      JSON.stringify(refused.body),
-    );
+  // Each answer is a success, "still processing" (the page asks again with the same card) or a 409.
+  for (const answer of answers) {
+    const known =
+      answer.status === 200 ||
+      (answer.status === 202 && answer.body['status'] === 'processing') ||
+      (answer.status === 409 &&
+        ['checkout_payment_in_progress', 'checkout_session_completed'].includes(
+          answer.body['code'] as string,
+        ));
+    assert.ok(known, JSON.stringify(answer.body));
   }
+  // Asked again as the page does: exactly one card has paid, the other is refused.
+  const settled = await Promise.all(tokens.map((token) => pay(session.id, token)));
+  assert.deepEqual(
+    settled.map((answer) => answer.status).sort(),
+    [200, 409],
+    JSON.stringify(settled.map((answer) => answer.body)),
+  );
   const charged = (await paymentsOf(session.id)).filter((row) => row.status !== 'FAILED');
   assert.equal(charged.length, 1, 'exactly one payment was made');
   assert.equal((await completedEvents(session.id)).length, 1);

@@ -7,7 +7,13 @@
 import { DomainError } from '../../../platform/errors.ts';
 import { amountToJson } from '../../../platform/money.ts';
 import { attemptKey, payRefusal, successRedirect, type CheckoutSession } from '../domain/session.ts';
-import { clearAttempt, completeSession, lockSession, startAttempt } from '../infra/session-repository.ts';
+import {
+  clearAttempt,
+  completeSession,
+  findSession,
+  lockSession,
+  startAttempt,
+} from '../infra/session-repository.ts';
 import type { AuthorizationOutcome, CheckoutDependencies, PaymentAuthorizer } from './ports.ts';
 
 export type PayAnswer =
@@ -140,6 +146,11 @@ export async function paySession(
     });
     await record(dependencies, session, key, outcome);
     const isThisCard = key === attemptKey(sessionId, token);
+    if (isThisCard && outcome.kind === 'pending') {
+      // Another request may have resolved this very attempt meanwhile (it replays the same key).
+      const current = await findSession(dependencies.sql, session.id);
+      if (current?.status === 'completed' && current.attempt?.key === key) return completedAnswer(current);
+    }
     if (isThisCard) return answerFor(session, outcome);
     // The earlier attempt: paid means this card must not; pending means wait; failed frees the session.
     if (outcome.kind === 'approved')
