@@ -19,7 +19,7 @@ import {
   tokenize,
 } from './support/payments.ts';
 import { spawnServer } from './support/server.ts';
-import { startTcpProxy } from './support/tcp-proxy.ts';
+import { behindProxy } from './support/tcp-proxy.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -47,15 +47,11 @@ test(
   { timeout: 150_000 },
   async (t) => {
     const database = await createTestDatabase();
-    const target = new URL(database.url);
-    const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
-    const proxied = new URL(database.url);
-    proxied.hostname = '127.0.0.1';
-    proxied.port = String(proxy.port);
+    const { proxy, url: proxiedUrl } = await behindProxy(database.url);
     const acquirer = await startTestAcquirer();
     const server = await spawnServer(
       paymentsEnv(acquirer.url, {
-        DATABASE_URL: proxied.toString(),
+        DATABASE_URL: proxiedUrl,
         DATABASE_POOL_MAX: '8',
       }),
     );
@@ -154,14 +150,10 @@ test(
 
 test('revocations cannot be refreshed past REVOCATION_STALE_MAX_MS: tokens get 503, never accepted on an old list; fine again once back', async () => {
   const database = await createTestDatabase();
-  const target = new URL(database.url);
-  const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
-  const proxied = new URL(database.url);
-  proxied.hostname = '127.0.0.1';
-  proxied.port = String(proxy.port);
+  const { proxy, url: proxiedUrl } = await behindProxy(database.url);
   const acquirer = await startTestAcquirer();
   const server = await spawnServer(
-    paymentsEnv(acquirer.url, { DATABASE_URL: proxied.toString(), REVOCATION_STALE_MAX_MS: '2000' }),
+    paymentsEnv(acquirer.url, { DATABASE_URL: proxiedUrl, REVOCATION_STALE_MAX_MS: '2000' }),
   );
   try {
     const merchant = await merchantSessionAt(server.baseUrl, await createMerchantCredentials(database.sql));

@@ -19,7 +19,7 @@ import {
   waitForPayment,
 } from './support/payments.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
-import { startTcpProxy } from './support/tcp-proxy.ts';
+import { behindProxy } from './support/tcp-proxy.ts';
 
 const redisUrl = process.env.REDIS_URL;
 
@@ -449,11 +449,8 @@ test(
   'Redis cut mid-test: fail open by default (logged, counted, no 5xx); a merchant set to fail closed is blocked',
   { skip: !redisUrl && 'REDIS_URL is unset: the Redis velocity store needs a real Redis' },
   async () => {
-    const target = new URL(redisUrl!);
-    const proxy = await startTcpProxy(target.hostname, Number(target.port || 6379));
-    const viaProxy = new URL(redisUrl!);
-    viaProxy.port = String(proxy.port);
-    const cutServer = await startTestServer({ env: fraudEnv({ REDIS_URL: viaProxy.toString() }) });
+    const { proxy, url: viaProxy } = await behindProxy(redisUrl!);
+    const cutServer = await startTestServer({ env: fraudEnv({ REDIS_URL: viaProxy }) });
     try {
       const merchant = await merchantSession(cutServer);
       const admin = await adminToken(cutServer);

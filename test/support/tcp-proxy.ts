@@ -53,3 +53,20 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     close: cut,
   };
 }
+
+const defaultPorts: Readonly<Record<string, number>> = {
+  'postgres:': 5432,
+  'postgresql:': 5432,
+  'redis:': 6379,
+};
+
+/** A proxy in front of the server a URL names, and the same URL pointing at the proxy. */
+export async function behindProxy(url: string): Promise<{ proxy: TcpProxy; url: string }> {
+  const target = new URL(url);
+  const port = Number(target.port || defaultPorts[target.protocol]);
+  const proxy = await startTcpProxy(target.hostname, port);
+  const proxied = new URL(url);
+  proxied.hostname = '127.0.0.1';
+  proxied.port = String(proxy.port);
+  return { proxy, url: proxied.toString() };
+}
