@@ -5,7 +5,8 @@
 // Skips, saying why, when Chromium is not installed (.ci/run installs it with apt-get).
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -23,6 +24,18 @@ const unavailable = existsSync(chromiumPath)
 if (unavailable) process.stdout.write(`# ${unavailable}\n`);
 
 const screenshots = path.join(repositoryRoot, 'test-results');
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core on the page as it is now: no serious or critical violation (contrast, labels, roles…). */
+async function assertAccessible(page: Page, what: string): Promise<void> {
+  // Evaluated through the DevTools protocol, so the page's CSP (no eval, no inline) does not apply.
+  await page.evaluate(axeSource);
+  const violations = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((result) =>
+    result.violations
+      .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+      .map((violation) => ({ id: violation.id, nodes: violation.nodes.map((node) => node.target.join(' ')) })))`)) as unknown[];
+  assert.deepEqual(violations, [], `${what}: axe-core found serious violations`);
+}
 const declinedCard = '4000000000000002';
 const approvedCard = '4242424242424242';
 
@@ -86,6 +99,7 @@ describe('web app in Chromium', { skip: unavailable }, () => {
     await page.getByTestId('amount').waitFor();
     assert.equal(await page.getByTestId('merchant-name').textContent(), 'Bean There Coffee');
     assert.equal(await page.getByTestId('amount').textContent(), '$25.99');
+    await assertAccessible(page, 'checkout');
 
     await page.getByLabel('Card number').fill(declinedCard);
     assert.equal(await page.getByTestId('card-brand').textContent(), 'Visa');
@@ -98,6 +112,7 @@ describe('web app in Chromium', { skip: unavailable }, () => {
     await problem.waitFor();
     assert.equal(await problem.textContent(), 'Your card was declined. Please use another card.');
     await page.screenshot({ path: path.join(screenshots, 'checkout-declined.png'), fullPage: true });
+    await assertAccessible(page, 'checkout after a decline');
     // The form is empty again for another card.
     assert.equal(await page.getByLabel('Card number').inputValue(), '');
 
@@ -176,6 +191,7 @@ describe('web app in Chromium', { skip: unavailable }, () => {
     await page.goto(`${server.baseUrl}/dashboard`);
     await page.getByLabel('Password').waitFor();
     await page.screenshot({ path: path.join(screenshots, 'dashboard-sign-in.png'), fullPage: true });
+    await assertAccessible(page, 'dashboard sign-in');
     await signInAs(page, owner);
     const cookies = await context.cookies();
     const sessionCookie = cookies.find((cookie) => cookie.name === 'payflow_session');
@@ -189,6 +205,7 @@ describe('web app in Chromium', { skip: unavailable }, () => {
     assert.equal(await page.locator('tbody tr').count(), 1, 'only the payment paid with •••• 4444');
     assert.match((await row.textContent()) ?? '', /\$42\.00/);
     await page.screenshot({ path: path.join(screenshots, 'dashboard-payments.png'), fullPage: true });
+    await assertAccessible(page, 'dashboard payments');
     await row.getByRole('button', { name: /Refund/ }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByLabel('Amount to refund (USD)').fill('12.50');
@@ -198,6 +215,7 @@ describe('web app in Chromium', { skip: unavailable }, () => {
       'Refund $12.50 to the customer? This cannot be undone.',
     );
     await page.screenshot({ path: path.join(screenshots, 'dashboard-refund.png'), fullPage: true });
+    await assertAccessible(page, 'refund confirmation');
     // A double click on the confirmation is one refund: one Idempotency-Key per dialog.
     await dialog.getByRole('button', { name: 'Confirm refund of $12.50' }).dblclick();
     await page.getByTestId('notice').waitFor();
