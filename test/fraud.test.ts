@@ -532,6 +532,8 @@ test('a payment resumed after an acquirer timeout is never blocked once the acqu
     await createRuleFor(second, merchant.merchantId, 'block if :amount: > 0');
     const [row] = await eventuallyRow(second, paymentId);
     assert.equal(row!.status, 'AUTHORIZED', 'the acquirer approved it; PayFlow must not call it blocked');
+    assert.equal(row!.review, 'pending', 'the block it would have been is a review');
+    assert.ok(row!.risk.reasons.some((reason) => reason.rule === 'acquirer_already_answered'));
   } finally {
     await second?.close();
     await first.database.drop();
@@ -546,8 +548,9 @@ async function createRuleFor(target: TestServer, merchantId: string, rule: strin
 
 async function eventuallyRow(target: TestServer, paymentId: string) {
   for (let attempt = 0; attempt < 150; attempt += 1) {
-    const rows = await target.database.sql<{ status: string }[]>`
-      select status from payments.payments where id = ${paymentId}`;
+    const rows = await target.database.sql<
+      { status: string; review: string | null; risk: { reasons: { rule: string }[] } }[]
+    >`select status, review, risk from payments.payments where id = ${paymentId}`;
     if (rows[0]?.status !== 'PENDING') return rows;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -15,12 +15,13 @@ import {
   type AssessInput,
   type FraudDependencies,
   type RiskAssessment,
+  type Screening,
 } from './application/screen-payment.ts';
 import { builtinRules } from './domain/screening.ts';
 import { registerFraudRoutes, type ReviewActions } from './http/routes.ts';
 import { postgresVelocityStore, redisVelocityStore, type VelocityStore } from './infra/velocity-store.ts';
 
-export type { AssessInput, RiskAssessment } from './application/screen-payment.ts';
+export type { AssessInput, RiskAssessment, Screening } from './application/screen-payment.ts';
 export type { ReviewActions } from './http/routes.ts';
 export { fraudAlertEventType } from './application/learn-from-outcomes.ts';
 
@@ -28,7 +29,8 @@ export { fraudAlertEventType } from './application/learn-from-outcomes.ts';
 export interface FraudFace {
   /** Whether authorizations are screened (FRAUD_SCREENING). */
   readonly screening: boolean;
-  assess(input: AssessInput): Promise<RiskAssessment>;
+  /** Screens a payment; the caller stores the decision with `save` in the transaction applying it. */
+  assess(input: AssessInput): Promise<Screening>;
   /** The decision stored for a payment, if it was screened. */
   recorded(paymentId: string): Promise<RiskAssessment | undefined>;
   /**

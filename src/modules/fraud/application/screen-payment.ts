@@ -1,9 +1,9 @@
 // assess(payment): the screening step of the authorize flow, outside any payment transaction (ADR 21).
-// One Redis script (velocity, this attempt counted), the rules in memory (the merchant's ruleset is
-// cached for FRAUD_RULES_CACHE_MS), and one insert of the decision. A payment screened twice (a
-// resumed request) keeps its first decision and is counted once.
+// One Redis script (velocity, this attempt counted) and the rules in memory (the merchant's ruleset
+// is cached for FRAUD_RULES_CACHE_MS); the decision is stored by the caller's phase 2. A payment
+// screened twice (a resumed request) is counted once and keeps the first decision stored.
 import type { Clock } from '../../../platform/clock.ts';
-import type { Sql } from '../../../platform/db/client.ts';
+import type { Sql, TransactionSql } from '../../../platform/db/client.ts';
 import type { Logger } from '../../../platform/log.ts';
 import { parseRule } from '../domain/rule-language.ts';
 import {
@@ -67,6 +67,12 @@ export interface RiskAssessment {
   readonly rulesetVersion: number;
 }
 
+/** A decision, and how to store it in the caller's transaction. */
+export interface Screening extends RiskAssessment {
+  /** Stores the decision, or the caller's amended one (a block the caller could not apply). */
+  save(transaction: TransactionSql, amended?: Pick<RiskAssessment, 'decision' | 'reasons'>): Promise<void>;
+}
+
 /** A merchant's rules, lists and settings, as the screening runs them. */
 export interface Ruleset {
   readonly version: number;
@@ -128,10 +134,12 @@ export function amountInUsd(
 
 let lastWarningMs = 0;
 
-export async function assessPayment(
-  dependencies: FraudDependencies,
-  input: AssessInput,
-): Promise<RiskAssessment> {
+/**
+ * Screens a payment: velocity (this attempt counted), the rules, the decision. Nothing is written to
+ * the database here: the caller stores the decision with `save` in the transaction that applies it
+ * (payments' phase 2), so the screening costs no connection from the pool.
+ */
+export async function assessPayment(dependencies: FraudDependencies, input: AssessInput): Promise<Screening> {
   const at = dependencies.clock.now();
   const ruleset = await loadRuleset(dependencies, input.merchantId);
   const usd = amountInUsd(dependencies, input.amount, input.currency, input.exponent);
@@ -182,7 +190,7 @@ export async function assessPayment(
         ? { ...result, decision: 'block', reasons: [reason] }
         : { ...result, reasons: [...result.reasons, reason] };
   }
-  const stored = await insertAssessment(dependencies.sql, {
+  const row: AssessmentRow = {
     payment_id: input.paymentId,
     merchant_id: input.merchantId,
     decision: result.decision,
@@ -191,9 +199,16 @@ export async function assessPayment(
     signals: values,
     ruleset_version: ruleset.version,
     created_at: at,
-  });
-  dependencies.metrics.decision(stored.decision);
-  return assessmentOf(stored);
+  };
+  dependencies.metrics.decision(row.decision);
+  return {
+    ...assessmentOf(row),
+    save: (transaction, amended) =>
+      insertAssessment(
+        transaction,
+        amended ? { ...row, decision: amended.decision, reasons: [...amended.reasons] } : row,
+      ),
+  };
 }
 
 function assessmentOf(stored: AssessmentRow): RiskAssessment {

@@ -1,6 +1,6 @@
 // SQL for the fraud module's own tables (schema `fraud`): rules and their versions, lists, the
 // per-merchant ruleset version and settings, assessments and alerts.
-import type { Queryable, Sql, TransactionSql } from '../../../platform/db/client.ts';
+import type { Queryable, TransactionSql } from '../../../platform/db/client.ts';
 import type { Decision, Reason } from '../domain/screening.ts';
 import type { RuleAction, Value } from '../domain/rule-language.ts';
 
@@ -160,16 +160,16 @@ export interface AssessmentRow {
   created_at: Date;
 }
 
-/** Stores the decision; a payment screened before (a resumed request) keeps its first decision. */
-export async function insertAssessment(sql: Sql, row: AssessmentRow): Promise<AssessmentRow> {
-  const [inserted] = await sql<AssessmentRow[]>`
+/**
+ * Stores the decision in the caller's transaction (payments' phase 2, with the state change it
+ * led to); a payment whose decision is stored already keeps its first one.
+ */
+export async function insertAssessment(transaction: TransactionSql, row: AssessmentRow): Promise<void> {
+  await transaction`
     insert into fraud.assessments (payment_id, merchant_id, decision, score, reasons, signals, ruleset_version, created_at)
-    values (${row.payment_id}, ${row.merchant_id}, ${row.decision}, ${row.score}, ${sql.json(row.reasons as never)},
-      ${sql.json(row.signals as never)}, ${row.ruleset_version}, ${row.created_at})
-    on conflict (payment_id) do nothing
-    returning *`;
-  if (inserted) return inserted;
-  return (await findAssessment(sql, row.payment_id))!;
+    values (${row.payment_id}, ${row.merchant_id}, ${row.decision}, ${row.score}, ${transaction.json(row.reasons as never)},
+      ${transaction.json(row.signals as never)}, ${row.ruleset_version}, ${row.created_at})
+    on conflict (payment_id) do nothing`;
 }
 
 export async function findAssessment(sql: Queryable, paymentId: string): Promise<AssessmentRow | undefined> {

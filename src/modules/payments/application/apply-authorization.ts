@@ -10,7 +10,7 @@ import { fraudBlockedCode, references, type Payment } from '../domain/payment.ts
 import { insertOwedOperation } from '../infra/owed-operation-repository.ts';
 import { updatePayment, type PaymentChanges } from '../infra/payment-repository.ts';
 import type { PaymentsDependencies } from './dependencies.ts';
-import type { AuthorizationOutcome, OperationOutcome, PaymentRisk } from './ports.ts';
+import type { AuthorizationOutcome, OperationOutcome, PaymentRisk, ScreenedRisk } from './ports.ts';
 
 /**
  * The acquirer's answer, or the screening's block (ADR 21: FAILED `fraud_blocked`, nothing sent), and
@@ -18,7 +18,18 @@ import type { AuthorizationOutcome, OperationOutcome, PaymentRisk } from './port
  */
 export type DecidedAuthorization = (
   Exclude<AuthorizationOutcome, { type: 'unknown' }> | { readonly type: 'blocked' }
-) & { readonly risk?: PaymentRisk | undefined };
+) & { readonly risk?: PaymentRisk | ScreenedRisk | undefined };
+
+/** The decision as the payment row keeps it (no `save`). */
+function riskColumn(risk: PaymentRisk): PaymentRisk {
+  return {
+    decision: risk.decision,
+    score: risk.score,
+    riskLevel: risk.riskLevel,
+    reasons: risk.reasons,
+    rulesetVersion: risk.rulesetVersion,
+  };
+}
 
 /** A sale (`capture: true`) carries the outcome of its capture call; undefined for a plain authorization. */
 export type SaleCapture = OperationOutcome | undefined;
@@ -56,7 +67,7 @@ function changesFor(
   if (!outcome.risk) return changes;
   const inReview =
     outcome.risk.decision === 'review' && (outcome.type === 'approved' || outcome.type === 'requires_action');
-  return { ...changes, risk: outcome.risk, ...(inReview && { review: 'pending' as const }) };
+  return { ...changes, risk: riskColumn(outcome.risk), ...(inReview && { review: 'pending' as const }) };
 }
 
 function outcomeChanges(
@@ -221,6 +232,8 @@ export async function applyAuthorization(
     default:
       throw new Error(`an authorization has no ledger effect ${moved.ledgerEffect}`);
   }
+  // The screening's decision is stored with the outcome it led to (ADR 21).
+  if (outcome.risk && 'save' in outcome.risk) writes.push(outcome.risk.save(transaction));
   if (alongside) writes.push(alongside(updated));
   await Promise.all(writes);
   return updated;

@@ -38,6 +38,7 @@ import type {
   PayerSignals,
   PaymentMethodType,
   PaymentRisk,
+  ScreenedRisk,
   TokenDescription,
 } from './ports.ts';
 
@@ -163,7 +164,7 @@ export async function authorizePayment(
 
 /** What the screening and the acquirer came to: an outcome (or `blocked`: nothing was sent), with the decision. */
 type ScreenedOutcome = (AuthorizationOutcome | { readonly type: 'blocked' }) & {
-  readonly risk?: PaymentRisk | undefined;
+  readonly risk?: PaymentRisk | ScreenedRisk | undefined;
 };
 
 /**
@@ -180,7 +181,7 @@ async function screenThenAuthorize(
   signals: ScreeningSignals | undefined,
 ): Promise<ScreenedOutcome> {
   const processor = dependencies.processors.processorFor(payment.method);
-  let risk: PaymentRisk | undefined;
+  let risk: PaymentRisk | ScreenedRisk | undefined;
   let screened = false;
   const send = async (): Promise<AuthorizationOutcome | { readonly type: 'blocked' }> => {
     risk = await screen(dependencies, payment, signals);
@@ -204,7 +205,16 @@ async function screenThenAuthorize(
     () => dependencies.processors.operations.inquireAuthorization(payment.processorReference),
     send,
   );
-  if (!screened && outcome.type !== 'unknown') risk = await dependencies.risk?.recorded(payment.id);
+  if (!screened && outcome.type !== 'unknown' && dependencies.risk) {
+    // The acquirer holds an outcome: the decision stored with it applies. None is stored when the
+    // request died before its phase 2 (or was sent unscreened): screen now, but the acquirer may hold
+    // an approval, so a block becomes a review (never FAILED while the acquirer holds the funds).
+    risk = await dependencies.risk.recorded(payment.id);
+    if (!risk) {
+      const late = await screen(dependencies, payment, signals);
+      risk = late?.decision === 'block' ? blockAsReview(late) : late;
+    }
+  }
   return { ...outcome, risk };
 }
 
@@ -285,7 +295,7 @@ async function screen(
   dependencies: PaymentsDependencies,
   payment: Payment,
   signals: ScreeningSignals | undefined,
-): Promise<PaymentRisk | undefined> {
+): Promise<ScreenedRisk | undefined> {
   const risk = dependencies.risk;
   if (!risk) return undefined;
   const card =
@@ -313,6 +323,15 @@ async function screen(
       metadata: payment.metadata,
     }),
   );
+}
+
+/** A block decided after the acquirer may have approved: a review, stored as such, with its reason. */
+function blockAsReview(late: ScreenedRisk): ScreenedRisk {
+  const amended = {
+    decision: 'review' as const,
+    reasons: [...late.reasons, { rule: 'acquirer_already_answered', action: 'review', values: {} }],
+  };
+  return { ...late, ...amended, save: (transaction) => late.save(transaction, amended) };
 }
 
 /** Resumes an authorization from its recovery point: used by the request, its retries and the janitor. */

@@ -40,6 +40,12 @@ export interface TokenDescription {
 /** The fraud screening's decision on a payment, stored on it as `risk` (ADR 21). */
 export type PaymentRisk = StoredRisk;
 
+/** A decision not stored yet: phase 2 stores it with the outcome it led to. */
+export interface ScreenedRisk extends PaymentRisk {
+  /** Stores the decision, or an amended one (a block turned into a review), in phase 2. */
+  save(transaction: TransactionSql, amended?: Pick<PaymentRisk, 'decision' | 'reasons'>): Promise<void>;
+}
+
 /** What the screening sees of a payment: no card number, only the vault's description of the card. */
 export interface RiskRequest {
   readonly paymentId: string;
@@ -65,8 +71,8 @@ export interface PayerSignals {
 
 /** The screening step before the acquirer (implemented by the fraud module). */
 export interface RiskPort {
-  /** Screens the payment (or answers the decision stored when it was screened before). */
-  assess(request: RiskRequest): Promise<PaymentRisk>;
+  /** Screens the payment; `save` stores the decision in the transaction that applies it (phase 2). */
+  assess(request: RiskRequest): Promise<ScreenedRisk>;
   /** The decision stored for the payment, if it was ever screened. */
   recorded(paymentId: string): Promise<PaymentRisk | undefined>;
 }
