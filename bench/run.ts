@@ -16,6 +16,7 @@ import { spawnServer, type SpawnedServer } from '../test/support/server.ts';
 import { createMerchantCredentials, fetchToken } from '../test/support/identity.ts';
 import { createClientWith } from '../src/modules/identity/index.ts';
 import { systemClock } from '../src/platform/clock.ts';
+import { withLuhnCheckDigit } from '../src/simulator/test-cards.ts';
 import { measureCeiling } from './ceiling.ts';
 
 interface Figures {
@@ -96,13 +97,23 @@ async function post(
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-async function cardToken(client: Client): Promise<string> {
-  const response = await fetch(`${client.baseUrl}/tokens`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${client.publishable}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ card: { number: '4242424242424242', expMonth: 12, expYear: 2034, cvc: '123' } }),
-  });
-  return ((await response.json()) as { token: string }).token;
+/**
+ * The bench's cards: 200 different test numbers, used in turn, as a shop's traffic would be (one card
+ * authorized thousands of times would be card testing, and would make its fraud velocity counters
+ * the bench's bottleneck).
+ */
+async function cardTokens(client: Client, count = 200): Promise<string[]> {
+  const tokens: string[] = [];
+  for (let index = 0; index < count; index += 1) {
+    const number = withLuhnCheckDigit(`4${String(1_000_000 + index).padStart(14, '0')}`);
+    const response = await fetch(`${client.baseUrl}/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${client.publishable}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ card: { number, expMonth: 12, expYear: 2034, cvc: '123' } }),
+    });
+    tokens.push(((await response.json()) as { token: string }).token);
+  }
+  return tokens;
 }
 
 type Samples = Record<'authorize' | 'capture' | 'refund', { latencies: number[]; errors: number }>;
@@ -132,7 +143,7 @@ async function driveApi(
   client: Client,
   concurrency: number,
   durationMs: number,
-  token: string,
+  tokens: readonly string[],
   chain = true,
   pace?: { perSecond: number },
 ): Promise<Samples> {
@@ -144,6 +155,7 @@ async function driveApi(
   const started = performance.now();
   const deadline = started + durationMs;
   let sent = 0;
+  let next = 0;
   const worker = async () => {
     while (performance.now() < deadline) {
       if (pace) {
@@ -152,6 +164,7 @@ async function driveApi(
         const wait = due - performance.now();
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       }
+      const token = tokens[next++ % tokens.length]!;
       const body = { amount: 1000, currency: 'USD', paymentMethod: { type: 'card', token } };
       const authorized = await timed(
         samples,
@@ -260,7 +273,7 @@ function printTable(rows: readonly Figures[]): void {
 interface Started {
   readonly server: SpawnedServer;
   readonly client: Client;
-  readonly token: string;
+  readonly token: readonly string[];
 }
 
 async function startPayFlow(
@@ -288,7 +301,7 @@ async function startPayFlow(
     token: await fetchToken(server.baseUrl, merchant.clientId, merchant.clientSecret),
     publishable: await fetchToken(server.baseUrl, merchant.publishableKey, undefined),
   };
-  return { server, client, token: await cardToken(client) };
+  return { server, client, token: await cardTokens(client) };
 }
 
 /**

@@ -98,16 +98,21 @@ for i = 1, 3 do
   else
     redis.call('ZADD', key, 'NX', now, member .. '|' .. amount)
     trim(key)
-    local sums = {}
-    for j = 1, 3 do
-      local items = redis.call('ZRANGEBYSCORE', key, '(' .. (now - w[j]), '+inf')
-      local sum = 0
-      for _, item in ipairs(items) do
-        sum = sum + tonumber(string.match(item, '|(%d+)$'))
+    -- One pass over the 24 h entries (at most the cap) gives all three windows.
+    local items = redis.call('ZRANGEBYSCORE', key, '(' .. (now - w[3]), '+inf', 'WITHSCORES')
+    local counts = { 0, 0, 0 }
+    local sums = { 0, 0, 0 }
+    for k = 1, #items, 2 do
+      local amount = tonumber(string.match(items[k], '|(%d+)$'))
+      local age = now - tonumber(items[k + 1])
+      for j = 1, 3 do
+        if age < w[j] then
+          counts[j] = counts[j] + 1
+          sums[j] = sums[j] + amount
+        end
       end
-      table.insert(out, #items)
-      sums[j] = sum
     end
+    for j = 1, 3 do table.insert(out, counts[j]) end
     for j = 1, 3 do table.insert(out, sums[j]) end
   end
 end
