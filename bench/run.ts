@@ -3,6 +3,8 @@
 // authorize → capture → refund. Prints throughput, p50/p95/p99 and errors per operation, then the
 // database's own ceiling for a raw SQL transaction of the same shape, and the ratio.
 //   npm run bench -- --duration 10 --concurrency 50 [--json results.json]
+//   npm run bench -- --bus postgres|nats|kafka [--events N] [--payments P]: the event bus bench
+//   (bench/bus.ts, the same as `npm run bench:bus`) instead of the money path.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -578,4 +580,7 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// `--bus` runs the event bus bench (issue 15: `npm run bench -- --bus kafka`), with the same flags.
+if (process.argv.slice(2).some((arg) => arg === '--bus' || arg.startsWith('--bus=')))
+  await import('./bus.ts');
+else await main();
