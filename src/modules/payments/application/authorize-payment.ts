@@ -182,10 +182,8 @@ async function screenThenAuthorize(
 ): Promise<ScreenedOutcome> {
   const processor = dependencies.processors.processorFor(payment.method);
   let risk: PaymentRisk | ScreenedRisk | undefined;
-  let screened = false;
   const send = async (): Promise<AuthorizationOutcome | { readonly type: 'blocked' }> => {
     risk = await screen(dependencies, payment, signals);
-    screened = true;
     if (risk?.decision === 'block') return { type: 'blocked' };
     const credentials =
       processor.needsCredentials && payment.token !== null
@@ -205,7 +203,8 @@ async function screenThenAuthorize(
     () => dependencies.processors.operations.inquireAuthorization(payment.processorReference),
     send,
   );
-  if (!screened && outcome.type !== 'unknown' && dependencies.risk) {
+  // With a risk port, `risk` is set exactly when `send` ran (the screening always answers).
+  if (risk === undefined && outcome.type !== 'unknown' && dependencies.risk) {
     // The acquirer holds an outcome: the decision stored with it applies. None is stored when the
     // request died before its phase 2 (or was sent unscreened): screen now, but the acquirer may hold
     // an approval, so a block becomes a review (never FAILED while the acquirer holds the funds).
@@ -287,9 +286,9 @@ async function persistAuthorization(
 }
 
 /**
- * The fraud screening (ADR 21), before the acquirer and outside any transaction. A resumed payment
- * (retry, janitor) is screened again without the request's payer signals: the fraud module answers
- * the decision it stored the first time, and counts the payment once.
+ * The fraud screening (ADR 21), before the acquirer and outside any transaction; its decision is
+ * stored by phase 2. A resumed payment (retry, janitor) is screened without the request's payer
+ * signals; the fraud module counts its attempt once (counters are keyed by payment id).
  */
 async function screen(
   dependencies: PaymentsDependencies,
