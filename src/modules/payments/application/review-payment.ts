@@ -44,8 +44,10 @@ function notInReview(payment: Payment): DomainError {
     409,
     payment.review === null
       ? 'The payment is not in review.'
-      : `The review was already decided: ${payment.review}.`,
-    { review: payment.review },
+      : payment.review === 'pending'
+        ? `The payment is ${payment.status}${payment.pendingOperation === null ? '' : ` with a ${payment.pendingOperation} in progress`}: nothing to review.`
+        : `The review was already decided: ${payment.review}.`,
+    { review: payment.review, paymentStatus: payment.status },
   );
 }
 
@@ -59,10 +61,10 @@ export async function approveReview(
     const payment = await lockPayment(transaction, merchantId, paymentId);
     if (!payment) throw paymentNotFound();
     if (!awaitsReview(payment)) throw notInReview(payment);
+    // awaitsReview: nothing is in flight.
     const capture =
       payment.status === 'AUTHORIZED' &&
       payment.captureOnAuthorize &&
-      payment.pendingOperation === null &&
       payment.acquirerAuthorizationId !== null;
     const updated = await updatePayment(
       transaction,
