@@ -12,7 +12,16 @@
 // min.insync.replicas 2, so one broker may die without losing an acknowledged event.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -112,6 +121,12 @@ export interface KafkaClusterState {
   readonly dir: string;
   readonly clusterId: string;
   readonly nodes: KafkaNode[];
+  /**
+   * The JVMs run in process groups of their own and outlive the process that started them
+   * (`npm run kafka:start`). Tests start theirs in the starting process's group instead (false), so the
+   * test harness's group kill takes them with a test file killed at its time limit.
+   */
+  readonly daemon?: boolean;
 }
 
 export function brokersOf(state: KafkaClusterState): string {
@@ -179,14 +194,18 @@ function javaArgs(classpath: string, main: string, ...args: string[]): string[] 
   ];
 }
 
-/** Starts one node's JVM detached (it outlives this process); its output goes to node-N/broker.log. */
+/**
+ * Starts one node's JVM, detached for a daemon cluster (it outlives this process), else in this
+ * process's group; its output goes to node-N/broker.log.
+ */
 export function launchNode(state: KafkaClusterState, node: KafkaNode, classpath = fetchKafka()): number {
   const nodeDir = path.join(state.dir, `node-${node.id}`);
   const log = openSync(path.join(nodeDir, 'broker.log'), 'a');
   const child = spawn('java', javaArgs(classpath, 'kafka.Kafka', path.join(nodeDir, 'server.properties')), {
-    detached: true,
+    detached: state.daemon ?? true,
     stdio: ['ignore', log, log],
   });
+  closeSync(log);
   child.unref();
   node.pid = child.pid!;
   writeFileSync(stateFile(state.dir), JSON.stringify(state, null, 2));
@@ -219,7 +238,12 @@ function newClusterId(): string {
   }
 }
 
-export async function startKafka(options: { dir: string; brokers?: number }): Promise<KafkaClusterState> {
+export async function startKafka(options: {
+  dir: string;
+  brokers?: number;
+  /** Outlive this process (`npm run kafka:start`); tests leave it off (KafkaClusterState.daemon). */
+  daemon?: boolean;
+}): Promise<KafkaClusterState> {
   const count = options.brokers ?? 1;
   const classpath = fetchKafka();
   const existing = readClusterState(options.dir);
@@ -236,6 +260,7 @@ export async function startKafka(options: { dir: string; brokers?: number }): Pr
     dir: options.dir,
     clusterId: newClusterId(),
     nodes,
+    daemon: options.daemon ?? false,
   };
   for (const node of nodes) {
     const nodeDir = path.join(options.dir, `node-${node.id}`);
@@ -317,7 +342,7 @@ async function main(): Promise<number> {
       process.stdout.write(`KAFKA_BROKERS=${brokersOf(running)}\n`);
       return 0;
     }
-    const state = await startKafka({ dir, brokers });
+    const state = await startKafka({ dir, brokers, daemon: true });
     process.stderr.write(
       `kafka: ${brokers} broker(s) from ${dir}; stop with npm run kafka:stop -- --dir ${dir}\n`,
     );

@@ -101,8 +101,8 @@ function processAlive(pid: number): boolean {
 
 /**
  * Runs the files with Node's test runner in a process group of its own, so that whatever a test
- * left running (a server it spawned, a test file killed at its timeout) is killed with the group
- * when the run ends, and Ctrl-C or SIGTERM reaches all of it.
+ * left running (a server it spawned, the brokers of a test file killed at its time limit) is killed
+ * with the group when the run ends, and Ctrl-C or SIGTERM reaches all of it.
  */
 function runNodeTests(
   files: readonly string[],
@@ -115,6 +115,10 @@ function runNodeTests(
     'tsx',
     '--test',
     '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    // Names the tests a file killed at its time limit had passed and the one it was stuck in.
+    `--test-reporter=${path.join(root, 'scripts/test-overrun-reporter.mjs')}`,
+    '--test-reporter-destination=stdout',
     `--test-timeout=${timeoutMs}`,
     `--test-concurrency=${concurrency}`,
     ...files,
@@ -206,11 +210,12 @@ async function main(): Promise<number> {
     };
     // Files that start clusters of their own and kill parts of them (a three-broker Kafka, several
     // PayFlow processes) run after the others, one at a time, so their timings are not those of a
-    // box also running the rest of the suite.
+    // box also running the rest of the suite; each in a run (a process group) of its own, so what a
+    // file killed at its time limit left running dies before the next file starts.
     const alone = files.filter((file) => runsAlone(file));
     const together = files.filter((file) => !runsAlone(file));
     let code = together.length > 0 ? await runNodeTests(together, env) : 0;
-    if (alone.length > 0) code = Math.max(code, await runNodeTests(alone, env, 1));
+    for (const file of alone) code = Math.max(code, await runNodeTests([file], env, 1));
     return code;
   } finally {
     await dropRunDatabases(adminUrl, prefix).catch((error: unknown) =>

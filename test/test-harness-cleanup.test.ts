@@ -1,5 +1,7 @@
 // The test harness (scripts/test.ts) cleans up after a test that times out: the databases it made
-// are dropped and the processes it left running are killed with the run's process group; and a run
+// are dropped and the processes it left running are killed with the run's process group (a
+// run-alone file, such as the Kafka fault file with its brokers, has a run of its own); a file killed
+// at its time limit is reported with the tests it passed and the one it was stuck in; and a run
 // killed before its own cleanup has its databases dropped by the next run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -81,6 +83,43 @@ test(
     const left = JSON.parse(readFileSync(report, 'utf8')) as { database: string; pid: number };
     assert.equal(await gone(left.pid), true, `process ${left.pid} the test started is still running`);
     assert.equal(await databaseExists(left.database), false, `database ${left.database} is still there`);
+  },
+);
+
+test(
+  'a run-alone file killed at its time limit: the harness says which of its tests passed and which one it was stuck in, and kills what it started',
+  { timeout: 120_000, skip: sharedServer },
+  async () => {
+    const report = path.join(mkdtempSync(path.join(os.tmpdir(), 'payflow-harness-')), 'report.json');
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PAYFLOW_TEST_TIMEOUT_MS: '6000',
+      PAYFLOW_FIXTURE_REPORT: report,
+    };
+    for (const name of [
+      'PAYFLOW_TEST_ADMIN_URL',
+      'PAYFLOW_TEST_TEMPLATE',
+      'PAYFLOW_TEST_PREFIX',
+      'NODE_TEST_CONTEXT',
+    ])
+      delete env[name];
+    const harness = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/test.ts', 'test/fixtures/stuck-after-a-pass.ts'],
+      { cwd: repositoryRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    harness.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    harness.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => harness.on('exit', resolve));
+    assert.notEqual(code, 0, `the fixture's timeout fails the run:\n${output}`);
+    const killed = output.slice(output.indexOf('stuck-after-a-pass.ts was killed after'));
+    assert.match(killed, /was killed after/, output);
+    assert.match(killed, /✔ +the first fault passes/, output);
+    assert.match(killed, /still running: +the second fault never ends/, output);
+    assert.doesNotMatch(killed, /the third fault never starts/, output);
+    const left = JSON.parse(readFileSync(report, 'utf8')) as { pid: number };
+    assert.equal(await gone(left.pid), true, `process ${left.pid} the test started is still running`);
   },
 );
 
