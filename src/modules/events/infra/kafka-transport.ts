@@ -55,6 +55,21 @@ export function kafkaDeadLetterTopic(prefix: string): string {
   return `${prefix}.payment.events.dlq`;
 }
 
+/**
+ * Stops `consumer` once its fetchers run while `stopping()` holds (a consumer that joined its group
+ * after the transport closed). Not from inside the event: KafkaJS emits FETCH_START from the first of
+ * its fetchers (one per broker) while it is still starting the others; a disconnect there stops
+ * only the fetchers started so far, and each one started after it finds the consumer not running,
+ * gets no batch at once and asks again without ever waiting, a microtask loop that starves the
+ * event loop for good (on three brokers the fault file froze so, its own timeouts included). Once
+ * every fetcher has started, the disconnect stops them all.
+ */
+export function stopOnceFetchingWhen(consumer: Consumer, stopping: () => boolean): void {
+  consumer.on(consumer.events.FETCH_START, () => {
+    if (stopping()) setImmediate(() => void consumer.disconnect().catch(() => undefined));
+  });
+}
+
 export async function kafkaTransport(options: KafkaTransportOptions): Promise<BusTransport> {
   const topic = kafkaTopic(options.prefix);
   const kafka = new Kafka({
@@ -161,11 +176,8 @@ export async function kafkaTransport(options: KafkaTransportOptions): Promise<Bu
           );
       }
     });
-    // A restart that was already joining the group when close() disconnected it may still get there:
-    // stopped at its first fetch.
-    consumer.on(consumer.events.FETCH_START, () => {
-      if (closed) void consumer.disconnect().catch(() => undefined);
-    });
+    // A restart that was already joining the group when close() disconnected it may still get there.
+    stopOnceFetchingWhen(consumer, () => closed);
     try {
       await consumer.connect();
       await consumer.subscribe({ topics: [topic], fromBeginning: true });
