@@ -28,8 +28,10 @@ export {
 } from './domain/payment-journals.ts';
 export {
   payoutJournal,
+  reconciliationAdjustmentJournal,
   settlementJournal,
   type PayoutStep,
+  type ReconciliationAdjustment,
   type SettlementAmounts,
 } from './domain/settlement-journals.ts';
 /** The ledger's face without a running module (CLI commands post journals through it too). */

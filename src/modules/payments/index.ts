@@ -99,6 +99,7 @@ const journalTypes: Record<JournalKind, string> = {
   fee: 'FEE',
   acquirer_settlement: 'SETTLEMENT',
   merchant_payout: 'PAYOUT',
+  reconciliation_adjustment: 'ADJUSTMENT',
 };
 
 function ledgerPort(ledger: LedgerFace): LedgerPort {

@@ -364,3 +364,67 @@ export function jobRunView(row: JobRunRow) {
     ...(row.summary !== null && { summary: row.summary }),
   };
 }
+
+export interface ReconciliationResultRow {
+  readonly id: string;
+  readonly outcome: string;
+  readonly status: 'none' | 'open' | 'resolved';
+  readonly reference: string | null;
+  readonly currency: CurrencyCode | null;
+  readonly expected_amount: bigint | null;
+  readonly reported_amount: bigint | null;
+  /** The settlement item the row names, when PayFlow knows it. */
+  readonly item_id: string | null;
+  readonly item_kind: 'capture' | 'refund' | null;
+  readonly item_merchant_id: string | null;
+  readonly item_currency: CurrencyCode | null;
+  readonly item_payment_id: string | null;
+}
+
+/** A reconciliation result with the item it names, locked until the transaction ends. */
+export async function lockReconciliationResult(
+  transaction: TransactionSql,
+  id: string,
+): Promise<ReconciliationResultRow | undefined> {
+  const [row] = await transaction<ReconciliationResultRow[]>`
+    select result.id, result.outcome, result.status, result.reference, result.currency, result.expected_amount,
+      result.reported_amount, result.item_id, item.kind as item_kind, item.merchant_id as item_merchant_id,
+      item.currency as item_currency, item.payment_id as item_payment_id
+    from settlement.reconciliation_results result
+    left join settlement.items item on item.id = result.item_id
+    where result.id = ${id}
+    for update of result`;
+  return row;
+}
+
+export async function resolveReconciliationResult(
+  transaction: TransactionSql,
+  id: string,
+  resolution: {
+    reason: string;
+    now: Date;
+    adjustment?: { kind: string; journalId: string; amount: bigint };
+  },
+): Promise<void> {
+  await transaction`
+    update settlement.reconciliation_results
+    set status = 'resolved', resolution = ${resolution.reason}, resolved_at = ${resolution.now},
+      adjustment = ${resolution.adjustment?.kind ?? null},
+      adjustment_journal_id = ${resolution.adjustment?.journalId ?? null},
+      adjustment_amount = ${resolution.adjustment?.amount ?? null}
+    where id = ${id} and status = 'open'`;
+}
+
+/** Open `missing_in_report` exceptions of an item a later report settled: resolved as late. */
+export async function resolveSettledLate(
+  transaction: TransactionSql,
+  itemId: string,
+  resolution: { reason: string; now: Date },
+): Promise<number> {
+  const rows = await transaction`
+    update settlement.reconciliation_results
+    set status = 'resolved', resolution = ${resolution.reason}, resolved_at = ${resolution.now}
+    where item_id = ${itemId} and outcome = 'missing_in_report' and status = 'open'
+    returning id`;
+  return rows.length;
+}
