@@ -1,10 +1,13 @@
 // Payments, newest first, 25 to a page (cursor paging), with a refund action. A refund asks for
 // confirmation showing the amount in the currency's format; the Idempotency-Key is made when the
 // confirmation opens, so a double click on "Refund" sends one refund.
-import { useState, type FormEvent } from 'react';
-import { QueryClient, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { decimalToMinor, formatAmount, minorToDecimalString } from '../shared/money.ts';
+import { useState } from 'react';
+import { QueryClient, useQuery, useQueryClient } from '@tanstack/react-query';
+import { formatAmount } from '../shared/money.ts';
 import { api, messageFor, type DashboardSession, type Payment } from './api.ts';
+import { CardDescription } from './card-description.tsx';
+import { Link } from './navigation.tsx';
+import { RefundDialog } from './payment-actions.tsx';
 
 const refundableStatuses = new Set(['CAPTURED', 'PARTIALLY_REFUNDED']);
 
@@ -65,9 +68,11 @@ export function PaymentsPage({ session }: { readonly session: DashboardSession }
                   .filter((payment) => matches(payment, filter, queryClient))
                   .map((payment) => (
                     <tr key={payment.paymentId} data-payment-id={payment.paymentId}>
-                      <td className="mono">{payment.paymentId}</td>
+                      <td className="mono">
+                        <Link to={`/dashboard/payments/${payment.paymentId}`}>{payment.paymentId}</Link>
+                      </td>
                       <td>
-                        <CardCell payment={payment} />
+                        <CardDescription payment={payment} />
                       </td>
                       <td className="number">{formatAmount(payment.amount, payment.currency)}</td>
                       <td className="number">
@@ -130,26 +135,6 @@ export function PaymentsPage({ session }: { readonly session: DashboardSession }
   );
 }
 
-function useCardDescription(token: string | undefined) {
-  return useQuery({
-    queryKey: ['token', token],
-    queryFn: () => api.token(token!),
-    enabled: token !== undefined,
-    staleTime: Infinity,
-  });
-}
-
-function CardCell({ payment }: { readonly payment: Payment }) {
-  const description = useCardDescription(payment.paymentMethod?.token);
-  const card = description.data?.card ?? description.data?.wallet;
-  if (!card) return <>{payment.paymentMethod?.type ?? ''}</>;
-  return (
-    <>
-      {card.brand} •••• {card.last4}
-    </>
-  );
-}
-
 /** The filter matches the payment id, or the last 4 of its card once known (the token cache). */
 function matches(payment: Payment, filter: string, queryClient: QueryClient): boolean {
   const wanted = filter.trim().toLowerCase();
@@ -161,82 +146,4 @@ function matches(payment: Payment, filter: string, queryClient: QueryClient): bo
   ]);
   const last4 = description?.card?.last4 ?? description?.wallet?.last4;
   return last4 !== undefined && last4.includes(wanted);
-}
-
-function RefundDialog(props: {
-  readonly payment: Payment;
-  readonly session: DashboardSession;
-  readonly onClose: (message?: string) => void;
-}) {
-  const { payment, session, onClose } = props;
-  const queryClient = useQueryClient();
-  const refundable = (payment.capturedAmount ?? payment.amount) - (payment.refundedAmount ?? 0);
-  const [text, setText] = useState(minorToDecimalString(refundable, payment.currency));
-  const [confirming, setConfirming] = useState(false);
-  // One key per confirmation dialog: repeated clicks and retries of this refund are one refund.
-  const [idempotencyKey] = useState(() => crypto.randomUUID());
-  const amount = decimalToMinor(text, payment.currency);
-  const valid = amount !== undefined && amount > 0 && amount <= refundable;
-  const refund = useMutation({
-    mutationFn: () => api.refund(payment.paymentId, amount!, session.csrfToken, idempotencyKey),
-    onSuccess: async () => {
-      await queryClient.invalidateQueries({ queryKey: ['payments'] });
-      onClose(`Refunded ${formatAmount(amount!, payment.currency)} on ${payment.paymentId}.`);
-    },
-  });
-  function submit(event: FormEvent) {
-    event.preventDefault();
-    if (!valid) return;
-    if (!confirming) return setConfirming(true);
-    refund.mutate();
-  }
-  return (
-    <div className="backdrop">
-      <form
-        role="dialog"
-        aria-modal="true"
-        aria-labelledby="refund-heading"
-        className="dialog"
-        onSubmit={submit}
-      >
-        <h2 id="refund-heading">Refund payment</h2>
-        <p className="mono">{payment.paymentId}</p>
-        <p>Up to {formatAmount(refundable, payment.currency)} can be refunded.</p>
-        <label htmlFor="refund-amount">Amount to refund ({payment.currency})</label>
-        <input
-          id="refund-amount"
-          inputMode="decimal"
-          value={text}
-          disabled={confirming}
-          onChange={(event) => setText(event.target.value)}
-          aria-invalid={!valid ? true : undefined}
-        />
-        {!valid && (
-          <p className="field-problem">Enter an amount up to {formatAmount(refundable, payment.currency)}.</p>
-        )}
-        {confirming && valid && (
-          <p className="confirm" data-testid="refund-confirmation">
-            Refund {formatAmount(amount!, payment.currency)} to the customer? This cannot be undone.
-          </p>
-        )}
-        {refund.error && (
-          <p role="alert" className="problem">
-            {messageFor(refund.error)}
-          </p>
-        )}
-        <div className="dialog-actions">
-          <button type="button" className="secondary" onClick={() => onClose()}>
-            Cancel
-          </button>
-          <button type="submit" disabled={!valid || refund.isPending}>
-            {refund.isPending
-              ? 'Refunding…'
-              : confirming && valid
-                ? `Confirm refund of ${formatAmount(amount!, payment.currency)}`
-                : 'Continue'}
-          </button>
-        </div>
-      </form>
-    </div>
-  );
 }

@@ -3,6 +3,7 @@
 import { amountToJson } from '../../../platform/money.ts';
 import type { PaymentStatus } from '../domain/payment-state.ts';
 import { paymentView, refundView } from '../domain/payment.ts';
+import { paymentTimeline, timelineView } from '../domain/payment-timeline.ts';
 import { findPayment, listPayments, listRefunds } from '../infra/payment-repository.ts';
 import { paymentNotFound } from './capture-payment.ts';
 import type { PaymentsDependencies } from './dependencies.ts';
@@ -30,6 +31,18 @@ export async function getRefunds(dependencies: PaymentsDependencies, merchantId:
   if (!payment) throw paymentNotFound();
   const refunds = await listRefunds(dependencies.sql, merchantId, paymentId);
   return { data: refunds.map(refundView) };
+}
+
+/** GET /payments/{id}/timeline: the payment's steps and its refunds', oldest first. */
+export async function getPaymentTimeline(
+  dependencies: PaymentsDependencies,
+  merchantId: string,
+  paymentId: string,
+) {
+  const payment = await findPayment(dependencies.sql, merchantId, paymentId);
+  if (!payment) throw paymentNotFound();
+  const refunds = await listRefunds(dependencies.sql, merchantId, paymentId);
+  return timelineView(payment, paymentTimeline(payment, refunds));
 }
 
 export interface ListInput {

@@ -14,7 +14,13 @@ import { authorizePayment } from '../application/authorize-payment.ts';
 import { applyAcquirerNotification } from '../application/bank-redirect-outcome.ts';
 import { capturePayment } from '../application/capture-payment.ts';
 import type { PaymentsDependencies } from '../application/dependencies.ts';
-import { decodeCursor, getPayment, getRefunds, listMerchantPayments } from '../application/read-payments.ts';
+import {
+  decodeCursor,
+  getPayment,
+  getPaymentTimeline,
+  getRefunds,
+  listMerchantPayments,
+} from '../application/read-payments.ts';
 import { refundPayment } from '../application/refund-payment.ts';
 import { voidPayment } from '../application/void-payment.ts';
 import type { PaymentStatus } from '../domain/payment-state.ts';
@@ -270,6 +276,20 @@ export function registerPaymentRoutes(app: HttpApp, options: PaymentRoutesOption
       },
     },
     async (request) => getRefunds(dependencies, merchantIdOf(request), request.params.id),
+  );
+
+  app.get(
+    '/payments/:id/timeline',
+    {
+      preHandler: read,
+      schema: {
+        tags,
+        summary: "A payment's timeline: its steps and its refunds', oldest first",
+        params: PaymentParams,
+        documentedResponses: documented.timeline,
+      },
+    },
+    async (request) => getPaymentTimeline(dependencies, merchantIdOf(request), request.params.id),
   );
 
   app.get(

@@ -240,6 +240,30 @@ export const documented = {
     },
     404: problem('`payment_not_found`.'),
   },
+  timeline: {
+    200: {
+      description:
+        'Oldest first: `created`, `screened` (the fraud decision in `detail`), `authorized`, `captured`, `voided`, `expired`, `failed` (the decline code in `detail`), `operation_pending`, and per refund `refund_requested` then `refunded` or `refund_failed`. Amounts in minor units of `currency`.',
+      content: {
+        'application/json': {
+          schema: Type.Object({
+            paymentId: Type.String({ pattern: paymentIdPattern }),
+            currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+            data: Type.Array(
+              Type.Object({
+                type: Type.String(),
+                at: Type.String({ format: 'date-time' }),
+                amount: Type.Optional(amount),
+                refundId: Type.Optional(Type.String()),
+                detail: Type.Optional(Type.String()),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    404: problem('`payment_not_found` (also for another merchant’s payment).'),
+  },
   list: {
     200: {
       description: 'Newest first.',
