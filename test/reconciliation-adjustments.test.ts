@@ -16,7 +16,7 @@ import {
   startTestAcquirer,
   tokenize,
 } from './support/payments.ts';
-import { startTestServer, type TestServer } from './support/server.ts';
+import { runCli, startTestServer, type TestServer } from './support/server.ts';
 
 let server: TestServer;
 let acquirer: RunningSimulator;
@@ -185,6 +185,11 @@ test('adjustments post balanced journals with their event; a chargeback is adjus
     /already resolved/,
   );
   await assertLedgerVerifies(server.database.url);
+  // Settlement's records agree with the ledger: the chargeback is part of the available balance.
+  const verified = await runCli(['settlement', 'verify'], { DATABASE_URL: server.database.url });
+  assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+  assert.match(verified.stdout, /merchant currencies checked against the ledger; OK/);
+  assert.doesNotMatch(verified.stdout, /in flight/);
 });
 
 test('an item a report lacked, named by a later report, is answered as settled late', async () => {

@@ -317,7 +317,7 @@ export interface SettlementViolation {
  * The settlement invariants that the schema cannot state alone: each batch's totals are its items'
  * sums, and per merchant and currency, payouts not failed never exceed the net settled.
  */
-export async function settlementViolations(sql: Queryable): Promise<readonly SettlementViolation[]> {
+export async function settlementViolations(sql: Queryable): Promise<SettlementViolation[]> {
   const violations: SettlementViolation[] = [];
   const batches = await sql<{ id: string }[]>`
     select b.id from settlement.batches b
@@ -346,6 +346,76 @@ export async function settlementViolations(sql: Queryable): Promise<readonly Set
       detail: `${row.merchant_id} ${row.currency}: payouts ${row.paid} exceed the net settled ${row.net}`,
     });
   return violations;
+}
+
+/** Settlement's own record per merchant and currency, to compare with the ledger's positions. */
+export interface SettlementRecord {
+  readonly merchantId: string;
+  readonly currency: string;
+  readonly unsettledCaptures: bigint;
+  readonly unsettledRefunds: bigint;
+  readonly settledGross: bigint;
+  readonly settledRefunds: bigint;
+  readonly settledNet: bigint;
+  /** Payouts not failed (pending, in transit, paid). */
+  readonly paidOut: bigint;
+  /** Chargebacks charged to the merchant by reconciliation adjustments. */
+  readonly chargebacks: bigint;
+}
+
+export async function settlementRecords(sql: Queryable): Promise<readonly SettlementRecord[]> {
+  const rows = await sql<
+    {
+      merchant_id: string;
+      currency: string;
+      unsettled_captures: bigint;
+      unsettled_refunds: bigint;
+      settled_gross: bigint;
+      settled_refunds: bigint;
+      settled_net: bigint;
+      paid_out: bigint;
+      chargebacks: bigint;
+    }[]
+  >`
+    with unsettled as (
+      select merchant_id, currency,
+        sum(amount) filter (where kind = 'capture') as captures,
+        sum(amount) filter (where kind = 'refund') as refunds
+      from settlement.items where batch_id is null group by merchant_id, currency),
+    settled as (
+      select merchant_id, currency, sum(gross) as gross, sum(refunds) as refunds, sum(net) as net
+      from settlement.batches group by merchant_id, currency),
+    paid as (
+      select merchant_id, currency, sum(amount) as amount from settlement.payouts
+      where status <> 'failed' group by merchant_id, currency),
+    charged as (
+      select item.merchant_id, item.currency, sum(result.adjustment_amount) as amount
+      from settlement.reconciliation_results result join settlement.items item on item.id = result.item_id
+      where result.adjustment = 'merchant_chargeback' group by item.merchant_id, item.currency),
+    pairs as (
+      select merchant_id, currency from unsettled union select merchant_id, currency from settled
+      union select merchant_id, currency from paid union select merchant_id, currency from charged)
+    select pairs.merchant_id, pairs.currency,
+      coalesce(unsettled.captures, 0)::bigint as unsettled_captures,
+      coalesce(unsettled.refunds, 0)::bigint as unsettled_refunds,
+      coalesce(settled.gross, 0)::bigint as settled_gross, coalesce(settled.refunds, 0)::bigint as settled_refunds,
+      coalesce(settled.net, 0)::bigint as settled_net, coalesce(paid.amount, 0)::bigint as paid_out,
+      coalesce(charged.amount, 0)::bigint as chargebacks
+    from pairs
+    left join unsettled using (merchant_id, currency) left join settled using (merchant_id, currency)
+    left join paid using (merchant_id, currency) left join charged using (merchant_id, currency)
+    order by pairs.merchant_id, pairs.currency`;
+  return rows.map((row) => ({
+    merchantId: row.merchant_id,
+    currency: row.currency,
+    unsettledCaptures: row.unsettled_captures,
+    unsettledRefunds: row.unsettled_refunds,
+    settledGross: row.settled_gross,
+    settledRefunds: row.settled_refunds,
+    settledNet: row.settled_net,
+    paidOut: row.paid_out,
+    chargebacks: row.chargebacks,
+  }));
 }
 
 /** A job run as the CLI (`payflow jobs list|show`) and GET /v1/admin/settlement/runs show it. */
