@@ -37,6 +37,8 @@ interface Demo {
   token: string;
   /** Whether this PayFlow was started by the demo with its short schedules. */
   own: boolean;
+  /** An operator's token (admin role), for settlement and reconciliation; absent: scenario 7 says why. */
+  adminToken?: string;
 }
 
 function say(text: string): void {
@@ -62,8 +64,9 @@ async function call(
   body?: unknown,
   idempotencyKey?: string,
   quiet = false,
+  token = demo.token,
 ): Promise<Answer> {
-  const headers: Record<string, string> = { authorization: `Bearer ${demo.token}` };
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
   const keyNote =
@@ -407,6 +410,128 @@ async function fraudScreening(demo: Demo): Promise<void> {
   await ledgerOf(demo, paymentId);
 }
 
+// 7. Settle the day and reconcile the acquirer's report, one discrepancy found and adjusted.
+async function settlementReconciliation(demo: Demo): Promise<void> {
+  const admin = demo.adminToken;
+  if (admin === undefined) {
+    say(
+      "  settlement and reconciliation are an operator's: set DEMO_ADMIN_CLIENT_ID and DEMO_ADMIN_CLIENT_SECRET" +
+        ' (npx payflow clients create --role admin), or run the demo with no PayFlow on the port to see it.',
+    );
+    return;
+  }
+  const asOperator = (method: string, route: string, body?: unknown) =>
+    call(demo, method, route, body, undefined, false, admin);
+  const today = new Date().toISOString().slice(0, 10);
+  step('Two sales today: 30.00 and 20.00 USD (capture: true), then a 5.00 refund of the first');
+  const paymentIds: string[] = [];
+  for (const amount of [3000, 2000]) {
+    const card = await tokenizeCard(demo, freshCard());
+    const sale = await call(
+      demo,
+      'POST',
+      '/payments/authorize',
+      { amount, currency: 'USD', paymentMethod: { type: 'card', token: card }, capture: true },
+      randomUUID(),
+    );
+    answered(sale, ['paymentId', 'status', 'amount']);
+    expect(sale.body.status === 'CAPTURED', 'the sale was not captured');
+    paymentIds.push(String(sale.body.paymentId));
+  }
+  const refund = await call(demo, 'POST', `/payments/${paymentIds[0]}/refund`, { amount: 500 }, randomUUID());
+  answered(refund, ['status', 'refundedAmount']);
+  expect(refund.status === 200, 'the refund failed');
+  // Settlement learns of captures and refunds from their events: wait until it has consumed them all.
+  await eventually('the settlement consumer catching up', 30_000, async () => {
+    const metrics = await fetch(`${demo.api}/metrics`, { headers: { authorization: `Bearer ${admin}` } });
+    const text = await metrics.text();
+    const unpublished = /^payflow_events_outbox_unpublished (\d+)/m.exec(text)?.[1];
+    const lag = /^payflow_events_consumer_lag\{group="settlement"\} (\d+)/m.exec(text)?.[1];
+    return unpublished === '0' && lag === '0' ? true : undefined;
+  });
+  const pending = await call(demo, 'GET', '/balance', undefined, undefined, true);
+  say(paint('dim', `  merchant balance before settlement: ${shown(pending.body.balances)}`));
+
+  step(`Settle today (${today}) as the operator: batches, fees, journals, a payout`);
+  const run = await asOperator('POST', '/v1/admin/settlement/runs', { date: today });
+  answered(run, ['outcome', 'summary']);
+  expect(run.status === 200, `the settlement run answered ${run.status}`);
+  if (run.body.outcome === 'already_completed')
+    say("  today was settled before on this PayFlow: these sales settle with tomorrow's run");
+  const batches = await call(demo, 'GET', '/settlements?limit=1');
+  const batch = ((batches.body.data ?? []) as Array<Record<string, unknown>>)[0];
+  say(`  → ${batches.status} latest batch ${shown(batch)}`);
+  step('The same day again changes nothing');
+  const again = await asOperator('POST', '/v1/admin/settlement/runs', { date: today });
+  answered(again, ['runId', 'outcome']);
+  expect(again.body.outcome === 'already_completed', 'a second run of the day did something');
+
+  const differing = `${paymentIds[1]}.capture`;
+  step(`Fetch today's settlement report from the acquirer, which reports ${differing} one cent higher`);
+  const reconciled = await asOperator('POST', '/v1/admin/reconciliation/fetch', {
+    date: today,
+    simulatorFaults: `amount=${differing}`,
+  });
+  answered(reconciled, ['runId', 'rows', 'counts']);
+  const counts = (reconciled.body.counts ?? {}) as Record<string, number>;
+  expect(
+    reconciled.status === 201 && counts.amount_mismatch === 1 && (counts.matched ?? 0) >= 2,
+    `the report did not show exactly one amount_mismatch (${shown(counts)})`,
+  );
+  const open = await asOperator('GET', '/v1/admin/reconciliation/exceptions?status=open&limit=500');
+  const exception = ((open.body.data ?? []) as Array<Record<string, unknown>>).find(
+    (item) => item.outcome === 'amount_mismatch' && item.reference === differing,
+  );
+  expect(exception !== undefined, 'the amount_mismatch is not among the open exceptions');
+  say(`  → open exception ${shown(exception)}`);
+
+  step('The operator resolves it: the acquirer paid a cent more, an adjustment journal posts it');
+  const resolved = await asOperator(
+    'POST',
+    `/v1/admin/reconciliation/exceptions/${String(exception!.id)}/resolve`,
+    {
+      reason: 'acquirer confirmed: rounding on their side',
+      adjustment: 'acquirer_difference',
+    },
+  );
+  answered(resolved, ['id', 'status', 'adjustment']);
+  const adjustment = (resolved.body.adjustment ?? {}) as Record<string, unknown>;
+  expect(
+    resolved.status === 200 && adjustment.amount === 1 && adjustment.kind === 'acquirer_difference',
+    'the adjustment was not posted',
+  );
+  say(
+    paint(
+      'dim',
+      '  Dr bank 1, Cr acquirer_costs 1: the merchant is owed what was captured, nothing else moves',
+    ),
+  );
+  const twice = await asOperator(
+    'POST',
+    `/v1/admin/reconciliation/exceptions/${String(exception!.id)}/resolve`,
+    {
+      reason: 'again',
+      adjustment: 'acquirer_difference',
+    },
+  );
+  answered(twice, ['code']);
+  expect(twice.status === 409, 'a resolved exception was resolved again');
+
+  if (run.body.outcome === 'completed') {
+    step("The merchant's payout goes to the (simulated) bank");
+    const paid = await eventually('the payout', 30_000, async () => {
+      const payouts = await call(demo, 'GET', '/payouts?limit=1', undefined, undefined, true);
+      const payout = ((payouts.body.data ?? []) as Array<Record<string, unknown>>)[0];
+      return payout !== undefined && (payout.status === 'paid' || payout.status === 'failed')
+        ? payout
+        : undefined;
+    });
+    say(`  → ${shown(paid)}`);
+  }
+  const balance = await call(demo, 'GET', '/balance', undefined, undefined, true);
+  say(paint('dim', `  merchant balance: ${shown(balance.body.balances)}`));
+}
+
 const scenarios: Array<[string, (demo: Demo) => Promise<void>]> = [
   ['Card authorization and capture', authorizeAndCapture],
   ['Partial refund, and a refund that would exceed the capture', partialRefund],
@@ -414,6 +539,10 @@ const scenarios: Array<[string, (demo: Demo) => Promise<void>]> = [
   ['An acquirer timeout: PENDING, then the janitor', acquirerTimeout],
   ['A signed webhook that fails once and is retried', webhookRetried],
   ['Fraud screening: a card-testing burst blocked, a risky card held for review', fraudScreening],
+  [
+    'Settlement of the day, and reconciliation with one discrepancy found and adjusted',
+    settlementReconciliation,
+  ],
 ];
 
 async function answers(url: string): Promise<boolean> {
@@ -440,6 +569,7 @@ interface Started {
   api: string;
   dataDir: string;
   child: ChildProcess;
+  env: Record<string, string | undefined>;
 }
 
 async function startOwn(): Promise<Started> {
@@ -474,11 +604,16 @@ async function startOwn(): Promise<Started> {
     if (Date.now() > deadline) throw new DemoFailure('PayFlow did not start within 120 s');
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
-  return { api, dataDir, child };
+  return { api, dataDir, child, env };
+}
+
+interface ClientCredentials {
+  clientId: string;
+  clientSecret: string;
 }
 
 async function tokenFor(api: string, credentialsFile: string): Promise<string> {
-  let credentials: { clientId: string; clientSecret: string };
+  let credentials: ClientCredentials;
   try {
     credentials = JSON.parse(readFileSync(credentialsFile, 'utf8')) as typeof credentials;
   } catch {
@@ -486,6 +621,24 @@ async function tokenFor(api: string, credentialsFile: string): Promise<string> {
       `cannot read ${credentialsFile}: start PayFlow with \`npm start\` (it writes the demo merchant's credentials there) or set PAYFLOW_DATA_DIR`,
     );
   }
+  return clientToken(api, credentials, `the demo merchant's credentials in ${credentialsFile}`);
+}
+
+/** An operator client for the demo's own PayFlow, created with the CLI on its database. */
+async function ownAdminCredentials(started: Started): Promise<ClientCredentials> {
+  const child = spawn(
+    process.execPath,
+    [path.join(root, 'bin/payflow.js'), 'clients', 'create', '--role', 'admin'],
+    { cwd: root, env: started.env, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new DemoFailure(`payflow clients create --role admin exited with ${code}`);
+  return JSON.parse(output) as ClientCredentials;
+}
+
+async function clientToken(api: string, credentials: ClientCredentials, what: string): Promise<string> {
   const response = await fetch(`${api}/oauth/token`, {
     method: 'POST',
     headers: {
@@ -496,9 +649,7 @@ async function tokenFor(api: string, credentialsFile: string): Promise<string> {
   });
   const body = (await response.json()) as { access_token?: string };
   if (!response.ok || body.access_token === undefined) {
-    throw new DemoFailure(
-      `the demo merchant's credentials in ${credentialsFile} were refused (${response.status})`,
-    );
+    throw new DemoFailure(`${what} were refused (${response.status})`);
   }
   return body.access_token;
 }
@@ -510,7 +661,7 @@ function argument(name: string): string | undefined {
 
 async function main(): Promise<number> {
   const only = argument('--scenario');
-  if (only !== undefined && !/^[1-5]$/.test(only)) {
+  if (only !== undefined && !(/^[1-9]$/.test(only) && Number(only) <= scenarios.length)) {
     complain(`demo: --scenario takes 1 to ${scenarios.length}`);
     return 2;
   }
@@ -521,10 +672,20 @@ async function main(): Promise<number> {
     if (await answers(url)) {
       const dataDir = process.env.PAYFLOW_DATA_DIR ?? path.join(root, '.payflow');
       say(paint('dim', `Using the PayFlow at ${url} (credentials from ${dataDir}).`));
+      const adminId = process.env.DEMO_ADMIN_CLIENT_ID;
+      const adminSecret = process.env.DEMO_ADMIN_CLIENT_SECRET;
       demo = {
         api: url,
         token: await tokenFor(url, path.join(dataDir, 'demo-credentials.json')),
         own: false,
+        ...(adminId !== undefined &&
+          adminSecret !== undefined && {
+            adminToken: await clientToken(
+              url,
+              { clientId: adminId, clientSecret: adminSecret },
+              'DEMO_ADMIN_CLIENT_ID and DEMO_ADMIN_CLIENT_SECRET',
+            ),
+          }),
       };
     } else {
       started = await startOwn();
@@ -532,6 +693,11 @@ async function main(): Promise<number> {
         api: started.api,
         token: await tokenFor(started.api, path.join(started.dataDir, 'demo-credentials.json')),
         own: true,
+        adminToken: await clientToken(
+          started.api,
+          await ownAdminCredentials(started),
+          'the operator client the demo created',
+        ),
       };
     }
     for (const [index, [title, play]] of scenarios.entries()) {

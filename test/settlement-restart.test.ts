@@ -22,6 +22,27 @@ test('settlement killed with SIGKILL mid-run resumes from its last chunk: each i
              case when n % 5 = 0 then 'refund' else 'capture' end,
              case when n % 5 = 0 then 100 else 1000 + n end, '2099-01-01T12:00:00Z'
       from generate_series(1, ${items}) as n`;
+    // …and their capture and refund journals, as payments would have posted them (settlement verify
+    // compares the ledger's receivable with the items).
+    await sql.begin(async (transaction) => {
+      await transaction`
+        insert into ledger.accounts (code, merchant_id, currency, role, normal_side)
+        select 'merchant:' || merchant || ':USD:' || role, merchant, 'USD', role,
+               case when role = 'receivable_from_acquirer' then 'debit' else 'credit' end
+        from unnest(${sql.array(merchants)}::text[]) as merchant,
+             unnest(array['receivable_from_acquirer', 'payable', 'refunds']) as role`;
+      await transaction`
+        insert into ledger.journals (id, kind, payment_id, merchant_id, occurred_at)
+        select 'jnl_seed_' || id, kind, payment_id, merchant_id, occurred_at from settlement.items`;
+      await transaction`
+        insert into ledger.postings (journal_id, sequence, account_id, currency, amount)
+        select 'jnl_seed_' || item.id, leg.sequence, account.id, 'USD', leg.sign * item.amount
+        from settlement.items item
+        cross join lateral (values
+          (0, case when item.kind = 'capture' then 'receivable_from_acquirer' else 'payable' end, 1),
+          (1, case when item.kind = 'capture' then 'payable' else 'refunds' end, -1)) as leg (sequence, role, sign)
+        join ledger.accounts account on account.code = 'merchant:' || item.merchant_id || ':USD:' || leg.role`;
+    });
     const env = {
       DATABASE_URL: database.url,
       SETTLEMENT_CHUNK_SIZE: '5',
@@ -108,7 +129,8 @@ test('settlement killed with SIGKILL mid-run resumes from its last chunk: each i
     // The invariants hold, and a change behind the application's back is reported.
     const verified = await runCli(['settlement', 'verify'], env);
     assert.equal(verified.code, 0, verified.stdout + verified.stderr);
-    assert.match(verified.stdout, /settlement verify: OK/);
+    assert.match(verified.stdout, /settlement verify: 3 merchant currencies checked against the ledger; OK/);
+    assert.doesNotMatch(verified.stdout, /in flight/);
     await sql`update settlement.batches set gross = gross + 1, net = net + 1 where id = (select min(id) from settlement.batches)`;
     await sql`
       insert into settlement.payouts (id, merchant_id, currency, amount, status, created_at, updated_at)
@@ -119,6 +141,12 @@ test('settlement killed with SIGKILL mid-run resumes from its last chunk: each i
     assert.match(
       broken.stdout,
       /VIOLATION payouts_within_settled: mer_restart_a USD: payouts \d+ exceed the net settled/,
+    );
+    // The batch changed behind the ledger's back, and the payout has no journal: the ledger disagrees.
+    assert.match(broken.stdout, /VIOLATION settled_differs_from_ledger: mer_restart_\w USD/);
+    assert.match(
+      broken.stdout,
+      /VIOLATION available_differs_from_ledger: mer_restart_a USD: the ledger's available is -?\d+; net settled/,
     );
   } finally {
     await database.drop();

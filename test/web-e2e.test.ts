@@ -5,37 +5,25 @@
 // Skips, saying why, when Chromium is not installed (.ci/run installs it with apt-get).
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningSimulator } from '../src/simulator/index.ts';
+import {
+  assertAccessible,
+  browserUnavailable as unavailable,
+  launchBrowser,
+  screenshotDirectory as screenshots,
+  signInAs as signInWith,
+} from './support/browser.ts';
 import { createDashboardUser } from './support/dashboard.ts';
 import { merchantSession, type MerchantSession } from './support/identity.ts';
 import { authorizeBody, call, paymentsEnv, startTestAcquirer, tokenize } from './support/payments.ts';
-import { repositoryRoot, startTestServer, type TestServer } from './support/server.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
 
-const chromiumPath = '/usr/bin/chromium';
-const unavailable = existsSync(chromiumPath)
-  ? false
-  : `Chromium is not installed at ${chromiumPath} (apt-get install chromium): the browser tests skip`;
 if (unavailable) process.stdout.write(`# ${unavailable}\n`);
 
-const screenshots = path.join(repositoryRoot, 'test-results');
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-/** axe-core on the page as it is now: no serious or critical violation (contrast, labels, roles…). */
-async function assertAccessible(page: Page, what: string): Promise<void> {
-  // Evaluated through the DevTools protocol, so the page's CSP (no eval, no inline) does not apply.
-  await page.evaluate(axeSource);
-  const violations = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((result) =>
-    result.violations
-      .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-      .map((violation) => ({ id: violation.id, nodes: violation.nodes.map((node) => node.target.join(' ')) })))`)) as unknown[];
-  assert.deepEqual(violations, [], `${what}: axe-core found serious violations`);
-}
 const declinedCard = '4000000000000002';
 const approvedCard = '4242424242424242';
 
@@ -48,7 +36,6 @@ describe('web app in Chromium', { skip: unavailable }, () => {
   let shopUrl: string;
 
   before(async () => {
-    mkdirSync(screenshots, { recursive: true });
     acquirer = await startTestAcquirer();
     server = await startTestServer({ env: paymentsEnv(acquirer.url) });
     merchant = await merchantSession(server, 'Bean There Coffee');
@@ -59,8 +46,7 @@ describe('web app in Chromium', { skip: unavailable }, () => {
     });
     await new Promise<void>((resolve) => shop.listen(0, '127.0.0.1', resolve));
     shopUrl = `http://127.0.0.1:${(shop.address() as AddressInfo).port}`;
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
+    browser = await launchBrowser();
   });
   after(async () => {
     await browser?.close();
@@ -162,13 +148,8 @@ describe('web app in Chromium', { skip: unavailable }, () => {
     await page.close();
   });
 
-  async function signInAs(page: Page, user: { email: string; password: string }) {
-    await page.goto(`${server.baseUrl}/dashboard`);
-    await page.getByLabel('Email').fill(user.email);
-    await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Payments' }).waitFor();
-  }
+  const signInAs = (page: Page, user: { email: string; password: string }) =>
+    signInWith(page, server.baseUrl, user);
 
   test('a merchant signs in, finds a payment by its last 4, refunds part of it after a confirmation', async () => {
     const token = await tokenize(server.baseUrl, merchant, '5555555555554444');
@@ -201,7 +182,10 @@ describe('web app in Chromium', { skip: unavailable }, () => {
 
     const row = page.locator(`tr[data-payment-id="${paymentId}"]`);
     await row.getByText('mastercard •••• 4444').waitFor();
-    await page.getByLabel('Filter this page by payment id or last 4').fill('4444');
+    await page.getByLabel('Card last 4').fill('4444');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForURL(/last4=4444/);
+    await page.locator('tbody tr').first().waitFor();
     assert.equal(await page.locator('tbody tr').count(), 1, 'only the payment paid with •••• 4444');
     assert.match((await row.textContent()) ?? '', /\$42\.00/);
     await page.screenshot({ path: path.join(screenshots, 'dashboard-payments.png'), fullPage: true });
@@ -211,7 +195,7 @@ describe('web app in Chromium', { skip: unavailable }, () => {
     await dialog.getByLabel('Amount to refund (USD)').fill('12.50');
     await dialog.getByRole('button', { name: 'Continue' }).click();
     assert.equal(
-      await dialog.getByTestId('refund-confirmation').textContent(),
+      await dialog.getByTestId('action-confirmation').textContent(),
       'Refund $12.50 to the customer? This cannot be undone.',
     );
     await page.screenshot({ path: path.join(screenshots, 'dashboard-refund.png'), fullPage: true });

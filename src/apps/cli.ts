@@ -7,6 +7,7 @@ import { DomainError } from '../platform/errors.ts';
 import { MigrationError, migrate } from '../platform/db/migrate.ts';
 import type { CliCommand } from '../platform/module.ts';
 import { systemClock } from '../platform/clock.ts';
+import { createSecretsRotateKeyCommand } from '../platform/secrets-rotation.ts';
 import { manifests } from './modules.ts';
 import {
   createProcessLogger,
@@ -38,6 +39,7 @@ const builtInCommands: readonly CliCommand[] = [
       );
     },
   },
+  createSecretsRotateKeyCommand(() => manifests().flatMap((manifest) => manifest.sealedColumns ?? [])),
 ];
 
 function allCommands(): CliCommand[] {

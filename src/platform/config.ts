@@ -258,13 +258,13 @@ export const configVariables = {
   secretsKey: variable(
     'PAYFLOW_SECRETS_KEY',
     undefined,
-    'Key that seals token-signing keys and webhook secrets in the database: 32 bytes as hex or base64. Unset (and no `PAYFLOW_SECRETS_KEY_FILE`): a key is generated into `PAYFLOW_DATA_DIR/secrets-key`. Every PayFlow process of one database needs the same key.',
+    'Key that seals token-signing keys and webhook secrets in the database: 32 bytes as hex or base64 (or several, comma-separated: the first seals, all open; see `payflow secrets rotate-key`). Unset (and no `PAYFLOW_SECRETS_KEY_FILE`): a key is generated into `PAYFLOW_DATA_DIR/secrets-key`. Every PayFlow process of one database needs the same key.',
     optionalText,
   ),
   secretsKeyFile: variable(
     'PAYFLOW_SECRETS_KEY_FILE',
     undefined,
-    'Path of a file holding the secrets key (same format as `PAYFLOW_SECRETS_KEY`).',
+    'Path of a file holding the secrets key, or several one per line, the first sealing (same format as `PAYFLOW_SECRETS_KEY`); `payflow secrets rotate-key` puts a new key first in it.',
     optionalText,
   ),
   vaultMasterKey: variable(

@@ -7,6 +7,7 @@ import type { Sql } from './db/client.ts';
 import type { Logger } from './log.ts';
 import type { Clock } from './clock.ts';
 import type { MetricsRegistry } from './metrics.ts';
+import type { SealedColumn } from './secrets.ts';
 
 export interface PlatformContext {
   readonly config: Config;
@@ -51,6 +52,8 @@ export interface ModuleManifest {
   readonly migrationsDirectory?: string;
   readonly redactPaths?: readonly string[];
   readonly commands?: readonly CliCommand[];
+  /** Columns holding values sealed with the platform secrets key; `payflow secrets rotate-key` re-seals them. */
+  readonly sealedColumns?: readonly SealedColumn[];
 }
 
 /** A module as the running process sees it, built by the composition root. */

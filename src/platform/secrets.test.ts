@@ -8,7 +8,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { capturingLogger } from '../../test/support/log.ts';
 import { StartupError } from './db/embedded.ts';
-import { createSecretSealer, openSecretSealer, parseSecretsKey, UnsealError } from './secrets.ts';
+import {
+  createSecretSealer,
+  keyIdOf,
+  openSecretSealer,
+  parseSecretsKey,
+  parseSecretsKeys,
+  rotatedSecretsKeyringText,
+  sealedKeyId,
+  secretsKeysMax,
+  UnsealError,
+} from './secrets.ts';
 
 const directory = () => mkdtempSync(path.join(os.tmpdir(), 'payflow-secrets-test-'));
 const binding = { table: 'notifications.webhook_endpoints', id: 'we_1', column: 'secret_sealed' };
@@ -123,4 +133,79 @@ test('bad settings fail as one StartupError line naming the variable and never q
         !error.message.includes('\n'),
     );
   }
+});
+
+test('a keyring seals with its first key and opens values sealed under any of its keys', () => {
+  const older = randomBytes(32);
+  const newer = randomBytes(32);
+  const olderSealer = createSecretSealer(older);
+  const sealedBefore = olderSealer.seal('before', binding);
+  const keyring = createSecretSealer([newer, older]);
+  assert.equal(keyring.keyId, keyIdOf(newer));
+  assert.deepEqual(keyring.keyIds, [keyIdOf(newer), keyIdOf(older)]);
+  assert.equal(keyring.unseal(sealedBefore, binding), 'before');
+  const sealedAfter = keyring.seal('after', binding);
+  assert.equal(sealedKeyId(sealedAfter), keyIdOf(newer));
+  assert.throws(
+    () => olderSealer.unseal(sealedAfter, binding),
+    (error: unknown) => error instanceof UnsealError && error.code === 'unknown_key',
+  );
+  // The binding still holds under a retired key.
+  assert.throws(
+    () => keyring.unseal(sealedBefore, { ...binding, id: 'we_2' }),
+    (error: unknown) => error instanceof UnsealError && error.code === 'authentication_failed',
+  );
+});
+
+test('keyring text: keys one per line (or comma-separated), no repeats, a bounded count, errors never quote a key', () => {
+  const [first, second] = [randomBytes(32), randomBytes(32)];
+  assert.deepEqual(parseSecretsKeys(`${first.toString('base64')}\n${second.toString('hex')}\n`), [
+    first,
+    second,
+  ]);
+  assert.deepEqual(parseSecretsKeys(`${first.toString('hex')}, ${second.toString('base64url')}`), [
+    first,
+    second,
+  ]);
+  const rotated = parseSecretsKeys(rotatedSecretsKeyringText([first, second]));
+  assert.equal(rotated.length, 3);
+  assert.deepEqual(rotated.slice(1), [first, second]);
+  assert.throws(
+    () => parseSecretsKeys(`${first.toString('hex')}\n${first.toString('base64')}`),
+    /the same key twice/,
+  );
+  const tooMany = Array.from({ length: secretsKeysMax + 1 }, () => randomBytes(32).toString('hex')).join(
+    '\n',
+  );
+  assert.throws(() => parseSecretsKeys(tooMany), /at most/);
+  const wrong = 'not-a-key-' + randomBytes(8).toString('hex');
+  assert.throws(
+    () => parseSecretsKeys(`${first.toString('hex')}\n${wrong}`),
+    (error: Error) => /^key 2 must be/.test(error.message) && !error.message.includes(wrong),
+  );
+  assert.throws(() => parseSecretsKeys(' \n'), /must be/);
+});
+
+test('a file-backed sealer picks up a key put first in its file when it meets a value sealed under it', () => {
+  const file = path.join(directory(), 'secrets-key');
+  const older = randomBytes(32);
+  writeFileSync(file, `${older.toString('base64')}\n`, { mode: 0o600 });
+  const settings = { secretsKey: undefined, secretsKeyFile: file, dataDir: directory() };
+  const running = openSecretSealer(settings, capturingLogger().log);
+  const sealedByRunning = running.seal('before', binding);
+  // What `payflow secrets rotate-key` does: a new key first, the older one kept.
+  writeFileSync(file, rotatedSecretsKeyringText([older]), { mode: 0o600 });
+  const rotator = openSecretSealer(settings, capturingLogger().log);
+  assert.notEqual(rotator.keyId, running.keyId);
+  const resealed = rotator.seal(rotator.unseal(sealedByRunning, binding), binding);
+  assert.equal(running.unseal(resealed, binding), 'before', 'the running process re-read the file');
+  assert.equal(running.keyId, rotator.keyId, 'and seals with the new key from then on');
+  assert.equal(sealedKeyId(running.seal('after', binding)), rotator.keyId);
+  // A file replaced by one the process cannot read leaves the keys it holds.
+  writeFileSync(file, 'garbage', { mode: 0o600 });
+  assert.throws(
+    () => running.unseal(createSecretSealer(randomBytes(32)).seal('x', binding), binding),
+    (error: unknown) => error instanceof UnsealError && error.code === 'unknown_key',
+  );
+  assert.equal(running.unseal(resealed, binding), 'before');
 });

@@ -38,7 +38,7 @@ export const testCards: ReadonlyMap<string, CardOutcome> = new Map<string, CardO
   ['4000000000005126', { status: 'approved', behaviour: 'refunds_fail' }],
   ['4000000000003220', { status: 'approved', behaviour: 'answer_late' }],
   ['4000000000003238', { status: 'approved', behaviour: 'record_late' }],
-  // REFERENCE.md's Radar-like cards: the acquirer approves them; PayFlow's fraud screening is what
+  // Stripe Radar-like cards: the acquirer approves them; PayFlow's fraud screening is what
   // stops them (ADR 21): always blocked, highest risk (blocked by default), elevated (sent to review).
   ['4100000000000019', approved],
   ['4000000000004954', approved],

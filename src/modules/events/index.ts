@@ -125,6 +125,7 @@ export const paymentEventTypes = [
   'settlement.completed.v1',
   'payout.paid.v1',
   'payout.failed.v1',
+  'settlement.adjusted.v1',
 ] as const;
 export type PaymentEventType = (typeof paymentEventTypes)[number];
 

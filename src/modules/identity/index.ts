@@ -20,7 +20,12 @@ import { createDashboardAwareAuthenticator } from './infra/dashboard-authenticat
 import { registerDashboardRoutes } from './http/dashboard-routes.ts';
 import { ClientRevocations } from './infra/client-revocations.ts';
 import { KeyRing } from './infra/key-ring.ts';
-import { findMerchantContact, findPublishableKey, merchantExists } from './infra/identity-repository.ts';
+import {
+  findMerchantContact,
+  findPublishableKey,
+  merchantExists,
+  privateJwkBinding,
+} from './infra/identity-repository.ts';
 import { registerAccessRoutes, registerIdentityRoutes } from './http/routes.ts';
 import { registerClientRoutes } from './http/client-routes.ts';
 import { identityCommands } from './cli.ts';
@@ -135,6 +140,14 @@ export const identityModule: ModuleDefinition = {
       'req.body.password',
     ],
     commands: [...identityCommands, ...dashboardUserCommands],
+    sealedColumns: [
+      {
+        table: 'identity.signing_keys',
+        idColumn: 'kid',
+        column: 'private_jwk_sealed',
+        binding: privateJwkBinding,
+      },
+    ],
   },
   async create(context) {
     const { sql, clock, config } = context;

@@ -28,8 +28,10 @@ export {
 } from './domain/payment-journals.ts';
 export {
   payoutJournal,
+  reconciliationAdjustmentJournal,
   settlementJournal,
   type PayoutStep,
+  type ReconciliationAdjustment,
   type SettlementAmounts,
 } from './domain/settlement-journals.ts';
 /** The ledger's face without a running module (CLI commands post journals through it too). */
@@ -83,6 +85,23 @@ export interface LedgerFace {
   merchantBalances(sql: Queryable, merchantId: string): Promise<readonly MerchantBalance[]>;
   /** Checks every ledger invariant on the database; never throws for a violation, reports it. */
   verify(sql: Queryable): Promise<LedgerVerifyReport>;
+  /** Per merchant and currency, what settlement's own records must agree with (ADR 19). */
+  settlementPositions(sql: Queryable): Promise<readonly SettlementPosition[]>;
+}
+
+/** The ledger's side of settlement for one merchant and currency, in minor units. */
+export interface SettlementPosition {
+  readonly merchantId: string;
+  readonly currency: CurrencyCode;
+  /** Captured, not yet settled by the acquirer: the debit balance of `receivable_from_acquirer`. */
+  readonly receivable: bigint;
+  /** Refunded, not yet netted at settlement: the credit balance of `refunds`. */
+  readonly refundsToNet: bigint;
+  /** Settled, not yet paid out: the credit balance of `merchant_available`. */
+  readonly available: bigint;
+  /** What settlement journals took off the receivable (captures settled) and off refunds. */
+  readonly settledGross: bigint;
+  readonly settledRefunds: bigint;
 }
 
 /** What the ledger needs from the identity module's face (IdentityFace provides it). */

@@ -14,6 +14,7 @@ import { parseRetrySchedule } from './domain/retry-schedule.ts';
 import { keyTable, registerWebhookRoutes } from './http/routes.ts';
 import { keyReaperJob } from '../../platform/idempotency.ts';
 import { registerWebhookGauges } from './infra/webhook-metrics.ts';
+import { secretBinding } from './infra/repository.ts';
 import { openSecretSealer } from '../../platform/secrets.ts';
 import { sealClearWebhookSecrets } from './application/seal-webhook-secrets.ts';
 
@@ -33,6 +34,12 @@ export const notificationsModule: ModuleDefinition = {
   manifest: {
     name: 'notifications',
     migrationsDirectory: new URL('./migrations', import.meta.url).pathname,
+    sealedColumns: (['secret_sealed', 'previous_secret_sealed'] as const).map((column) => ({
+      table: 'notifications.webhook_endpoints',
+      idColumn: 'id',
+      column,
+      binding: (id: string) => secretBinding(id, column),
+    })),
   },
   async create(context, faces) {
     const identity = faces['identity'] as Authenticating | undefined;

@@ -99,6 +99,7 @@ const journalTypes: Record<JournalKind, string> = {
   fee: 'FEE',
   acquirer_settlement: 'SETTLEMENT',
   merchant_payout: 'PAYOUT',
+  reconciliation_adjustment: 'ADJUSTMENT',
 };
 
 function ledgerPort(ledger: LedgerFace): LedgerPort {
@@ -131,7 +132,8 @@ function ledgerPort(ledger: LedgerFace): LedgerPort {
         default:
           return record satisfies never;
       }
-      for (const journal of journals) await ledger.post(transaction, journal);
+      // Issued together (in order on the transaction's connection): phase 2 may send COMMIT with them.
+      await Promise.all(journals.map((journal) => ledger.post(transaction, journal)));
     },
     async view(sql, merchantId, paymentId) {
       const [entries, balance] = await Promise.all([
@@ -168,6 +170,16 @@ function cardDataPort(vault: VaultFace): CardDataPort {
           }
         : { kind: 'wallet', brand: description.wallet.brand, last4: description.wallet.last4 };
     },
+    async describeMany(merchantId, tokens) {
+      const descriptions = await vault.describeMany(merchantId, tokens);
+      return new Map(
+        descriptions.map((description) => {
+          const card = description.card ?? description.wallet;
+          return [description.token, { brand: card.brand, last4: card.last4 }] as const;
+        }),
+      );
+    },
+    tokensEndingIn: (merchantId, last4) => vault.tokensEndingIn(merchantId, last4),
     async credentialsFor(merchantId, token): Promise<ProcessorCredentials> {
       const data = await vault.detokenizeForProcessor({
         merchantId,

@@ -7,14 +7,15 @@ import { parseArgs } from 'node:util';
 import { reconcileReport } from './application/reconcile.ts';
 import { printJson, reportDomainError, usageError } from '../../platform/cli.ts';
 import type { CliCommand, CommandContext } from '../../platform/module.ts';
+import { ledgerFace } from '../ledger/index.ts';
 import { settlementDependencies } from './application/dependencies.ts';
+import { verifySettlement } from './application/verify-settlement.ts';
 import { runSettlement, settlementJobName } from './application/settlement-job.ts';
 import { formatFixedFees, parseFixedFees } from './domain/pricing.ts';
 import {
   findJobRun,
   findPricing,
   listJobRuns,
-  settlementViolations,
   upsertPricing,
   jobRunView,
 } from './infra/settlement-repository.ts';
@@ -42,16 +43,23 @@ export const settlementCommands: readonly CliCommand[] = [
   {
     path: ['settlement', 'verify'],
     summary:
-      "Check settlement's invariants: batch totals equal their items; payouts never exceed the net settled.",
+      "Check settlement's invariants and its agreement with the ledger (settled, available, receivable).",
     usage: 'payflow settlement verify',
     needsDatabase: true,
     async run(_args, context) {
-      const violations = await settlementViolations(context.sql);
-      for (const violation of violations) context.print(`VIOLATION ${violation.check}: ${violation.detail}`);
+      const report = await verifySettlement(context.sql, ledgerFace);
+      for (const violation of report.violations)
+        context.print(`VIOLATION ${violation.check}: ${violation.detail}`);
+      for (const pending of report.inFlight)
+        context.print(
+          `in flight: ${pending.merchantId} ${pending.currency}: ${pending.amount} captured less refunded in the ledger, not yet a settlement item (events the worker has not consumed yet)`,
+        );
       context.print(
-        `settlement verify: ${violations.length === 0 ? 'OK' : `${violations.length} violation(s)`}`,
+        `settlement verify: ${report.pairsChecked} merchant currencies checked against the ledger; ${
+          report.violations.length === 0 ? 'OK' : `${report.violations.length} violation(s)`
+        }`,
       );
-      return violations.length === 0 ? 0 : 1;
+      return report.violations.length === 0 ? 0 : 1;
     },
   },
   {

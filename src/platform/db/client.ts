@@ -105,7 +105,7 @@ export function describeError(error: unknown): string {
 /**
  * With tracing on (ADR 23), the client whose every awaited query is a `db` span (statement text
  * only, never parameters) under the active span; transactions and savepoints hand out wrapped
- * clients too. postgres.js has no instrumentation of its own, and this is the one client.
+ * clients too (as do reserved connections). postgres.js has no instrumentation of its own, and this is the one client.
  */
 export function traceSql<T extends object>(sql: T): T {
   if (!tracingEnabled()) return sql;
@@ -132,6 +132,10 @@ export function traceSql<T extends object>(sql: T): T {
               ),
           );
         };
+      }
+      if (property === 'reserve') {
+        return async (...args: unknown[]) =>
+          traceSql((await (value as (...a: unknown[]) => Promise<object>).apply(target, args)) as object);
       }
       if (property === 'unsafe') {
         return (...args: unknown[]) => {

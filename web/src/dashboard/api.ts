@@ -19,10 +19,51 @@ export interface Payment {
   readonly status: string;
   readonly amount: number;
   readonly currency: string;
+  readonly authorizedAmount?: number;
   readonly capturedAmount?: number;
   readonly refundedAmount?: number;
   readonly createdAt: string;
   readonly paymentMethod?: { readonly type?: string; readonly token?: string };
+  /** In lists: the card's (or wallet's) brand and last 4, from the vault. */
+  readonly card?: { readonly brand: string; readonly last4: string };
+}
+
+export interface RiskReason {
+  readonly rule: string;
+  readonly action: string;
+  readonly values: Readonly<Record<string, unknown>>;
+}
+
+export interface PaymentDetail extends Payment {
+  readonly declineCode?: string;
+  readonly outcome?: string;
+  readonly pendingOperation?: string;
+  readonly review?: 'pending' | 'approved' | 'rejected';
+  readonly risk?: {
+    readonly decision: 'allow' | 'review' | 'block';
+    readonly score: number;
+    readonly riskLevel: string;
+    readonly reasons: readonly RiskReason[];
+    readonly rulesetVersion: number;
+  };
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly ledgerBalance: number;
+  readonly ledgerHold: number;
+  readonly ledgerEntries: readonly {
+    readonly entryId: string;
+    readonly type: string;
+    readonly account: string;
+    readonly amount: number;
+    readonly createdAt: string;
+  }[];
+}
+
+export interface TimelineEntry {
+  readonly type: string;
+  readonly at: string;
+  readonly amount?: number;
+  readonly refundId?: string;
+  readonly detail?: string;
 }
 
 export interface PaymentPage {
@@ -80,14 +121,36 @@ export const api = {
   signIn: (email: string, password: string) =>
     request<DashboardSession>('POST', '/dashboard/api/session', { body: { email, password } }),
   signOut: (csrfToken: string) => request<void>('DELETE', '/dashboard/api/session', { csrfToken }),
-  payments: (cursor: string | undefined) =>
-    request<PaymentPage>('GET', `/payments?limit=25${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`),
+  /** `search`: the API's query parameters (see payment-search.ts). */
+  payments: (search: string, cursor: string | undefined) =>
+    request<PaymentPage>(
+      'GET',
+      `/payments?limit=25${search ? `&${search}` : ''}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    ),
   /** A card token's public description (brand, last 4): payments keep the token, the vault the card. */
   token: (token: string) =>
     request<{ card?: { brand: string; last4: string }; wallet?: { brand: string; last4: string } }>(
       'GET',
       `/tokens/${encodeURIComponent(token)}`,
     ),
+  payment: (paymentId: string) => request<PaymentDetail>('GET', `/payments/${encodeURIComponent(paymentId)}`),
+  timeline: (paymentId: string) =>
+    request<{ currency: string; data: readonly TimelineEntry[] }>(
+      'GET',
+      `/payments/${encodeURIComponent(paymentId)}/timeline`,
+    ),
+  capture: (paymentId: string, amount: number, csrfToken: string, idempotencyKey: string) =>
+    request<Payment>('POST', `/payments/${encodeURIComponent(paymentId)}/capture`, {
+      body: { amount },
+      csrfToken,
+      idempotencyKey,
+    }),
+  void: (paymentId: string, csrfToken: string, idempotencyKey: string) =>
+    request<Payment>('POST', `/payments/${encodeURIComponent(paymentId)}/void`, {
+      body: {},
+      csrfToken,
+      idempotencyKey,
+    }),
   refund: (paymentId: string, amount: number, csrfToken: string, idempotencyKey: string) =>
     request<Record<string, unknown>>('POST', `/payments/${encodeURIComponent(paymentId)}/refund`, {
       body: { amount },
@@ -112,6 +175,22 @@ export function messageFor(error: unknown): string {
       return 'Your session has ended. Please sign in again.';
     case 'refund_exceeds_captured':
       return 'That is more than what is left to refund on this payment.';
+    case 'capture_exceeds_authorized':
+      return 'That is more than what was authorized on this payment.';
+    case 'payment_in_review':
+      return 'This payment is in fraud review: approve it in the review queue before capturing.';
+    case 'payment_operation_in_progress':
+      return 'Another capture or void of this payment is still in progress. Try again in a moment.';
+    case 'already_captured':
+      return 'This payment is already captured.';
+    case 'payment_voided':
+      return 'This payment was voided.';
+    case 'payment_expired':
+      return 'The authorization of this payment has expired.';
+    case 'search_too_broad':
+      return 'Too many cards end in these 4 digits: add a date range or another filter.';
+    case 'payment_not_found':
+      return 'There is no such payment on this account.';
     default:
       return error.detail || 'Something went wrong. Please try again.';
   }

@@ -4,6 +4,8 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ApiProblem, messageFor, type DashboardSession } from './api.ts';
+import { Link, useLocation } from './navigation.tsx';
+import { PaymentPage } from './payment-page.tsx';
 import { PaymentsPage } from './payments-page.tsx';
 
 export function DashboardApp() {
@@ -70,8 +72,21 @@ function SignIn() {
   );
 }
 
+const paymentPath = /^\/dashboard\/payments\/(pay_[0-9a-z]{26})$/;
+
+/** The page for the current address; unknown addresses show the payments. */
+function CurrentPage({ session }: { readonly session: DashboardSession }) {
+  const { path } = useLocation();
+  const payment = paymentPath.exec(path);
+  if (payment?.[1]) return <PaymentPage key={payment[1]} session={session} paymentId={payment[1]} />;
+  return <PaymentsPage session={session} />;
+}
+
+const sections = [{ to: '/dashboard/payments', name: 'Payments', prefix: '/dashboard/payments' }];
+
 function SignedIn({ session }: { readonly session: DashboardSession }) {
   const queryClient = useQueryClient();
+  const { path } = useLocation();
   const signOut = useMutation({
     mutationFn: () => api.signOut(session.csrfToken),
     onSettled: () => queryClient.resetQueries(),
@@ -81,9 +96,11 @@ function SignedIn({ session }: { readonly session: DashboardSession }) {
       <header>
         <span className="brand">PayFlow</span>
         <nav aria-label="Sections">
-          <a href="/dashboard/payments" aria-current="page">
-            Payments
-          </a>
+          {sections.map((section) => (
+            <Link key={section.to} to={section.to} current={path.startsWith(section.prefix)}>
+              {section.name}
+            </Link>
+          ))}
         </nav>
         <span className="who">
           {session.user.merchantName} · {session.user.email} ({session.user.role})
@@ -93,7 +110,7 @@ function SignedIn({ session }: { readonly session: DashboardSession }) {
         </button>
       </header>
       <main>
-        <PaymentsPage session={session} />
+        <CurrentPage session={session} />
       </main>
     </div>
   );

@@ -1,35 +1,24 @@
-// Amounts arrive as integer minor units with an ISO 4217 code. They are formatted from a decimal
-// string built from the integer (never divided as a float), with the currency's ISO exponent.
-const exponents: Record<string, number> = {
-  JPY: 0,
-  KRW: 0,
-  VND: 0,
-  CLP: 0,
-  ISK: 0,
-  UGX: 0,
-  XAF: 0,
-  XOF: 0,
-  BHD: 3,
-  IQD: 3,
-  JOD: 3,
-  KWD: 3,
-  LYD: 3,
-  OMR: 3,
-  TND: 3,
-};
+// Amounts arrive as integer minor units with an ISO 4217 code. The exponents and the exact decimal
+// string come from the server's own table (src/platform/currencies.ts, re-exported by money.ts: one
+// table, one formatter); this file adds what only a page needs: Intl formatting for people and
+// parsing what they type.
+import {
+  currencyExponent as platformExponent,
+  formatMajor,
+  isCurrencyCode,
+} from '../../../src/platform/currencies.ts';
 
+/** The currency's ISO exponent; a code PayFlow does not know gets 2 (it cannot carry money here). */
 export function currencyExponent(currency: string): number {
-  return exponents[currency] ?? 2;
+  return isCurrencyCode(currency) ? platformExponent(currency) : 2;
 }
 
-/** 123456 USD → "123456" → "1234.56" (a decimal string, exact). */
+/** 123456 USD → "1234.56" (a decimal string, exact). */
 export function minorToDecimalString(minor: number, currency: string): string {
-  const exponent = currencyExponent(currency);
-  const negative = minor < 0;
-  const digits = String(Math.abs(Math.trunc(minor))).padStart(exponent + 1, '0');
-  const whole = exponent === 0 ? digits : digits.slice(0, -exponent);
-  const fraction = exponent === 0 ? '' : `.${digits.slice(-exponent)}`;
-  return `${negative ? '-' : ''}${whole}${fraction}`;
+  const whole = BigInt(Math.trunc(minor));
+  if (isCurrencyCode(currency)) return formatMajor(whole, currency);
+  // Unknown codes keep 2 decimals, as currencyExponent says: USD has the same exponent.
+  return formatMajor(whole, 'USD');
 }
 
 export function formatAmount(minor: number, currency: string, locale?: string): string {

@@ -123,7 +123,7 @@ export function ipCountry(ip: string | undefined): string | null {
   return 'US';
 }
 
-/** REFERENCE.md's Radar-like test cards, known by BIN and last 4 (the screening never sees a PAN). */
+/** The simulator's Radar-like test cards (docs/test-cards.md), known by BIN and last 4 (the screening never sees a PAN). */
 export function testCardRisk(card: PaymentFacts['card']): number | undefined {
   if (!card) return undefined;
   if (card.bin.startsWith('410000') && card.last4 === '0019') return 99;

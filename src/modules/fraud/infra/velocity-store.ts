@@ -2,7 +2,7 @@
 // sliding windows (1 min, 1 h, 24 h), the distinct cards per IP and per email, the declines per card,
 // and whether a card is new to the merchant. Two stores with the same answers: Redis (one Lua script,
 // atomic, so 50 parallel attempts on one card are counted 1..50 and never twice the same number) and
-// PostgreSQL when REDIS_URL is unset (one transaction under advisory locks on the counters).
+// PostgreSQL when REDIS_URL is unset (one function call, under advisory locks on the counters).
 // Counting an attempt is idempotent per payment: re-screening a payment (a resumed request) adds
 // nothing. Emails and IPs are keyed by a hash, never stored in clear in the counters.
 import { createHash } from 'node:crypto';
@@ -238,76 +238,41 @@ export function postgresVelocityStore(sql: Sql): VelocityStore {
       const at = query.at;
       const since = (ms: number) => new Date(at.getTime() - ms);
       const amount = Math.max(0, Math.round(query.amountUsdMinor));
-      return sql.begin(async (transaction) => {
-        const locked = [names.card, names.email, names.ip].filter((name): name is string => !!name).sort();
-        for (const name of locked) await transaction`select pg_advisory_xact_lock(hashtext(${name}))`;
-        const attempts = [names.card, names.email, names.ip].filter((name): name is string => !!name);
-        const distinct = [names.ipCards, names.emailCards].filter((name): name is string => !!name);
-        const all = [
-          ...attempts,
-          ...distinct,
-          ...(names.declines ? [names.declines] : []),
-          ...(names.refunds ? [names.refunds] : []),
-        ];
-        for (const name of attempts)
-          await transaction`insert into fraud.velocity (counter, member, amount, at)
-            values (${name}, ${query.paymentId}, ${amount}, ${at}) on conflict (counter, member) do nothing`;
-        for (const name of distinct)
-          await transaction`insert into fraud.velocity (counter, member, amount, at)
-            values (${name}, ${query.cardFingerprint!}, 0, ${at})
-            on conflict (counter, member) do update set at = excluded.at`;
-        if (all.length > 0)
-          await transaction`delete from fraud.velocity where counter = any(${transaction.array(all)}) and at < ${since(longest)}`;
-        for (const name of [...attempts, ...distinct])
-          await transaction`delete from fraud.velocity where counter = ${name} and member in (
-            select member from fraud.velocity where counter = ${name}
-            order by at desc, member desc offset ${velocityEntriesMax})`;
-        const rows =
-          all.length === 0
-            ? []
-            : await transaction<
-                { counter: string; c1: number; c2: number; c3: number; s1: string; s2: string; s3: string }[]
-              >`
-          select counter,
-            count(*) filter (where at > ${since(windows['1m'])})::int as c1,
-            count(*) filter (where at > ${since(windows['1h'])})::int as c2,
-            count(*) filter (where at > ${since(windows['24h'])})::int as c3,
-            coalesce(sum(amount) filter (where at > ${since(windows['1m'])}), 0)::text as s1,
-            coalesce(sum(amount) filter (where at > ${since(windows['1h'])}), 0)::text as s2,
-            coalesce(sum(amount) filter (where at > ${since(windows['24h'])}), 0)::text as s3
-          from fraud.velocity where counter = any(${transaction.array(all)}) group by counter`;
-        const found = new Map(rows.map((row) => [row.counter, row]));
-        const counts = (name: string | undefined): WindowCounts | undefined => {
-          if (!name) return undefined;
-          const row = found.get(name);
-          return {
-            count: byWindow([row?.c1 ?? 0, row?.c2 ?? 0, row?.c3 ?? 0]),
-            sum: byWindow([Number(row?.s1 ?? 0), Number(row?.s2 ?? 0), Number(row?.s3 ?? 0)]),
-          };
-        };
-        let firstSeenCard: boolean | undefined;
-        if (names.seen) {
-          const [seen] = await transaction<{ member: string }[]>`
-            select member from fraud.velocity where counter = ${names.seen}`;
-          if (!seen)
-            await transaction`insert into fraud.velocity (counter, member, amount, at)
-              values (${names.seen}, ${query.paymentId}, 0, ${at})`;
-          firstSeenCard = !seen || seen.member === query.paymentId;
-        }
-        const card = counts(names.card);
-        const email = counts(names.email);
-        const ip = counts(names.ip);
+      const attempts = [names.card, names.email, names.ip].filter((name): name is string => !!name);
+      const distinct = [names.ipCards, names.emailCards].filter((name): name is string => !!name);
+      const outcomes = [names.declines, names.refunds].filter((name): name is string => !!name);
+      // One statement (migration 0801): the locks, inserts, trims, counts and first-seen check. The
+      // lists go as JSON: a fresh connection's first sql.array() would be sent as plain text.
+      const texts = (names: string[]) => sql`array(select jsonb_array_elements_text(${sql.json(names)}))`;
+      const rows = await sql<
+        { counter: string; c1: number; c2: number; c3: number; s1: string; s2: string; s3: string }[]
+      >`select o_counter as counter, c1, c2, c3, s1, s2, s3 from fraud.record_attempt(
+          ${texts(attempts)}, ${texts(distinct)}, ${texts(outcomes)},
+          ${names.seen ?? null}, ${query.paymentId}, ${query.cardFingerprint ?? null}, ${amount}, ${at},
+          ${since(windows['1m'])}, ${since(windows['1h'])}, ${since(windows['24h'])}, ${velocityEntriesMax})`;
+      const found = new Map(rows.map((row) => [row.counter, row]));
+      const counts = (name: string | undefined): WindowCounts | undefined => {
+        if (!name) return undefined;
+        const row = found.get(name);
         return {
-          ...(card && { card }),
-          ...(email && { email }),
-          ...(ip && { ip }),
-          ...(names.declines && { cardDeclines: counts(names.declines)!.count }),
-          ...(names.refunds && { cardRefunds: counts(names.refunds)!.count }),
-          ...(names.ipCards && { ipDistinctCards: counts(names.ipCards)!.count }),
-          ...(names.emailCards && { emailDistinctCards: counts(names.emailCards)!.count }),
-          ...(firstSeenCard !== undefined && { firstSeenCard }),
+          count: byWindow([row?.c1 ?? 0, row?.c2 ?? 0, row?.c3 ?? 0]),
+          sum: byWindow([Number(row?.s1 ?? 0), Number(row?.s2 ?? 0), Number(row?.s3 ?? 0)]),
         };
-      });
+      };
+      const firstSeenCard = names.seen ? found.get(names.seen)?.c1 === 1 : undefined;
+      const card = counts(names.card);
+      const email = counts(names.email);
+      const ip = counts(names.ip);
+      return {
+        ...(card && { card }),
+        ...(email && { email }),
+        ...(ip && { ip }),
+        ...(names.declines && { cardDeclines: counts(names.declines)!.count }),
+        ...(names.refunds && { cardRefunds: counts(names.refunds)!.count }),
+        ...(names.ipCards && { ipDistinctCards: counts(names.ipCards)!.count }),
+        ...(names.emailCards && { emailDistinctCards: counts(names.emailCards)!.count }),
+        ...(firstSeenCard !== undefined && { firstSeenCard }),
+      };
     },
     async recordOutcome(kind, merchantId, cardFingerprint, member, at) {
       await sql`insert into fraud.velocity (counter, member, amount, at)

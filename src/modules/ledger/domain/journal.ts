@@ -19,6 +19,7 @@ export const journalKinds = [
   'fee',
   'acquirer_settlement',
   'merchant_payout',
+  'reconciliation_adjustment',
 ] as const;
 export type JournalKind = (typeof journalKinds)[number];
 

@@ -90,3 +90,47 @@ export function payoutJournal(
   assertBalanced(journal);
   return journal;
 }
+
+/**
+ * What an operator decided about a difference in the acquirer's settlement report (ADR 20):
+ * - `acquirer_difference`: the acquirer paid `bankDifference` more (positive) or less (negative)
+ *   than PayFlow expected for an operation; PayFlow's bank and its acquirer costs absorb it, the
+ *   merchant is owed what was captured. More: Dr bank, Cr acquirer_costs; less: the reverse.
+ * - `merchant_chargeback`: the acquirer took a charged-back `amount` back; the merchant bears it:
+ *   Dr merchant_available (negative available carries over to the next payout), Cr bank.
+ */
+export type ReconciliationAdjustment =
+  | { readonly kind: 'acquirer_difference'; readonly bankDifference: bigint }
+  | { readonly kind: 'merchant_chargeback'; readonly amount: bigint };
+
+export function reconciliationAdjustmentJournal(
+  merchantId: string,
+  currency: CurrencyCode,
+  adjustment: ReconciliationAdjustment,
+  stamp: JournalStamp,
+): Journal {
+  const accounts = merchantAccounts(merchantId, currency);
+  const postings: Posting[] = [];
+  switch (adjustment.kind) {
+    case 'acquirer_difference':
+      assert.ok(adjustment.bankDifference !== 0n, 'an acquirer difference of 0 adjusts nothing');
+      signed(postings, accounts.bank, adjustment.bankDifference, currency);
+      signed(postings, accounts.acquirer_costs, -adjustment.bankDifference, currency);
+      break;
+    case 'merchant_chargeback':
+      assert.ok(adjustment.amount > 0n, `chargeback amount ${adjustment.amount} must be positive`);
+      postings.push(debit(accounts.merchant_available, adjustment.amount, currency));
+      postings.push(credit(accounts.bank, adjustment.amount, currency));
+      break;
+    default:
+      return adjustment satisfies never;
+  }
+  const journal: Journal = {
+    journalId: stamp.journalId,
+    kind: 'reconciliation_adjustment',
+    postings,
+    occurredAt: stamp.occurredAt,
+  };
+  assertBalanced(journal);
+  return journal;
+}

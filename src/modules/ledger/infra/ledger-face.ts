@@ -1,7 +1,13 @@
 // The ledger face other modules receive: stateless functions over the SQL handle they pass in, so a
 // post joins the caller's transaction.
 import type { LedgerFace } from '../index.ts';
-import { merchantBalances, paymentBalance, paymentEntries, postJournal } from './ledger-repository.ts';
+import {
+  merchantBalances,
+  paymentBalance,
+  paymentEntries,
+  postJournal,
+  settlementPositions,
+} from './ledger-repository.ts';
 import { verifyLedger } from './ledger-verifier.ts';
 
 export const ledgerFace: LedgerFace = {
@@ -10,4 +16,5 @@ export const ledgerFace: LedgerFace = {
   paymentBalance,
   merchantBalances,
   verify: verifyLedger,
+  settlementPositions,
 };

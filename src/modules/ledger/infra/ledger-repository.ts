@@ -12,7 +12,7 @@ import {
   type PaymentBalance,
 } from '../domain/balances.ts';
 import { assertBalanced, type Journal, type JournalKind, type Posting } from '../domain/journal.ts';
-import type { LedgerEntry } from '../index.ts';
+import type { LedgerEntry, SettlementPosition } from '../index.ts';
 
 /** The one merchant all of a journal's accounts belong to (a journal never spans merchants). */
 function journalMerchant(journal: Journal): string {
@@ -168,4 +168,41 @@ export async function merchantBalances(
     merchantId,
     rows.map((row) => ({ accountCode: row.code, amount: row.total, currency: row.currency })),
   );
+}
+
+export async function settlementPositions(sql: Queryable): Promise<readonly SettlementPosition[]> {
+  const rows = await sql<
+    {
+      merchant_id: string;
+      currency: CurrencyCode;
+      receivable: bigint;
+      refunds_to_net: bigint;
+      available: bigint;
+      settled_gross: bigint;
+      settled_refunds: bigint;
+    }[]
+  >`
+    select account.merchant_id, account.currency,
+      coalesce(sum(posting.amount) filter (where account.role = 'receivable_from_acquirer'), 0)::bigint as receivable,
+      coalesce(-sum(posting.amount) filter (where account.role = 'refunds'), 0)::bigint as refunds_to_net,
+      coalesce(-sum(posting.amount) filter (where account.role = 'merchant_available'), 0)::bigint as available,
+      coalesce(-sum(posting.amount) filter (where account.role = 'receivable_from_acquirer'
+        and journal.kind = 'acquirer_settlement'), 0)::bigint as settled_gross,
+      coalesce(sum(posting.amount) filter (where account.role = 'refunds'
+        and journal.kind = 'acquirer_settlement'), 0)::bigint as settled_refunds
+    from ledger.postings posting
+    join ledger.accounts account on account.id = posting.account_id
+    join ledger.journals journal on journal.id = posting.journal_id
+    where account.role in ('receivable_from_acquirer', 'refunds', 'merchant_available')
+    group by account.merchant_id, account.currency
+    order by account.merchant_id, account.currency`;
+  return rows.map((row) => ({
+    merchantId: row.merchant_id,
+    currency: row.currency,
+    receivable: row.receivable,
+    refundsToNet: row.refunds_to_net,
+    available: row.available,
+    settledGross: row.settled_gross,
+    settledRefunds: row.settled_refunds,
+  }));
 }

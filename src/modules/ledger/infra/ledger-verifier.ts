@@ -121,6 +121,24 @@ const checks: readonly Check[] = [
       order by 1`,
   },
   {
+    // ADR 19: what the acquirer owes for captures (receivable, gross) less the refunds it will net
+    // out is exactly what the merchant has pending: captures, refunds and settlements move them together.
+    invariant: 'pending_differs_from_receivable',
+    query: (sql) => sql`
+      select account.merchant_id || ' ' || account.currency as subject,
+             'receivable from acquirer ' || coalesce(sum(posting.amount)
+               filter (where account.role = 'receivable_from_acquirer'), 0)::text
+             || ' less refunds to net ' || coalesce(-sum(posting.amount) filter (where account.role = 'refunds'), 0)::text
+             || ' differs from pending ' || coalesce(-sum(posting.amount) filter (where account.role = 'payable'), 0)::text
+               as detail
+      from ledger.postings posting
+      join ledger.accounts account on account.id = posting.account_id
+      where account.role in ('receivable_from_acquirer', 'refunds', 'payable')
+      group by account.merchant_id, account.currency
+      having sum(posting.amount) <> 0
+      order by 1`,
+  },
+  {
     invariant: 'ledger_unbalanced',
     query: (sql) => sql`
       select currency as subject, 'all postings sum to ' || sum(amount)::text as detail

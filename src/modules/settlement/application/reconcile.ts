@@ -2,10 +2,11 @@
 // report is read as a stream (csv-parse), never whole in memory; each row is matched to the
 // settlement item it names (a capture by payment id, a refund by refund id) and gets one outcome:
 // matched, amount_mismatch, unexpected_in_report, duplicate_in_report or chargeback; then every
-// item of the report's days that no row named is missing_in_report. Malformed rows are recorded
-// with their line up to a skip limit; past it the whole import fails and nothing is recorded. The
-// run, its results and `reconciliation.completed.v1` commit together; the same file (by SHA-256)
-// a second time records nothing and answers the first run.
+// item of the report's days that no row named is missing_in_report (answered as settled late when
+// a later report names the item). Malformed rows are recorded with their line up to a skip limit;
+// past it the whole import fails and nothing is recorded. The run, its results and
+// `reconciliation.completed.v1` commit together; the same file (by SHA-256) a second time records
+// nothing and answers the first run.
 import { createHash, randomBytes } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -14,6 +15,7 @@ import { DomainError } from '../../../platform/errors.ts';
 import type { TransactionSql } from '../../../platform/db/client.ts';
 import { newId } from '../../../platform/ids.ts';
 import { checkHeader, parseReportRow, ReportError, type ReportRow } from '../domain/report.ts';
+import { resolveSettledLate } from '../infra/settlement-repository.ts';
 import type { SettlementDependencies } from './settlement-job.ts';
 
 export const reconciliationOutcomes = [
@@ -114,11 +116,15 @@ export async function reconcileReport(
       const handle = async (row: ReportRow) => {
         if (row.type === 'Fee' || row.type === 'MerchantPayout') return;
         if (row.type === 'Chargeback') {
+          // The capture charged back, when PayFlow knows it: an adjustment needs its merchant.
+          const [charged] = await transaction<{ id: string }[]>`
+            select id from settlement.items
+            where operation_id = ${row.operationId} and kind = 'capture' limit 1`;
           await record({
             line: row.line,
             outcome: 'chargeback',
             reference: row.merchantReference,
-            itemId: null,
+            itemId: charged?.id ?? null,
             currency: row.currency ?? null,
             expected: null,
             reported: row.gross,
@@ -161,6 +167,11 @@ export async function reconcileReport(
           return;
         }
         days.add(item.occurred_at.toISOString().slice(0, 10));
+        // An item an earlier report lacked has settled late: that exception is answered.
+        await resolveSettledLate(transaction, item.id, {
+          reason: `settled late: report run ${runId}, line ${row.line}`,
+          now,
+        });
         const same = item.amount === row.gross && item.currency === row.currency;
         await record({
           ...base,

@@ -7,6 +7,7 @@ import { DomainError } from '../../../platform/errors.ts';
 import { amountToJson } from '../../../platform/money.ts';
 import { Readable } from 'node:stream';
 import { reconcileReport } from '../application/reconcile.ts';
+import { resolveException } from '../application/resolve-exception.ts';
 import { runSettlement, type SettlementDependencies } from '../application/settlement-job.ts';
 import {
   batchLines,
@@ -284,10 +285,13 @@ export function registerSettlementRoutes(
             detail: string | null;
             status: string;
             resolution: string | null;
+            adjustment: string | null;
+            adjustment_journal_id: string | null;
+            adjustment_amount: bigint | null;
           }[]
         >`
           select id, run_id, line, outcome, reference, currency, expected_amount, reported_amount, detail, status,
-            resolution
+            resolution, adjustment, adjustment_journal_id, adjustment_amount
           from settlement.reconciliation_results
           where status = ${request.query.status ?? 'open'}
           order by run_id desc, line nulls last, id limit ${limitOf(request.query.limit, 500)}`
@@ -303,6 +307,13 @@ export function registerSettlementRoutes(
         detail: row.detail,
         status: row.status,
         resolution: row.resolution,
+        ...(row.adjustment !== null && {
+          adjustment: {
+            kind: row.adjustment,
+            journalId: row.adjustment_journal_id,
+            amount: amountToJson(row.adjustment_amount ?? 0n),
+          },
+        }),
       })),
     }),
   );
@@ -313,25 +324,38 @@ export function registerSettlementRoutes(
       preHandler: settle,
       schema: {
         tags,
-        summary: 'Resolve a reconciliation exception with a reason',
+        summary: 'Resolve a reconciliation exception with a reason, optionally posting an adjustment journal',
+        description:
+          'adjustment `acquirer_difference` (on an amount_mismatch): the acquirer paid more or less than ' +
+          'PayFlow recorded; the difference posts between bank and acquirer_costs, the merchant is owed what ' +
+          'was captured. `merchant_chargeback` (on a chargeback): the merchant bears it, its available ' +
+          'balance is debited. Journal, resolution and `settlement.adjusted.v1` commit together; ' +
+          '422 adjustment_not_applicable otherwise.',
         params: IdParams,
         body: Type.Object(
-          { reason: Type.String({ minLength: 1, maxLength: 500 }) },
+          {
+            reason: Type.String({ minLength: 1, maxLength: 500 }),
+            adjustment: Type.Optional(
+              Type.Union([Type.Literal('acquirer_difference'), Type.Literal('merchant_chargeback')]),
+            ),
+          },
           { additionalProperties: false },
         ),
       },
     },
     async (request) => {
-      const [row] = await sql<{ id: string; status: string }[]>`
-        update settlement.reconciliation_results
-        set status = 'resolved', resolution = ${request.body.reason}, resolved_at = ${dependencies.clock.now()}
-        where id = ${request.params.id} and status = 'open'
-        returning id, status`;
-      if (row) return { id: row.id, status: row.status };
-      const [existing] = await sql<{ status: string }[]>`
-        select status from settlement.reconciliation_results where id = ${request.params.id}`;
-      if (!existing) throw notFound('exception');
-      throw new DomainError('exception_not_open', 409, `The exception is ${existing.status}, not open.`);
+      const resolved = await resolveException(dependencies, {
+        exceptionId: request.params.id,
+        reason: request.body.reason,
+        ...(request.body.adjustment !== undefined && { adjustment: request.body.adjustment }),
+      });
+      return {
+        id: resolved.id,
+        status: resolved.status,
+        ...(resolved.adjustment && {
+          adjustment: { ...resolved.adjustment, amount: amountToJson(resolved.adjustment.amount) },
+        }),
+      };
     },
   );
 

@@ -317,7 +317,7 @@ export interface SettlementViolation {
  * The settlement invariants that the schema cannot state alone: each batch's totals are its items'
  * sums, and per merchant and currency, payouts not failed never exceed the net settled.
  */
-export async function settlementViolations(sql: Queryable): Promise<readonly SettlementViolation[]> {
+export async function settlementViolations(sql: Queryable): Promise<SettlementViolation[]> {
   const violations: SettlementViolation[] = [];
   const batches = await sql<{ id: string }[]>`
     select b.id from settlement.batches b
@@ -348,6 +348,76 @@ export async function settlementViolations(sql: Queryable): Promise<readonly Set
   return violations;
 }
 
+/** Settlement's own record per merchant and currency, to compare with the ledger's positions. */
+export interface SettlementRecord {
+  readonly merchantId: string;
+  readonly currency: string;
+  readonly unsettledCaptures: bigint;
+  readonly unsettledRefunds: bigint;
+  readonly settledGross: bigint;
+  readonly settledRefunds: bigint;
+  readonly settledNet: bigint;
+  /** Payouts not failed (pending, in transit, paid). */
+  readonly paidOut: bigint;
+  /** Chargebacks charged to the merchant by reconciliation adjustments. */
+  readonly chargebacks: bigint;
+}
+
+export async function settlementRecords(sql: Queryable): Promise<readonly SettlementRecord[]> {
+  const rows = await sql<
+    {
+      merchant_id: string;
+      currency: string;
+      unsettled_captures: bigint;
+      unsettled_refunds: bigint;
+      settled_gross: bigint;
+      settled_refunds: bigint;
+      settled_net: bigint;
+      paid_out: bigint;
+      chargebacks: bigint;
+    }[]
+  >`
+    with unsettled as (
+      select merchant_id, currency,
+        sum(amount) filter (where kind = 'capture') as captures,
+        sum(amount) filter (where kind = 'refund') as refunds
+      from settlement.items where batch_id is null group by merchant_id, currency),
+    settled as (
+      select merchant_id, currency, sum(gross) as gross, sum(refunds) as refunds, sum(net) as net
+      from settlement.batches group by merchant_id, currency),
+    paid as (
+      select merchant_id, currency, sum(amount) as amount from settlement.payouts
+      where status <> 'failed' group by merchant_id, currency),
+    charged as (
+      select item.merchant_id, item.currency, sum(result.adjustment_amount) as amount
+      from settlement.reconciliation_results result join settlement.items item on item.id = result.item_id
+      where result.adjustment = 'merchant_chargeback' group by item.merchant_id, item.currency),
+    pairs as (
+      select merchant_id, currency from unsettled union select merchant_id, currency from settled
+      union select merchant_id, currency from paid union select merchant_id, currency from charged)
+    select pairs.merchant_id, pairs.currency,
+      coalesce(unsettled.captures, 0)::bigint as unsettled_captures,
+      coalesce(unsettled.refunds, 0)::bigint as unsettled_refunds,
+      coalesce(settled.gross, 0)::bigint as settled_gross, coalesce(settled.refunds, 0)::bigint as settled_refunds,
+      coalesce(settled.net, 0)::bigint as settled_net, coalesce(paid.amount, 0)::bigint as paid_out,
+      coalesce(charged.amount, 0)::bigint as chargebacks
+    from pairs
+    left join unsettled using (merchant_id, currency) left join settled using (merchant_id, currency)
+    left join paid using (merchant_id, currency) left join charged using (merchant_id, currency)
+    order by pairs.merchant_id, pairs.currency`;
+  return rows.map((row) => ({
+    merchantId: row.merchant_id,
+    currency: row.currency,
+    unsettledCaptures: row.unsettled_captures,
+    unsettledRefunds: row.unsettled_refunds,
+    settledGross: row.settled_gross,
+    settledRefunds: row.settled_refunds,
+    settledNet: row.settled_net,
+    paidOut: row.paid_out,
+    chargebacks: row.chargebacks,
+  }));
+}
+
 /** A job run as the CLI (`payflow jobs list|show`) and GET /v1/admin/settlement/runs show it. */
 export function jobRunView(row: JobRunRow) {
   return {
@@ -363,4 +433,68 @@ export function jobRunView(row: JobRunRow) {
     ...(row.last_error !== null && { lastError: row.last_error }),
     ...(row.summary !== null && { summary: row.summary }),
   };
+}
+
+export interface ReconciliationResultRow {
+  readonly id: string;
+  readonly outcome: string;
+  readonly status: 'none' | 'open' | 'resolved';
+  readonly reference: string | null;
+  readonly currency: CurrencyCode | null;
+  readonly expected_amount: bigint | null;
+  readonly reported_amount: bigint | null;
+  /** The settlement item the row names, when PayFlow knows it. */
+  readonly item_id: string | null;
+  readonly item_kind: 'capture' | 'refund' | null;
+  readonly item_merchant_id: string | null;
+  readonly item_currency: CurrencyCode | null;
+  readonly item_payment_id: string | null;
+}
+
+/** A reconciliation result with the item it names, locked until the transaction ends. */
+export async function lockReconciliationResult(
+  transaction: TransactionSql,
+  id: string,
+): Promise<ReconciliationResultRow | undefined> {
+  const [row] = await transaction<ReconciliationResultRow[]>`
+    select result.id, result.outcome, result.status, result.reference, result.currency, result.expected_amount,
+      result.reported_amount, result.item_id, item.kind as item_kind, item.merchant_id as item_merchant_id,
+      item.currency as item_currency, item.payment_id as item_payment_id
+    from settlement.reconciliation_results result
+    left join settlement.items item on item.id = result.item_id
+    where result.id = ${id}
+    for update of result`;
+  return row;
+}
+
+export async function resolveReconciliationResult(
+  transaction: TransactionSql,
+  id: string,
+  resolution: {
+    reason: string;
+    now: Date;
+    adjustment?: { kind: string; journalId: string; amount: bigint };
+  },
+): Promise<void> {
+  await transaction`
+    update settlement.reconciliation_results
+    set status = 'resolved', resolution = ${resolution.reason}, resolved_at = ${resolution.now},
+      adjustment = ${resolution.adjustment?.kind ?? null},
+      adjustment_journal_id = ${resolution.adjustment?.journalId ?? null},
+      adjustment_amount = ${resolution.adjustment?.amount ?? null}
+    where id = ${id} and status = 'open'`;
+}
+
+/** Open `missing_in_report` exceptions of an item a later report settled: resolved as late. */
+export async function resolveSettledLate(
+  transaction: TransactionSql,
+  itemId: string,
+  resolution: { reason: string; now: Date },
+): Promise<number> {
+  const rows = await transaction`
+    update settlement.reconciliation_results
+    set status = 'resolved', resolution = ${resolution.reason}, resolved_at = ${resolution.now}
+    where item_id = ${itemId} and outcome = 'missing_in_report' and status = 'open'
+    returning id`;
+  return rows.length;
 }

@@ -5,7 +5,8 @@
 import { DomainError } from '../../../platform/errors.ts';
 import { isId } from '../../../platform/ids.ts';
 import { Secret } from '../domain/masked.ts';
-import { appendAccessLog, findTokenWithSecret, takeCvc } from '../infra/vault-repository.ts';
+import { pipelinedTransaction } from '../../../platform/db/pipelined-transaction.ts';
+import { appendAccessLog, findTokenWithSecret } from '../infra/vault-repository.ts';
 import { cvcAad, decryptWithReload, type VaultDependencies } from './dependencies.ts';
 import type { SealedPayload } from './tokenize.ts';
 
@@ -74,31 +75,48 @@ export async function detokenizeForProcessor(
     purpose: request.purpose,
     detail: null,
   };
-  const outcome = await dependencies.sql.begin(async (transaction) => {
+  // Two round trips (ADR 18): BEGIN with the read that also takes the CVC; then the audit row with
+  // COMMIT. The audit row commits with the CVC's deletion or neither does.
+  const outcome = await pipelinedTransaction(dependencies.sql, async (transaction, commitWith) => {
     const token = audit.tokenId
-      ? await findTokenWithSecret(transaction, request.merchantId, audit.tokenId)
+      ? await findTokenWithSecret(
+          transaction,
+          request.merchantId,
+          audit.tokenId,
+          request.purpose === 'authorization',
+        )
       : undefined;
     if (!token) {
-      await appendAccessLog(transaction, { ...audit, outcome: 'not_found', cvcReleased: false });
+      await commitWith(() => [
+        appendAccessLog(transaction, { ...audit, outcome: 'not_found', cvcReleased: false }),
+      ]);
       return { found: false as const };
     }
-    const cvcRecord =
-      request.purpose === 'authorization' ? await takeCvc(transaction, token.tokenId) : undefined;
+    let opened: { payload: SealedPayload; cvc: Secret<string> | undefined } | { failure: unknown };
     try {
       const payload = parsePayload(decryptWithReload(dependencies, token.secret, token.tokenId));
       let cvc: Secret<string> | undefined;
-      if (cvcRecord && cvcRecord.expiresAt.getTime() > now.getTime()) {
-        const clear = decryptWithReload(dependencies, cvcRecord, cvcAad(token.tokenId));
+      if (token.cvc && token.cvc.expiresAt.getTime() > now.getTime()) {
+        const clear = decryptWithReload(dependencies, token.cvc, cvcAad(token.tokenId));
         cvc = new Secret(clear.toString('ascii'));
         clear.fill(0);
       }
-      await appendAccessLog(transaction, { ...audit, outcome: 'ok', cvcReleased: cvc !== undefined });
-      return { found: true as const, token, payload, cvc };
+      opened = { payload, cvc };
     } catch (error) {
+      opened = { failure: error };
+    }
+    if ('failure' in opened) {
+      const error = opened.failure;
       const detail = error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 500) : 'error';
-      await appendAccessLog(transaction, { ...audit, outcome: 'failed', cvcReleased: false, detail });
+      await commitWith(() => [
+        appendAccessLog(transaction, { ...audit, outcome: 'failed', cvcReleased: false, detail }),
+      ]);
       return { found: true as const, failure: error };
     }
+    await commitWith(() => [
+      appendAccessLog(transaction, { ...audit, outcome: 'ok', cvcReleased: opened.cvc !== undefined }),
+    ]);
+    return { found: true as const, token, payload: opened.payload, cvc: opened.cvc };
   });
   if (!outcome.found) throw tokenNotFound();
   if ('failure' in outcome) {

@@ -152,6 +152,37 @@ test('an authorization detokenize returns the number and the CVC once, destroys 
   );
 });
 
+test('ten parallel authorization detokenizes: exactly one receives the CVC, and the log says which', async () => {
+  const { token } = await vault.tokenize(merchantId, { card: visa });
+  const answers = await Promise.all(
+    Array.from({ length: 10 }, () =>
+      vault.detokenizeForProcessor({ merchantId, token, purpose: 'authorization', actor: 'payments' }),
+    ),
+  );
+  const withCvc = answers.filter((answer) => answer.kind === 'card' && answer.cvc !== undefined);
+  assert.equal(withCvc.length, 1);
+  const released = (await accessLog(token)).filter((entry) => entry.action === 'detokenize');
+  assert.equal(released.length, 10);
+  assert.equal(released.filter((entry) => entry.cvc_released).length, 1);
+});
+
+test('a record that no longer decrypts: the detokenize fails without the data, audited as failed, its CVC gone', async () => {
+  const { token } = await vault.tokenize(merchantId, { card: visa });
+  await database.sql`
+    update vault.card_tokens set ciphertext = set_byte(ciphertext, 0, (get_byte(ciphertext, 0) + 1) % 256)
+    where token_id = ${token}`;
+  await assert.rejects(
+    vault.detokenizeForProcessor({ merchantId, token, purpose: 'authorization', actor: 'payments' }),
+    (error: Error) => /could not decrypt/.test(error.message) && !error.message.includes('4242'),
+  );
+  const entries = (await accessLog(token)).filter((entry) => entry.action === 'detokenize');
+  assert.deepEqual(
+    entries.map((entry) => [entry.outcome, entry.cvc_released]),
+    [['failed', false]],
+  );
+  assert.equal((await database.sql`select 1 from vault.cvc_records where token_id = ${token}`).length, 0);
+});
+
 test('a capture, refund or void detokenize leaves the CVC for the authorization', async () => {
   const { token } = await vault.tokenize(merchantId, { card: visa });
   for (const purpose of ['capture', 'refund', 'void'] as const) {

@@ -96,38 +96,79 @@ export async function findToken(
   return record ? toTokenRow(record) : undefined;
 }
 
-/** The token with its encrypted payload, scoped to its merchant. */
+/** Public descriptions of several tokens of one merchant; unknown ids are left out. */
+export async function findTokens(
+  sql: Queryable,
+  merchantId: string,
+  tokenIds: readonly string[],
+): Promise<TokenRow[]> {
+  const records = await sql<TokenRecord[]>`
+    select token_id, merchant_id, kind, wallet_type, brand, bin, last4, exp_month, exp_year, fingerprint,
+           created_at, key_version, wrapped_key, ciphertext
+    from vault.card_tokens where merchant_id = ${merchantId} and token_id = any(${tokenIds as string[]})`;
+  return records.map(toTokenRow);
+}
+
+/** The merchant's token ids ending in `last4`, at most `limit` (index card_tokens_merchant_last4). */
+export async function findTokenIdsByLast4(
+  sql: Queryable,
+  merchantId: string,
+  last4: string,
+  limit: number,
+): Promise<string[]> {
+  const rows = await sql<{ token_id: string }[]>`
+    select token_id from vault.card_tokens where merchant_id = ${merchantId} and last4 = ${last4}
+    limit ${limit}`;
+  return rows.map((row) => row.token_id);
+}
+
+export interface TokenWithSecret extends TokenRow {
+  readonly secret: EncryptedSecret;
+  /** The CVC record, deleted by this statement (asked for and present only). */
+  readonly cvc?: EncryptedSecret & { readonly expiresAt: Date };
+}
+
+/**
+ * The token with its encrypted payload, scoped to its merchant, and (when `takeCvc`) its CVC record
+ * deleted and returned in the same statement: at most one caller ever receives a CVC.
+ */
 export async function findTokenWithSecret(
   sql: Queryable,
   merchantId: string,
   tokenId: string,
-): Promise<(TokenRow & { readonly secret: EncryptedSecret }) | undefined> {
-  const [record] = await sql<TokenRecord[]>`
-    select token_id, merchant_id, kind, wallet_type, brand, bin, last4, exp_month, exp_year, fingerprint,
-           created_at, key_version, wrapped_key, ciphertext
-    from vault.card_tokens where token_id = ${tokenId} and merchant_id = ${merchantId}`;
+  takeCvc: boolean,
+): Promise<TokenWithSecret | undefined> {
+  const [record] = await sql<
+    (TokenRecord & {
+      cvc_key_version: number | null;
+      cvc_wrapped_key: Buffer | null;
+      cvc_ciphertext: Buffer | null;
+      cvc_expires_at: Date | null;
+    })[]
+  >`
+    with token as (
+      select token_id, merchant_id, kind, wallet_type, brand, bin, last4, exp_month, exp_year, fingerprint,
+             created_at, key_version, wrapped_key, ciphertext
+      from vault.card_tokens where token_id = ${tokenId} and merchant_id = ${merchantId}
+    ), cvc as (
+      delete from vault.cvc_records where ${takeCvc} and token_id = (select token_id from token)
+      returning key_version, wrapped_key, ciphertext, expires_at
+    )
+    select token.*, cvc.key_version as cvc_key_version, cvc.wrapped_key as cvc_wrapped_key,
+           cvc.ciphertext as cvc_ciphertext, cvc.expires_at as cvc_expires_at
+    from token left join cvc on true`;
   if (!record) return undefined;
   return {
     ...toTokenRow(record),
     secret: { keyVersion: record.key_version, wrappedKey: record.wrapped_key, ciphertext: record.ciphertext },
-  };
-}
-
-/** Deletes the token's CVC record and returns it: at most one caller ever receives a CVC. */
-export async function takeCvc(
-  sql: Queryable,
-  tokenId: string,
-): Promise<(EncryptedSecret & { readonly expiresAt: Date }) | undefined> {
-  const [record] = await sql<
-    { key_version: number; wrapped_key: Buffer; ciphertext: Buffer; expires_at: Date }[]
-  >`delete from vault.cvc_records where token_id = ${tokenId}
-    returning key_version, wrapped_key, ciphertext, expires_at`;
-  if (!record) return undefined;
-  return {
-    keyVersion: record.key_version,
-    wrappedKey: record.wrapped_key,
-    ciphertext: record.ciphertext,
-    expiresAt: record.expires_at,
+    ...(record.cvc_key_version !== null && {
+      cvc: {
+        keyVersion: record.cvc_key_version,
+        wrappedKey: record.cvc_wrapped_key!,
+        ciphertext: record.cvc_ciphertext!,
+        expiresAt: record.cvc_expires_at!,
+      },
+    }),
   };
 }
 

@@ -1,0 +1,50 @@
+// The concept pages in docs/: their generated blocks equal what scripts/concept-docs.ts makes from
+// the code today (the simulator's test cards, the currency table), the README links each page, and
+// every relative link in them points at a file that exists.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { generatedBlocks, pagePath, replaceBlock } from '../scripts/concept-docs.ts';
+import { testCards } from '../src/simulator/test-cards.ts';
+import { currencyCodes } from '../src/platform/money.ts';
+
+const conceptPages = [
+  'docs/payment-states.md',
+  'docs/idempotency.md',
+  'docs/webhooks.md',
+  'docs/money.md',
+  'docs/test-cards.md',
+];
+
+test('every generated block is what the code makes today (run npm run docs:concepts after a change)', () => {
+  for (const [name, block] of Object.entries(generatedBlocks)) {
+    const text = readFileSync(pagePath(block.file), 'utf8');
+    assert.equal(text, replaceBlock(text, name, block.render()), `${block.file}: block ${name} is stale`);
+  }
+  const cards = readFileSync(pagePath('docs/test-cards.md'), 'utf8');
+  for (const number of testCards.keys()) assert.ok(cards.includes(`\`${number}\``), number);
+  const money = readFileSync(pagePath('docs/money.md'), 'utf8');
+  for (const code of currencyCodes) assert.ok(money.includes(`\`${code}\``), code);
+});
+
+test('a block out of date is found', () => {
+  const block = generatedBlocks['test-cards']!;
+  const text = readFileSync(pagePath(block.file), 'utf8');
+  const stale = text.replace('`4242424242424242`', '`4242424242424243`');
+  assert.notEqual(stale, replaceBlock(stale, 'test-cards', block.render()));
+  assert.throws(() => replaceBlock('no markers here', 'test-cards', ''), /markers/);
+});
+
+test('the README links every concept page, and their relative links resolve', () => {
+  const readme = readFileSync(pagePath('README.md'), 'utf8');
+  for (const page of conceptPages) {
+    assert.ok(readme.includes(`](${page})`), `README links ${page}`);
+    const text = readFileSync(pagePath(page), 'utf8');
+    for (const [, target] of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+      if (/^[a-z]+:/.test(target!)) continue;
+      const resolved = path.resolve(path.dirname(pagePath(page)), target!);
+      assert.ok(existsSync(resolved), `${page} links ${target}, which does not exist`);
+    }
+  }
+});
