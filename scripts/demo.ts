@@ -42,6 +42,8 @@ interface Demo {
   last: () => Response | undefined;
   /** Whether this PayFlow was started by the demo with its short schedules. */
   own: boolean;
+  /** An operator's client (admin role), for settlement and reconciliation; absent: scenario 7 says why. */
+  admin?: PayFlowClient;
 }
 
 function say(text: string): void {
@@ -69,6 +71,7 @@ async function viaSdk(
   demo: Demo,
   narration: { method: string; route: string; body?: unknown; idempotencyKey?: string; quiet?: boolean },
   run: (client: PayFlowClient) => Promise<unknown>,
+  via: PayFlowClient = demo.client,
 ): Promise<Answer> {
   const { method, route, body, idempotencyKey, quiet = false } = narration;
   const keyNote =
@@ -76,7 +79,7 @@ async function viaSdk(
   if (!quiet)
     say(`  ${paint('cyan', `${method} ${route}`)}${body === undefined ? '' : ` ${shown(body)}`}${keyNote}`);
   try {
-    const result = (await run(demo.client)) as Record<string, unknown>;
+    const result = (await run(via)) as Record<string, unknown>;
     const response = demo.last();
     return { status: response?.status ?? 200, body: result, headers: response?.headers ?? new Headers() };
   } catch (error) {
@@ -97,9 +100,13 @@ async function call(
   body?: unknown,
   idempotencyKey?: string,
   quiet = false,
+  via: PayFlowClient = demo.client,
 ): Promise<Answer> {
-  return viaSdk(demo, { method, route, body, idempotencyKey, quiet }, (client) =>
-    client.request(method, route, body, idempotencyKey === undefined ? {} : { idempotencyKey }),
+  return viaSdk(
+    demo,
+    { method, route, body, idempotencyKey, quiet },
+    (client) => client.request(method, route, body, idempotencyKey === undefined ? {} : { idempotencyKey }),
+    via,
   );
 }
 
@@ -465,6 +472,129 @@ async function fraudScreening(demo: Demo): Promise<void> {
   await ledgerOf(demo, paymentId);
 }
 
+// 7. Settle the day and reconcile the acquirer's report, one discrepancy found and adjusted.
+async function settlementReconciliation(demo: Demo): Promise<void> {
+  const admin = demo.admin;
+  if (admin === undefined) {
+    say(
+      "  settlement and reconciliation are an operator's: set DEMO_ADMIN_CLIENT_ID and DEMO_ADMIN_CLIENT_SECRET" +
+        ' (npx payflow clients create --role admin), or run the demo with no PayFlow on the port to see it.',
+    );
+    return;
+  }
+  const asOperator = (method: string, route: string, body?: unknown) =>
+    call(demo, method, route, body, undefined, false, admin);
+  const today = new Date().toISOString().slice(0, 10);
+  step('Two sales today: 30.00 and 20.00 USD (capture: true), then a 5.00 refund of the first');
+  const paymentIds: string[] = [];
+  for (const amount of [3000n, 2000n]) {
+    const card = await tokenizeCard(demo, freshCard());
+    const sale = await authorizeWith(demo, {
+      amount,
+      currency: 'USD',
+      paymentMethod: { type: 'card', token: card },
+      capture: true,
+    });
+    answered(sale, ['paymentId', 'status', 'amount']);
+    expect(sale.body.status === 'CAPTURED', 'the sale was not captured');
+    paymentIds.push(String(sale.body.paymentId));
+  }
+  const refunded = await refund(demo, paymentIds[0]!, { amount: 500n });
+  answered(refunded, ['status', 'refundedAmount']);
+  expect(refunded.status === 200, 'the refund failed');
+  // Settlement learns of captures and refunds from their events: wait until it has consumed them all.
+  await eventually('the settlement consumer catching up', 30_000, async () => {
+    const metrics = await fetch(`${demo.api}/metrics`, {
+      headers: { authorization: `Bearer ${await admin.accessToken()}` },
+    });
+    const text = await metrics.text();
+    const unpublished = /^payflow_events_outbox_unpublished (\d+)/m.exec(text)?.[1];
+    const lag = /^payflow_events_consumer_lag\{group="settlement"\} (\d+)/m.exec(text)?.[1];
+    return unpublished === '0' && lag === '0' ? true : undefined;
+  });
+  const pending = await call(demo, 'GET', '/balance', undefined, undefined, true);
+  say(paint('dim', `  merchant balance before settlement: ${shown(pending.body.balances)}`));
+
+  step(`Settle today (${today}) as the operator: batches, fees, journals, a payout`);
+  const run = await asOperator('POST', '/v1/admin/settlement/runs', { date: today });
+  answered(run, ['outcome', 'summary']);
+  expect(run.status === 200, `the settlement run answered ${run.status}`);
+  if (run.body.outcome === 'already_completed')
+    say("  today was settled before on this PayFlow: these sales settle with tomorrow's run");
+  const batches = await call(demo, 'GET', '/settlements?limit=1');
+  const batch = ((batches.body.data ?? []) as Array<Record<string, unknown>>)[0];
+  say(`  → ${batches.status} latest batch ${shown(batch)}`);
+  step('The same day again changes nothing');
+  const again = await asOperator('POST', '/v1/admin/settlement/runs', { date: today });
+  answered(again, ['runId', 'outcome']);
+  expect(again.body.outcome === 'already_completed', 'a second run of the day did something');
+
+  const differing = `${paymentIds[1]}.capture`;
+  step(`Fetch today's settlement report from the acquirer, which reports ${differing} one cent higher`);
+  const reconciled = await asOperator('POST', '/v1/admin/reconciliation/fetch', {
+    date: today,
+    simulatorFaults: `amount=${differing}`,
+  });
+  answered(reconciled, ['runId', 'rows', 'counts']);
+  const counts = (reconciled.body.counts ?? {}) as Record<string, number>;
+  expect(
+    reconciled.status === 201 && counts.amount_mismatch === 1 && (counts.matched ?? 0) >= 2,
+    `the report did not show exactly one amount_mismatch (${shown(counts)})`,
+  );
+  const open = await asOperator('GET', '/v1/admin/reconciliation/exceptions?status=open&limit=500');
+  const exception = ((open.body.data ?? []) as Array<Record<string, unknown>>).find(
+    (item) => item.outcome === 'amount_mismatch' && item.reference === differing,
+  );
+  expect(exception !== undefined, 'the amount_mismatch is not among the open exceptions');
+  say(`  → open exception ${shown(exception)}`);
+
+  step('The operator resolves it: the acquirer paid a cent more, an adjustment journal posts it');
+  const resolved = await asOperator(
+    'POST',
+    `/v1/admin/reconciliation/exceptions/${String(exception!.id)}/resolve`,
+    {
+      reason: 'acquirer confirmed: rounding on their side',
+      adjustment: 'acquirer_difference',
+    },
+  );
+  answered(resolved, ['id', 'status', 'adjustment']);
+  const adjustment = (resolved.body.adjustment ?? {}) as Record<string, unknown>;
+  expect(
+    resolved.status === 200 && adjustment.amount === 1n && adjustment.kind === 'acquirer_difference',
+    'the adjustment was not posted',
+  );
+  say(
+    paint(
+      'dim',
+      '  Dr bank 1, Cr acquirer_costs 1: the merchant is owed what was captured, nothing else moves',
+    ),
+  );
+  const twice = await asOperator(
+    'POST',
+    `/v1/admin/reconciliation/exceptions/${String(exception!.id)}/resolve`,
+    {
+      reason: 'again',
+      adjustment: 'acquirer_difference',
+    },
+  );
+  answered(twice, ['code']);
+  expect(twice.status === 409, 'a resolved exception was resolved again');
+
+  if (run.body.outcome === 'completed') {
+    step("The merchant's payout goes to the (simulated) bank");
+    const paid = await eventually('the payout', 30_000, async () => {
+      const payouts = await call(demo, 'GET', '/payouts?limit=1', undefined, undefined, true);
+      const payout = ((payouts.body.data ?? []) as Array<Record<string, unknown>>)[0];
+      return payout !== undefined && (payout.status === 'paid' || payout.status === 'failed')
+        ? payout
+        : undefined;
+    });
+    say(`  → ${shown(paid)}`);
+  }
+  const balance = await call(demo, 'GET', '/balance', undefined, undefined, true);
+  say(paint('dim', `  merchant balance: ${shown(balance.body.balances)}`));
+}
+
 const scenarios: Array<[string, (demo: Demo) => Promise<void>]> = [
   ['Card authorization and capture', authorizeAndCapture],
   ['Partial refund, and a refund that would exceed the capture', partialRefund],
@@ -472,6 +602,10 @@ const scenarios: Array<[string, (demo: Demo) => Promise<void>]> = [
   ['An acquirer timeout: PENDING, then the janitor', acquirerTimeout],
   ['A signed webhook that fails once and is retried', webhookRetried],
   ['Fraud screening: a card-testing burst blocked, a risky card held for review', fraudScreening],
+  [
+    'Settlement of the day, and reconciliation with one discrepancy found and adjusted',
+    settlementReconciliation,
+  ],
 ];
 
 async function answers(url: string): Promise<boolean> {
@@ -498,6 +632,7 @@ interface Started {
   api: string;
   dataDir: string;
   child: ChildProcess;
+  env: Record<string, string | undefined>;
 }
 
 async function startOwn(): Promise<Started> {
@@ -532,16 +667,25 @@ async function startOwn(): Promise<Started> {
     if (Date.now() > deadline) throw new DemoFailure('PayFlow did not start within 120 s');
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
-  return { api, dataDir, child };
+  return { api, dataDir, child, env };
+}
+
+interface ClientCredentials {
+  clientId: string;
+  clientSecret: string;
 }
 
 /**
- * The SDK client for the demo merchant, from the credentials file the first start writes. A PayFlow
- * answering 2xx/3xx only after the request went through is what the narration reports, so the fetch
- * the SDK uses keeps the last answer.
+ * The SDK clients for the demo merchant (from the credentials file the first start writes) and, when
+ * given, an operator. Both use one fetch that keeps the last answer, which the narration reports.
  */
-async function demoFor(api: string, credentialsFile: string, own: boolean): Promise<Demo> {
-  let credentials: { clientId: string; clientSecret: string };
+async function demoFor(
+  api: string,
+  credentialsFile: string,
+  own: boolean,
+  operator?: { credentials: ClientCredentials; what: string },
+): Promise<Demo> {
+  let credentials: ClientCredentials;
   try {
     credentials = JSON.parse(readFileSync(credentialsFile, 'utf8')) as typeof credentials;
   } catch {
@@ -555,21 +699,43 @@ async function demoFor(api: string, credentialsFile: string, own: boolean): Prom
     last = response;
     return response;
   };
-  const client = new PayFlowClient({
-    baseUrl: api,
-    clientId: credentials.clientId,
-    clientSecret: credentials.clientSecret,
-    fetch: recordingFetch,
-  });
+  const client = await signedIn(
+    new PayFlowClient({ baseUrl: api, ...credentials, fetch: recordingFetch }),
+    `the demo merchant's credentials in ${credentialsFile}`,
+  );
+  const admin =
+    operator === undefined
+      ? undefined
+      : await signedIn(
+          new PayFlowClient({ baseUrl: api, ...operator.credentials, fetch: recordingFetch }),
+          operator.what,
+        );
+  return { api, client, last: () => last, own, ...(admin !== undefined && { admin }) };
+}
+
+/** The client once it holds a token; refused credentials end the demo with one line. */
+async function signedIn(client: PayFlowClient, what: string): Promise<PayFlowClient> {
   try {
     await client.accessToken();
+    return client;
   } catch (error) {
     if (!(error instanceof PayFlowError)) throw error;
-    throw new DemoFailure(
-      `the demo merchant's credentials in ${credentialsFile} were refused (${error.status} ${error.code})`,
-    );
+    throw new DemoFailure(`${what} were refused (${error.status} ${error.code})`);
   }
-  return { api, client, last: () => last, own };
+}
+
+/** An operator client for the demo's own PayFlow, created with the CLI on its database. */
+async function ownAdminCredentials(started: Started): Promise<ClientCredentials> {
+  const child = spawn(
+    process.execPath,
+    [path.join(root, 'bin/payflow.js'), 'clients', 'create', '--role', 'admin'],
+    { cwd: root, env: started.env, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new DemoFailure(`payflow clients create --role admin exited with ${code}`);
+  return JSON.parse(output) as ClientCredentials;
 }
 
 function argument(name: string): string | undefined {
@@ -590,10 +756,25 @@ async function main(): Promise<number> {
     if (await answers(url)) {
       const dataDir = process.env.PAYFLOW_DATA_DIR ?? path.join(root, '.payflow');
       say(paint('dim', `Using the PayFlow at ${url} (credentials from ${dataDir}).`));
-      demo = await demoFor(url, path.join(dataDir, 'demo-credentials.json'), false);
+      const adminId = process.env.DEMO_ADMIN_CLIENT_ID;
+      const adminSecret = process.env.DEMO_ADMIN_CLIENT_SECRET;
+      demo = await demoFor(
+        url,
+        path.join(dataDir, 'demo-credentials.json'),
+        false,
+        adminId !== undefined && adminSecret !== undefined
+          ? {
+              credentials: { clientId: adminId, clientSecret: adminSecret },
+              what: 'DEMO_ADMIN_CLIENT_ID and DEMO_ADMIN_CLIENT_SECRET',
+            }
+          : undefined,
+      );
     } else {
       started = await startOwn();
-      demo = await demoFor(started.api, path.join(started.dataDir, 'demo-credentials.json'), true);
+      demo = await demoFor(started.api, path.join(started.dataDir, 'demo-credentials.json'), true, {
+        credentials: await ownAdminCredentials(started),
+        what: 'the operator client the demo created',
+      });
     }
     for (const [index, [title, play]] of scenarios.entries()) {
       if (only !== undefined && Number(only) !== index + 1) continue;

@@ -132,7 +132,8 @@ function ledgerPort(ledger: LedgerFace): LedgerPort {
         default:
           return record satisfies never;
       }
-      for (const journal of journals) await ledger.post(transaction, journal);
+      // Issued together (in order on the transaction's connection): phase 2 may send COMMIT with them.
+      await Promise.all(journals.map((journal) => ledger.post(transaction, journal)));
     },
     async view(sql, merchantId, paymentId) {
       const [entries, balance] = await Promise.all([

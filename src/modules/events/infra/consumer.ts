@@ -107,17 +107,28 @@ export class GroupPoll {
   }
 
   private async attemptUntraced(row: LogRow): Promise<void> {
-    await this.transaction.savepoint(async (savepoint) => {
-      const inserted = await savepoint`
+    // SAVEPOINT and the inbox row go out together (one round trip; `transaction.savepoint()` would
+    // wait for SAVEPOINT alone). Savepoints of one name nest: RELEASE and ROLLBACK TO take the newest.
+    const [, inserted] = await Promise.all([
+      this.transaction`savepoint payflow_event`,
+      this.transaction`
         insert into events.inbox (consumer_group, event_id) values (${this.group}, ${row.event_id})
-        on conflict do nothing`;
-      if (inserted.count === 0) return; // handled before (a replay or a redelivery): no second effect
-      await this.subscription.handler(envelopeOf(row), {
-        transaction: savepoint,
-        aggregateId: row.aggregate_id,
-        merchantId: row.merchant_id,
-      });
-    });
+        on conflict do nothing`,
+    ]);
+    try {
+      // inserted.count 0: handled before (a replay or a redelivery), no second effect.
+      if (inserted.count === 1)
+        await this.subscription.handler(envelopeOf(row), {
+          transaction: this.transaction,
+          aggregateId: row.aggregate_id,
+          merchantId: row.merchant_id,
+        });
+    } catch (error) {
+      await this.transaction`rollback to savepoint payflow_event`;
+      await this.transaction`release savepoint payflow_event`;
+      throw error;
+    }
+    await this.transaction`release savepoint payflow_event`;
   }
 
   private async deadLetter(row: LogRow, attempts: number, error: unknown): Promise<void> {

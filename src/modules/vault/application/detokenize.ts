@@ -5,7 +5,7 @@
 import { DomainError } from '../../../platform/errors.ts';
 import { isId } from '../../../platform/ids.ts';
 import { Secret } from '../domain/masked.ts';
-import { twoTripTransaction } from '../../../platform/db/two-trip-transaction.ts';
+import { pipelinedTransaction } from '../../../platform/db/pipelined-transaction.ts';
 import { appendAccessLog, findTokenWithSecret } from '../infra/vault-repository.ts';
 import { cvcAad, decryptWithReload, type VaultDependencies } from './dependencies.ts';
 import type { SealedPayload } from './tokenize.ts';
@@ -77,20 +77,18 @@ export async function detokenizeForProcessor(
   };
   // Two round trips (ADR 18): BEGIN with the read that also takes the CVC; then the audit row with
   // COMMIT. The audit row commits with the CVC's deletion or neither does.
-  const outcome = await twoTripTransaction(dependencies.sql, async (connection, trips) => {
-    const [token] = await trips.first(() => [
-      audit.tokenId
-        ? findTokenWithSecret(
-            connection,
-            request.merchantId,
-            audit.tokenId,
-            request.purpose === 'authorization',
-          )
-        : Promise.resolve(undefined),
-    ]);
+  const outcome = await pipelinedTransaction(dependencies.sql, async (transaction, commitWith) => {
+    const token = audit.tokenId
+      ? await findTokenWithSecret(
+          transaction,
+          request.merchantId,
+          audit.tokenId,
+          request.purpose === 'authorization',
+        )
+      : undefined;
     if (!token) {
-      await trips.last(() => [
-        appendAccessLog(connection, { ...audit, outcome: 'not_found', cvcReleased: false }),
+      await commitWith(() => [
+        appendAccessLog(transaction, { ...audit, outcome: 'not_found', cvcReleased: false }),
       ]);
       return { found: false as const };
     }
@@ -110,13 +108,13 @@ export async function detokenizeForProcessor(
     if ('failure' in opened) {
       const error = opened.failure;
       const detail = error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 500) : 'error';
-      await trips.last(() => [
-        appendAccessLog(connection, { ...audit, outcome: 'failed', cvcReleased: false, detail }),
+      await commitWith(() => [
+        appendAccessLog(transaction, { ...audit, outcome: 'failed', cvcReleased: false, detail }),
       ]);
       return { found: true as const, failure: error };
     }
-    await trips.last(() => [
-      appendAccessLog(connection, { ...audit, outcome: 'ok', cvcReleased: opened.cvc !== undefined }),
+    await commitWith(() => [
+      appendAccessLog(transaction, { ...audit, outcome: 'ok', cvcReleased: opened.cvc !== undefined }),
     ]);
     return { found: true as const, token, payload: opened.payload, cvc: opened.cvc };
   });
