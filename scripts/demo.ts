@@ -395,10 +395,23 @@ async function webhookRetried(demo: Demo): Promise<void> {
     expect(paid.body.status === 'CAPTURED', 'the payment was not captured');
     const id = await eventually('a verified delivery', 90_000, async () => receiver.seen[0]);
     step('The delivery and its attempts, as PayFlow recorded them');
-    const deliveries = await call(demo, 'GET', `/webhooks/endpoints/${String(endpoint.body.id)}/deliveries`);
-    const list = (deliveries.body.deliveries ?? deliveries.body.data ?? []) as Array<Record<string, unknown>>;
-    const delivery = list.find((item) => item.webhookId === id || item.id === id) ?? list[0];
-    const attempts = (delivery?.attempts ?? []) as Array<Record<string, unknown>>;
+    // The receiver has answered 200; PayFlow records that attempt just after, so read until it has
+    // (or until the wait ends, and the check below says what was recorded).
+    const route = `/webhooks/endpoints/${String(endpoint.body.id)}/deliveries`;
+    const read = async () => {
+      const deliveries = await call(demo, 'GET', route, undefined, undefined, true);
+      const list = (deliveries.body.deliveries ?? deliveries.body.data ?? []) as Array<
+        Record<string, unknown>
+      >;
+      const delivery = list.find((item) => item.webhookId === id || item.id === id) ?? list[0];
+      return { deliveries, delivery, attempts: (delivery?.attempts ?? []) as Array<Record<string, unknown>> };
+    };
+    const recorded = await eventually('PayFlow recording the delivered attempt', 15_000, async () => {
+      const current = await read();
+      return current.delivery?.status === 'pending' ? undefined : current;
+    }).catch(read);
+    const { deliveries, delivery, attempts } = recorded;
+    say(`  ${paint('cyan', `GET ${route}`)}`);
     say(
       `  → ${deliveries.status} ${shown({ status: delivery?.status, attempts: attempts.map((a) => a.statusCode) })}`,
     );
