@@ -4,10 +4,12 @@
 // the amount (a double click is one operation); voids a JPY authorization; a capture of a payment in
 // fraud review is refused and the page says why in words. An analyst gets no actions and the API
 // refuses its capture; a capture without the CSRF token is refused; the timeline of another
-// merchant's payment is 404.
+// merchant's payment is 404. The payments list searches on the server (reference, status and card
+// last 4, currency and amount) with the search in the address, and exports what it found as CSV.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningSimulator } from '../src/simulator/index.ts';
 import {
@@ -45,11 +47,15 @@ describe('dashboard payment page in Chromium', { skip: browserUnavailable }, () 
     await acquirer?.close();
   });
 
-  async function authorize(amount: number, options: { currency?: string; card?: string } = {}) {
+  async function authorize(
+    amount: number,
+    options: { currency?: string; card?: string; extra?: Record<string, unknown> } = {},
+  ) {
     const token = await tokenize(server.baseUrl, merchant, options.card);
     const answer = await call(server.baseUrl, merchant, 'POST', '/payments/authorize', {
       ...authorizeBody(token, amount),
       ...(options.currency && { currency: options.currency }),
+      ...options.extra,
     });
     assert.equal(answer.status, 201, answer.text);
     return answer.body['paymentId'] as string;
@@ -201,5 +207,63 @@ describe('dashboard payment page in Chromium', { skip: browserUnavailable }, () 
     const foreign = await strangerSession.fetch('GET', `/payments/${paymentId}/timeline`);
     assert.equal(foreign.status, 404);
     assert.equal(foreign.body['code'], 'payment_not_found');
+  });
+
+  test('an owner searches payments on the server and exports what it found as CSV', async () => {
+    const ordered = await authorize(1200, { extra: { metadata: { orderId: 'ord-e2e-1' } } });
+    const captured = await authorize(9999, { card: '5555555555554444', extra: { capture: true } });
+    const page = await ownerPage();
+    const rows = page.locator('tbody tr');
+    const search = async () => {
+      await page.getByRole('button', { name: 'Search' }).click();
+      await page
+        .locator('tbody tr, .search-problem, main p:has-text("No payment matches")')
+        .first()
+        .waitFor();
+    };
+    const listed = async () =>
+      rows.evaluateAll((items) => items.map((item) => item.getAttribute('data-payment-id')));
+
+    await page.getByLabel('Reference or payment id').fill('ord-e2e-1');
+    await search();
+    assert.match(page.url(), /\/dashboard\/payments\?reference=ord-e2e-1$/);
+    assert.deepEqual(await listed(), [ordered]);
+
+    await page.getByRole('link', { name: 'Clear' }).click();
+    await page.getByLabel('Status').selectOption('CAPTURED');
+    await page.getByLabel('Card last 4').fill('4444');
+    await search();
+    assert.deepEqual(await listed(), [captured]);
+    await screenshot(page, 'dashboard-payments-search');
+    await assertAccessible(page, 'payments search');
+
+    await page.getByRole('link', { name: 'Clear' }).click();
+    await page.getByLabel('Amount from').fill('99.99');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('alert').getByText('Pick a currency to search by amount.').waitFor();
+    await page.getByLabel('Currency').selectOption('USD');
+    await page.getByLabel('Amount to').fill('99.99');
+    await search();
+    assert.deepEqual(await listed(), [captured]);
+    // A reload keeps the search: it is in the address.
+    await page.reload();
+    await rows.first().waitFor();
+    assert.equal(await page.getByLabel('Amount from').inputValue(), '99.99');
+    assert.deepEqual(await listed(), [captured]);
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Export these payments as CSV' }).click(),
+    ]);
+    const csv = await readFile(await download.path(), 'utf8');
+    const lines = csv.trimEnd().split('\r\n');
+    assert.equal(lines.length, 2, csv);
+    assert.match(lines[0]!, /^payment_id,created_at,status,/);
+    assert.match(
+      lines[1]!,
+      new RegExp(`^${captured},[^,]+,CAPTURED,card,mastercard,4444,USD,99\\.99,99\\.99,99\\.99,0\\.00,`),
+    );
+    assert.ok(!csv.includes('5555555555554444'));
+    await page.close();
   });
 });

@@ -1,6 +1,7 @@
 // `payflow start --role vault`: the vault as its own process. The api process gets VAULT_URL and a
 // service client but no vault key (and generates none); it authorizes and captures a payment with a
-// token made by the vault process, fetching the card data over the vault's service-only route.
+// token made by the vault process, fetching the card data over the vault's service-only route, and
+// searches payments by card last 4 through it.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -89,6 +90,24 @@ test('a --role vault process holds the key; an api process with VAULT_URL and no
   );
   assert.equal(captured.status, 200, captured.text);
   assert.equal(captured.body.status, 'CAPTURED');
+
+  // Search by last 4 and the list's card column go through the vault process's service routes too.
+  const searched = await call(api.baseUrl, merchant, 'GET', '/payments?last4=4242');
+  assert.equal(searched.status, 200, searched.text);
+  assert.deepEqual(
+    (searched.body.data as { paymentId: string; card?: unknown }[]).map((item) => [
+      item.paymentId,
+      item.card,
+    ]),
+    [[authorized.body.paymentId, { brand: 'visa', last4: '4242' }]],
+  );
+  assert.deepEqual((await call(api.baseUrl, merchant, 'GET', '/payments?last4=1111')).body.data, []);
+  const asMerchantSearch = await fetch(`${vault.baseUrl}/internal/vault/tokens-ending-in`, {
+    method: 'POST',
+    headers: merchant.headers(),
+    body: JSON.stringify({ merchantId: credentials.merchantId, last4: '4242' }),
+  });
+  assert.equal(asMerchantSearch.status, 403, 'a merchant cannot ask the vault for tokens by last 4');
 
   const audit = await database.sql<
     { actor: string; purpose: string; outcome: string; cvc_released: boolean }[]

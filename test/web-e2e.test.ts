@@ -182,7 +182,10 @@ describe('web app in Chromium', { skip: unavailable }, () => {
 
     const row = page.locator(`tr[data-payment-id="${paymentId}"]`);
     await row.getByText('mastercard •••• 4444').waitFor();
-    await page.getByLabel('Filter this page by payment id or last 4').fill('4444');
+    await page.getByLabel('Card last 4').fill('4444');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForURL(/last4=4444/);
+    await page.locator('tbody tr').first().waitFor();
     assert.equal(await page.locator('tbody tr').count(), 1, 'only the payment paid with •••• 4444');
     assert.match((await row.textContent()) ?? '', /\$42\.00/);
     await page.screenshot({ path: path.join(screenshots, 'dashboard-payments.png'), fullPage: true });

@@ -170,6 +170,16 @@ function cardDataPort(vault: VaultFace): CardDataPort {
           }
         : { kind: 'wallet', brand: description.wallet.brand, last4: description.wallet.last4 };
     },
+    async describeMany(merchantId, tokens) {
+      const descriptions = await vault.describeMany(merchantId, tokens);
+      return new Map(
+        descriptions.map((description) => {
+          const card = description.card ?? description.wallet;
+          return [description.token, { brand: card.brand, last4: card.last4 }] as const;
+        }),
+      );
+    },
+    tokensEndingIn: (merchantId, last4) => vault.tokensEndingIn(merchantId, last4),
     async credentialsFor(merchantId, token): Promise<ProcessorCredentials> {
       const data = await vault.detokenizeForProcessor({
         merchantId,

@@ -16,7 +16,13 @@ import { registerInternalRoutes } from './http/internal-routes.ts';
 import { createRemoteVault } from './infra/remote-vault.ts';
 
 export type { Secret } from './domain/masked.ts';
-export type { CardDescription, TokenDescription, WalletDescription } from './application/describe-token.ts';
+export type {
+  CardDescription,
+  TokenDescription,
+  TokensEndingIn,
+  WalletDescription,
+} from './application/describe-token.ts';
+export { describeTokensMax, tokensEndingInMax } from './application/describe-token.ts';
 export type {
   DetokenizedCard,
   DetokenizedPaymentData,
@@ -26,7 +32,7 @@ export type {
 } from './application/detokenize.ts';
 export type { TokenizeInput, TokenizeOptions } from './application/tokenize.ts';
 
-import type { TokenDescription } from './application/describe-token.ts';
+import type { TokenDescription, TokensEndingIn } from './application/describe-token.ts';
 import type { DetokenizedPaymentData, DetokenizeRequest } from './application/detokenize.ts';
 import type { TokenizeInput, TokenizeOptions } from './application/tokenize.ts';
 
@@ -36,6 +42,10 @@ export interface VaultFace {
   tokenize(merchantId: string, input: TokenizeInput, options?: TokenizeOptions): Promise<TokenDescription>;
   /** The public description of the merchant's token, or undefined (also for another merchant's token). */
   describe(merchantId: string, token: string): Promise<TokenDescription | undefined>;
+  /** The descriptions of up to describeTokensMax of the merchant's tokens; unknown ones left out. */
+  describeMany(merchantId: string, tokens: readonly string[]): Promise<TokenDescription[]>;
+  /** The merchant's tokens whose card (or wallet) ends in `last4`, for payment search. */
+  tokensEndingIn(merchantId: string, last4: string): Promise<TokensEndingIn>;
   /**
    * The clear card or wallet data for a processor call; audit-logged. With purpose 'authorization'
    * the CVC is returned (if still held) and destroyed in the same transaction. Unknown token or
@@ -93,6 +103,8 @@ export const vaultModule: ModuleDefinition = {
     const face: VaultFace = {
       tokenize: vault.tokenize,
       describe: vault.describe,
+      describeMany: vault.describeMany,
+      tokensEndingIn: vault.tokensEndingIn,
       detokenizeForProcessor: vault.detokenizeForProcessor,
     };
     const purgeJob: Job = {
@@ -138,7 +150,7 @@ export const vaultModule: ModuleDefinition = {
 
 /**
  * VAULT_URL set (any role but `vault`): no keyring is opened and no /tokens route is served here;
- * describe and detokenizeForProcessor go to the vault process with a service token.
+ * describe, describeMany, tokensEndingIn and detokenizeForProcessor go to the vault process with a service token.
  */
 function remoteVaultRuntime(
   context: PlatformContext,
@@ -165,6 +177,8 @@ function remoteVaultRuntime(
       );
     },
     describe: remote.describe,
+    describeMany: remote.describeMany,
+    tokensEndingIn: remote.tokensEndingIn,
     detokenizeForProcessor: remote.detokenizeForProcessor,
   };
   context.log.info({ vaultUrl }, 'vault: card data comes from the vault process at VAULT_URL');

@@ -24,6 +24,8 @@ export interface Payment {
   readonly refundedAmount?: number;
   readonly createdAt: string;
   readonly paymentMethod?: { readonly type?: string; readonly token?: string };
+  /** In lists: the card's (or wallet's) brand and last 4, from the vault. */
+  readonly card?: { readonly brand: string; readonly last4: string };
 }
 
 export interface RiskReason {
@@ -119,8 +121,12 @@ export const api = {
   signIn: (email: string, password: string) =>
     request<DashboardSession>('POST', '/dashboard/api/session', { body: { email, password } }),
   signOut: (csrfToken: string) => request<void>('DELETE', '/dashboard/api/session', { csrfToken }),
-  payments: (cursor: string | undefined) =>
-    request<PaymentPage>('GET', `/payments?limit=25${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`),
+  /** `search`: the API's query parameters (see payment-search.ts). */
+  payments: (search: string, cursor: string | undefined) =>
+    request<PaymentPage>(
+      'GET',
+      `/payments?limit=25${search ? `&${search}` : ''}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    ),
   /** A card token's public description (brand, last 4): payments keep the token, the vault the card. */
   token: (token: string) =>
     request<{ card?: { brand: string; last4: string }; wallet?: { brand: string; last4: string } }>(
@@ -181,6 +187,8 @@ export function messageFor(error: unknown): string {
       return 'This payment was voided.';
     case 'payment_expired':
       return 'The authorization of this payment has expired.';
+    case 'search_too_broad':
+      return 'Too many cards end in these 4 digits: add a date range or another filter.';
     case 'payment_not_found':
       return 'There is no such payment on this account.';
     default:

@@ -1,26 +1,33 @@
-// Payments, newest first, 25 to a page (cursor paging), with a refund action. A refund asks for
-// confirmation showing the amount in the currency's format; the Idempotency-Key is made when the
-// confirmation opens, so a double click on "Refund" sends one refund.
-import { useState } from 'react';
-import { QueryClient, useQuery, useQueryClient } from '@tanstack/react-query';
+// Payments, newest first, 25 to a page (cursor paging), searched on the server (status, card last 4,
+// reference, email, currency and amount, dates) with the search kept in the address, exported as CSV
+// with the same query, and a refund action per row. A refund asks for confirmation showing the
+// amount in the currency's format; the Idempotency-Key is made when the confirmation opens.
+import { useState, type FormEvent } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { currencyExponents } from '../../../src/platform/currencies.ts';
 import { formatAmount } from '../shared/money.ts';
 import { api, messageFor, type DashboardSession, type Payment } from './api.ts';
-import { CardDescription } from './card-description.tsx';
-import { Link } from './navigation.tsx';
+import { Link, navigate, useLocation } from './navigation.tsx';
 import { RefundDialog } from './payment-actions.tsx';
+import { formOf, queryOf, type SearchForm } from './payment-search.ts';
 
 const refundableStatuses = new Set(['CAPTURED', 'PARTIALLY_REFUNDED']);
+const statuses = [
+  'PENDING',
+  'REQUIRES_ACTION',
+  'AUTHORIZED',
+  'CAPTURED',
+  'PARTIALLY_REFUNDED',
+  'REFUNDED',
+  'VOIDED',
+  'FAILED',
+  'EXPIRED',
+];
+const currencies = Object.keys(currencyExponents).sort();
 
 export function PaymentsPage({ session }: { readonly session: DashboardSession }) {
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors[cursors.length - 1];
-  const payments = useQuery({ queryKey: ['payments', cursor], queryFn: () => api.payments(cursor) });
-  const [refunding, setRefunding] = useState<Payment | undefined>();
+  const { search } = useLocation();
   const [notice, setNotice] = useState<string | undefined>();
-  const canRefund = session.user.scopes.includes('refunds:write');
-  const [filter, setFilter] = useState('');
-  const queryClient = useQueryClient();
-
   return (
     <section aria-labelledby="payments-heading">
       <h1 id="payments-heading">Payments</h1>
@@ -29,18 +36,124 @@ export function PaymentsPage({ session }: { readonly session: DashboardSession }
           {notice}
         </p>
       )}
+      <SearchPanel key={`search:${search}`} search={search} />
+      <p>
+        <a
+          href={`/payments.csv${search ? `?${search}` : ''}`}
+          download="payments.csv"
+          data-testid="export-csv"
+        >
+          Export these payments as CSV
+        </a>
+      </p>
+      <PaymentsTable key={`table:${search}`} search={search} session={session} onNotice={setNotice} />
+    </section>
+  );
+}
+
+function SearchPanel({ search }: { readonly search: string }) {
+  const [form, setForm] = useState<SearchForm>(() => formOf(search));
+  const [problem, setProblem] = useState<string | undefined>();
+  const field = (name: keyof SearchForm) => ({
+    id: `search-${name}`,
+    value: form[name],
+    onChange: (event: { target: { value: string } }) => setForm({ ...form, [name]: event.target.value }),
+  });
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    const result = queryOf(form);
+    if (!result.ok) return setProblem(result.problem);
+    setProblem(undefined);
+    navigate(`/dashboard/payments${result.query ? `?${result.query}` : ''}`);
+  }
+  return (
+    <form className="search" role="search" aria-label="Search payments" onSubmit={submit}>
+      <div>
+        <label htmlFor="search-status">Status</label>
+        <select {...field('status')}>
+          <option value="">Any</option>
+          {statuses.map((status) => (
+            <option key={status} value={status}>
+              {status}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div>
+        <label htmlFor="search-last4">Card last 4</label>
+        <input {...field('last4')} inputMode="numeric" maxLength={4} />
+      </div>
+      <div>
+        <label htmlFor="search-reference">Reference or payment id</label>
+        <input {...field('reference')} />
+      </div>
+      <div>
+        <label htmlFor="search-email">Receipt email</label>
+        <input {...field('email')} type="email" />
+      </div>
+      <div>
+        <label htmlFor="search-currency">Currency</label>
+        <select {...field('currency')}>
+          <option value="">Any</option>
+          {currencies.map((currency) => (
+            <option key={currency} value={currency}>
+              {currency}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div>
+        <label htmlFor="search-amountFrom">Amount from</label>
+        <input {...field('amountFrom')} inputMode="decimal" />
+      </div>
+      <div>
+        <label htmlFor="search-amountTo">Amount to</label>
+        <input {...field('amountTo')} inputMode="decimal" />
+      </div>
+      <div>
+        <label htmlFor="search-createdFrom">Created from</label>
+        <input {...field('createdFrom')} type="date" />
+      </div>
+      <div>
+        <label htmlFor="search-createdTo">Created to</label>
+        <input {...field('createdTo')} type="date" />
+      </div>
+      <div className="search-actions">
+        <button type="submit" className="small">
+          Search
+        </button>
+        <Link to="/dashboard/payments">Clear</Link>
+      </div>
+      {problem && (
+        <p role="alert" className="problem search-problem">
+          {problem}
+        </p>
+      )}
+    </form>
+  );
+}
+
+function PaymentsTable(props: {
+  readonly search: string;
+  readonly session: DashboardSession;
+  readonly onNotice: (message: string | undefined) => void;
+}) {
+  const { search, session, onNotice } = props;
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const cursor = cursors[cursors.length - 1];
+  const payments = useQuery({
+    queryKey: ['payments', search, cursor],
+    queryFn: () => api.payments(search, cursor),
+  });
+  const [refunding, setRefunding] = useState<Payment | undefined>();
+  const canRefund = session.user.scopes.includes('refunds:write');
+  return (
+    <>
       {payments.error && (
         <p role="alert" className="problem">
           {messageFor(payments.error)}
         </p>
       )}
-      <label htmlFor="payments-filter">Filter this page by payment id or last 4</label>
-      <input
-        id="payments-filter"
-        className="filter"
-        value={filter}
-        onChange={(event) => setFilter(event.target.value)}
-      />
       {payments.isPending && <p aria-busy="true">Loading payments…</p>}
       {payments.data && (
         <>
@@ -64,42 +177,42 @@ export function PaymentsPage({ session }: { readonly session: DashboardSession }
                 </tr>
               </thead>
               <tbody>
-                {payments.data.data
-                  .filter((payment) => matches(payment, filter, queryClient))
-                  .map((payment) => (
-                    <tr key={payment.paymentId} data-payment-id={payment.paymentId}>
-                      <td className="mono">
-                        <Link to={`/dashboard/payments/${payment.paymentId}`}>{payment.paymentId}</Link>
-                      </td>
-                      <td>
-                        <CardDescription payment={payment} />
-                      </td>
-                      <td className="number">{formatAmount(payment.amount, payment.currency)}</td>
-                      <td className="number">
-                        {formatAmount(payment.refundedAmount ?? 0, payment.currency)}
-                      </td>
-                      <td>{payment.status}</td>
-                      <td>{new Date(payment.createdAt).toLocaleString()}</td>
-                      <td>
-                        {canRefund && refundableStatuses.has(payment.status) && (
-                          <button
-                            type="button"
-                            className="secondary small"
-                            onClick={() => {
-                              setNotice(undefined);
-                              setRefunding(payment);
-                            }}
-                          >
-                            Refund<span className="visually-hidden"> {payment.paymentId}</span>
-                          </button>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
+                {payments.data.data.map((payment) => (
+                  <tr key={payment.paymentId} data-payment-id={payment.paymentId}>
+                    <td className="mono">
+                      <Link to={`/dashboard/payments/${payment.paymentId}`}>{payment.paymentId}</Link>
+                    </td>
+                    <td>
+                      {payment.card
+                        ? `${payment.card.brand} •••• ${payment.card.last4}`
+                        : (payment.paymentMethod?.type ?? '')}
+                    </td>
+                    <td className="number">{formatAmount(payment.amount, payment.currency)}</td>
+                    <td className="number">{formatAmount(payment.refundedAmount ?? 0, payment.currency)}</td>
+                    <td>{payment.status}</td>
+                    <td>{new Date(payment.createdAt).toLocaleString()}</td>
+                    <td>
+                      {canRefund && refundableStatuses.has(payment.status) && (
+                        <button
+                          type="button"
+                          className="secondary small"
+                          onClick={() => {
+                            onNotice(undefined);
+                            setRefunding(payment);
+                          }}
+                        >
+                          Refund<span className="visually-hidden"> {payment.paymentId}</span>
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
               </tbody>
             </table>
           </div>
-          {payments.data.data.length === 0 && <p>No payments yet.</p>}
+          {payments.data.data.length === 0 && (
+            <p>{search ? 'No payment matches this search.' : 'No payments yet.'}</p>
+          )}
           <div className="pager">
             <button
               type="button"
@@ -127,23 +240,10 @@ export function PaymentsPage({ session }: { readonly session: DashboardSession }
           session={session}
           onClose={(message) => {
             setRefunding(undefined);
-            if (message) setNotice(message);
+            if (message) onNotice(message);
           }}
         />
       )}
-    </section>
+    </>
   );
-}
-
-/** The filter matches the payment id, or the last 4 of its card once known (the token cache). */
-function matches(payment: Payment, filter: string, queryClient: QueryClient): boolean {
-  const wanted = filter.trim().toLowerCase();
-  if (wanted === '') return true;
-  if (payment.paymentId.toLowerCase().includes(wanted)) return true;
-  const description = queryClient.getQueryData<{ card?: { last4: string }; wallet?: { last4: string } }>([
-    'token',
-    payment.paymentMethod?.token,
-  ]);
-  const last4 = description?.card?.last4 ?? description?.wallet?.last4;
-  return last4 !== undefined && last4.includes(wanted);
 }

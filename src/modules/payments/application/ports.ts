@@ -83,6 +83,16 @@ export interface CardDataPort {
   describe(merchantId: string, token: string): Promise<TokenDescription | undefined>;
   /** Clear card data for one acquirer call; never stored, logged or returned by payments. */
   credentialsFor(merchantId: string, token: string): Promise<ProcessorCredentials>;
+  /** Brand and last 4 of a page of the merchant's tokens (at most 500); unknown tokens left out. */
+  describeMany(
+    merchantId: string,
+    tokens: readonly string[],
+  ): Promise<ReadonlyMap<string, { readonly brand: string; readonly last4: string }>>;
+  /** The merchant's tokens ending in `last4`; `truncated` when there are too many to list. */
+  tokensEndingIn(
+    merchantId: string,
+    last4: string,
+  ): Promise<{ readonly tokens: readonly string[]; readonly truncated: boolean }>;
 }
 
 export interface PaymentLedgerRef {

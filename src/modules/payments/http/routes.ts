@@ -3,7 +3,9 @@
 // merchant's payment is 404.
 import { withSpan } from '../../../platform/tracing.ts';
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
+import type { Static } from 'typebox';
 import { DomainError } from '../../../platform/errors.ts';
 import type { HttpApp } from '../../../platform/http/app.ts';
 import { erasePayerData } from '../application/erase-payer-data.ts';
@@ -20,13 +22,16 @@ import {
   getPaymentTimeline,
   getRefunds,
   listMerchantPayments,
+  type ListInput,
 } from '../application/read-payments.ts';
+import { exportPayments } from '../application/export-payments.ts';
 import { refundPayment } from '../application/refund-payment.ts';
 import { voidPayment } from '../application/void-payment.ts';
 import type { PaymentStatus } from '../domain/payment-state.ts';
 import {
   AuthorizeBody,
   CaptureBody,
+  ExportQuery,
   IdempotencyHeaders,
   ListQuery,
   metadataBytesMax,
@@ -88,6 +93,24 @@ function parseDate(value: string | undefined, name: string): Date | undefined {
   if (Number.isNaN(date.getTime()))
     throw new DomainError('validation_failed', 400, `${name} is not a date-time.`);
   return date;
+}
+
+/** The search of GET /payments and GET /payments.csv, parsed (the schema has checked the shapes). */
+function filterOf(query: Static<typeof ExportQuery>): ListInput['filter'] {
+  const createdFrom = parseDate(query.createdFrom, 'createdFrom');
+  const createdTo = parseDate(query.createdTo, 'createdTo');
+  return {
+    ...(query.status !== undefined && { status: query.status as PaymentStatus }),
+    ...(query.method !== undefined && { method: query.method }),
+    ...(query.currency !== undefined && { currency: currencyOf(query.currency) }),
+    ...(createdFrom !== undefined && { createdFrom }),
+    ...(createdTo !== undefined && { createdTo }),
+    ...(query.amountMin !== undefined && { amountMin: BigInt(query.amountMin) }),
+    ...(query.amountMax !== undefined && { amountMax: BigInt(query.amountMax) }),
+    ...(query.last4 !== undefined && { last4: query.last4 }),
+    ...(query.email !== undefined && { email: query.email }),
+    ...(query.reference !== undefined && { reference: query.reference }),
+  };
 }
 
 function listLimit(raw: string | undefined): number {
@@ -298,7 +321,7 @@ export function registerPaymentRoutes(app: HttpApp, options: PaymentRoutesOption
       preHandler: read,
       schema: {
         tags,
-        summary: 'List payments',
+        summary: 'List and search payments',
         querystring: ListQuery,
         documentedResponses: documented.list,
       },
@@ -308,16 +331,33 @@ export function registerPaymentRoutes(app: HttpApp, options: PaymentRoutesOption
       const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
       if (query.cursor !== undefined && cursor === undefined)
         throw new DomainError('invalid_cursor', 400, 'The cursor is not one this API gave out.');
-      const createdFrom = parseDate(query.createdFrom, 'createdFrom');
-      const createdTo = parseDate(query.createdTo, 'createdTo');
       return listMerchantPayments(dependencies, {
         merchantId: merchantIdOf(request),
-        ...(query.status !== undefined && { status: query.status as PaymentStatus }),
-        ...(createdFrom !== undefined && { createdFrom }),
-        ...(createdTo !== undefined && { createdTo }),
+        filter: filterOf(query),
         ...(cursor !== undefined && { cursor }),
         limit: listLimit(query.limit),
       });
+    },
+  );
+
+  app.get(
+    '/payments.csv',
+    {
+      preHandler: read,
+      schema: {
+        tags,
+        summary: 'Export the payments a search finds as CSV',
+        querystring: ExportQuery,
+        documentedResponses: documented.export,
+      },
+    },
+    async (request, reply) => {
+      const lines = await exportPayments(dependencies, merchantIdOf(request), filterOf(request.query));
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="payments.csv"')
+        .header('cache-control', 'no-store')
+        .send(Readable.from(lines));
     },
   );
 

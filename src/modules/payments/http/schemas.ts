@@ -129,16 +129,52 @@ export const PaymentParams = Type.Object({
   }),
 });
 
+const minorUnitsQuery = (description: string) =>
+  Type.String({
+    pattern: '^[0-9]{1,11}$',
+    description: `${description} In minor units of the payment's currency.`,
+  });
+
+/** The search both the list and the CSV export take. */
+const filterFields = {
+  status: Type.Optional(Type.Union(paymentStatuses.map((status) => Type.Literal(status)))),
+  method: Type.Optional(
+    Type.Union([Type.Literal('card'), Type.Literal('wallet'), Type.Literal('bank_redirect')]),
+  ),
+  currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$' })),
+  createdFrom: Type.Optional(Type.String({ format: 'date-time', description: 'Inclusive.' })),
+  createdTo: Type.Optional(Type.String({ format: 'date-time', description: 'Exclusive.' })),
+  amountMin: Type.Optional(minorUnitsQuery('At least this amount.')),
+  amountMax: Type.Optional(minorUnitsQuery('At most this amount.')),
+  last4: Type.Optional(
+    Type.String({ pattern: '^[0-9]{4}$', description: 'The last 4 digits of the card or wallet.' }),
+  ),
+  email: Type.Optional(
+    Type.String({
+      minLength: 3,
+      maxLength: emailAddressLengthMax,
+      description: 'The receipt email, any case.',
+    }),
+  ),
+  reference: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 255,
+      description: 'The payment id, or any metadata value equal to it (an order id, an invoice number).',
+    }),
+  ),
+};
+
 export const ListQuery = Type.Object(
   {
-    status: Type.Optional(Type.Union(paymentStatuses.map((status) => Type.Literal(status)))),
-    createdFrom: Type.Optional(Type.String({ format: 'date-time' })),
-    createdTo: Type.Optional(Type.String({ format: 'date-time' })),
+    ...filterFields,
     cursor: Type.Optional(Type.String({ maxLength: 200 })),
     limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: '1 to 100, default 20.' })),
   },
   { additionalProperties: false },
 );
+
+export const ExportQuery = Type.Object(filterFields, { additionalProperties: false });
 
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(
@@ -264,9 +300,19 @@ export const documented = {
     },
     404: problem('`payment_not_found` (also for another merchant’s payment).'),
   },
+  export: {
+    200: {
+      description:
+        'Newest first, streamed: one line per payment (`payment_id, created_at, status, method, card_brand, card_last4, currency, amount, authorized_amount, captured_amount, refunded_amount, decline_code, risk_decision, risk_score, review`). Amounts are exact decimal strings in major units (`12.50`, `1500` for JPY); cards as brand and last 4 only.',
+      content: { 'text/csv': { schema: Type.String() } },
+    },
+    400: problem('`validation_failed`.'),
+    422: problem('`search_too_broad` (too many cards end in those 4 digits).'),
+  },
   list: {
     200: {
-      description: 'Newest first.',
+      description:
+        'Newest first; each payment with `card: {brand, last4}` when it was paid with a card or wallet.',
       content: {
         'application/json': {
           schema: Type.Object({
@@ -277,5 +323,6 @@ export const documented = {
       },
     },
     400: problem('`validation_failed`, `invalid_cursor`.'),
+    422: problem('`search_too_broad` (too many cards end in those 4 digits).'),
   },
 };

@@ -4,6 +4,7 @@
 import type { Queryable, TransactionSql } from '../../../platform/db/client.ts';
 import type { CurrencyCode } from '../../../platform/money.ts';
 import type { PaymentStatus } from '../domain/payment-state.ts';
+import type { PaymentFilter } from '../domain/payment-filter.ts';
 import type { PaymentRisk } from '../application/ports.ts';
 import type {
   Payment,
@@ -223,11 +224,8 @@ export async function updatePayment(
   return row ? toPayment(row) : undefined;
 }
 
-export interface PaymentListQuery {
+export interface PaymentListQuery extends PaymentFilter {
   readonly merchantId: string;
-  readonly status?: PaymentStatus;
-  readonly createdFrom?: Date;
-  readonly createdTo?: Date;
   /** Exclusive position: items strictly older than this (created_at, id). */
   readonly after?: { readonly createdAt: Date; readonly id: string };
   readonly limit: number;
@@ -240,6 +238,18 @@ export async function listPayments(sql: Queryable, query: PaymentListQuery): Pro
       ${query.status ? sql`and status = ${query.status}` : sql``}
       ${query.createdFrom ? sql`and created_at >= ${query.createdFrom}` : sql``}
       ${query.createdTo ? sql`and created_at < ${query.createdTo}` : sql``}
+      ${query.method ? sql`and method = ${query.method}` : sql``}
+      ${query.currency ? sql`and currency = ${query.currency}` : sql``}
+      ${query.amountMin !== undefined ? sql`and amount >= ${query.amountMin.toString()}::bigint` : sql``}
+      ${query.amountMax !== undefined ? sql`and amount <= ${query.amountMax.toString()}::bigint` : sql``}
+      ${query.tokens ? sql`and token = any(${query.tokens as string[]})` : sql``}
+      ${query.email ? sql`and lower(receipt_email) = ${query.email.toLowerCase()}` : sql``}
+      ${
+        query.reference
+          ? sql`and (id = ${query.reference} or exists (
+              select 1 from jsonb_each_text(metadata) entry where entry.value = ${query.reference}))`
+          : sql``
+      }
       ${query.after ? sql`and (created_at, id) < (${query.after.createdAt}, ${query.after.id})` : sql``}
     order by created_at desc, id desc
     limit ${query.limit}`;

@@ -3,7 +3,13 @@
 import type { PlatformContext } from '../../../platform/module.ts';
 import { openKeyringSource, type KeyringSource } from '../infra/keyring-source.ts';
 import type { VaultDependencies } from './dependencies.ts';
-import { describeToken, type TokenDescription } from './describe-token.ts';
+import {
+  describeToken,
+  describeTokens,
+  tokensEndingIn,
+  type TokenDescription,
+  type TokensEndingIn,
+} from './describe-token.ts';
 import { detokenizeForProcessor, type DetokenizedPaymentData, type DetokenizeRequest } from './detokenize.ts';
 import { loadFingerprintKey } from './load-fingerprint-key.ts';
 import { purgeExpiredCvcs } from './purge-expired-cvcs.ts';
@@ -20,6 +26,8 @@ export interface Vault {
     options: IdempotentTokenizeOptions,
   ): Promise<{ readonly answer: IdempotentAnswer; readonly replayed: boolean }>;
   describe(merchantId: string, token: string): Promise<TokenDescription | undefined>;
+  describeMany(merchantId: string, tokens: readonly string[]): Promise<TokenDescription[]>;
+  tokensEndingIn(merchantId: string, last4: string): Promise<TokensEndingIn>;
   detokenizeForProcessor(request: DetokenizeRequest): Promise<DetokenizedPaymentData>;
   purgeExpiredCvcs(signal?: AbortSignal): Promise<number>;
   readonly dependencies: VaultDependencies;
@@ -58,6 +66,8 @@ export async function openVault(
     tokenizeIdempotently: (merchantId, input, options) =>
       tokenizeIdempotently(dependencies, merchantId, input, options),
     describe: (merchantId, token) => describeToken(dependencies.sql, merchantId, token),
+    describeMany: (merchantId, tokens) => describeTokens(dependencies.sql, merchantId, tokens),
+    tokensEndingIn: (merchantId, last4) => tokensEndingIn(dependencies.sql, merchantId, last4),
     detokenizeForProcessor: (request) => detokenizeForProcessor(dependencies, request),
     purgeExpiredCvcs: (signal) => purgeExpiredCvcs(dependencies, signal),
   };

@@ -1,17 +1,25 @@
 // Routes only a `--role vault` process serves, for payment processors in other processes:
-// POST /internal/vault/detokenize and POST /internal/vault/describe. Service tokens only (scope
+// POST /internal/vault/detokenize, /describe, /describe-many and /tokens-ending-in. Service tokens only (scope
 // `service`; merchants get 403). The clear card data goes to this caller alone: Fastify never logs
 // bodies, the answer is `no-store`, and the audit row names the service client and its actor.
 import { Type } from 'typebox';
 import type { HttpApp } from '../../../platform/http/app.ts';
 import { principalOf, requireScopes, type RequestAuthenticator } from '../../../platform/http/auth.ts';
 import { DomainError } from '../../../platform/errors.ts';
-import type { DetokenizedPaymentData, DetokenizeRequest, TokenDescription } from '../index.ts';
+import type {
+  DetokenizedPaymentData,
+  DetokenizeRequest,
+  TokenDescription,
+  TokensEndingIn,
+} from '../index.ts';
+import { describeTokensMax } from '../application/describe-token.ts';
 import { detokenizePurposes } from '../application/detokenize.ts';
 
 export interface InternalRoutesDependencies {
   readonly authenticator: RequestAuthenticator;
   describe(merchantId: string, token: string): Promise<TokenDescription | undefined>;
+  describeMany(merchantId: string, tokens: readonly string[]): Promise<TokenDescription[]>;
+  tokensEndingIn(merchantId: string, last4: string): Promise<TokensEndingIn>;
   detokenizeForProcessor(request: DetokenizeRequest): Promise<DetokenizedPaymentData>;
 }
 
@@ -46,6 +54,16 @@ const detokenizeBody = Type.Object(
 
 const describeBody = Type.Object(
   { merchantId: merchantField, token: tokenField },
+  { additionalProperties: false },
+);
+
+const describeManyBody = Type.Object(
+  { merchantId: merchantField, tokens: Type.Array(tokenField, { maxItems: describeTokensMax }) },
+  { additionalProperties: false },
+);
+
+const tokensEndingInBody = Type.Object(
+  { merchantId: merchantField, last4: Type.String({ pattern: '^[0-9]{4}$' }) },
   { additionalProperties: false },
 );
 
@@ -126,5 +144,32 @@ export function registerInternalRoutes(app: HttpApp, dependencies: InternalRoute
       if (!description) throw new DomainError('token_not_found', 404, 'No such token.');
       return description;
     },
+  );
+  app.post(
+    '/internal/vault/describe-many',
+    {
+      preHandler: requireScopes(dependencies.authenticator, 'service'),
+      schema: {
+        tags: ['internal'],
+        summary: "Several tokens' public descriptions at once, for lists and exports (service tokens only)",
+        body: describeManyBody,
+      },
+    },
+    async (request) => ({
+      data: await dependencies.describeMany(request.body.merchantId, request.body.tokens),
+    }),
+  );
+  app.post(
+    '/internal/vault/tokens-ending-in',
+    {
+      preHandler: requireScopes(dependencies.authenticator, 'service'),
+      schema: {
+        tags: ['internal'],
+        summary:
+          "A merchant's tokens whose card ends in the given 4 digits, for payment search (service tokens only)",
+        body: tokensEndingInBody,
+      },
+    },
+    async (request) => dependencies.tokensEndingIn(request.body.merchantId, request.body.last4),
   );
 }

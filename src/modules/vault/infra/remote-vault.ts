@@ -5,7 +5,7 @@
 import { DomainError } from '../../../platform/errors.ts';
 import type { Clock } from '../../../platform/clock.ts';
 import { Secret } from '../domain/masked.ts';
-import type { TokenDescription } from '../application/describe-token.ts';
+import type { TokenDescription, TokensEndingIn } from '../application/describe-token.ts';
 import type { DetokenizedPaymentData, DetokenizeRequest } from '../application/detokenize.ts';
 import type { DetokenizedWire } from '../http/internal-routes.ts';
 
@@ -24,6 +24,8 @@ export interface RemoteVaultOptions {
 
 export interface RemoteVault {
   describe(merchantId: string, token: string): Promise<TokenDescription | undefined>;
+  describeMany(merchantId: string, tokens: readonly string[]): Promise<TokenDescription[]>;
+  tokensEndingIn(merchantId: string, last4: string): Promise<TokensEndingIn>;
   detokenizeForProcessor(request: DetokenizeRequest): Promise<DetokenizedPaymentData>;
 }
 
@@ -92,6 +94,24 @@ export function createRemoteVault(options: RemoteVaultOptions): RemoteVault {
       if (status !== 200 || typeof json !== 'object' || json === null)
         throw vaultUnavailable(`describe answered ${status}`);
       return json as TokenDescription;
+    },
+    async describeMany(merchantId, tokens) {
+      if (tokens.length === 0) return [];
+      const { status, json } = await post('internal/vault/describe-many', { merchantId, tokens });
+      if (
+        status !== 200 ||
+        typeof json !== 'object' ||
+        json === null ||
+        !Array.isArray((json as { data?: unknown }).data)
+      )
+        throw vaultUnavailable(`describe-many answered ${status}`);
+      return (json as { data: TokenDescription[] }).data;
+    },
+    async tokensEndingIn(merchantId, last4) {
+      const { status, json } = await post('internal/vault/tokens-ending-in', { merchantId, last4 });
+      if (status !== 200 || typeof json !== 'object' || json === null)
+        throw vaultUnavailable(`tokens-ending-in answered ${status}`);
+      return json as TokensEndingIn;
     },
     async detokenizeForProcessor(request) {
       const { status, json } = await post('internal/vault/detokenize', {

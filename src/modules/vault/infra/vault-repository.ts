@@ -96,6 +96,32 @@ export async function findToken(
   return record ? toTokenRow(record) : undefined;
 }
 
+/** Public descriptions of several tokens of one merchant; unknown ids are left out. */
+export async function findTokens(
+  sql: Queryable,
+  merchantId: string,
+  tokenIds: readonly string[],
+): Promise<TokenRow[]> {
+  const records = await sql<TokenRecord[]>`
+    select token_id, merchant_id, kind, wallet_type, brand, bin, last4, exp_month, exp_year, fingerprint,
+           created_at, key_version, wrapped_key, ciphertext
+    from vault.card_tokens where merchant_id = ${merchantId} and token_id = any(${tokenIds as string[]})`;
+  return records.map(toTokenRow);
+}
+
+/** The merchant's token ids ending in `last4`, at most `limit` (index card_tokens_merchant_last4). */
+export async function findTokenIdsByLast4(
+  sql: Queryable,
+  merchantId: string,
+  last4: string,
+  limit: number,
+): Promise<string[]> {
+  const rows = await sql<{ token_id: string }[]>`
+    select token_id from vault.card_tokens where merchant_id = ${merchantId} and last4 = ${last4}
+    limit ${limit}`;
+  return rows.map((row) => row.token_id);
+}
+
 export interface TokenWithSecret extends TokenRow {
   readonly secret: EncryptedSecret;
   /** The CVC record, deleted by this statement (asked for and present only). */
