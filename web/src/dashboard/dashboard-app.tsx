@@ -4,6 +4,7 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ApiProblem, messageFor, type DashboardSession } from './api.ts';
+import { FraudPage } from './fraud-page.tsx';
 import { HomePage } from './home-page.tsx';
 import { Link, useLocation } from './navigation.tsx';
 import { PaymentPage } from './payment-page.tsx';
@@ -81,16 +82,22 @@ function CurrentPage({ session }: { readonly session: DashboardSession }) {
   const payment = paymentPath.exec(path);
   if (payment?.[1]) return <PaymentPage key={payment[1]} session={session} paymentId={payment[1]} />;
   if (path === '/dashboard/payments') return <PaymentsPage session={session} />;
+  if (path === '/dashboard/fraud') return <FraudPage session={session} />;
   return <HomePage />;
 }
 
 const sections = [
-  { to: '/dashboard', name: 'Home', current: (path: string) => !path.startsWith('/dashboard/payments') },
+  {
+    to: '/dashboard',
+    name: 'Home',
+    current: (path: string) => !path.startsWith('/dashboard/payments') && path !== '/dashboard/fraud',
+  },
   {
     to: '/dashboard/payments',
     name: 'Payments',
     current: (path: string) => path.startsWith('/dashboard/payments'),
   },
+  { to: '/dashboard/fraud', name: 'Fraud', current: (path: string) => path === '/dashboard/fraud' },
 ];
 
 function SignedIn({ session }: { readonly session: DashboardSession }) {
