@@ -66,6 +66,28 @@ export interface TimelineEntry {
   readonly detail?: string;
 }
 
+export interface Balance {
+  readonly currency: string;
+  readonly pending: number;
+  readonly available: number;
+  readonly inTransit: number;
+  readonly authorized: number;
+}
+
+export interface VolumeDay {
+  readonly date: string;
+  readonly count: number;
+  readonly capturedCount: number;
+  readonly capturedAmount: number;
+  readonly refundedAmount: number;
+}
+
+export interface Volume {
+  readonly from: string;
+  readonly to: string;
+  readonly currencies: readonly { readonly currency: string; readonly days: readonly VolumeDay[] }[];
+}
+
 export interface PaymentPage {
   readonly data: readonly Payment[];
   readonly nextCursor: string | null;
@@ -133,6 +155,8 @@ export const api = {
       'GET',
       `/tokens/${encodeURIComponent(token)}`,
     ),
+  balance: () => request<{ balances: readonly Balance[] }>('GET', '/balance'),
+  volume: (days: number) => request<Volume>('GET', `/payments/volume?days=${days}`),
   payment: (paymentId: string) => request<PaymentDetail>('GET', `/payments/${encodeURIComponent(paymentId)}`),
   timeline: (paymentId: string) =>
     request<{ currency: string; data: readonly TimelineEntry[] }>(
