@@ -1,5 +1,8 @@
 // `npm run demo [-- --scenario N] [--url URL]`: plays the spec's scenarios against a running PayFlow
-// and narrates each step: the HTTP call, the answer's key fields, and the ledger after it. With no
+// and narrates each step: the HTTP call, the answer's key fields, and the ledger after it. Every call
+// goes through the client SDK (sdk/, ADR 26) as a merchant's code would: its OAuth2 token, its
+// Idempotency-Keys, its bigint money and its typed errors; the narration reads the status and
+// headers from the fetch the SDK is given. With no
 // PayFlow answering at the URL (default http://localhost:8080, or $API), it starts one itself on a
 // fresh embedded database (or $DATABASE_URL) in a temporary data directory, with short schedules so
 // that the janitor and webhook retries happen within seconds. Every step checks what it narrates:
@@ -12,7 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { styleText } from 'node:util';
-import { verifyWebhook } from '../src/webhooks.ts';
+import { PayFlowClient, PayFlowError, verifyWebhook } from '../sdk/src/index.ts';
 import { withLuhnCheckDigit } from '../src/simulator/test-cards.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -34,11 +37,13 @@ interface Answer {
 
 interface Demo {
   api: string;
-  token: string;
+  client: PayFlowClient;
+  /** The last answer the SDK's fetch received (the SDK returns bodies; the narration shows statuses). */
+  last: () => Response | undefined;
   /** Whether this PayFlow was started by the demo with its short schedules. */
   own: boolean;
-  /** An operator's token (admin role), for settlement and reconciliation; absent: scenario 7 says why. */
-  adminToken?: string;
+  /** An operator's client (admin role), for settlement and reconciliation; absent: scenario 7 says why. */
+  admin?: PayFlowClient;
 }
 
 function say(text: string): void {
@@ -53,10 +58,41 @@ function step(text: string): void {
   say(`\n${paint('bold', '▸')} ${text}`);
 }
 
+/** JSON for the narration; the SDK's bigint amounts print as the integers they are. */
 function shown(value: unknown): string {
-  return JSON.stringify(value);
+  return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? Number(item) : item));
 }
 
+/**
+ * One SDK call, narrated: prints the HTTP call, runs it, and returns its status, body and headers.
+ * A PayFlowError (any 4xx/5xx the SDK does not retry) is an answer too: its problem is the body.
+ */
+async function viaSdk(
+  demo: Demo,
+  narration: { method: string; route: string; body?: unknown; idempotencyKey?: string; quiet?: boolean },
+  run: (client: PayFlowClient) => Promise<unknown>,
+  via: PayFlowClient = demo.client,
+): Promise<Answer> {
+  const { method, route, body, idempotencyKey, quiet = false } = narration;
+  const keyNote =
+    idempotencyKey === undefined ? '' : paint('dim', `  (Idempotency-Key ${idempotencyKey.slice(0, 8)}…)`);
+  if (!quiet)
+    say(`  ${paint('cyan', `${method} ${route}`)}${body === undefined ? '' : ` ${shown(body)}`}${keyNote}`);
+  try {
+    const result = (await run(via)) as Record<string, unknown>;
+    const response = demo.last();
+    return { status: response?.status ?? 200, body: result, headers: response?.headers ?? new Headers() };
+  } catch (error) {
+    if (!(error instanceof PayFlowError)) throw error;
+    return {
+      status: error.status,
+      body: { ...error.problem },
+      headers: demo.last()?.headers ?? new Headers(),
+    };
+  }
+}
+
+/** Any other route, through the SDK's `request` (token, Idempotency-Key on unsafe methods, retries). */
 async function call(
   demo: Demo,
   method: string,
@@ -64,23 +100,14 @@ async function call(
   body?: unknown,
   idempotencyKey?: string,
   quiet = false,
-  token = demo.token,
+  via: PayFlowClient = demo.client,
 ): Promise<Answer> {
-  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
-  const keyNote =
-    idempotencyKey === undefined ? '' : paint('dim', `  (Idempotency-Key ${idempotencyKey.slice(0, 8)}…)`);
-  if (!quiet)
-    say(`  ${paint('cyan', `${method} ${route}`)}${body === undefined ? '' : ` ${shown(body)}`}${keyNote}`);
-  const response = await fetch(`${demo.api}${route}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  const parsed = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
-  return { status: response.status, body: parsed, headers: response.headers };
+  return viaSdk(
+    demo,
+    { method, route, body, idempotencyKey, quiet },
+    (client) => client.request(method, route, body, idempotencyKey === undefined ? {} : { idempotencyKey }),
+    via,
+  );
 }
 
 function answered(answer: Answer, fields: string[]): void {
@@ -91,7 +118,11 @@ function answered(answer: Answer, fields: string[]): void {
 }
 
 async function ledgerOf(demo: Demo, paymentId: string): Promise<void> {
-  const payment = await call(demo, 'GET', `/payments/${paymentId}`, undefined, undefined, true);
+  const payment = await viaSdk(
+    demo,
+    { method: 'GET', route: `/payments/${paymentId}`, quiet: true },
+    (client) => client.getPayment(paymentId),
+  );
   const entries = (payment.body.ledgerEntries ?? []) as Array<Record<string, unknown>>;
   say(
     paint(
@@ -105,9 +136,10 @@ async function ledgerOf(demo: Demo, paymentId: string): Promise<void> {
 }
 
 async function tokenizeCard(demo: Demo, number: string): Promise<string> {
-  const answer = await call(demo, 'POST', '/tokens', {
-    card: { number, expMonth: 12, expYear: new Date().getUTCFullYear() + 3, cvc: '123' },
-  });
+  const card = { number, expMonth: 12, expYear: new Date().getUTCFullYear() + 3, cvc: '123' };
+  const answer = await viaSdk(demo, { method: 'POST', route: '/tokens', body: { card } }, (client) =>
+    client.tokenizeCard(card),
+  );
   expect(answer.status === 201, `tokenizing a card answered ${answer.status}`);
   say(`  → 201 token ${String(answer.body.token)} (the card number stays in the vault)`);
   return String(answer.body.token);
@@ -122,11 +154,20 @@ function freshCard(): string {
   return withLuhnCheckDigit(`4${String(randomInt(0, 1e14)).padStart(14, '0')}`);
 }
 
-async function authorize(demo: Demo, token: string, amount: number, key = randomUUID()): Promise<Answer> {
-  return call(
+type AuthorizeInput = Parameters<PayFlowClient['authorize']>[0];
+
+/** POST /payments/authorize through the SDK, under the given Idempotency-Key (a new one by default). */
+async function authorizeWith(demo: Demo, input: AuthorizeInput, key = randomUUID()): Promise<Answer> {
+  return viaSdk(
     demo,
-    'POST',
-    '/payments/authorize',
+    { method: 'POST', route: '/payments/authorize', body: input, idempotencyKey: key },
+    (client) => client.authorize(input, { idempotencyKey: key }),
+  );
+}
+
+async function authorize(demo: Demo, token: string, amount: bigint, key = randomUUID()): Promise<Answer> {
+  return authorizeWith(
+    demo,
     {
       amount,
       currency: 'USD',
@@ -134,6 +175,34 @@ async function authorize(demo: Demo, token: string, amount: number, key = random
       metadata: { orderId: `order-${key.slice(0, 8)}` },
     },
     key,
+  );
+}
+
+async function capture(demo: Demo, paymentId: string): Promise<Answer> {
+  const key = randomUUID();
+  return viaSdk(
+    demo,
+    { method: 'POST', route: `/payments/${paymentId}/capture`, body: {}, idempotencyKey: key },
+    (client) => client.capture(paymentId, {}, { idempotencyKey: key }),
+  );
+}
+
+async function refund(
+  demo: Demo,
+  paymentId: string,
+  input: { amount: bigint; reason?: string },
+): Promise<Answer> {
+  const key = randomUUID();
+  return viaSdk(
+    demo,
+    { method: 'POST', route: `/payments/${paymentId}/refund`, body: input, idempotencyKey: key },
+    (client) => client.refund(paymentId, input, { idempotencyKey: key }),
+  );
+}
+
+async function paymentNow(demo: Demo, paymentId: string): Promise<Answer> {
+  return viaSdk(demo, { method: 'GET', route: `/payments/${paymentId}`, quiet: true }, (client) =>
+    client.getPayment(paymentId),
   );
 }
 
@@ -155,7 +224,7 @@ async function eventually<T>(
 async function authorizeAndCapture(demo: Demo): Promise<void> {
   step('Tokenize a test card, then authorize 25.00 USD');
   const card = await tokenizeCard(demo, freshCard());
-  const authorized = await authorize(demo, card, 2500);
+  const authorized = await authorize(demo, card, 2500n);
   answered(authorized, ['paymentId', 'status', 'amount', 'currency']);
   expect(
     authorized.status === 201 && authorized.body.status === 'AUTHORIZED',
@@ -164,7 +233,7 @@ async function authorizeAndCapture(demo: Demo): Promise<void> {
   const paymentId = String(authorized.body.paymentId);
   await ledgerOf(demo, paymentId);
   step('Capture the whole amount');
-  const captured = await call(demo, 'POST', `/payments/${paymentId}/capture`, {}, randomUUID());
+  const captured = await capture(demo, paymentId);
   answered(captured, ['status', 'capturedAmount']);
   expect(captured.status === 200 && captured.body.status === 'CAPTURED', 'the capture did not succeed');
   await ledgerOf(demo, paymentId);
@@ -174,29 +243,25 @@ async function authorizeAndCapture(demo: Demo): Promise<void> {
 async function partialRefund(demo: Demo): Promise<void> {
   step('Authorize and capture 40.00 USD in one call (capture: true)');
   const card = await tokenizeCard(demo, freshCard());
-  const paid = await call(
-    demo,
-    'POST',
-    '/payments/authorize',
-    { amount: 4000, currency: 'USD', paymentMethod: { type: 'card', token: card }, capture: true },
-    randomUUID(),
-  );
+  const paid = await authorizeWith(demo, {
+    amount: 4000n,
+    currency: 'USD',
+    paymentMethod: { type: 'card', token: card },
+    capture: true,
+  });
   answered(paid, ['paymentId', 'status']);
   expect(paid.status === 201 && paid.body.status === 'CAPTURED', 'the payment was not captured');
   const paymentId = String(paid.body.paymentId);
   step('Refund 15.00 of it');
-  const refund = await call(
-    demo,
-    'POST',
-    `/payments/${paymentId}/refund`,
-    { amount: 1500, reason: 'customer_request' },
-    randomUUID(),
+  const refunded = await refund(demo, paymentId, { amount: 1500n, reason: 'customer_request' });
+  answered(refunded, ['refundId', 'status', 'refundedAmount', 'paymentStatus']);
+  expect(
+    refunded.status === 200 && refunded.body.refundedAmount === 1500n,
+    'the partial refund did not succeed',
   );
-  answered(refund, ['refundId', 'status', 'refundedAmount', 'paymentStatus']);
-  expect(refund.status === 200 && refund.body.refundedAmount === 1500, 'the partial refund did not succeed');
   await ledgerOf(demo, paymentId);
   step('Refund 30.00 more: only 25.00 is left, so PayFlow refuses and changes nothing');
-  const tooMuch = await call(demo, 'POST', `/payments/${paymentId}/refund`, { amount: 3000 }, randomUUID());
+  const tooMuch = await refund(demo, paymentId, { amount: 3000n });
   answered(tooMuch, ['code', 'detail']);
   expect(
     tooMuch.status === 409 && tooMuch.body.code === 'refund_exceeds_captured',
@@ -210,11 +275,11 @@ async function idempotency(demo: Demo): Promise<void> {
   const card = await tokenizeCard(demo, freshCard());
   const key = randomUUID();
   step('Authorize 12.00 USD with an Idempotency-Key');
-  const first = await authorize(demo, card, 1200, key);
+  const first = await authorize(demo, card, 1200n, key);
   answered(first, ['paymentId', 'status']);
   expect(first.status === 201, 'the first request failed');
   step('Send the very same request again (a client retrying after a lost answer)');
-  const again = await authorize(demo, card, 1200, key);
+  const again = await authorize(demo, card, 1200n, key);
   answered(again, ['paymentId', 'status']);
   say(`  idempotent-replayed: ${again.headers.get('idempotent-replayed')}`);
   expect(
@@ -223,7 +288,7 @@ async function idempotency(demo: Demo): Promise<void> {
   );
   say('  one payment, one hold: the retry changed nothing');
   step('Reuse the key with a different amount');
-  const changed = await authorize(demo, card, 9900, key);
+  const changed = await authorize(demo, card, 9900n, key);
   answered(changed, ['code', 'detail']);
   expect(
     changed.status === 409 || changed.status === 422,
@@ -236,7 +301,7 @@ async function acquirerTimeout(demo: Demo): Promise<void> {
   step('Authorize with the card whose acquirer approves but answers too late (4000000000003220)');
   const card = await tokenizeCard(demo, '4000000000003220');
   const key = randomUUID();
-  const pending = await authorize(demo, card, 3000, key);
+  const pending = await authorize(demo, card, 3000n, key);
   answered(pending, ['paymentId', 'status']);
   expect(
     pending.status === 202 && pending.body.status === 'PENDING',
@@ -254,13 +319,13 @@ async function acquirerTimeout(demo: Demo): Promise<void> {
   }
   step('Wait for the janitor to ask the acquirer by reference');
   const settled = await eventually('the janitor resolving the payment', 60_000, async () => {
-    const answer = await call(demo, 'GET', `/payments/${paymentId}`, undefined, undefined, true);
+    const answer = await paymentNow(demo, paymentId);
     return answer.body.status === 'PENDING' ? undefined : answer;
   });
   answered(settled, ['status']);
   expect(settled.body.status === 'AUTHORIZED', `the janitor left the payment ${String(settled.body.status)}`);
   step('The client retries its request with the same key and now gets the final answer');
-  const retried = await authorize(demo, card, 3000, key);
+  const retried = await authorize(demo, card, 3000n, key);
   answered(retried, ['paymentId', 'status']);
   expect(retried.body.status === 'AUTHORIZED', 'the retry did not get the final answer');
   await ledgerOf(demo, paymentId);
@@ -320,21 +385,33 @@ async function webhookRetried(demo: Demo): Promise<void> {
     secret = String(endpoint.body.secret);
     step('Capture a payment: its payment.captured.v1 goes to the receiver');
     const card = await tokenizeCard(demo, freshCard());
-    const paid = await call(
-      demo,
-      'POST',
-      '/payments/authorize',
-      { amount: 1800, currency: 'USD', paymentMethod: { type: 'card', token: card }, capture: true },
-      randomUUID(),
-    );
+    const paid = await authorizeWith(demo, {
+      amount: 1800n,
+      currency: 'USD',
+      paymentMethod: { type: 'card', token: card },
+      capture: true,
+    });
     answered(paid, ['paymentId', 'status']);
     expect(paid.body.status === 'CAPTURED', 'the payment was not captured');
     const id = await eventually('a verified delivery', 90_000, async () => receiver.seen[0]);
     step('The delivery and its attempts, as PayFlow recorded them');
-    const deliveries = await call(demo, 'GET', `/webhooks/endpoints/${String(endpoint.body.id)}/deliveries`);
-    const list = (deliveries.body.deliveries ?? deliveries.body.data ?? []) as Array<Record<string, unknown>>;
-    const delivery = list.find((item) => item.webhookId === id || item.id === id) ?? list[0];
-    const attempts = (delivery?.attempts ?? []) as Array<Record<string, unknown>>;
+    // The receiver has answered 200; PayFlow records that attempt just after, so read until it has
+    // (or until the wait ends, and the check below says what was recorded).
+    const route = `/webhooks/endpoints/${String(endpoint.body.id)}/deliveries`;
+    const read = async () => {
+      const deliveries = await call(demo, 'GET', route, undefined, undefined, true);
+      const list = (deliveries.body.deliveries ?? deliveries.body.data ?? []) as Array<
+        Record<string, unknown>
+      >;
+      const delivery = list.find((item) => item.webhookId === id || item.id === id) ?? list[0];
+      return { deliveries, delivery, attempts: (delivery?.attempts ?? []) as Array<Record<string, unknown>> };
+    };
+    const recorded = await eventually('PayFlow recording the delivered attempt', 15_000, async () => {
+      const current = await read();
+      return current.delivery?.status === 'pending' ? undefined : current;
+    }).catch(read);
+    const { deliveries, delivery, attempts } = recorded;
+    say(`  ${paint('cyan', `GET ${route}`)}`);
     say(
       `  → ${deliveries.status} ${shown({ status: delivery?.status, attempts: attempts.map((a) => a.statusCode) })}`,
     );
@@ -353,13 +430,12 @@ async function fraudScreening(demo: Demo): Promise<void> {
   let blocked: Answer | undefined;
   for (let index = 0; index < 7; index += 1) {
     const token = await tokenizeCard(demo, freshCard());
-    const answer = await call(
-      demo,
-      'POST',
-      '/payments/authorize',
-      { amount: 100, currency: 'USD', paymentMethod: { type: 'card', token }, payer: { ipAddress: ip } },
-      randomUUID(),
-    );
+    const answer = await authorizeWith(demo, {
+      amount: 100n,
+      currency: 'USD',
+      paymentMethod: { type: 'card', token },
+      payer: { ipAddress: ip },
+    });
     answered(answer, ['paymentId', 'status', 'code', 'risk']);
     statuses.push(answer.status);
     if (answer.status === 422) blocked ??= answer;
@@ -379,18 +455,17 @@ async function fraudScreening(demo: Demo): Promise<void> {
 
   step('A card with an elevated risk (4000000000009235), capture: true: authorized, but held for review');
   const risky = await tokenizeCard(demo, '4000000000009235');
-  const held = await call(
-    demo,
-    'POST',
-    '/payments/authorize',
-    { amount: 5000, currency: 'USD', paymentMethod: { type: 'card', token: risky }, capture: true },
-    randomUUID(),
-  );
+  const held = await authorizeWith(demo, {
+    amount: 5000n,
+    currency: 'USD',
+    paymentMethod: { type: 'card', token: risky },
+    capture: true,
+  });
   answered(held, ['paymentId', 'status', 'review']);
   expect(held.status === 201 && held.body.review === 'pending', 'the risky payment was not sent to review');
   const paymentId = String(held.body.paymentId);
   step('The merchant tries to capture it: refused while in review');
-  const refused = await call(demo, 'POST', `/payments/${paymentId}/capture`, {}, randomUUID());
+  const refused = await capture(demo, paymentId);
   answered(refused, ['code', 'detail']);
   expect(refused.status === 409 && refused.body.code === 'payment_in_review', 'the capture was not refused');
   step(
@@ -403,7 +478,7 @@ async function fraudScreening(demo: Demo): Promise<void> {
   answered(approved, ['paymentId', 'status', 'review']);
   expect(approved.status === 200 && approved.body.review === 'approved', 'the approval failed');
   await eventually('the capture on approval', 15_000, async () => {
-    const payment = await call(demo, 'GET', `/payments/${paymentId}`, undefined, undefined, true);
+    const payment = await paymentNow(demo, paymentId);
     return payment.body.status === 'CAPTURED' ? payment : undefined;
   });
   say('  → the payment is CAPTURED');
@@ -412,7 +487,7 @@ async function fraudScreening(demo: Demo): Promise<void> {
 
 // 7. Settle the day and reconcile the acquirer's report, one discrepancy found and adjusted.
 async function settlementReconciliation(demo: Demo): Promise<void> {
-  const admin = demo.adminToken;
+  const admin = demo.admin;
   if (admin === undefined) {
     say(
       "  settlement and reconciliation are an operator's: set DEMO_ADMIN_CLIENT_ID and DEMO_ADMIN_CLIENT_SECRET" +
@@ -425,25 +500,26 @@ async function settlementReconciliation(demo: Demo): Promise<void> {
   const today = new Date().toISOString().slice(0, 10);
   step('Two sales today: 30.00 and 20.00 USD (capture: true), then a 5.00 refund of the first');
   const paymentIds: string[] = [];
-  for (const amount of [3000, 2000]) {
+  for (const amount of [3000n, 2000n]) {
     const card = await tokenizeCard(demo, freshCard());
-    const sale = await call(
-      demo,
-      'POST',
-      '/payments/authorize',
-      { amount, currency: 'USD', paymentMethod: { type: 'card', token: card }, capture: true },
-      randomUUID(),
-    );
+    const sale = await authorizeWith(demo, {
+      amount,
+      currency: 'USD',
+      paymentMethod: { type: 'card', token: card },
+      capture: true,
+    });
     answered(sale, ['paymentId', 'status', 'amount']);
     expect(sale.body.status === 'CAPTURED', 'the sale was not captured');
     paymentIds.push(String(sale.body.paymentId));
   }
-  const refund = await call(demo, 'POST', `/payments/${paymentIds[0]}/refund`, { amount: 500 }, randomUUID());
-  answered(refund, ['status', 'refundedAmount']);
-  expect(refund.status === 200, 'the refund failed');
+  const refunded = await refund(demo, paymentIds[0]!, { amount: 500n });
+  answered(refunded, ['status', 'refundedAmount']);
+  expect(refunded.status === 200, 'the refund failed');
   // Settlement learns of captures and refunds from their events: wait until it has consumed them all.
   await eventually('the settlement consumer catching up', 30_000, async () => {
-    const metrics = await fetch(`${demo.api}/metrics`, { headers: { authorization: `Bearer ${admin}` } });
+    const metrics = await fetch(`${demo.api}/metrics`, {
+      headers: { authorization: `Bearer ${await admin.accessToken()}` },
+    });
     const text = await metrics.text();
     const unpublished = /^payflow_events_outbox_unpublished (\d+)/m.exec(text)?.[1];
     const lag = /^payflow_events_consumer_lag\{group="settlement"\} (\d+)/m.exec(text)?.[1];
@@ -497,7 +573,7 @@ async function settlementReconciliation(demo: Demo): Promise<void> {
   answered(resolved, ['id', 'status', 'adjustment']);
   const adjustment = (resolved.body.adjustment ?? {}) as Record<string, unknown>;
   expect(
-    resolved.status === 200 && adjustment.amount === 1 && adjustment.kind === 'acquirer_difference',
+    resolved.status === 200 && adjustment.amount === 1n && adjustment.kind === 'acquirer_difference',
     'the adjustment was not posted',
   );
   say(
@@ -612,7 +688,16 @@ interface ClientCredentials {
   clientSecret: string;
 }
 
-async function tokenFor(api: string, credentialsFile: string): Promise<string> {
+/**
+ * The SDK clients for the demo merchant (from the credentials file the first start writes) and, when
+ * given, an operator. Both use one fetch that keeps the last answer, which the narration reports.
+ */
+async function demoFor(
+  api: string,
+  credentialsFile: string,
+  own: boolean,
+  operator?: { credentials: ClientCredentials; what: string },
+): Promise<Demo> {
   let credentials: ClientCredentials;
   try {
     credentials = JSON.parse(readFileSync(credentialsFile, 'utf8')) as typeof credentials;
@@ -621,7 +706,35 @@ async function tokenFor(api: string, credentialsFile: string): Promise<string> {
       `cannot read ${credentialsFile}: start PayFlow with \`npm start\` (it writes the demo merchant's credentials there) or set PAYFLOW_DATA_DIR`,
     );
   }
-  return clientToken(api, credentials, `the demo merchant's credentials in ${credentialsFile}`);
+  let last: Response | undefined;
+  const recordingFetch: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init);
+    last = response;
+    return response;
+  };
+  const client = await signedIn(
+    new PayFlowClient({ baseUrl: api, ...credentials, fetch: recordingFetch }),
+    `the demo merchant's credentials in ${credentialsFile}`,
+  );
+  const admin =
+    operator === undefined
+      ? undefined
+      : await signedIn(
+          new PayFlowClient({ baseUrl: api, ...operator.credentials, fetch: recordingFetch }),
+          operator.what,
+        );
+  return { api, client, last: () => last, own, ...(admin !== undefined && { admin }) };
+}
+
+/** The client once it holds a token; refused credentials end the demo with one line. */
+async function signedIn(client: PayFlowClient, what: string): Promise<PayFlowClient> {
+  try {
+    await client.accessToken();
+    return client;
+  } catch (error) {
+    if (!(error instanceof PayFlowError)) throw error;
+    throw new DemoFailure(`${what} were refused (${error.status} ${error.code})`);
+  }
 }
 
 /** An operator client for the demo's own PayFlow, created with the CLI on its database. */
@@ -636,22 +749,6 @@ async function ownAdminCredentials(started: Started): Promise<ClientCredentials>
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new DemoFailure(`payflow clients create --role admin exited with ${code}`);
   return JSON.parse(output) as ClientCredentials;
-}
-
-async function clientToken(api: string, credentials: ClientCredentials, what: string): Promise<string> {
-  const response = await fetch(`${api}/oauth/token`, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${credentials.clientId}:${credentials.clientSecret}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: 'grant_type=client_credentials',
-  });
-  const body = (await response.json()) as { access_token?: string };
-  if (!response.ok || body.access_token === undefined) {
-    throw new DemoFailure(`${what} were refused (${response.status})`);
-  }
-  return body.access_token;
 }
 
 function argument(name: string): string | undefined {
@@ -674,31 +771,23 @@ async function main(): Promise<number> {
       say(paint('dim', `Using the PayFlow at ${url} (credentials from ${dataDir}).`));
       const adminId = process.env.DEMO_ADMIN_CLIENT_ID;
       const adminSecret = process.env.DEMO_ADMIN_CLIENT_SECRET;
-      demo = {
-        api: url,
-        token: await tokenFor(url, path.join(dataDir, 'demo-credentials.json')),
-        own: false,
-        ...(adminId !== undefined &&
-          adminSecret !== undefined && {
-            adminToken: await clientToken(
-              url,
-              { clientId: adminId, clientSecret: adminSecret },
-              'DEMO_ADMIN_CLIENT_ID and DEMO_ADMIN_CLIENT_SECRET',
-            ),
-          }),
-      };
+      demo = await demoFor(
+        url,
+        path.join(dataDir, 'demo-credentials.json'),
+        false,
+        adminId !== undefined && adminSecret !== undefined
+          ? {
+              credentials: { clientId: adminId, clientSecret: adminSecret },
+              what: 'DEMO_ADMIN_CLIENT_ID and DEMO_ADMIN_CLIENT_SECRET',
+            }
+          : undefined,
+      );
     } else {
       started = await startOwn();
-      demo = {
-        api: started.api,
-        token: await tokenFor(started.api, path.join(started.dataDir, 'demo-credentials.json')),
-        own: true,
-        adminToken: await clientToken(
-          started.api,
-          await ownAdminCredentials(started),
-          'the operator client the demo created',
-        ),
-      };
+      demo = await demoFor(started.api, path.join(started.dataDir, 'demo-credentials.json'), true, {
+        credentials: await ownAdminCredentials(started),
+        what: 'the operator client the demo created',
+      });
     }
     for (const [index, [title, play]] of scenarios.entries()) {
       if (only !== undefined && Number(only) !== index + 1) continue;

@@ -3,7 +3,7 @@
 // every relative link in them points at a file that exists.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { generatedBlocks, pagePath, replaceBlock } from '../scripts/concept-docs.ts';
 import { testCards } from '../src/simulator/test-cards.ts';
@@ -47,4 +47,16 @@ test('the README links every concept page, and their relative links resolve', ()
       assert.ok(existsSync(resolved), `${page} links ${target}, which does not exist`);
     }
   }
+});
+
+test("the README's architecture diagram names every module under src/modules", () => {
+  const readme = readFileSync(pagePath('README.md'), 'utf8');
+  const architecture = readme.slice(readme.indexOf('## Architecture'));
+  const diagram = /```mermaid\n([\s\S]*?)```/.exec(architecture)?.[1];
+  assert.ok(diagram !== undefined, 'a mermaid block in the Architecture section');
+  const modules = readdirSync(pagePath('src/modules'), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name);
+  assert.ok(modules.length >= 10);
+  for (const module of modules) assert.match(diagram, new RegExp(`\\b${module}\\b`), module);
 });

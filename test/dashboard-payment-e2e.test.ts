@@ -6,6 +6,7 @@
 // refuses its capture; a capture without the CSRF token is refused; the timeline of another
 // merchant's payment is 404. The payments list searches on the server (reference, status and card
 // last 4, currency and amount) with the search in the address, and exports what it found as CSV.
+// Home shows the balances from GET /balance and the captured volume of the last days as a chart.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -264,6 +265,56 @@ describe('dashboard payment page in Chromium', { skip: browserUnavailable }, () 
       new RegExp(`^${captured},[^,]+,CAPTURED,card,mastercard,4444,USD,99\\.99,99\\.99,99\\.99,0\\.00,`),
     );
     assert.ok(!csv.includes('5555555555554444'));
+    await page.close();
+  });
+
+  test('home shows the balances and a chart of the captured volume per currency', async () => {
+    const shop = await merchantSession(server, 'Home Bakery');
+    const sale = async (amount: number, extra: Record<string, unknown>) => {
+      const token = await tokenize(server.baseUrl, shop);
+      const answer = await call(server.baseUrl, shop, 'POST', '/payments/authorize', {
+        ...authorizeBody(token, amount),
+        ...extra,
+      });
+      assert.equal(answer.status, 201, answer.text);
+    };
+    await sale(4200, { capture: true });
+    await sale(1000, {});
+    await sale(1500, { capture: true, currency: 'JPY' });
+    const owner = await createDashboardUser(server, shop.merchantId, 'owner');
+    const page = await browser.newPage({ locale: 'en-US' });
+    await page.goto(`${server.baseUrl}/dashboard`);
+    await page.getByLabel('Email').fill(owner.email);
+    await page.getByLabel('Password').fill(owner.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Home' }).waitFor();
+    const balances = page.getByTestId('balances');
+    await balances.waitFor();
+    const rows = (await balances.locator('tbody tr').allInnerTexts()).map((row) => row.split('\t'));
+    assert.deepEqual(rows, [
+      ['JPY', '¥1,500', '¥0', '¥0', '¥0'],
+      ['USD', '$42.00', '$0.00', '$0.00', '$10.00'],
+    ]);
+    const usd = page.getByTestId('volume-USD');
+    await usd.waitFor();
+    assert.equal(await usd.locator('figcaption').textContent(), 'USD: $42.00 captured from 14 days');
+    assert.equal(
+      await page.getByTestId('volume-JPY').locator('figcaption').textContent(),
+      'JPY: ¥1,500 captured from 14 days',
+    );
+    assert.equal(await usd.locator('rect.bar').count(), 14);
+    await usd.getByText('The figures').click();
+    const today = new Date().toISOString().slice(0, 10);
+    assert.deepEqual((await usd.locator('tbody tr').last().innerText()).split('\t'), [
+      today,
+      '2',
+      '$42.00',
+      '$0.00',
+    ]);
+    await screenshot(page, 'dashboard-home');
+    await assertAccessible(page, 'home');
+    await page.getByRole('link', { name: 'Payments' }).click();
+    await page.getByRole('heading', { name: 'Payments', exact: true }).waitFor();
     await page.close();
   });
 });

@@ -11,11 +11,14 @@ import { repositoryRoot, testPoolMax } from './support/server.ts';
 const database = await createTestDatabase();
 after(() => database.drop());
 
-function runDemo(args: string[]): Promise<{ code: number | null; output: string }> {
+function runDemo(
+  args: string[],
+  databaseUrl = database.url,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', ...args], {
       cwd: repositoryRoot,
-      env: { ...process.env, DATABASE_URL: database.url, DATABASE_POOL_MAX: testPoolMax, NO_COLOR: '1' },
+      env: { ...process.env, DATABASE_URL: databaseUrl, DATABASE_POOL_MAX: testPoolMax, NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -44,6 +47,20 @@ test(
     assert.ok(!output.includes('\u001b['), 'no colour when piped');
   },
 );
+
+test('--scenario 6 plays that scenario alone', { timeout: 240_000 }, async () => {
+  // Its own database: each started PayFlow generates its own secrets key in its temporary folder.
+  const own = await createTestDatabase();
+  after(() => own.drop());
+  const { code, output } = await runDemo(
+    ['--scenario', '6', '--url', `http://127.0.0.1:${await freePort()}`],
+    own.url,
+  );
+  assert.equal(code, 0, output);
+  assert.match(output, /✓ scenario 6 behaved as narrated/);
+  assert.doesNotMatch(output, /Scenario [1-57]:/);
+  assert.match(output, /fraud_blocked/);
+});
 
 test('an unknown scenario exits 2 with a one-line reason', async () => {
   const { code, output } = await runDemo(['--scenario', '9']);

@@ -212,3 +212,32 @@ test('an item a report lacked, named by a later report, is answered as settled l
     new RegExp(`^settled late: report run ${String(clean.body['runId'])}, line \\d+$`),
   );
 });
+
+test('the acquirer keeping a cent more of a capture is a cost_mismatch, adjusted between bank and acquirer costs', async () => {
+  const charged = `${payments[2]}.capture`;
+  const run = await adminCall('POST', '/v1/admin/reconciliation/fetch', {
+    date: today,
+    simulatorFaults: `cost=${charged}`,
+  });
+  assert.equal(run.status, 201, JSON.stringify(run.body));
+  const counts = run.body['counts'] as Record<string, number>;
+  assert.deepEqual([counts['matched'], counts['cost_mismatch']], [2, 1]);
+  const exception = (await openExceptions()).find(
+    (item) => item['outcome'] === 'cost_mismatch' && item['reference'] === charged,
+  );
+  // 1.5 % of 30.00 expected (0.45), 0.46 reported.
+  assert.deepEqual([exception?.['expectedAmount'], exception?.['reportedAmount']], [45, 46]);
+  const before = await ledgerByRole();
+  const resolved = await adminCall(
+    'POST',
+    `/v1/admin/reconciliation/exceptions/${String(exception!['id'])}/resolve`,
+    { reason: 'scheme fee increase', adjustment: 'acquirer_difference' },
+  );
+  assert.equal(resolved.status, 200, JSON.stringify(resolved.body));
+  assert.equal((resolved.body['adjustment'] as Record<string, unknown>)['amount'], -1);
+  const after = await ledgerByRole();
+  assert.equal(after['bank'], (before['bank'] ?? 0n) - 1n);
+  assert.equal(after['acquirer_costs'], (before['acquirer_costs'] ?? 0n) + 1n);
+  assert.equal(after['merchant_available'], before['merchant_available'], 'the merchant is untouched');
+  await assertLedgerVerifies(server.database.url);
+});

@@ -69,6 +69,7 @@ after(async () => {
 const zero = {
   matched: 0,
   amount_mismatch: 0,
+  cost_mismatch: 0,
   unexpected_in_report: 0,
   duplicate_in_report: 0,
   missing_in_report: 0,
@@ -138,8 +139,8 @@ test('each injected fault lands in its own outcome, and an exception is resolved
 
 const header =
   'Psp Reference,Merchant Reference,Type,Gross Currency,Gross Debit (GC),Gross Credit (GC),Net Currency,Net Debit (NC),Net Credit (NC),Batch Number';
-const settled = (reference: string, amount: string, currency = 'USD') =>
-  `PSP,${reference},Settled,${currency},,${amount},${currency},,${amount},1`;
+const settled = (reference: string, amount: string, currency = 'USD', net = amount) =>
+  `PSP,${reference},Settled,${currency},,${amount},${currency},,${net},1`;
 
 test('malformed reports: a bad header or a giant line is refused with its line; bad rows up to the limit are recorded', async () => {
   const upload = (csv: string) => adminCall('POST', '/v1/admin/reconciliation/reports', csv, 'text/csv');
@@ -165,7 +166,7 @@ test('malformed reports: a bad header or a giant line is refused with its line; 
   const someBad = await upload(
     [
       header,
-      settled(`${payments[2]}.capture`, '30.00'),
+      settled(`${payments[2]}.capture`, '30.00', 'USD', '29.55'), // the acquirer kept 1.5 %, as expected
       settled('pay_y.capture', '"12,50"'),
       settled('pay_z.capture', '10.0'),
       settled('pay_j.capture', '10.00', 'JPY'),

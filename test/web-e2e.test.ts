@@ -219,7 +219,7 @@ describe('web app in Chromium', { skip: unavailable }, () => {
   test('an analyst sees payments and no refund action; wrong passwords are explained', async () => {
     const analyst = await createDashboardUser(server, merchant.merchantId, 'analyst');
     const page = await browser.newPage({ locale: 'en-US' });
-    await page.goto(`${server.baseUrl}/dashboard`);
+    await page.goto(`${server.baseUrl}/dashboard/payments`);
     await page.getByLabel('Email').fill(analyst.email);
     await page.getByLabel('Password').fill('not-the-password');
     await page.getByRole('button', { name: 'Sign in' }).click();

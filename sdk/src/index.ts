@@ -187,6 +187,8 @@ export class PayFlowClient {
       paymentMethod: { type: 'card'; token: string };
       capture?: boolean;
       metadata?: Record<string, string | number | boolean | null>;
+      /** What the fraud screening knows of the payer (never in events). */
+      payer?: { email?: string; ipAddress?: string; billingCountry?: string };
     },
     options: { idempotencyKey?: string } = {},
   ): Promise<Payment> {

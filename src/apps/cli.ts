@@ -83,7 +83,7 @@ async function runStart(args: readonly string[], config: Config): Promise<number
   const { role, workers } = parseStart(args);
   if (workers > 0 && !config.databaseUrl)
     throw new StartupError('--workers needs DATABASE_URL: the embedded PostgreSQL serves one process only');
-  const log = createProcessLogger(config);
+  const log = createProcessLogger(config, 'payflow', 'buffered');
   const platform = await startPlatform({ config, role, log });
   // Started once this process runs (migrations applied), stopped before it closes.
   const supervisor = workers > 0 ? superviseWorkers(workers, log) : undefined;

@@ -10,7 +10,7 @@ import { loadMigrations, migrate, pendingMigrations, type Migration } from '../p
 import { createHttpApp } from '../platform/http/app.ts';
 import { registerHealthRoutes } from '../platform/http/health.ts';
 import { startJobs, type JobRunner } from '../platform/jobs.ts';
-import { addRedactPaths, createLogger, type Logger } from '../platform/log.ts';
+import { addRedactPaths, createLogger, createProcessOutputLogger, type Logger } from '../platform/log.ts';
 import { systemClock, type Clock } from '../platform/clock.ts';
 import type { ModuleRuntime, PlatformContext } from '../platform/module.ts';
 import { createMetricsRegistry } from '../platform/metrics.ts';
@@ -39,9 +39,19 @@ export function moduleMigrations(): Migration[] {
   );
 }
 
-export function createProcessLogger(config: Config, name = 'payflow'): Logger {
+/**
+ * The process's logger. A server (`payflow start`) writes its lines asynchronously (`buffered`, see
+ * createProcessOutputLogger); a CLI command writes each line at once, in order with what it prints.
+ */
+export function createProcessLogger(
+  config: Config,
+  name = 'payflow',
+  output: 'buffered' | 'direct' = 'direct',
+): Logger {
   for (const manifest of manifests()) addRedactPaths(manifest.redactPaths ?? []);
-  return createLogger({ level: config.logLevel, name });
+  return output === 'buffered'
+    ? createProcessOutputLogger({ level: config.logLevel, name })
+    : createLogger({ level: config.logLevel, name });
 }
 
 export interface OpenDatabase {

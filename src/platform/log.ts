@@ -95,3 +95,14 @@ export function createLogger(settings: LoggerSettings): Logger {
   const options = loggerOptions(settings);
   return settings.destination ? pino(options, settings.destination) : pino(options);
 }
+
+/**
+ * A server process's logger: lines go to stdout without a blocking write per line (pino's
+ * asynchronous destination; lines written while a write is in flight leave together). Buffered
+ * lines are flushed when the process exits, also on process.exit() and an uncaught exception; a
+ * kill -9 can lose the last few milliseconds of lines. Under load this saves a write system call
+ * per request and line (issue 12).
+ */
+export function createProcessOutputLogger(settings: Omit<LoggerSettings, 'destination'>): Logger {
+  return createLogger({ ...settings, destination: pino.destination({ dest: 1, sync: false }) });
+}

@@ -92,6 +92,7 @@ export function registerApiRoutes(root: FastifyInstance, acquirer: Acquirer): vo
           duplicate: list(query.duplicate),
           amount: list(query.amount),
           chargeback: list(query.chargeback),
+          cost: list(query.cost),
           unknown: query.unknown === 'true',
         },
       });
@@ -117,6 +118,7 @@ const ReportQuery = Type.Object({
   duplicate: Type.Optional(Type.String({ maxLength: 10_000 })),
   amount: Type.Optional(Type.String({ maxLength: 10_000 })),
   chargeback: Type.Optional(Type.String({ maxLength: 10_000 })),
+  cost: Type.Optional(Type.String({ maxLength: 10_000 })),
   unknown: Type.Optional(Type.String({ enum: ['true', 'false'] })),
 });
 

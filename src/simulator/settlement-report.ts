@@ -3,7 +3,7 @@
 // the batch's costs, a MerchantPayout row for what the acquirer pays out), amounts in major units.
 // The acquirer keeps `costBps` of each capture, split into interchange, scheme fees and markup.
 // Faults for reconciliation tests, by PayFlow reference: a row left out, an amount changed, a row
-// repeated, a row for a reference PayFlow never sent, a chargeback.
+// repeated, a row for a reference PayFlow never sent, a chargeback, a cost one minor unit higher.
 import type { SettlementEntry } from './acquirer.ts';
 
 export const reportColumns = [
@@ -39,6 +39,8 @@ export interface ReportFaults {
   readonly unknown?: boolean;
   /** References charged back: a Chargeback row debiting the amount. */
   readonly chargeback?: readonly string[];
+  /** References whose acquirer cost is reported one minor unit higher (net one lower). */
+  readonly cost?: readonly string[];
 }
 
 const exponents: Record<string, number> = { JPY: 0, KRW: 0, BHD: 3, KWD: 3, JOD: 3, OMR: 3, TND: 3 };
@@ -82,7 +84,7 @@ export function settlementReportCsv(
     total.costs += costs;
     totals.set(currency, total);
   };
-  const line = (entry: SettlementEntry, amount: bigint) => {
+  const line = (entry: SettlementEntry, amount: bigint, extraCost = 0n) => {
     const money = (value: bigint) => formatMajorUnits(value, entry.currency);
     const common = {
       'Company Account': 'PayFlowSimulator',
@@ -98,7 +100,7 @@ export function settlementReportCsv(
       'Batch Number': String(options.batchNumber),
     };
     if (entry.kind === 'capture') {
-      const cost = share(amount, options.costBps);
+      const cost = share(amount, options.costBps) + extraCost;
       const interchange = share(amount, Math.floor(options.costBps / 2));
       const scheme = share(amount, Math.floor(options.costBps / 5));
       row({
@@ -125,7 +127,7 @@ export function settlementReportCsv(
   for (const entry of entries) {
     if (faults.missing?.includes(entry.reference)) continue;
     const amount = faults.amount?.includes(entry.reference) ? entry.amount + 1n : entry.amount;
-    line(entry, amount);
+    line(entry, amount, faults.cost?.includes(entry.reference) ? 1n : 0n);
     if (faults.duplicate?.includes(entry.reference)) line(entry, amount);
     if (faults.chargeback?.includes(entry.reference)) {
       row({

@@ -48,13 +48,13 @@ export function collectCspViolations(page: Page): string[] {
   return violations;
 }
 
-/** Signs in on the dashboard's form and waits for the payments list. */
+/** Signs in on the dashboard's form at the payments address and waits for the payments list. */
 export async function signInAs(
   page: Page,
   baseUrl: string,
   user: { readonly email: string; readonly password: string },
 ): Promise<void> {
-  await page.goto(`${baseUrl}/dashboard`);
+  await page.goto(`${baseUrl}/dashboard/payments`);
   await page.getByLabel('Email').fill(user.email);
   await page.getByLabel('Password').fill(user.password);
   await page.getByRole('button', { name: 'Sign in' }).click();

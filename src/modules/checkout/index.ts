@@ -8,7 +8,7 @@ import type { EventsFace } from '../events/index.ts';
 import type { IdentityFace } from '../identity/index.ts';
 import type { CheckoutDependencies } from './application/ports.ts';
 import { registerCheckoutRoutes } from './http/routes.ts';
-import { checkoutClients, paymentsApiAuthorizer } from './infra/payments-authorizer.ts';
+import { bindingOf, checkoutClients, paymentsApiAuthorizer } from './infra/payments-authorizer.ts';
 
 export const checkoutEventTypes = ['checkout.session.completed.v1'] as const;
 
@@ -16,6 +16,15 @@ export const checkoutModule: ModuleDefinition = {
   manifest: {
     name: 'checkout',
     migrationsDirectory: new URL('./migrations', import.meta.url).pathname,
+    // `payflow secrets rotate-key` re-seals the checkout's merchant client secrets too.
+    sealedColumns: [
+      {
+        table: 'checkout.merchant_clients',
+        idColumn: 'merchant_id',
+        column: 'client_secret_sealed',
+        binding: bindingOf,
+      },
+    ],
   },
   async create(context, faces) {
     const identity = faces['identity'] as IdentityFace | undefined;

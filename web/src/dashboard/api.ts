@@ -66,6 +66,37 @@ export interface TimelineEntry {
   readonly detail?: string;
 }
 
+export interface Balance {
+  readonly currency: string;
+  readonly pending: number;
+  readonly available: number;
+  readonly inTransit: number;
+  readonly authorized: number;
+}
+
+export interface VolumeDay {
+  readonly date: string;
+  readonly count: number;
+  readonly capturedCount: number;
+  readonly capturedAmount: number;
+  readonly refundedAmount: number;
+}
+
+export interface Volume {
+  readonly from: string;
+  readonly to: string;
+  readonly currencies: readonly { readonly currency: string; readonly days: readonly VolumeDay[] }[];
+}
+
+export interface FraudRule {
+  readonly id: string;
+  readonly action: string;
+  readonly rule: string;
+  readonly description: string | null;
+  readonly enabled: boolean;
+  readonly version: number;
+}
+
 export interface PaymentPage {
   readonly data: readonly Payment[];
   readonly nextCursor: string | null;
@@ -133,6 +164,23 @@ export const api = {
       'GET',
       `/tokens/${encodeURIComponent(token)}`,
     ),
+  fraudRules: () =>
+    request<{ data: readonly FraudRule[]; builtin: readonly { id: string; action: string; rule: string }[] }>(
+      'GET',
+      '/fraud/rules',
+    ),
+  createFraudRule: (body: { rule: string; description?: string }, csrfToken: string) =>
+    request<FraudRule>('POST', '/fraud/rules', { body, csrfToken }),
+  changeFraudRule: (id: string, body: { rule?: string; enabled?: boolean }, csrfToken: string) =>
+    request<FraudRule>('PATCH', `/fraud/rules/${encodeURIComponent(id)}`, { body, csrfToken }),
+  reviews: () => request<{ data: readonly Payment[] }>('GET', '/fraud/reviews'),
+  decideReview: (paymentId: string, decision: 'approve' | 'reject', csrfToken: string) =>
+    request<Payment>('POST', `/fraud/reviews/${encodeURIComponent(paymentId)}/${decision}`, {
+      body: {},
+      csrfToken,
+    }),
+  balance: () => request<{ balances: readonly Balance[] }>('GET', '/balance'),
+  volume: (days: number) => request<Volume>('GET', `/payments/volume?days=${days}`),
   payment: (paymentId: string) => request<PaymentDetail>('GET', `/payments/${encodeURIComponent(paymentId)}`),
   timeline: (paymentId: string) =>
     request<{ currency: string; data: readonly TimelineEntry[] }>(
@@ -187,6 +235,8 @@ export function messageFor(error: unknown): string {
       return 'This payment was voided.';
     case 'payment_expired':
       return 'The authorization of this payment has expired.';
+    case 'payment_not_in_review':
+      return 'This payment is no longer waiting for a review decision.';
     case 'search_too_broad':
       return 'Too many cards end in these 4 digits: add a date range or another filter.';
     case 'payment_not_found':

@@ -4,6 +4,8 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ApiProblem, messageFor, type DashboardSession } from './api.ts';
+import { FraudPage } from './fraud-page.tsx';
+import { HomePage } from './home-page.tsx';
 import { Link, useLocation } from './navigation.tsx';
 import { PaymentPage } from './payment-page.tsx';
 import { PaymentsPage } from './payments-page.tsx';
@@ -74,15 +76,29 @@ function SignIn() {
 
 const paymentPath = /^\/dashboard\/payments\/(pay_[0-9a-z]{26})$/;
 
-/** The page for the current address; unknown addresses show the payments. */
+/** The page for the current address; unknown addresses show home. */
 function CurrentPage({ session }: { readonly session: DashboardSession }) {
   const { path } = useLocation();
   const payment = paymentPath.exec(path);
   if (payment?.[1]) return <PaymentPage key={payment[1]} session={session} paymentId={payment[1]} />;
-  return <PaymentsPage session={session} />;
+  if (path === '/dashboard/payments') return <PaymentsPage session={session} />;
+  if (path === '/dashboard/fraud') return <FraudPage session={session} />;
+  return <HomePage />;
 }
 
-const sections = [{ to: '/dashboard/payments', name: 'Payments', prefix: '/dashboard/payments' }];
+const sections = [
+  {
+    to: '/dashboard',
+    name: 'Home',
+    current: (path: string) => !path.startsWith('/dashboard/payments') && path !== '/dashboard/fraud',
+  },
+  {
+    to: '/dashboard/payments',
+    name: 'Payments',
+    current: (path: string) => path.startsWith('/dashboard/payments'),
+  },
+  { to: '/dashboard/fraud', name: 'Fraud', current: (path: string) => path === '/dashboard/fraud' },
+];
 
 function SignedIn({ session }: { readonly session: DashboardSession }) {
   const queryClient = useQueryClient();
@@ -97,7 +113,7 @@ function SignedIn({ session }: { readonly session: DashboardSession }) {
         <span className="brand">PayFlow</span>
         <nav aria-label="Sections">
           {sections.map((section) => (
-            <Link key={section.to} to={section.to} current={path.startsWith(section.prefix)}>
+            <Link key={section.to} to={section.to} current={section.current(path)}>
               {section.name}
             </Link>
           ))}

@@ -27,7 +27,8 @@ const tokenRenewBeforeExpiryMs = 60_000;
 /** Cached merchant tokens kept at most (least recently issued dropped first). */
 const tokenCacheMax = 1_000;
 
-const bindingOf = (merchantId: string) => ({
+/** How a merchant's checkout client secret is sealed (ADR 16); the manifest declares it for rotation. */
+export const bindingOf = (merchantId: string) => ({
   table: 'checkout.merchant_clients',
   id: merchantId,
   column: 'client_secret',

@@ -140,7 +140,7 @@ export function riskLevel(score: number): RiskLevel {
 
 /**
  * The risk score, 0–99: a transparent sum of weighted signals (no model). A test card's fixed score
- * wins. Each point source is documented in docs/fraud.md.
+ * wins. Each point source is listed in ADR 21 (docs/adr/0021-fraud-screening.md, "Risk score").
  */
 export function riskScore(facts: PaymentFacts, velocity: Velocity): number {
   const fixed = testCardRisk(facts.card);

@@ -4,7 +4,6 @@
 // (ADR 17): the payment is AUTHORIZED with the capture pending, sent after the commit.
 import assert from 'node:assert/strict';
 import type { TransactionSql } from '../../../platform/db/client.ts';
-import type { CommitWith } from '../../../platform/db/pipelined-transaction.ts';
 import { amountToJson } from '../../../platform/money.ts';
 import { transition, type PaymentAction } from '../domain/payment-state.ts';
 import { fraudBlockedCode, references, type Payment } from '../domain/payment.ts';
@@ -168,8 +167,7 @@ export class PaymentChangedMeanwhile extends Error {}
  * The status change is guarded by status and version: when the payment changed since `payment` was
  * read, it throws PaymentChangedMeanwhile before writing anything else (roll back and lock).
  * The journal, the events and `alongside` (e.g. the idempotency key's answer) go out pipelined,
- * in one round trip, with COMMIT when the caller passes its `commitWith` (ADR 18): every one of them
- * must issue its statements at once (no await between two statements of one write).
+ * in one round trip (ADR 18).
  */
 export async function applyAuthorization(
   transaction: TransactionSql,
@@ -178,7 +176,6 @@ export async function applyAuthorization(
   outcome: DecidedAuthorization,
   capture: SaleCapture,
   alongside?: (updated: Payment) => Promise<unknown>,
-  commitWith?: CommitWith,
 ): Promise<Payment> {
   const now = dependencies.clock.now();
   const moved = transition(payment.status, actionFor(outcome, capture));
@@ -238,8 +235,7 @@ export async function applyAuthorization(
   // The screening's decision is stored with the outcome it led to (ADR 21).
   if (outcome.risk && 'save' in outcome.risk) writes.push(outcome.risk.save(transaction));
   if (alongside) writes.push(alongside(updated));
-  // With `commitWith` (the optimistic phase 2), COMMIT travels with these writes: one round trip.
-  await (commitWith ? commitWith(() => writes) : Promise.all(writes));
+  await Promise.all(writes);
   return updated;
 }
 

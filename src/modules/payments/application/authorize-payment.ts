@@ -2,7 +2,6 @@
 // (claim the key, insert the PENDING payment) → outside any tx: vault credentials, then the acquirer
 // with a deadline under a reference derived from the payment id → phase 2 tx (status, ledger, event,
 // stored answer). An unknown outcome leaves the payment PENDING (202) for the janitor.
-import { pipelinedTransaction } from '../../../platform/db/pipelined-transaction.ts';
 import { DomainError } from '../../../platform/errors.ts';
 import { withSpan } from '../../../platform/tracing.ts';
 import type { CurrencyCode } from '../../../platform/money.ts';
@@ -143,7 +142,7 @@ export async function authorizePayment(
   const claim =
     fresh ??
     (await phase1(() =>
-      pipelinedTransaction(dependencies.sql, async (transaction) => {
+      dependencies.sql.begin(async (transaction) => {
         const claimed = await claimKey(transaction, keyRequest);
         if (claimed.type !== 'new') return claimed;
         // The key was reaped between the two statements: phase 1 step by step.
@@ -235,9 +234,9 @@ async function captureSale(
 
 /**
  * Phase 2 (or the answer from state when someone else already applied the outcome). First without a
- * row lock, from the payment read before the acquirer call: its guarded update (sent with BEGIN)
- * either applies (then journal, events and the key's answer follow with COMMIT in one round trip)
- * or finds the payment changed, which rolls back and takes the locked path below (ADR 18).
+ * row lock, from the payment read before the acquirer call: its guarded update either applies (then
+ * journal, events and the key's answer follow in one pipelined round trip) or finds the payment
+ * changed, which rolls back and takes the locked path below (ADR 18).
  */
 async function persistAuthorization(
   dependencies: PaymentsDependencies,
@@ -260,20 +259,12 @@ async function persistAuthorization(
   };
   const phase2 = <T>(run: () => Promise<T>) => withSpan('payments.authorize.phase2', {}, run);
   const optimistic = await phase2(() =>
-    pipelinedTransaction(dependencies.sql, async (transaction, commitWith) => {
+    dependencies.sql.begin(async (transaction) => {
       let answer: Promise<ApiAnswer> | undefined;
-      await applyAuthorization(
-        transaction,
-        dependencies,
-        read,
-        outcome,
-        capture,
-        (updated) => {
-          answer = conclude(transaction, updated);
-          return answer;
-        },
-        commitWith,
-      );
+      await applyAuthorization(transaction, dependencies, read, outcome, capture, (updated) => {
+        answer = conclude(transaction, updated);
+        return answer;
+      });
       return answer!;
     }),
   ).catch((error: unknown) => {
@@ -282,7 +273,7 @@ async function persistAuthorization(
   });
   if (optimistic) return optimistic;
   return phase2(() =>
-    pipelinedTransaction(dependencies.sql, async (transaction) => {
+    dependencies.sql.begin(async (transaction) => {
       const current = await lockPayment(transaction, key.merchantId, key.resourceId);
       if (!current) throw new Error(`payment ${key.resourceId} vanished`);
       const updated =
@@ -376,7 +367,5 @@ export async function continueAuthorization(
   if (!isFinalAuthorization(payment)) {
     return settleCapture(dependencies, key, mode, payment, authorizationAnswer);
   }
-  return pipelinedTransaction(dependencies.sql, (transaction) =>
-    finish(transaction, key, authorizationAnswer(payment)),
-  );
+  return dependencies.sql.begin((transaction) => finish(transaction, key, authorizationAnswer(payment)));
 }

@@ -4,7 +4,6 @@
 // PayFlow already finished without funds (VOIDED, EXPIRED, FAILED) changes nothing on the payment or
 // the ledger: it owes the acquirer a void of that authorization (once), sent right after the commit.
 // The approval of a redirect created with `capture: true` owes its capture (ADR 17), sent likewise.
-import { pipelinedTransaction } from '../../../platform/db/pipelined-transaction.ts';
 import type { PaymentStatus } from '../domain/payment-state.ts';
 import type { Payment } from '../domain/payment.ts';
 import { findPaymentByReference, lockPayment } from '../infra/payment-repository.ts';
@@ -32,20 +31,17 @@ export async function applyAcquirerNotification(
   if (inquiry.type !== 'found' || inquiry.outcome.type === 'unknown') return 'unknown';
   const outcome = inquiry.outcome;
   if (outcome.type === 'requires_action') return 'ignored';
-  const result = await pipelinedTransaction(
-    dependencies.sql,
-    async (transaction): Promise<NotificationResult> => {
-      const current = await lockPayment(transaction, payment.merchantId, payment.id);
-      if (!current) return 'ignored';
-      if (current.status === 'REQUIRES_ACTION') {
-        await applyAuthorization(transaction, dependencies, current, outcome, undefined);
-        return 'applied';
-      }
-      if (outcome.type !== 'approved' || !finishedWithoutFunds(current)) return 'ignored';
-      await oweReversalOfLateApproval(transaction, dependencies, current, outcome.acquirerAuthorizationId);
-      return 'reversal_owed';
-    },
-  );
+  const result = await dependencies.sql.begin(async (transaction): Promise<NotificationResult> => {
+    const current = await lockPayment(transaction, payment.merchantId, payment.id);
+    if (!current) return 'ignored';
+    if (current.status === 'REQUIRES_ACTION') {
+      await applyAuthorization(transaction, dependencies, current, outcome, undefined);
+      return 'applied';
+    }
+    if (outcome.type !== 'approved' || !finishedWithoutFunds(current)) return 'ignored';
+    await oweReversalOfLateApproval(transaction, dependencies, current, outcome.acquirerAuthorizationId);
+    return 'reversal_owed';
+  });
   if (result === 'reversal_owed') await sendOwedOperationNow(dependencies, payment.id, 'void');
   // An approval of a `capture: true` redirect owed its capture in that transaction: one attempt now.
   if (result === 'applied' && capturesOnApproval(payment))

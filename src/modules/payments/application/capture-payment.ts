@@ -2,7 +2,6 @@
 // the key, lock the payment row FOR UPDATE, check status then amount, mark the capture pending) →
 // outside any tx: the acquirer capture under `{paymentId}.capture` → phase 2 tx (CAPTURED, capture
 // journal, event, stored answer). Of concurrent captures exactly one passes phase 1; the rest get 409.
-import { pipelinedTransaction } from '../../../platform/db/pipelined-transaction.ts';
 import assert from 'node:assert/strict';
 import type { TransactionSql } from '../../../platform/db/client.ts';
 import { DomainError } from '../../../platform/errors.ts';
@@ -73,7 +72,7 @@ export async function capturePayment(
   if (!existing) throw paymentNotFound();
   if (existing.status === 'PENDING') await resolveResource(dependencies, existing.id, 'retry');
   const now = dependencies.clock.now();
-  const claim = await pipelinedTransaction(dependencies.sql, async (transaction) => {
+  const claim = await dependencies.sql.begin(async (transaction) => {
     const claimed = await claimKey(transaction, {
       merchantId: input.merchantId,
       key: input.idempotencyKey,
@@ -131,9 +130,7 @@ export async function settleCapture(
   answerOf: (payment: Payment) => ApiAnswer,
 ): Promise<ApiAnswer> {
   if (payment.pendingOperation !== 'capture') {
-    return pipelinedTransaction(dependencies.sql, (transaction) =>
-      finish(transaction, key, answerOf(payment)),
-    );
+    return dependencies.sql.begin((transaction) => finish(transaction, key, answerOf(payment)));
   }
   const reference = references.capture(payment.id);
   const acquirerId = payment.acquirerAuthorizationId;
@@ -152,7 +149,7 @@ export async function settleCapture(
     return answerOf(payment);
   }
   crashIfFaultInjected(dependencies);
-  return pipelinedTransaction(dependencies.sql, async (transaction) => {
+  return dependencies.sql.begin(async (transaction) => {
     const current = await lockPayment(transaction, key.merchantId, key.resourceId);
     if (!current) throw new Error(`payment ${key.resourceId} vanished`);
     if (current.pendingOperation !== 'capture') return finish(transaction, key, answerOf(current));

@@ -3,7 +3,6 @@
 // module to erase the receipts it holds and the fraud module the payer's email and IP it screened,
 // in the same transaction as the change. Amounts, states and
 // the ledger stay: they are the merchant's financial records, not the payer's contact data.
-import { pipelinedTransaction } from '../../../platform/db/pipelined-transaction.ts';
 import type { PaymentsDependencies } from './dependencies.ts';
 import { paymentNotFound } from './capture-payment.ts';
 
@@ -13,7 +12,7 @@ export async function erasePayerData(
   merchantId: string,
   paymentId: string,
 ): Promise<boolean> {
-  return pipelinedTransaction(dependencies.sql, async (transaction) => {
+  return dependencies.sql.begin(async (transaction) => {
     const [row] = await transaction<
       { receipt_email: string | null; receipt_phone: string | null; screened: boolean }[]
     >`

@@ -4,7 +4,6 @@
 // one releases its ledger hold and has the approved authorization voided, so the payer's funds are
 // no longer held at the issuer; a bank redirect still waiting for its payer has its pending
 // authorization cancelled, so the payer can no longer approve it.
-import { pipelinedTransaction } from '../../../platform/db/pipelined-transaction.ts';
 import assert from 'node:assert/strict';
 import { deleteFinishedKeysBefore } from '../../../platform/idempotency.ts';
 import { transition } from '../domain/payment-state.ts';
@@ -19,7 +18,7 @@ export const reaperBatchMax = 1_000;
 /** Expires authorizations past their validity, one batch per transaction; returns how many. */
 export async function expireAuthorizations(dependencies: PaymentsDependencies): Promise<number> {
   const now = dependencies.clock.now();
-  return pipelinedTransaction(dependencies.sql, async (transaction) => {
+  return dependencies.sql.begin(async (transaction) => {
     const payments = await lockExpiredAuthorizations(transaction, now, expiryBatchMax);
     for (const payment of payments) {
       const moved = transition(payment.status, 'expire');

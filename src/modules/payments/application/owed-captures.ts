@@ -6,7 +6,6 @@
 // records the answer exactly as a merchant capture does (recordCapture: CAPTURED, capture journal,
 // `payment.captured.v1`) and closes the row. A decline clears the pending capture: the payment stays
 // AUTHORIZED for the merchant to capture or void, and the row keeps the decline code.
-import { pipelinedTransaction } from '../../../platform/db/pipelined-transaction.ts';
 import assert from 'node:assert/strict';
 import { findPayment, lockPayment } from '../infra/payment-repository.ts';
 import { completeOwedOperation, type OwedOperation } from '../infra/owed-operation-repository.ts';
@@ -45,7 +44,7 @@ export async function sendOwedCapture(
   if (outcome.type === 'unknown') return { type: 'retry', reason: outcome.reason };
   if (outcome.type === 'pending')
     return { type: 'retry', reason: 'the acquirer answered a capture as pending' };
-  await pipelinedTransaction(dependencies.sql, async (transaction) => {
+  await dependencies.sql.begin(async (transaction) => {
     const current = await lockPayment(transaction, owed.merchantId, owed.paymentId);
     // Another sender of the same row (a lease that ran out) recorded the acquirer's answer first.
     if (!current || !awaitsOwedCapture(current)) return;

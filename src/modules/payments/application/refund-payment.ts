@@ -2,7 +2,6 @@
 // status then amount against captured − refunded − refunds in flight, insert the PENDING refund and
 // reserve its amount) → outside any tx: the acquirer refund under `{refundId}.refund` → phase 2 tx
 // (refund REFUNDED, payment amounts and status, refund journal, event, stored answer).
-import { pipelinedTransaction } from '../../../platform/db/pipelined-transaction.ts';
 import assert from 'node:assert/strict';
 import type { TransactionSql } from '../../../platform/db/client.ts';
 import { DomainError } from '../../../platform/errors.ts';
@@ -47,7 +46,7 @@ export async function refundPayment(
 ): Promise<RequestAnswer> {
   const now = dependencies.clock.now();
   const refundId = dependencies.ids.newId('ref');
-  const claim = await pipelinedTransaction(dependencies.sql, async (transaction) => {
+  const claim = await dependencies.sql.begin(async (transaction) => {
     const claimed = await claimKey(transaction, {
       merchantId: input.merchantId,
       key: input.idempotencyKey,
@@ -110,7 +109,7 @@ export async function continueRefund(
   if (!refund) throw new Error(`refund ${key.resourceId} of an idempotency key is missing`);
   const payment = await lockFreePayment(dependencies, refund);
   if (refund.status !== 'PENDING') {
-    return pipelinedTransaction(dependencies.sql, (transaction) =>
+    return dependencies.sql.begin((transaction) =>
       finish(transaction, key, refundAnswer(refund, payment.status)),
     );
   }
@@ -125,7 +124,7 @@ export async function continueRefund(
     return refundAnswer(refund, payment.status);
   }
   crashIfFaultInjected(dependencies);
-  return pipelinedTransaction(dependencies.sql, async (transaction) => {
+  return dependencies.sql.begin(async (transaction) => {
     const settled = await recordRefundOutcome(transaction, dependencies, refund, outcome);
     return finish(transaction, key, refundAnswer(settled.refund, settled.paymentStatus));
   });

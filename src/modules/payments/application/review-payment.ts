@@ -5,7 +5,6 @@
 // the owed-operations job until the acquirer answers). Reject: `review: rejected`, then the
 // authorization is voided at the acquirer as a merchant void is (VOIDED, hold released, event).
 // Each decision and its event commit together.
-import { pipelinedTransaction } from '../../../platform/db/pipelined-transaction.ts';
 import { DomainError } from '../../../platform/errors.ts';
 import { paymentView, references, type Payment } from '../domain/payment.ts';
 import { insertOwedOperation } from '../infra/owed-operation-repository.ts';
@@ -58,7 +57,7 @@ export async function approveReview(
   paymentId: string,
 ) {
   const now = dependencies.clock.now();
-  const captureOwed = await pipelinedTransaction(dependencies.sql, async (transaction) => {
+  const captureOwed = await dependencies.sql.begin(async (transaction) => {
     const payment = await lockPayment(transaction, merchantId, paymentId);
     if (!payment) throw paymentNotFound();
     if (!awaitsReview(payment)) throw notInReview(payment);
@@ -110,7 +109,7 @@ export async function rejectReview(
   paymentId: string,
 ) {
   const now = dependencies.clock.now();
-  const reversalOwed = await pipelinedTransaction(dependencies.sql, async (transaction) => {
+  const reversalOwed = await dependencies.sql.begin(async (transaction) => {
     const payment = await lockPayment(transaction, merchantId, paymentId);
     if (!payment) throw paymentNotFound();
     if (!awaitsReview(payment)) throw notInReview(payment);

@@ -2,7 +2,6 @@
 // a payment waiting for its payer is voided at once, it holds nothing, and owes the acquirer the
 // cancel of its pending authorization, sent right after the commit) → outside any tx: the acquirer
 // void under `{paymentId}.void` → phase 2 tx (VOIDED, hold released, event, stored answer).
-import { pipelinedTransaction } from '../../../platform/db/pipelined-transaction.ts';
 import assert from 'node:assert/strict';
 import type { TransactionSql } from '../../../platform/db/client.ts';
 import { DomainError } from '../../../platform/errors.ts';
@@ -118,7 +117,7 @@ export async function voidPayment(
     resourceId: input.paymentId,
     attempts: 0,
   };
-  const phase1 = await pipelinedTransaction(dependencies.sql, async (transaction): Promise<Phase1> => {
+  const phase1 = await dependencies.sql.begin(async (transaction): Promise<Phase1> => {
     const claimed = await claimKey(transaction, {
       ...key,
       operation: 'void',
@@ -168,9 +167,7 @@ export async function continueVoid(
   const payment = await findPayment(dependencies.sql, key.merchantId, key.resourceId);
   if (!payment) throw new Error(`payment ${key.resourceId} of an idempotency key is missing`);
   if (payment.pendingOperation !== 'void') {
-    return pipelinedTransaction(dependencies.sql, (transaction) =>
-      finish(transaction, key, voidAnswer(payment)),
-    );
+    return dependencies.sql.begin((transaction) => finish(transaction, key, voidAnswer(payment)));
   }
   const reference = references.void(payment.id);
   const acquirerId = payment.acquirerAuthorizationId!;
@@ -184,7 +181,7 @@ export async function continueVoid(
     return voidAnswer(payment);
   }
   crashIfFaultInjected(dependencies);
-  return pipelinedTransaction(dependencies.sql, async (transaction) => {
+  return dependencies.sql.begin(async (transaction) => {
     const current = await lockPayment(transaction, key.merchantId, key.resourceId);
     if (!current) throw new Error(`payment ${key.resourceId} vanished`);
     if (current.pendingOperation !== 'void') return finish(transaction, key, voidAnswer(current));

@@ -25,6 +25,7 @@ import {
   type ListInput,
 } from '../application/read-payments.ts';
 import { exportPayments } from '../application/export-payments.ts';
+import { paymentVolume, volumeDaysDefault, volumeDaysMax } from '../application/payment-volume.ts';
 import { refundPayment } from '../application/refund-payment.ts';
 import { voidPayment } from '../application/void-payment.ts';
 import type { PaymentStatus } from '../domain/payment-state.ts';
@@ -38,6 +39,7 @@ import {
   PaymentParams,
   RefundBody,
   VoidBody,
+  VolumeQuery,
   documented,
 } from './schemas.ts';
 
@@ -337,6 +339,29 @@ export function registerPaymentRoutes(app: HttpApp, options: PaymentRoutesOption
         ...(cursor !== undefined && { cursor }),
         limit: listLimit(query.limit),
       });
+    },
+  );
+
+  app.get(
+    '/payments/volume',
+    {
+      preHandler: read,
+      schema: {
+        tags,
+        summary: 'Payments per day of the last days, per currency (count, captured, refunded)',
+        querystring: VolumeQuery,
+        documentedResponses: documented.volume,
+      },
+    },
+    async (request) => {
+      const days = request.query.days === undefined ? volumeDaysDefault : Number(request.query.days);
+      if (!Number.isInteger(days) || days < 1 || days > volumeDaysMax)
+        throw new DomainError(
+          'validation_failed',
+          400,
+          `days must be an integer from 1 to ${volumeDaysMax}.`,
+        );
+      return paymentVolume(dependencies, merchantIdOf(request), days);
     },
   );
 

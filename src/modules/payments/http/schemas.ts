@@ -176,6 +176,11 @@ export const ListQuery = Type.Object(
 
 export const ExportQuery = Type.Object(filterFields, { additionalProperties: false });
 
+export const VolumeQuery = Type.Object(
+  { days: Type.Optional(Type.String({ pattern: '^[0-9]{1,2}$', description: '1 to 90, default 14.' })) },
+  { additionalProperties: false },
+);
+
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(
     Type.String({ description: 'Required: 1 to 255 visible ASCII characters, unique per request.' }),
@@ -299,6 +304,35 @@ export const documented = {
       },
     },
     404: problem('`payment_not_found` (also for another merchant’s payment).'),
+  },
+  volume: {
+    200: {
+      description:
+        'UTC days from `from` to `to` (today), per currency with payments: each day its payments created (`count`), how many were captured, and the amounts captured and refunded on them so far (minor units); days without payments are zeros.',
+      content: {
+        'application/json': {
+          schema: Type.Object({
+            from: Type.String({ format: 'date' }),
+            to: Type.String({ format: 'date' }),
+            currencies: Type.Array(
+              Type.Object({
+                currency: Type.String(),
+                days: Type.Array(
+                  Type.Object({
+                    date: Type.String({ format: 'date' }),
+                    count: Type.Integer(),
+                    capturedCount: Type.Integer(),
+                    capturedAmount: amount,
+                    refundedAmount: amount,
+                  }),
+                ),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    400: problem('`validation_failed`.'),
   },
   export: {
     200: {

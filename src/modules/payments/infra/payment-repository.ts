@@ -382,3 +382,42 @@ export async function listPaymentsInReview(
     limit ${limit}`;
   return rows.map(toPayment);
 }
+
+export interface DailyVolumeRow {
+  /** yyyy-mm-dd, UTC. */
+  readonly day: string;
+  readonly currency: string;
+  readonly count: number;
+  readonly capturedCount: number;
+  readonly capturedAmount: bigint;
+  readonly refundedAmount: bigint;
+}
+
+/** Payments created since `from`, grouped by UTC day and currency. */
+export async function dailyVolume(sql: Queryable, merchantId: string, from: Date): Promise<DailyVolumeRow[]> {
+  const rows = await sql<
+    {
+      day: string;
+      currency: string;
+      count: number;
+      captured_count: number;
+      captured: string;
+      refunded: string;
+    }[]
+  >`
+    select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD') as day, currency,
+           count(*)::int as count, count(*) filter (where captured_amount > 0)::int as captured_count,
+           sum(captured_amount)::text as captured, sum(refunded_amount)::text as refunded
+    from payments.payments
+    where merchant_id = ${merchantId} and created_at >= ${from}
+    group by 1, 2
+    order by 1, 2`;
+  return rows.map((row) => ({
+    day: row.day,
+    currency: row.currency,
+    count: row.count,
+    capturedCount: row.captured_count,
+    capturedAmount: BigInt(row.captured),
+    refundedAmount: BigInt(row.refunded),
+  }));
+}

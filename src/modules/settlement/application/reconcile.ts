@@ -1,7 +1,8 @@
 // Reconciliation of an acquirer settlement report against what PayFlow recorded (ADR 20). The
 // report is read as a stream (csv-parse), never whole in memory; each row is matched to the
 // settlement item it names (a capture by payment id, a refund by refund id) and gets one outcome:
-// matched, amount_mismatch, unexpected_in_report, duplicate_in_report or chargeback; then every
+// matched, amount_mismatch, cost_mismatch (the acquirer kept another amount than PayFlow expected),
+// unexpected_in_report, duplicate_in_report or chargeback; then every
 // item of the report's days that no row named is missing_in_report (answered as settled late when
 // a later report names the item). Malformed rows are recorded with their line up to a skip limit;
 // past it the whole import fails and nothing is recorded. The run, its results and
@@ -14,6 +15,7 @@ import { parse } from 'csv-parse';
 import { DomainError } from '../../../platform/errors.ts';
 import type { TransactionSql } from '../../../platform/db/client.ts';
 import { newId } from '../../../platform/ids.ts';
+import { basisPoints } from '../domain/pricing.ts';
 import { checkHeader, parseReportRow, ReportError, type ReportRow } from '../domain/report.ts';
 import { resolveSettledLate } from '../infra/settlement-repository.ts';
 import type { SettlementDependencies } from './settlement-job.ts';
@@ -21,6 +23,7 @@ import type { SettlementDependencies } from './settlement-job.ts';
 export const reconciliationOutcomes = [
   'matched',
   'amount_mismatch',
+  'cost_mismatch',
   'unexpected_in_report',
   'duplicate_in_report',
   'missing_in_report',
@@ -152,9 +155,9 @@ export async function reconcileReport(
         }
         seen.add(key);
         const [item] = await transaction<
-          { id: string; amount: bigint; currency: string; occurred_at: Date }[]
+          { id: string; amount: bigint; currency: string; occurred_at: Date; acquirer_cost: bigint | null }[]
         >`
-          select id, amount, currency, occurred_at from settlement.items
+          select id, amount, currency, occurred_at, acquirer_cost from settlement.items
           where operation_id = ${row.operationId} and kind = ${kind} limit 1`;
         if (!item) {
           await record({
@@ -173,6 +176,24 @@ export async function reconcileReport(
           now,
         });
         const same = item.amount === row.gross && item.currency === row.currency;
+        // What the acquirer kept: PayFlow's expectation (stored at settlement, else its price now).
+        const expectedCost = item.acquirer_cost ?? basisPoints(item.amount, dependencies.acquirerCostBps);
+        if (
+          same &&
+          kind === 'capture' &&
+          row.acquirerCost !== undefined &&
+          row.acquirerCost !== expectedCost
+        ) {
+          await record({
+            ...base,
+            outcome: 'cost_mismatch',
+            itemId: item.id,
+            expected: expectedCost,
+            reported: row.acquirerCost,
+            detail: `PayFlow expected the acquirer to keep ${expectedCost} ${item.currency}, the report ${row.acquirerCost}`,
+          });
+          return;
+        }
         await record({
           ...base,
           outcome: same ? 'matched' : 'amount_mismatch',

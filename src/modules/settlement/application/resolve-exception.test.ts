@@ -42,6 +42,14 @@ test('a refund reported larger: the acquirer kept more, the bank got less', () =
   assert.deepEqual(plan.adjustment, { kind: 'acquirer_difference', bankDifference: -10n });
 });
 
+test('a cost reported higher than expected: the acquirer kept more, the bank got less', () => {
+  const plan = planAdjustment(
+    { ...mismatch, outcome: 'cost_mismatch', expected_amount: 45n, reported_amount: 46n },
+    'acquirer_difference',
+  );
+  assert.deepEqual(plan.adjustment, { kind: 'acquirer_difference', bankDifference: -1n });
+});
+
 test('a chargeback is charged to the merchant of the capture it names', () => {
   const plan = planAdjustment(
     { ...mismatch, outcome: 'chargeback', expected_amount: null, reported_amount: 3_000n },

@@ -49,9 +49,11 @@ const notApplicable = (detail: string) => new DomainError('adjustment_not_applic
 
 /** Which journal an adjustment of this exception posts, or the reason it cannot. Pure. */
 export function planAdjustment(row: ReconciliationResultRow, kind: AdjustmentKind): PlannedAdjustment {
-  const wanted = kind === 'acquirer_difference' ? 'amount_mismatch' : 'chargeback';
-  if (row.outcome !== wanted)
-    throw notApplicable(`A ${kind} adjustment resolves a ${wanted} exception, not a ${row.outcome}.`);
+  const wanted = kind === 'acquirer_difference' ? ['amount_mismatch', 'cost_mismatch'] : ['chargeback'];
+  if (!wanted.includes(row.outcome))
+    throw notApplicable(
+      `A ${kind} adjustment resolves a ${wanted.join(' or ')} exception, not a ${row.outcome}.`,
+    );
   if (row.item_merchant_id === null || row.item_currency === null || row.item_payment_id === null)
     throw notApplicable('The exception names no capture or refund PayFlow recorded; nothing to adjust.');
   if (row.currency !== row.item_currency || row.reported_amount === null)
@@ -72,9 +74,11 @@ export function planAdjustment(row: ReconciliationResultRow, kind: AdjustmentKin
     };
   }
   if (row.expected_amount === null) throw notApplicable('PayFlow recorded no amount to compare.');
-  // A Settled row reporting more means the acquirer paid more; a Refunded row, that it kept more.
+  // A Settled row reporting more means the acquirer paid more; a Refunded row, that it kept more;
+  // a higher cost, that it kept more too.
   const difference = row.reported_amount - row.expected_amount;
-  const bankDifference = row.item_kind === 'refund' ? -difference : difference;
+  const bankDifference =
+    row.item_kind === 'refund' || row.outcome === 'cost_mismatch' ? -difference : difference;
   if (bankDifference === 0n) throw notApplicable('The amounts agree; nothing to adjust.');
   return { ...base, adjustment: { kind, bankDifference }, amount: bankDifference };
 }

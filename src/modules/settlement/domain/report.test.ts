@@ -22,6 +22,7 @@ test('a Settled row: the payment id and the gross credit in minor units', () => 
     pspReference: 'PSP1',
     currency: 'USD',
     gross: 1000n,
+    acquirerCost: undefined,
     batchNumber: '20000',
   });
   const refund = parseReportRow(
@@ -30,6 +31,16 @@ test('a Settled row: the payment id and the gross credit in minor units', () => 
   );
   assert.equal(refund.operationId, 'ref_9');
   assert.equal(refund.gross, 300n);
+});
+
+test("a Settled row's net credit gives what the acquirer kept; a net above the gross is malformed", () => {
+  const netted = { 'Net Currency': 'USD', 'Net Credit (NC)': '9.85' };
+  assert.equal(parseReportRow(row(netted), 2).acquirerCost, 15n);
+  assert.equal(parseReportRow(row({ ...netted, 'Net Currency': 'EUR' }), 2).acquirerCost, undefined);
+  assert.throws(
+    () => parseReportRow(row({ ...netted, 'Net Credit (NC)': '10.01' }), 4),
+    /line 4: "Net Credit \(NC\)" is above/,
+  );
 });
 
 test('amounts need exactly the currency exponent; anything else names the line and column', () => {

@@ -31,6 +31,11 @@ export interface ReportRow {
   readonly currency: CurrencyCode | undefined;
   /** Gross amount in minor units: the credit for Settled, the debit for Refunded and Chargeback. */
   readonly gross: bigint;
+  /**
+   * What the acquirer kept of a Settled row (gross less its net credit, minor units), when the row
+   * states a net in the gross currency; undefined otherwise.
+   */
+  readonly acquirerCost: bigint | undefined;
   readonly batchNumber: string;
 }
 
@@ -80,6 +85,7 @@ export function parseReportRow(record: Readonly<Record<string, string>>, line: n
       pspReference: record['Psp Reference'] ?? '',
       currency: undefined,
       gross: 0n,
+      acquirerCost: undefined,
       batchNumber,
     };
   }
@@ -89,6 +95,13 @@ export function parseReportRow(record: Readonly<Record<string, string>>, line: n
   if (reference === '') throw new ReportError(line, '"Merchant Reference" is empty');
   const column = type === 'Settled' ? 'Gross Credit (GC)' : 'Gross Debit (GC)';
   const gross = parseMajorUnits(record[column] ?? '', currencyText, line, column);
+  let acquirerCost: bigint | undefined;
+  const netText = record['Net Credit (NC)'] ?? '';
+  if (type === 'Settled' && netText !== '' && record['Net Currency'] === currencyText) {
+    const net = parseMajorUnits(netText, currencyText, line, 'Net Credit (NC)');
+    if (net > gross) throw new ReportError(line, '"Net Credit (NC)" is above "Gross Credit (GC)"');
+    acquirerCost = gross - net;
+  }
   return {
     line,
     type: type as ReportRowType,
@@ -97,6 +110,7 @@ export function parseReportRow(record: Readonly<Record<string, string>>, line: n
     pspReference: record['Psp Reference'] ?? '',
     currency: currencyText,
     gross,
+    acquirerCost,
     batchNumber,
   };
 }

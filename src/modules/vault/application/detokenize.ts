@@ -5,7 +5,6 @@
 import { DomainError } from '../../../platform/errors.ts';
 import { isId } from '../../../platform/ids.ts';
 import { Secret } from '../domain/masked.ts';
-import { pipelinedTransaction } from '../../../platform/db/pipelined-transaction.ts';
 import { appendAccessLog, findTokenWithSecret } from '../infra/vault-repository.ts';
 import { cvcAad, decryptWithReload, type VaultDependencies } from './dependencies.ts';
 import type { SealedPayload } from './tokenize.ts';
@@ -75,9 +74,9 @@ export async function detokenizeForProcessor(
     purpose: request.purpose,
     detail: null,
   };
-  // Two round trips (ADR 18): BEGIN with the read that also takes the CVC; then the audit row with
-  // COMMIT. The audit row commits with the CVC's deletion or neither does.
-  const outcome = await pipelinedTransaction(dependencies.sql, async (transaction, commitWith) => {
+  // One statement reads the token and takes its CVC (ADR 18); the audit row commits with the CVC's
+  // deletion or neither does.
+  const outcome = await dependencies.sql.begin(async (transaction) => {
     const token = audit.tokenId
       ? await findTokenWithSecret(
           transaction,
@@ -87,9 +86,7 @@ export async function detokenizeForProcessor(
         )
       : undefined;
     if (!token) {
-      await commitWith(() => [
-        appendAccessLog(transaction, { ...audit, outcome: 'not_found', cvcReleased: false }),
-      ]);
+      await appendAccessLog(transaction, { ...audit, outcome: 'not_found', cvcReleased: false });
       return { found: false as const };
     }
     let opened: { payload: SealedPayload; cvc: Secret<string> | undefined } | { failure: unknown };
@@ -108,14 +105,10 @@ export async function detokenizeForProcessor(
     if ('failure' in opened) {
       const error = opened.failure;
       const detail = error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 500) : 'error';
-      await commitWith(() => [
-        appendAccessLog(transaction, { ...audit, outcome: 'failed', cvcReleased: false, detail }),
-      ]);
+      await appendAccessLog(transaction, { ...audit, outcome: 'failed', cvcReleased: false, detail });
       return { found: true as const, failure: error };
     }
-    await commitWith(() => [
-      appendAccessLog(transaction, { ...audit, outcome: 'ok', cvcReleased: opened.cvc !== undefined }),
-    ]);
+    await appendAccessLog(transaction, { ...audit, outcome: 'ok', cvcReleased: opened.cvc !== undefined });
     return { found: true as const, token, payload: opened.payload, cvc: opened.cvc };
   });
   if (!outcome.found) throw tokenNotFound();
