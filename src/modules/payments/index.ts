@@ -132,7 +132,7 @@ function ledgerPort(ledger: LedgerFace): LedgerPort {
         default:
           return record satisfies never;
       }
-      // Issued together (in order on the transaction's connection): phase 2 may send COMMIT with them.
+      // Issued together: the journals' statements go out pipelined, in order on the transaction's connection.
       await Promise.all(journals.map((journal) => ledger.post(transaction, journal)));
     },
     async view(sql, merchantId, paymentId) {
