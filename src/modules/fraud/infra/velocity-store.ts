@@ -243,10 +243,16 @@ export function postgresVelocityStore(sql: Sql): VelocityStore {
       const outcomes = [names.declines, names.refunds].filter((name): name is string => !!name);
       // One statement (migration 0801): the locks, inserts, trims, counts and first-seen check. The
       // lists go as JSON: a fresh connection's first sql.array() would be sent as plain text.
+      // Its implicit transaction commits asynchronously (`set_config(…, true)` lasts until that
+      // commit): velocity counters are a heuristic, not a record, and a PostgreSQL crash may lose
+      // the last ≈ 200 ms of them, as Redis without fsync would (ADR 21). Their visibility and the
+      // advisory locks are exact; the screening's decision is stored durably with the payment.
       const texts = (names: string[]) => sql`array(select jsonb_array_elements_text(${sql.json(names)}))`;
       const rows = await sql<
         { counter: string; c1: number; c2: number; c3: number; s1: string; s2: string; s3: string }[]
-      >`select o_counter as counter, c1, c2, c3, s1, s2, s3 from fraud.record_attempt(
+      >`select o_counter as counter, c1, c2, c3, s1, s2, s3,
+          set_config('synchronous_commit', 'off', true) as commit_mode
+        from fraud.record_attempt(
           ${texts(attempts)}, ${texts(distinct)}, ${texts(outcomes)},
           ${names.seen ?? null}, ${query.paymentId}, ${query.cardFingerprint ?? null}, ${amount}, ${at},
           ${since(windows['1m'])}, ${since(windows['1h'])}, ${since(windows['24h'])}, ${velocityEntriesMax})`;

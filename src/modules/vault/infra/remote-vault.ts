@@ -3,6 +3,7 @@
 // (client credentials VAULT_CLIENT_ID / VAULT_CLIENT_SECRET, cached until shortly before expiry).
 // Clear values are wrapped in Secret the moment they arrive and never logged.
 import { DomainError } from '../../../platform/errors.ts';
+import { createHttpClient, type HttpAnswer } from '../../../platform/http/client.ts';
 import type { Clock } from '../../../platform/clock.ts';
 import { Secret } from '../domain/masked.ts';
 import type { TokenDescription, TokensEndingIn } from '../application/describe-token.ts';
@@ -29,6 +30,9 @@ export interface RemoteVault {
   detokenizeForProcessor(request: DetokenizeRequest): Promise<DetokenizedPaymentData>;
 }
 
+/** describe-many answers up to its request's limit of tokens; far below this. */
+const answerBytesMax = 8 * 1024 * 1024;
+
 /** A token is renewed this long before it expires, so none expires in flight. */
 const renewBeforeExpiryMs = 60_000;
 
@@ -38,6 +42,7 @@ function vaultUnavailable(reason: string): DomainError {
 
 export function createRemoteVault(options: RemoteVaultOptions): RemoteVault {
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const http = createHttpClient();
   let cached: { accessToken: string; renewAtMs: number } | undefined;
   let pending: Promise<string> | undefined;
 
@@ -63,27 +68,32 @@ export function createRemoteVault(options: RemoteVaultOptions): RemoteVault {
   async function post(path: string, body: unknown): Promise<{ status: number; json: unknown }> {
     const url = new URL(path, options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
     for (let attempt = 0; ; attempt++) {
-      let response: Response;
+      let answer: HttpAnswer;
       try {
-        response = await fetch(url, {
+        answer = await http.call({
           method: 'POST',
+          url,
           headers: { authorization: `Bearer ${await token()}`, 'content-type': 'application/json' },
           body: JSON.stringify(body),
-          redirect: 'error',
-          signal: AbortSignal.timeout(timeoutMs),
+          timeoutMs,
+          maxAnswerBytes: answerBytesMax,
         });
       } catch (error) {
         if (error instanceof DomainError) throw error;
         throw vaultUnavailable('no answer from VAULT_URL');
       }
       // A token revoked or signed by a retired key: fetch a fresh one once.
-      if (response.status === 401 && attempt === 0) {
+      if (answer.status === 401 && attempt === 0) {
         cached = undefined;
-        await response.body?.cancel();
         continue;
       }
-      const json: unknown = await response.json().catch(() => undefined);
-      return { status: response.status, json };
+      let json: unknown;
+      try {
+        json = JSON.parse(answer.text);
+      } catch {
+        json = undefined;
+      }
+      return { status: answer.status, json };
     }
   }
 

@@ -16,6 +16,12 @@ import {
   operationOutcomeOf,
   type OperationKind,
 } from './acquirer-mapping.ts';
+import {
+  createHttpClient,
+  HttpCallError,
+  type HttpAnswer,
+  type HttpClient,
+} from '../../../../platform/http/client.ts';
 import { injectTraceHeaders, SpanKind, withSpan } from '../../../../platform/tracing.ts';
 
 export interface AcquirerHttpSettings {
@@ -31,6 +37,8 @@ type Transport = RawAnswer | { readonly type: 'unknown'; readonly reason: string
 const answerBodyMaxBytes = 64 * 1024;
 
 export class AcquirerHttpClient implements AcquirerOperations {
+  private readonly http: HttpClient = createHttpClient();
+
   constructor(private readonly settings: AcquirerHttpSettings) {}
 
   private send(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Transport> {
@@ -49,33 +57,31 @@ export class AcquirerHttpClient implements AcquirerOperations {
   }
 
   private async sendUntraced(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Transport> {
+    let answer: HttpAnswer;
     try {
-      const response = await fetch(`${this.settings.baseUrl}${path}`, {
+      answer = await this.http.call({
         method,
+        url: `${this.settings.baseUrl}${path}`,
         headers: injectTraceHeaders(body === undefined ? {} : { 'content-type': 'application/json' }),
         ...(body !== undefined && { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.settings.timeoutMs),
+        timeoutMs: this.settings.timeoutMs,
+        maxAnswerBytes: answerBodyMaxBytes,
       });
-      const text = await response.text();
-      if (text.length > answerBodyMaxBytes) return { type: 'unknown', reason: 'acquirer answer too large' };
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        return {
-          type: 'unknown',
-          reason: `acquirer answered ${response.status} with a body that is not JSON`,
-        };
-      }
-      return { type: 'answer', statusCode: response.status, body: parsed };
     } catch (error) {
-      const name = error instanceof Error ? error.name : 'Error';
-      // Never the message: a fetch error could echo the request.
-      return {
-        type: 'unknown',
-        reason: name === 'TimeoutError' ? 'acquirer timed out' : `acquirer unreachable (${name})`,
-      };
+      // Never the request: its body could hold card data.
+      if (!(error instanceof HttpCallError)) return { type: 'unknown', reason: 'acquirer call failed' };
+      if (error.reason === 'timeout') return { type: 'unknown', reason: 'acquirer timed out' };
+      if (error.reason === 'answer_too_large')
+        return { type: 'unknown', reason: 'acquirer answer too large' };
+      return { type: 'unknown', reason: `acquirer unreachable (${error.message})` };
     }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(answer.text);
+    } catch {
+      return { type: 'unknown', reason: `acquirer answered ${answer.status} with a body that is not JSON` };
+    }
+    return { type: 'answer', statusCode: answer.status, body: parsed };
   }
 
   async authorize(method: PaymentMethodType, call: AuthorizationCall): Promise<AuthorizationOutcome> {
