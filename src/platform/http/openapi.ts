@@ -4,6 +4,7 @@
 // preHandler, with the scopes in the description) and none on public routes, and the problem+json
 // answers every route can give (4XX, 5XX) unless it documents its own.
 import type { RouteOptions } from 'fastify';
+import { errorCodes } from '../error-codes.ts';
 
 const scopesKey = Symbol('payflow.requiredScopes');
 
@@ -76,7 +77,12 @@ const problemSchema = {
     type: { type: 'string', examples: ['urn:payflow:problem:validation_failed'] },
     title: { type: 'string' },
     status: { type: 'integer' },
-    code: { type: 'string', examples: ['validation_failed'] },
+    code: {
+      type: 'string',
+      description:
+        'Stable. Every code, its statuses and what to do: docs/errors.md. An acquirer decline code not listed is answered as `card_declined` with the acquirer’s own in `declineCode`.',
+      enum: errorCodes,
+    },
     detail: { type: 'string' },
     requestId: { type: 'string' },
     errors: {
