@@ -18,7 +18,7 @@ import {
   randomValue,
   seededRandom,
   validCardNumbers,
-} from './untrusted-values.fixture.ts';
+} from '../../../../test/support/untrusted-values.ts';
 
 const now = new Date('2026-05-15T12:00:00Z');
 
