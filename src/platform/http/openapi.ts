@@ -119,6 +119,16 @@ export function completeDocument(document: OpenApiObject): OpenApiObject {
         continue;
       }
       const responses = { ...operation.responses };
+      // A route that declares no answer gets @fastify/swagger's bare "Default Response" (200, no
+      // body), which is wrong for every such route: they answer JSON, some with 201 or 202.
+      const only = responses['200'] as { description?: string; content?: unknown } | undefined;
+      if (Object.keys(responses).length === 1 && only?.description === 'Default Response' && !only.content) {
+        delete responses['200'];
+        responses['2XX'] = {
+          description: 'Success: a JSON object (its members are not described in this document yet).',
+          content: { 'application/json': { schema: { type: 'object' } } },
+        };
+      }
       const codes = Object.keys(responses);
       if (!codes.some((code) => code.startsWith('4')))
         responses['4XX'] = problemAnswer('The request was refused; `code` says why.');
