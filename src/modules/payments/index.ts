@@ -38,7 +38,7 @@ import type {
   RiskPort,
 } from './application/ports.ts';
 import { getPayment } from './application/read-payments.ts';
-import { runJanitor } from './application/resolve-resource.ts';
+import { runJanitor } from './application/operations.ts';
 import { parseSchedule } from './domain/retry-schedule.ts';
 import { registerPaymentRoutes } from './http/routes.ts';
 import { AcquirerHttpClient } from './infra/acquirer/acquirer-http.ts';

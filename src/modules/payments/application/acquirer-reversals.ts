@@ -13,8 +13,7 @@ import {
   type OwedOperation,
   type ReversalReason,
 } from '../infra/owed-operation-repository.ts';
-import type { PaymentsDependencies } from './dependencies.ts';
-import type { OwedSendResult } from './owed-operations.ts';
+import type { OwedSendResult, PaymentsDependencies } from './dependencies.ts';
 import type { OperationOutcome } from './ports.ts';
 
 /** What to do with the acquirer's answer to a reversal void. */

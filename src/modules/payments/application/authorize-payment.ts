@@ -32,6 +32,7 @@ import {
 import { claimKey } from './idempotency.ts';
 import { sendOwedOperationNow } from './owed-operations.ts';
 import { answerClaim, finish, inquireThenSend, keepForJanitor } from './key-steps.ts';
+import type { RequestAnswer } from './pipeline.ts';
 import type {
   AuthorizationOutcome,
   OperationOutcome,
@@ -64,11 +65,6 @@ export interface AuthorizeInput {
 export interface ScreeningSignals {
   readonly card?: TokenDescription | undefined;
   readonly payer: PayerSignals;
-}
-
-export interface RequestAnswer {
-  readonly answer: ApiAnswer;
-  readonly replayed: boolean;
 }
 
 async function assertTokenFits(

@@ -56,6 +56,9 @@ export interface KeyRef {
  */
 export type ContinuationMode = 'request' | 'retry' | 'janitor';
 
+/** What one send of an operation owed to the acquirer came to: the row is closed (`done`), or it is sent again later (`retry`). */
+export type OwedSendResult = { readonly type: 'done' } | { readonly type: 'retry'; readonly reason: string };
+
 /** The test-only crash between the acquirer's answer and phase 2 (PAYFLOW_FAULT_CRASH_AFTER_PROCESSOR). */
 export function crashIfFaultInjected(dependencies: PaymentsDependencies): void {
   if (!dependencies.settings.crashAfterProcessor) return;

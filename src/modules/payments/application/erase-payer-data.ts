@@ -4,7 +4,7 @@
 // in the same transaction as the change. Amounts, states and
 // the ledger stay: they are the merchant's financial records, not the payer's contact data.
 import type { PaymentsDependencies } from './dependencies.ts';
-import { paymentNotFound } from './capture-payment.ts';
+import { paymentNotFound } from './payment-errors.ts';
 
 /** True when something was erased now; false when nothing was left to erase. */
 export async function erasePayerData(

@@ -10,8 +10,7 @@ import assert from 'node:assert/strict';
 import { findPayment, lockPayment } from '../infra/payment-repository.ts';
 import { completeOwedOperation, type OwedOperation } from '../infra/owed-operation-repository.ts';
 import { recordCapture } from './capture-payment.ts';
-import type { PaymentsDependencies } from './dependencies.ts';
-import type { OwedSendResult } from './owed-operations.ts';
+import type { OwedSendResult, PaymentsDependencies } from './dependencies.ts';
 import type { Payment } from '../domain/payment.ts';
 
 /** Whether the payment still waits for the capture owed on its approval. */

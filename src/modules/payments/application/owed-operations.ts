@@ -11,14 +11,11 @@ import {
   type OwedOperationKind,
 } from '../infra/owed-operation-repository.ts';
 import { sendReversal } from './acquirer-reversals.ts';
-import type { PaymentsDependencies } from './dependencies.ts';
+import type { OwedSendResult, PaymentsDependencies } from './dependencies.ts';
 import { sendOwedCapture } from './owed-captures.ts';
 
 /** Owed operations sent per job run. */
 export const owedOperationBatchMax = 50;
-
-/** What one send came to: the row is closed (`done`), or it is sent again later (`retry`). */
-export type OwedSendResult = { readonly type: 'done' } | { readonly type: 'retry'; readonly reason: string };
 
 function send(dependencies: PaymentsDependencies, owed: OwedOperation): Promise<OwedSendResult> {
   switch (owed.operation) {

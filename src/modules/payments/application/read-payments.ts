@@ -7,7 +7,7 @@ import type { Payment } from '../domain/payment.ts';
 import { paymentView, refundView } from '../domain/payment.ts';
 import { paymentTimeline, timelineView } from '../domain/payment-timeline.ts';
 import { findPayment, listPayments, listRefunds } from '../infra/payment-repository.ts';
-import { paymentNotFound } from './capture-payment.ts';
+import { paymentNotFound } from './payment-errors.ts';
 import type { PaymentsDependencies } from './dependencies.ts';
 
 export async function getPayment(dependencies: PaymentsDependencies, merchantId: string, paymentId: string) {

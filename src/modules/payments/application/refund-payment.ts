@@ -1,14 +1,12 @@
-// POST /payments/{id}/refund. Phases: phase 1 tx (claim the key, lock the payment FOR UPDATE, check
-// status then amount against captured − refunded − refunds in flight, insert the PENDING refund and
-// reserve its amount) → outside any tx: the acquirer refund under `{refundId}.refund` → phase 2 tx
-// (refund REFUNDED, payment amounts and status, refund journal, event, stored answer).
+// POST /payments/{id}/refund, an operation of the pipeline (pipeline.ts). Steps: phase 1 (lock the
+// payment FOR UPDATE, check status then amount against captured − refunded − refunds in flight,
+// insert the PENDING refund and reserve its amount) → the acquirer refund under `{refundId}.refund` →
+// apply (refund REFUNDED, payment amounts and status, refund journal, event).
 import assert from 'node:assert/strict';
 import type { TransactionSql } from '../../../platform/db/client.ts';
 import { DomainError } from '../../../platform/errors.ts';
 import { planRefund, statusAfterRefund, transition } from '../domain/payment-state.ts';
-import { references, refundAnswer, type ApiAnswer, type Refund } from '../domain/payment.ts';
-import { nextAttemptAt } from '../domain/retry-schedule.ts';
-import { markPhase1Committed } from '../infra/idempotency-repository.ts';
+import { references, refundAnswer, type Refund } from '../domain/payment.ts';
 import {
   findRefund,
   insertRefund,
@@ -17,45 +15,55 @@ import {
   updatePayment,
 } from '../infra/payment-repository.ts';
 import { eventPayload } from './apply-authorization.ts';
-import type { RequestAnswer } from './authorize-payment.ts';
-import { paymentNotFound } from './capture-payment.ts';
+import type { PaymentsDependencies } from './dependencies.ts';
+import { paymentNotFound } from './payment-errors.ts';
 import {
-  crashIfFaultInjected,
-  type ContinuationMode,
-  type KeyRef,
-  type PaymentsDependencies,
-} from './dependencies.ts';
-import { claimKey } from './idempotency.ts';
-import { answerClaim, finish, inquireThenSend, keepUnresolvedOperation } from './key-steps.ts';
-import type { OperationOutcome } from './ports.ts';
+  acquirerContinuation,
+  type AcquirerSteps,
+  type FinalOutcome,
+  type OperationRequest,
+  type PaymentOperation,
+} from './pipeline.ts';
 
-export interface RefundInput {
-  readonly merchantId: string;
+export interface RefundInput extends OperationRequest {
   readonly paymentId: string;
-  readonly idempotencyKey: string;
-  readonly fingerprint: string;
   /** Absent: everything still refundable. */
   readonly amount: bigint | undefined;
   readonly reason: string | undefined;
   readonly metadata: Record<string, unknown>;
 }
 
-export async function refundPayment(
-  dependencies: PaymentsDependencies,
-  input: RefundInput,
-): Promise<RequestAnswer> {
-  const now = dependencies.clock.now();
-  const refundId = dependencies.ids.newId('ref');
-  const claim = await dependencies.sql.begin(async (transaction) => {
-    const claimed = await claimKey(transaction, {
-      merchantId: input.merchantId,
-      key: input.idempotencyKey,
-      operation: 'refund',
-      fingerprint: input.fingerprint,
-      now,
-      lockTimeoutMs: dependencies.settings.keyLockTimeoutMs,
-    });
-    if (claimed.type !== 'new') return claimed;
+type PaymentOfRefund = Awaited<ReturnType<typeof lockFreePayment>>;
+
+/** After phase 1: the acquirer refund under the refund's reference, and phase 2. */
+const refundSteps: AcquirerSteps<{ readonly refund: Refund; readonly payment: PaymentOfRefund }> = {
+  async load(dependencies, key) {
+    const refund = await findRefund(dependencies.sql, key.merchantId, key.resourceId);
+    if (!refund) throw new Error(`refund ${key.resourceId} of an idempotency key is missing`);
+    return { refund, payment: await lockFreePayment(dependencies, refund) };
+  },
+  settledAnswer: ({ refund, payment }) =>
+    refund.status === 'PENDING' ? undefined : refundAnswer(refund, payment.status),
+  inquire: (dependencies, { refund }) =>
+    dependencies.processors.operations.inquireOperation(refund.processorReference),
+  send: (dependencies, { refund, payment }) =>
+    dependencies.processors.operations.refund(
+      payment.acquirerAuthorizationId!,
+      refund.processorReference,
+      refund.amount,
+    ),
+  unknownAnswer: ({ refund, payment }) => refundAnswer(refund, payment.status),
+  pendingReason: 'refund pending at the acquirer',
+  async apply(transaction, dependencies, _key, { refund }, outcome) {
+    const settled = await recordRefundOutcome(transaction, dependencies, refund, outcome);
+    return refundAnswer(settled.refund, settled.paymentStatus);
+  },
+};
+
+export const refundOperation: PaymentOperation<RefundInput> = {
+  kind: 'refund',
+  async phase1(transaction, dependencies, input, now) {
+    const refundId = dependencies.ids.newId('ref');
     const payment = await lockPayment(transaction, input.merchantId, input.paymentId);
     if (!payment) throw paymentNotFound();
     const refundedSoFar = payment.refundedAmount + payment.refundingAmount;
@@ -88,47 +96,10 @@ export async function refundPayment(
       now,
     );
     assert.ok(reserved, 'the payment changed under its row lock');
-    await markPhase1Committed(
-      transaction,
-      input.merchantId,
-      input.idempotencyKey,
-      refundId,
-      nextAttemptAt(dependencies.settings.inquiryScheduleMs, 0, now),
-    );
-    return { type: 'fresh', resourceId: refundId, attempts: 0 } as const;
-  });
-  return answerClaim(claim, input, (key, mode) => continueRefund(dependencies, key, mode));
-}
-
-export async function continueRefund(
-  dependencies: PaymentsDependencies,
-  key: KeyRef,
-  mode: ContinuationMode,
-): Promise<ApiAnswer> {
-  const refund = await findRefund(dependencies.sql, key.merchantId, key.resourceId);
-  if (!refund) throw new Error(`refund ${key.resourceId} of an idempotency key is missing`);
-  const payment = await lockFreePayment(dependencies, refund);
-  if (refund.status !== 'PENDING') {
-    return dependencies.sql.begin((transaction) =>
-      finish(transaction, key, refundAnswer(refund, payment.status)),
-    );
-  }
-  const acquirerId = payment.acquirerAuthorizationId!;
-  const outcome = await inquireThenSend(
-    mode,
-    () => dependencies.processors.operations.inquireOperation(refund.processorReference),
-    () => dependencies.processors.operations.refund(acquirerId, refund.processorReference, refund.amount),
-  );
-  if (outcome.type === 'unknown' || outcome.type === 'pending') {
-    await keepUnresolvedOperation(dependencies, key, mode, outcome, 'refund pending at the acquirer');
-    return refundAnswer(refund, payment.status);
-  }
-  crashIfFaultInjected(dependencies);
-  return dependencies.sql.begin(async (transaction) => {
-    const settled = await recordRefundOutcome(transaction, dependencies, refund, outcome);
-    return finish(transaction, key, refundAnswer(settled.refund, settled.paymentStatus));
-  });
-}
+    return { type: 'continue', resourceId: refundId };
+  },
+  continueKey: acquirerContinuation(refundSteps),
+};
 
 async function lockFreePayment(dependencies: PaymentsDependencies, refund: Refund) {
   const [payment] = await dependencies.sql<{ status: string; acquirer_authorization_id: string | null }[]>`
@@ -145,7 +116,7 @@ export async function recordRefundOutcome(
   transaction: TransactionSql,
   dependencies: PaymentsDependencies,
   refund: Refund,
-  outcome: Exclude<OperationOutcome, { type: 'unknown' | 'pending' }>,
+  outcome: FinalOutcome,
 ): Promise<{ refund: Refund; paymentStatus: Parameters<typeof refundAnswer>[1] }> {
   const now = dependencies.clock.now();
   const payment = await lockPayment(transaction, refund.merchantId, refund.paymentId);

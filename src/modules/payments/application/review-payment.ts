@@ -10,7 +10,7 @@ import { paymentView, references, type Payment } from '../domain/payment.ts';
 import { insertOwedOperation } from '../infra/owed-operation-repository.ts';
 import { listPaymentsInReview, lockPayment, updatePayment } from '../infra/payment-repository.ts';
 import { eventPayload } from './apply-authorization.ts';
-import { paymentNotFound } from './capture-payment.ts';
+import { paymentNotFound } from './payment-errors.ts';
 import type { PaymentsDependencies } from './dependencies.ts';
 import { sendOwedOperationNow } from './owed-operations.ts';
 import { getPayment } from './read-payments.ts';

@@ -12,9 +12,7 @@ import { erasePayerData } from '../application/erase-payer-data.ts';
 import { merchantIdOf, requireScopes, type RequestAuthenticator } from '../../../platform/http/auth.ts';
 import { parseCurrency } from '../../../platform/money.ts';
 import { fingerprintOfRequest, requireIdempotencyKey, sendAnswer } from '../../../platform/idempotency.ts';
-import { authorizePayment } from '../application/authorize-payment.ts';
 import { applyAcquirerNotification } from '../application/bank-redirect-outcome.ts';
-import { capturePayment } from '../application/capture-payment.ts';
 import type { PaymentsDependencies } from '../application/dependencies.ts';
 import {
   decodeCursor,
@@ -26,8 +24,7 @@ import {
 } from '../application/read-payments.ts';
 import { exportPayments } from '../application/export-payments.ts';
 import { paymentVolume, volumeDaysDefault, volumeDaysMax } from '../application/payment-volume.ts';
-import { refundPayment } from '../application/refund-payment.ts';
-import { voidPayment } from '../application/void-payment.ts';
+import { authorizePayment, capturePayment, refundPayment, voidPayment } from '../application/operations.ts';
 import type { PaymentStatus } from '../domain/payment-state.ts';
 import {
   AuthorizeBody,

@@ -1,0 +1,299 @@
+// The one runner of payments operations (authorize, capture, refund, void). An operation is a value
+// that supplies its steps; the runner drives it the same way for a request, a client retry of the
+// same Idempotency-Key and the janitor:
+//
+//   validate (outside any tx) → phase 1 tx (claim the key; the operation's rows; the key's recovery
+//   point) → outside any tx: send to the acquirer (a resumed key inquires by reference first) → an
+//   unknown outcome is parked for the janitor → phase 2 tx (the operation's apply: state, ledger
+//   journal and outbox event, and the stored answer) → answer.
+//
+// Imports run one way: operations import this file and the shared steps (key-steps, idempotency);
+// nothing here imports an operation. The registry of operations (operations.ts) hands them to
+// createPipeline, which gives the janitor and the resolving of an unfinished resource.
+import type { TransactionSql } from '../../../platform/db/client.ts';
+import type { ApiAnswer } from '../domain/payment.ts';
+import { nextAttemptAt } from '../domain/retry-schedule.ts';
+import {
+  claimDueKeys,
+  claimKeyOfResource,
+  markPhase1Committed,
+  setKeyLock,
+  type IdempotencyKey,
+  type KeyOperation,
+} from '../infra/idempotency-repository.ts';
+import {
+  crashIfFaultInjected,
+  type ContinuationMode,
+  type KeyRef,
+  type PaymentsDependencies,
+} from './dependencies.ts';
+import { claimKey } from './idempotency.ts';
+import { finish, inquireThenSend, keepForJanitor, keepUnresolvedOperation } from './key-steps.ts';
+import type { InquiryOutcome, OperationOutcome } from './ports.ts';
+
+/** What a POST answers, and whether it is the stored answer of an earlier request under the key. */
+export interface RequestAnswer {
+  readonly answer: ApiAnswer;
+  readonly replayed: boolean;
+}
+
+/** What every operation's input carries: the key's owner, the key and the request's fingerprint. */
+export interface OperationRequest {
+  readonly merchantId: string;
+  readonly idempotencyKey: string;
+  readonly fingerprint: string;
+}
+
+/** What the runner lends an operation's steps. */
+export interface PipelineContext {
+  /** Resolves the unfinished operation on a payment or refund now, as a client retry would. */
+  readonly resolve: (resourceId: string) => Promise<void>;
+}
+
+/**
+ * Phase 1's result for a new key: `continue` to the acquirer for the resource, or `done` when the
+ * operation finished inside phase 1 (its answer is stored in the same transaction; `afterCommit`
+ * runs once it committed, e.g. sending an operation now owed to the acquirer).
+ */
+export type PhaseOneResult =
+  | { readonly type: 'continue'; readonly resourceId: string }
+  | {
+      readonly type: 'done';
+      readonly resourceId: string;
+      readonly answer: ApiAnswer;
+      readonly afterCommit?: ((dependencies: PaymentsDependencies) => Promise<void>) | undefined;
+    };
+
+/** A final answer from the acquirer (what phase 2 applies). */
+export type FinalOutcome = Exclude<OperationOutcome, { readonly type: 'unknown' | 'pending' }>;
+
+/**
+ * The steps after phase 1 of an operation sent to the acquirer under one reference (capture, refund,
+ * void): what it works on, the question and the request, and phase 2.
+ */
+export interface AcquirerSteps<Subject> {
+  /** Reads what the key is about, outside any transaction. */
+  load(dependencies: PaymentsDependencies, key: KeyRef): Promise<Subject>;
+  /** The answer when nothing is pending any more (applied meanwhile); undefined while pending. */
+  settledAnswer(subject: Subject): ApiAnswer | undefined;
+  /** Asks the acquirer by reference what became of the request. */
+  inquire(dependencies: PaymentsDependencies, subject: Subject): Promise<InquiryOutcome<OperationOutcome>>;
+  /** Sends the request under its reference (the acquirer deduplicates on it). */
+  send(dependencies: PaymentsDependencies, subject: Subject): Promise<OperationOutcome>;
+  /** The answer while the outcome is unknown (the key is kept for the janitor). */
+  unknownAnswer(subject: Subject): ApiAnswer;
+  /** Logged as the reason when the acquirer answers `pending`. */
+  readonly pendingReason: string;
+  /** Phase 2, in the runner's transaction: state, ledger journal, outbox event; returns the answer. */
+  apply(
+    transaction: TransactionSql,
+    dependencies: PaymentsDependencies,
+    key: KeyRef,
+    subject: Subject,
+    outcome: FinalOutcome,
+  ): Promise<ApiAnswer>;
+}
+
+/** How an unfinished key of an operation continues (the runner's, or the operation's own). */
+export type Continuation = (
+  dependencies: PaymentsDependencies,
+  key: KeyRef,
+  mode: ContinuationMode,
+) => Promise<ApiAnswer>;
+
+/** An operation as the registry and the janitor know it. */
+export interface RegisteredOperation {
+  readonly kind: KeyOperation;
+  readonly continueKey: Continuation;
+}
+
+/** An operation as the runner drives it for a request. */
+export interface PaymentOperation<Input extends OperationRequest> extends RegisteredOperation {
+  /** Checks before phase 1, outside any transaction (nothing stored on a refusal). */
+  validate?(dependencies: PaymentsDependencies, input: Input, context: PipelineContext): Promise<void>;
+  /** Phase 1 after a new key was claimed, in its transaction: the rows to insert or lock. */
+  phase1(
+    transaction: TransactionSql,
+    dependencies: PaymentsDependencies,
+    input: Input,
+    now: Date,
+  ): Promise<PhaseOneResult>;
+}
+
+/**
+ * Continues a key whose subject is already read: the settled answer, or send/inquire, park an
+ * unknown outcome for the janitor, and phase 2.
+ */
+export async function continueWithSubject<Subject>(
+  dependencies: PaymentsDependencies,
+  steps: AcquirerSteps<Subject>,
+  key: KeyRef,
+  mode: ContinuationMode,
+  subject: Subject,
+): Promise<ApiAnswer> {
+  const settled = steps.settledAnswer(subject);
+  if (settled !== undefined) {
+    return dependencies.sql.begin((transaction) => finish(transaction, key, settled));
+  }
+  const outcome = await inquireThenSend(
+    mode,
+    () => steps.inquire(dependencies, subject),
+    () => steps.send(dependencies, subject),
+  );
+  if (outcome.type === 'unknown' || outcome.type === 'pending') {
+    await keepUnresolvedOperation(dependencies, key, mode, outcome, steps.pendingReason);
+    return steps.unknownAnswer(subject);
+  }
+  crashIfFaultInjected(dependencies);
+  return dependencies.sql.begin(async (transaction) =>
+    finish(transaction, key, await steps.apply(transaction, dependencies, key, subject, outcome)),
+  );
+}
+
+/** The continuation of an operation sent to the acquirer: load its subject, then continue. */
+export function acquirerContinuation<Subject>(steps: AcquirerSteps<Subject>): Continuation {
+  return async (dependencies, key, mode) =>
+    continueWithSubject(dependencies, steps, key, mode, await steps.load(dependencies, key));
+}
+
+/** Keys resumed per janitor run. */
+export const janitorBatchMax = 50;
+
+export interface Pipeline {
+  /** Runs an operation for a request (or a client retry of its key). */
+  run<Input extends OperationRequest>(
+    dependencies: PaymentsDependencies,
+    operation: PaymentOperation<Input>,
+    input: Input,
+  ): Promise<RequestAnswer>;
+  /** Continues an unfinished key from its recovery point. */
+  resumeKey(
+    dependencies: PaymentsDependencies,
+    key: IdempotencyKey,
+    mode: ContinuationMode,
+  ): Promise<ApiAnswer>;
+  /**
+   * Resolves the unfinished operation on a payment or refund now (a capture of a PENDING payment):
+   * `retry` from a client request (an unknown outcome leaves the janitor's schedule alone).
+   */
+  resolveResource(
+    dependencies: PaymentsDependencies,
+    resourceId: string,
+    mode: ContinuationMode,
+  ): Promise<void>;
+  /** One janitor run: resumes every due or abandoned key (a few at a time). Returns how many. */
+  runJanitor(dependencies: PaymentsDependencies, signal?: AbortSignal): Promise<number>;
+}
+
+function keyRefOf(key: IdempotencyKey): KeyRef {
+  return { merchantId: key.merchantId, key: key.key, resourceId: key.resourceId!, attempts: key.attempts };
+}
+
+/** The runner over the registered operations (one per key operation). */
+export function createPipeline(registered: readonly RegisteredOperation[]): Pipeline {
+  const byKind = new Map(registered.map((operation) => [operation.kind, operation]));
+
+  function resumeKey(
+    dependencies: PaymentsDependencies,
+    key: IdempotencyKey,
+    mode: ContinuationMode,
+  ): Promise<ApiAnswer> {
+    const operation = byKind.get(key.operation);
+    if (!operation) throw new Error(`no operation is registered for ${key.operation} keys`);
+    return operation.continueKey(dependencies, keyRefOf(key), mode);
+  }
+
+  async function resumeSafely(
+    dependencies: PaymentsDependencies,
+    key: IdempotencyKey,
+    mode: ContinuationMode,
+  ): Promise<void> {
+    try {
+      await resumeKey(dependencies, key, mode);
+    } catch (error) {
+      // Unlock and back off on the schedule, so a key that keeps failing cannot spin every tick.
+      dependencies.log.error({ err: error, resourceId: key.resourceId }, 'janitor could not resume a key');
+      await keepForJanitor(dependencies, dependencies.sql, keyRefOf(key), mode, 'resuming failed');
+    }
+  }
+
+  async function resolveResource(
+    dependencies: PaymentsDependencies,
+    resourceId: string,
+    mode: ContinuationMode,
+  ): Promise<void> {
+    const now = dependencies.clock.now();
+    const lockExpiredBefore = new Date(now.getTime() - dependencies.settings.keyLockTimeoutMs);
+    const key = await claimKeyOfResource(dependencies.sql, resourceId, now, lockExpiredBefore);
+    if (key) await resumeSafely(dependencies, key, mode);
+  }
+
+  async function runJanitor(dependencies: PaymentsDependencies, signal?: AbortSignal): Promise<number> {
+    const now = dependencies.clock.now();
+    const lockExpiredBefore = new Date(now.getTime() - dependencies.settings.keyLockTimeoutMs);
+    const keys = await claimDueKeys(dependencies.sql, now, lockExpiredBefore, janitorBatchMax);
+    for (const key of keys) {
+      if (signal?.aborted) {
+        await setKeyLock(dependencies.sql, key.merchantId, key.key, null);
+        continue;
+      }
+      await resumeSafely(dependencies, key, 'janitor');
+    }
+    return keys.length;
+  }
+
+  async function run<Input extends OperationRequest>(
+    dependencies: PaymentsDependencies,
+    operation: PaymentOperation<Input>,
+    input: Input,
+  ): Promise<RequestAnswer> {
+    const context: PipelineContext = {
+      resolve: (resourceId) => resolveResource(dependencies, resourceId, 'retry'),
+    };
+    await operation.validate?.(dependencies, input, context);
+    const now = dependencies.clock.now();
+    const owner = { merchantId: input.merchantId, key: input.idempotencyKey };
+    const phase1 = await dependencies.sql.begin(async (transaction) => {
+      const claimed = await claimKey(transaction, {
+        ...owner,
+        operation: operation.kind,
+        fingerprint: input.fingerprint,
+        now,
+        lockTimeoutMs: dependencies.settings.keyLockTimeoutMs,
+      });
+      if (claimed.type !== 'new') return claimed;
+      const result = await operation.phase1(transaction, dependencies, input, now);
+      await markPhase1Committed(
+        transaction,
+        input.merchantId,
+        input.idempotencyKey,
+        result.resourceId,
+        nextAttemptAt(dependencies.settings.inquiryScheduleMs, 0, now),
+      );
+      if (result.type === 'continue') return { type: 'fresh', resourceId: result.resourceId } as const;
+      const ref = { ...owner, resourceId: result.resourceId, attempts: 0 };
+      return { ...result, answer: await finish(transaction, ref, result.answer) };
+    });
+    switch (phase1.type) {
+      case 'replay':
+        return { answer: phase1.answer, replayed: true };
+      case 'done':
+        await phase1.afterCommit?.(dependencies);
+        return { answer: phase1.answer, replayed: false };
+      case 'fresh':
+      case 'resume': {
+        const key = {
+          ...owner,
+          resourceId: phase1.resourceId,
+          attempts: phase1.type === 'resume' ? phase1.attempts : 0,
+        };
+        const mode = phase1.type === 'fresh' ? 'request' : 'retry';
+        return { answer: await operation.continueKey(dependencies, key, mode), replayed: false };
+      }
+      default:
+        return phase1 satisfies never;
+    }
+  }
+
+  return { run, resumeKey, resolveResource, runJanitor };
+}
