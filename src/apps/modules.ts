@@ -20,8 +20,6 @@ import { fraudModule } from '../modules/fraud/index.ts';
 import { checkoutModule } from '../modules/checkout/index.ts';
 import { webAppModule } from '../modules/web-app/index.ts';
 
-export type { ModuleDefinition, ModuleFaces } from '../platform/module.ts';
-
 export const modules: readonly ModuleDefinition[] = [
   identityModule,
   gatewayModule,

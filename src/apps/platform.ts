@@ -12,12 +12,12 @@ import { registerHealthRoutes } from '../platform/http/health.ts';
 import { startJobs, type JobRunner } from '../platform/jobs.ts';
 import { addRedactPaths, createLogger, createProcessOutputLogger, type Logger } from '../platform/log.ts';
 import { systemClock, type Clock } from '../platform/clock.ts';
-import type { ModuleRuntime, PlatformContext } from '../platform/module.ts';
+import type { ModuleFaces, ModuleRuntime, PlatformContext } from '../platform/module.ts';
 import { createMetricsRegistry } from '../platform/metrics.ts';
 import { initTracing } from '../platform/tracing.ts';
 import type { EventsFace } from '../modules/events/index.ts';
 import { registerEventBusGauges } from './event-bus-metrics.ts';
-import { manifests, modules, type ModuleFaces } from './modules.ts';
+import { manifests, modules } from './modules.ts';
 
 export const roles = ['all', 'api', 'worker', 'vault'] as const;
 export type Role = (typeof roles)[number];
