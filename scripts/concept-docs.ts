@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { testCards, type CardOutcome } from '../src/simulator/test-cards.ts';
 import { amountMaxMinor, currencyExponents, formatMajor, type CurrencyCode } from '../src/platform/money.ts';
+import { errorCatalogue, type ErrorArea, type Retry } from '../src/platform/error-codes.ts';
 
 const repositoryRoot = path.resolve(import.meta.dirname, '..');
 
@@ -76,9 +77,57 @@ export function currenciesTable(): string {
   return ['| minor-unit digits | example | currencies |', '|---|---|---|', ...rows].join('\n');
 }
 
+const areaTitles: Readonly<Record<ErrorArea, string>> = {
+  request: 'The request',
+  authentication: 'Authentication, scopes and rate limits',
+  idempotency: 'Idempotency keys',
+  payments: 'Payments',
+  declines: 'Declines (the acquirer said no)',
+  vault: 'Card vault (`POST /tokens`)',
+  fraud: 'Fraud screening',
+  webhooks: 'Webhooks',
+  checkout: 'Hosted checkout',
+  identity: 'Merchants, clients and dashboard users',
+  settlement: 'Settlement and reconciliation',
+  platform: 'The platform',
+};
+
+const retryWords: Readonly<Record<Retry, string>> = {
+  no: 'no',
+  yes: '**yes**, same request',
+  after_change: 'after a change',
+};
+
+const cell = (text: string) => text.replaceAll('|', '\\|');
+
+/** docs/errors.md: every code of src/platform/error-codes.ts, grouped by area. */
+export function errorsTable(): string {
+  const sections: string[] = [];
+  for (const [area, title] of Object.entries(areaTitles) as [ErrorArea, string][]) {
+    const rows = Object.entries(errorCatalogue)
+      .filter(([, entry]) => entry.area === area)
+      .map(
+        ([code, entry]) =>
+          `| \`${code}\` | ${entry.status.join(', ')} | ${cell(entry.meaning)} | ${retryWords[entry.retry]} | ${cell(entry.action)} |`,
+      );
+    if (rows.length === 0) continue;
+    sections.push(
+      [
+        `### ${title}`,
+        '',
+        '| code | status | meaning | retry? | what to do |',
+        '|---|---|---|---|---|',
+        ...rows,
+      ].join('\n'),
+    );
+  }
+  return sections.join('\n\n');
+}
+
 export const generatedBlocks: Readonly<Record<string, { file: string; render: () => string }>> = {
   'test-cards': { file: 'docs/test-cards.md', render: testCardsTable },
   currencies: { file: 'docs/money.md', render: currenciesTable },
+  errors: { file: 'docs/errors.md', render: errorsTable },
 };
 
 /** The page's text with the block NAME replaced by `content`; throws if the markers are missing. */

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { generatedBlocks, pagePath, replaceBlock } from '../scripts/concept-docs.ts';
 import { testCards } from '../src/simulator/test-cards.ts';
 import { currencyCodes } from '../src/platform/money.ts';
+import { errorCodes } from '../src/platform/error-codes.ts';
 
 const conceptPages = [
   'docs/payment-states.md',
@@ -15,6 +16,7 @@ const conceptPages = [
   'docs/webhooks.md',
   'docs/money.md',
   'docs/test-cards.md',
+  'docs/errors.md',
 ];
 
 test('every generated block is what the code makes today (run npm run docs:concepts after a change)', () => {
@@ -26,6 +28,8 @@ test('every generated block is what the code makes today (run npm run docs:conce
   for (const number of testCards.keys()) assert.ok(cards.includes(`\`${number}\``), number);
   const money = readFileSync(pagePath('docs/money.md'), 'utf8');
   for (const code of currencyCodes) assert.ok(money.includes(`\`${code}\``), code);
+  const errors = readFileSync(pagePath('docs/errors.md'), 'utf8');
+  for (const code of errorCodes) assert.ok(errors.includes(`| \`${code}\` |`), code);
 });
 
 test('a block out of date is found', () => {

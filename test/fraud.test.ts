@@ -132,7 +132,7 @@ test('50 parallel authorizations on one card against a limit of 10: exactly 10 p
   await assertLedgerVerifies(server.database.url);
 });
 
-test("REFERENCE.md's Radar-like test cards: always blocked, highest risk blocked, elevated risk to review", async () => {
+test("Stripe Radar's test cards (docs.stripe.com/radar/testing): always blocked, highest risk blocked, elevated risk to review", async () => {
   const merchant = await merchantSession(server);
   for (const number of ['4100000000000019', '4000000000004954']) {
     const answer = await authorize(

@@ -15,6 +15,7 @@ import { fetchToken, merchantSession, type MerchantSession } from './support/ide
 import { authorizeBody, call, paymentsEnv, startTestAcquirer, tokenize } from './support/payments.ts';
 import { spawnServer, startTestServer, type TestServer } from './support/server.ts';
 import { startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
+import { eventually } from './support/eventually.ts';
 
 interface SmsRequest {
   readonly authorization: string | undefined;
@@ -65,19 +66,6 @@ async function startSmsProvider(
         server.close(() => resolve());
       }),
   };
-}
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  attemptsMax = 300,
-): Promise<T> {
-  for (let attempt = 0; attempt < attemptsMax; attempt += 1) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 interface MessageRow {
@@ -160,7 +148,7 @@ function mailsTo(address: string) {
 
 /** Waits until the `receipts` group has read the whole log (its effects commit with its offset). */
 async function receiptsCaughtUp(): Promise<void> {
-  await waitFor('the receipts group to catch up', async () => {
+  await eventually('the receipts group to catch up', async () => {
     const [row] = await server.database.sql<{ behind: boolean }[]>`
       select coalesce((select position from events.consumer_offsets where consumer_group = 'receipts'), 0)
              < (select last_position from events.relay_state) as behind`;
@@ -173,7 +161,7 @@ test('a captured payment with receiptEmail and receiptPhone: one receipt email o
   const phone = '+447700900123';
   const paymentId = await sale(1250, { receiptEmail: email, receiptPhone: phone });
 
-  const [mail] = await waitFor('the receipt email', () =>
+  const [mail] = await eventually('the receipt email', () =>
     mailsTo(email).length > 0 ? mailsTo(email) : undefined,
   );
   assert.ok(mail);
@@ -187,7 +175,7 @@ test('a captured payment with receiptEmail and receiptPhone: one receipt email o
   assert.doesNotMatch(mail.raw, /4242/, 'no card number, not even its last digits');
   assert.deepEqual(smtp.refusedLogins, [], 'PayFlow logged in with the credentials of SMTP_URL');
 
-  const request = await waitFor('the receipt SMS', () =>
+  const request = await eventually('the receipt SMS', () =>
     sms.requests.find((item) => item.form.get('To') === phone),
   );
   assert.equal(request.contentType, 'application/x-www-form-urlencoded');
@@ -195,7 +183,7 @@ test('a captured payment with receiptEmail and receiptPhone: one receipt email o
   assert.equal(request.form.get('From'), '+15550001111');
   assert.equal(request.form.get('Body'), `Acme Books: payment of 12.50 USD received. Ref ${paymentId}`);
 
-  const sent = await waitFor('both messages sent', async () => {
+  const sent = await eventually('both messages sent', async () => {
     const rows = await messagesOf(server, paymentId);
     return rows.length === 2 && rows.every((row) => row.status === 'sent') ? rows : undefined;
   });
@@ -233,7 +221,7 @@ test('a captured payment without receipt addresses sends nothing', async () => {
 test('SMS: a 500 from the provider is retried and then sent; a 400 fails the message for good', async () => {
   const retried = await sale(300, { receiptPhone: smsUnreachable });
   const refused = await sale(400, { receiptPhone: smsRefused });
-  const [sent] = await waitFor('the retried SMS to be sent', async () => {
+  const [sent] = await eventually('the retried SMS to be sent', async () => {
     const rows = await messagesOf(server, retried);
     return rows[0]?.status === 'sent' ? rows : undefined;
   });
@@ -242,7 +230,7 @@ test('SMS: a 500 from the provider is retried and then sent; a 400 fails the mes
     sms.requests.filter((item) => item.form.get('To') === smsUnreachable).map((item) => item.answeredWith),
     [500, 201],
   );
-  const [failed] = await waitFor('the refused SMS to fail', async () => {
+  const [failed] = await eventually('the refused SMS to fail', async () => {
     const rows = await messagesOf(server, refused);
     return rows[0]?.status === 'failed' ? rows : undefined;
   });
@@ -260,7 +248,7 @@ test('SMS: a 500 from the provider is retried and then sent; a 400 fails the mes
 
 test('email: a 5xx SMTP reply to the recipient fails the message for good, without a retry', async () => {
   const paymentId = await sale(500, { receiptEmail: bouncing });
-  const [failed] = await waitFor('the bounced email to fail', async () => {
+  const [failed] = await eventually('the bounced email to fail', async () => {
     const rows = await messagesOf(server, paymentId);
     return rows[0]?.status === 'failed' ? rows : undefined;
   });
@@ -307,7 +295,7 @@ async function disableEndpointOf(session: MerchantSession, target: string): Prom
   assert.equal(created.status, 201, created.text);
   const endpointId = created.body.id as string;
   await sale(999, {}, session);
-  await waitFor('the endpoint to be disabled', async () => {
+  await eventually('the endpoint to be disabled', async () => {
     const answer = await call(url, session, 'GET', `/webhooks/endpoints/${endpointId}`);
     return answer.body.enabled === false ? true : undefined;
   });
@@ -319,7 +307,7 @@ test('an endpoint disabled after its last retry: the merchant is emailed at its 
   try {
     const owner = await sessionWithEmail('Hooked Shop', 'ops@hooked.example');
     const endpointId = await disableEndpointOf(owner, receiver.url);
-    const [mail] = await waitFor('the endpoint-disabled email', () => {
+    const [mail] = await eventually('the endpoint-disabled email', () => {
       const found = mailsTo('ops@hooked.example');
       return found.length > 0 ? found : undefined;
     });
@@ -333,7 +321,7 @@ test('an endpoint disabled after its last retry: the merchant is emailed at its 
     const [message] = await messagesOf(server, notice!.id);
     assert.equal(message!.kind, 'endpoint_disabled');
     assert.equal(message!.recipient, 'ops@hooked.example');
-    await waitFor('the message to be marked sent', async () =>
+    await eventually('the message to be marked sent', async () =>
       (await messagesOf(server, notice!.id))[0]?.status === 'sent' ? true : undefined,
     );
     assert.equal(mailsTo('ops@hooked.example').length, 1);
@@ -373,7 +361,7 @@ test('without SMTP_URL and SMS_PROVIDER_URL: messages are stored, logged with th
     );
     assert.equal(answer.status, 201, answer.text);
     const paymentId = answer.body.paymentId as string;
-    const rows = await waitFor('both messages stored', async () => {
+    const rows = await eventually('both messages stored', async () => {
       const found = await messagesOf({ database }, paymentId);
       return found.length === 2 && found.every((row) => row.status === 'stored') ? found : undefined;
     });
@@ -384,12 +372,12 @@ test('without SMTP_URL and SMS_PROVIDER_URL: messages are stored, logged with th
         ['sms', phone, 0],
       ],
     );
-    const emailLine = await waitFor('the stored email log line', () =>
+    const emailLine = await eventually('the stored email log line', () =>
       running.output.find((line) => line.includes('email not sent (SMTP_URL is unset)')),
     );
     assert.ok(emailLine.includes('"recipient":"s***@example.com"'), emailLine);
     assert.ok(emailLine.includes('20.00 USD'), 'the log shows the message itself');
-    const smsLine = await waitFor('the stored SMS log line', () =>
+    const smsLine = await eventually('the stored SMS log line', () =>
       running.output.find((line) => line.includes('sms not sent (SMS_PROVIDER_URL is unset)')),
     );
     assert.ok(smsLine.includes('"recipient":"+44***99"'), smsLine);

@@ -8,9 +8,11 @@ import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { merchantSession } from './support/identity.ts';
 import { call, tokenize } from './support/payments.ts';
+import { errorCatalogue, errorCodes } from '../src/platform/error-codes.ts';
 
 let server: TestServer;
 let document: {
+  components: { schemas: Record<string, { properties?: Record<string, { enum?: string[] }> }> };
   paths: Record<
     string,
     Record<
@@ -18,7 +20,7 @@ let document: {
       {
         operationId?: string;
         security?: unknown[];
-        responses: Record<string, unknown>;
+        responses: Record<string, { description?: string; content?: Record<string, unknown> }>;
         parameters?: Array<{ name: string; in: string; required?: boolean }>;
       }
     >
@@ -96,4 +98,26 @@ test('payments: Idempotency-Key is required, and authorize documents the 201 it 
   });
   assert.equal(answer.status, 201, answer.text);
   assert.ok(Object.keys(authorize.responses).includes(String(answer.status)), `answered ${answer.status}`);
+});
+
+test("the Problem schema's codes are the catalogue's (src/platform/error-codes.ts), and every code an operation names is in it", () => {
+  const listed = document.components.schemas['Problem']?.properties?.['code']?.enum;
+  assert.deepEqual([...(listed ?? [])].sort(), [...errorCodes].sort());
+  let named = 0;
+  for (const [path, operations] of Object.entries(document.paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      for (const [status, response] of Object.entries(operation.responses)) {
+        if (!/^[45]/.test(status) || response.content?.['application/problem+json'] === undefined) continue;
+        // Codes are named in backticks in the answer's description: `payment_not_found`.
+        for (const [, code] of (response.description ?? '').matchAll(/`([a-z][a-z0-9]*(?:_[a-z0-9]+)+)`/g)) {
+          named += 1;
+          const entry = (errorCatalogue as Record<string, { status: readonly number[] } | undefined>)[code!];
+          assert.ok(entry, `${method} ${path} ${status} names ${code}, which the catalogue does not list`);
+          if (/^\d+$/.test(status))
+            assert.ok(entry.status.includes(Number(status)), `${method} ${path}: ${code} is never ${status}`);
+        }
+      }
+    }
+  }
+  assert.ok(named >= 10, `operations name ${named} codes`);
 });

@@ -16,6 +16,7 @@ import {
   type BankRedirectStack,
 } from './support/acquirer.ts';
 import { notificationSignatureValid } from '../src/modules/payments/index.ts';
+import { eventually } from './support/eventually.ts';
 
 const notifySecret = 'test-notify-secret-0123456789abcdef';
 let stack: BankRedirectStack;
@@ -258,11 +259,9 @@ test('the reaper deletes keys finished longer ago than the retention, keeps late
 });
 
 async function waitForKeyGone(key: string): Promise<boolean> {
-  for (let attempt = 0; attempt < 200; attempt += 1) {
+  return eventually(`idempotency key ${key} to be reaped`, async () => {
     const [row] = await server.database.sql<{ n: number }[]>`
       select count(*)::int as n from payments.idempotency_keys where idempotency_key = ${key}`;
-    if (row!.n === 0) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return false;
+    return row!.n === 0 ? true : undefined;
+  });
 }

@@ -25,6 +25,7 @@ import { moduleMigrations } from '../src/apps/platform.ts';
 import { newId } from '../src/platform/ids.ts';
 import type { Sql } from '../src/platform/db/client.ts';
 import type { RunningSimulator } from '../src/simulator/index.ts';
+import { eventually } from './support/eventually.ts';
 
 interface Receiver {
   readonly url: string;
@@ -52,15 +53,6 @@ async function startReceiver(): Promise<Receiver> {
         server.close(() => resolve());
       }),
   };
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined, attemptsMax = 300): Promise<T> {
-  for (let attempt = 0; attempt < attemptsMax; attempt += 1) {
-    const value = probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 let acquirer: RunningSimulator;
@@ -116,7 +108,7 @@ async function webhookFor(baseUrl: string, merchant: MerchantSession, receiver: 
   const answer = await call(baseUrl, merchant, 'POST', '/payments/authorize', authorizeBody(card, 1200));
   assert.equal(answer.status, 201, answer.text);
   const paymentId = answer.body.paymentId as string;
-  return waitFor(`the webhook of ${paymentId}`, () =>
+  return eventually(`the webhook of ${paymentId}`, () =>
     receiver.received.find((message) => message.body.includes(paymentId)),
   );
 }

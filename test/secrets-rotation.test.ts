@@ -19,6 +19,7 @@ import { verifyWebhook } from '../src/webhooks.ts';
 import { createSecretSealer, keyIdOf, parseSecretsKeys } from '../src/platform/secrets.ts';
 import type { Sql } from '../src/platform/db/client.ts';
 import type { RunningSimulator } from '../src/simulator/index.ts';
+import { eventually } from './support/eventually.ts';
 
 let acquirer: RunningSimulator;
 const databases: TestDatabase[] = [];
@@ -58,15 +59,6 @@ async function startReceiver(): Promise<{
       }),
   );
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, bodies };
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined, attemptsMax = 300): Promise<T> {
-  for (let attempt = 0; attempt < attemptsMax; attempt += 1) {
-    const value = probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 function keyFile(keys: readonly Buffer[]): string {
@@ -200,7 +192,7 @@ test('rotate-key re-seals everything under a new key while the server serves; th
   );
   assert.equal(payment.status, 201, payment.text);
   const paymentId = payment.body.paymentId as string;
-  const message = await waitFor('the webhook', () =>
+  const message = await eventually('the webhook', () =>
     receiver.bodies.find(
       (entry) => entry.body.includes(paymentId) && entry.body.includes('payment.authorized.v1'),
     ),
@@ -224,7 +216,7 @@ test('rotate-key re-seals everything under a new key while the server serves; th
     authorizeBody(card, 1600),
   );
   assert.equal(again.status, 201, again.text);
-  const secondMessage = await waitFor('the webhook after the restart', () =>
+  const secondMessage = await eventually('the webhook after the restart', () =>
     receiver.bodies.find((entry) => entry.body.includes(again.body.paymentId as string)),
   );
   assert.ok(verifies(secondMessage, secret));

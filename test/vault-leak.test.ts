@@ -24,7 +24,7 @@ interface UsedCard {
   readonly holderName: string;
 }
 
-// Test cards from REFERENCE.md and other brands, each with a CVC and a name found nowhere else.
+// Stripe's published test cards (docs.stripe.com/testing) and other brands, each with a CVC and a name found nowhere else.
 const cards: readonly UsedCard[] = [
   { number: '4242424242424242', cvc: '947', holderName: 'Zebulon Quartermaine' },
   { number: '5555555555554444', cvc: '386', holderName: 'Philippa Wexcombe' },

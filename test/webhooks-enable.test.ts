@@ -11,6 +11,7 @@ import { adminToken, merchantSession, type MerchantSession } from './support/ide
 import { authorizeBody, call, paymentsEnv, startTestAcquirer, tokenize } from './support/payments.ts';
 import { verifyWebhook } from '../src/webhooks.ts';
 import type { RunningSimulator } from '../src/simulator/index.ts';
+import { eventually } from './support/eventually.ts';
 
 interface Received {
   readonly headers: http.IncomingHttpHeaders;
@@ -52,15 +53,6 @@ after(async () => {
   await server.close();
   await acquirer.close();
 });
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  for (let attempt = 0; attempt < 300; attempt += 1) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 async function authorizePayment(session: MerchantSession): Promise<void> {
   const token = await tokenize(server.baseUrl, session);
@@ -119,7 +111,7 @@ test('a disabled endpoint is enabled again; failed deliveries wait for a manual 
   assert.equal(await disabledEndpointsGauge(), 0);
 
   await authorizePayment(merchant);
-  const disabled = await waitFor('the endpoint to be disabled', async () => {
+  const disabled = await eventually('the endpoint to be disabled', async () => {
     const answer = await call(server.baseUrl, merchant, 'GET', `/webhooks/endpoints/${endpointId}`);
     return answer.body.enabled === false ? answer.body : undefined;
   });
@@ -166,7 +158,7 @@ test('a disabled endpoint is enabled again; failed deliveries wait for a manual 
 
   const retried = await call(server.baseUrl, merchant, 'POST', `/webhooks/deliveries/${failed!.id}/retry`);
   assert.equal(retried.status, 202, retried.text);
-  const [delivered] = await waitFor('the retried delivery', async () => {
+  const [delivered] = await eventually('the retried delivery', async () => {
     const found = await deliveries(merchant, endpointId);
     return found[0]?.status === 'succeeded' ? found : undefined;
   });
@@ -177,7 +169,7 @@ test('a disabled endpoint is enabled again; failed deliveries wait for a manual 
   verifyWebhook({ headers: received[2]!.headers, rawBody: received[2]!.body, secret });
 
   await authorizePayment(merchant);
-  const latest = await waitFor('a new event delivered to the enabled endpoint', async () => {
+  const latest = await eventually('a new event delivered to the enabled endpoint', async () => {
     const found = await deliveries(merchant, endpointId);
     return found.length === 2 && found[0]!.status === 'succeeded' ? found[0] : undefined;
   });

@@ -9,6 +9,7 @@ import { merchantSession, type MerchantSession } from './support/identity.ts';
 import { authorizeBody, call, paymentsEnv, startTestAcquirer, tokenize } from './support/payments.ts';
 import { verifyWebhook, WebhookVerificationError } from '../src/webhooks.ts';
 import type { RunningSimulator } from '../src/simulator/index.ts';
+import { eventually } from './support/eventually.ts';
 
 interface Received {
   readonly headers: http.IncomingHttpHeaders;
@@ -53,15 +54,6 @@ async function startReceiver(answer: (index: number) => number = () => 200, port
         server.close(() => resolve());
       }),
   };
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, attemptsMax = 400): Promise<T> {
-  for (let attempt = 0; attempt < attemptsMax; attempt += 1) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 let acquirer: RunningSimulator;
@@ -209,7 +201,7 @@ test('an authorized payment produces a signed delivery the receiver helper verif
     assert.equal(created.status, 201, created.text);
     const secret = created.body.secret as string;
     const paymentId = await authorizePayment();
-    const request = await waitFor('the webhook', async () => receiver.received[0]);
+    const request = await eventually('the webhook', async () => receiver.received[0]);
     verifyWebhook({ headers: request.headers, rawBody: request.body, secret });
     assert.equal(request.headers['content-type'], 'application/json');
     assert.match(request.headers['webhook-id'] as string, /^msg_[0-9a-z]{26}$/);
@@ -227,7 +219,7 @@ test('an authorized payment produces a signed delivery the receiver helper verif
       WebhookVerificationError,
     );
 
-    const [delivery] = await waitFor('the succeeded delivery', async () => {
+    const [delivery] = await eventually('the succeeded delivery', async () => {
       const found = await deliveries(created.body.id as string);
       return found[0]?.status === 'succeeded' ? found : undefined;
     });
@@ -240,7 +232,7 @@ test('an authorized payment produces a signed delivery the receiver helper verif
 
     const retried = await call(url, merchant, 'POST', `/webhooks/deliveries/${delivery!.id}/retry`);
     assert.equal(retried.status, 202, retried.text);
-    const again = await waitFor('the manual retry', async () => receiver.received[1]);
+    const again = await eventually('the manual retry', async () => receiver.received[1]);
     assert.equal(again.headers['webhook-id'], delivery!.id, 'a manual retry keeps the webhook-id');
     verifyWebhook({ headers: again.headers, rawBody: again.body, secret });
     const otherRetry = await call(url, other, 'POST', `/webhooks/deliveries/${delivery!.id}/retry`);
@@ -260,13 +252,13 @@ test('a receiver that is down, then answers 500, then 200: same webhook-id, fres
   const endpointId = created.body.id as string;
   const secret = created.body.secret as string;
   await authorizePayment();
-  await waitFor('a refused attempt', async () => {
+  await eventually('a refused attempt', async () => {
     const [delivery] = await deliveries(endpointId);
     return delivery !== undefined && delivery.attempts.length >= 1 ? delivery : undefined;
   });
   const receiver = await startReceiver((index) => (index === 0 ? 500 : 200), port);
   try {
-    const [delivery] = await waitFor('the delivery to succeed', async () => {
+    const [delivery] = await eventually('the delivery to succeed', async () => {
       const found = await deliveries(endpointId);
       return found[0]?.status === 'succeeded' ? found : undefined;
     });
@@ -325,7 +317,7 @@ test('rotation: during the grace period both secrets sign; each verifies', async
     const graceHours = (Date.parse(rotated.body.previousSecretExpiresAt as string) - Date.now()) / 3_600_000;
     assert.ok(graceHours > 23.9 && graceHours <= 24, `default grace 24 h, got ${graceHours}`);
     await authorizePayment();
-    const request = await waitFor('the webhook', async () => receiver.received[0]);
+    const request = await eventually('the webhook', async () => receiver.received[0]);
     assert.equal((request.headers['webhook-signature'] as string).split(' ').length, 2);
     verifyWebhook({ headers: request.headers, rawBody: request.body, secret: oldSecret });
     verifyWebhook({ headers: request.headers, rawBody: request.body, secret: newSecret });
@@ -341,13 +333,13 @@ test('after the last failed retry the endpoint is disabled and a merchant notice
     const created = await registerEndpoint(receiver.url, ['payment.authorized.v1'], owner);
     const endpointId = created.body.id as string;
     await authorizePayment(owner);
-    const endpoint = await waitFor(
+    const endpoint = await eventually(
       'the endpoint to be disabled',
       async () => {
         const answer = await call(url, owner, 'GET', `/webhooks/endpoints/${endpointId}`);
         return answer.body.enabled === false ? answer.body : undefined;
       },
-      600,
+      { timeoutMs: 60_000 },
     );
     assert.match(endpoint.disabledReason as string, /failed 10 times/);
     const [delivery] = await deliveries(endpointId, owner);

@@ -2,11 +2,15 @@
 // RFC 9457 problem details. The domain never imports HTTP: it returns or throws a DomainError and
 // the HTTP edge turns it into `application/problem+json`.
 
+import type { ErrorCode, StatusOf } from './error-codes.ts';
+
+export type { ErrorCode } from './error-codes.ts';
+
 export interface ProblemDetails {
   readonly type: string;
   readonly title: string;
   readonly status: number;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly detail?: string;
   readonly instance?: string;
   readonly requestId?: string;
@@ -19,11 +23,14 @@ export interface FieldError {
   readonly message: string;
 }
 
-/** An expected failure with a stable code, an HTTP status and whether retrying can help. */
-export class DomainError extends Error {
+/**
+ * An expected failure with a stable code (one of src/platform/error-codes.ts, with one of the
+ * statuses listed there for it), an HTTP status and whether retrying can help.
+ */
+export class DomainError<Code extends ErrorCode = ErrorCode> extends Error {
   constructor(
-    readonly code: string,
-    readonly status: number,
+    readonly code: Code,
+    readonly status: StatusOf<Code>,
     message: string,
     readonly extensions: Readonly<Record<string, unknown>> = {},
     readonly headers: Readonly<Record<string, string>> = {},
@@ -58,9 +65,9 @@ export function problemTypeFor(code: string): string {
   return `urn:payflow:problem:${code}`;
 }
 
-export function problem(
-  status: number,
-  code: string,
+export function problem<Code extends ErrorCode>(
+  status: StatusOf<Code>,
+  code: Code,
   detail: string,
   extensions: Readonly<Record<string, unknown>> = {},
 ): ProblemDetails {

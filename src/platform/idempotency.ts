@@ -1,4 +1,5 @@
-// Idempotency-Key for every state-changing endpoint (spec §6, REFERENCE.md "Idempotency"): header
+// Idempotency-Key for every state-changing endpoint (spec §6; as Stripe documents it:
+// https://docs.stripe.com/api/idempotent_requests): header
 // parsing, the canonical request fingerprint, the single-transaction flow for endpoints whose work is
 // one transaction, and the reaper. The platform owns no table: each module keeps its keys in its own
 // schema (columns as payments.idempotency_keys) and names that table here. Payments, whose work spans

@@ -9,6 +9,7 @@ import type { Sql } from '../../src/platform/db/client.ts';
 import { startTestServer, type TestServer } from './server.ts';
 import { merchantSession, type MerchantSession } from './identity.ts';
 import { call, paymentsEnv, startTestAcquirer } from './payments.ts';
+import { eventually } from './eventually.ts';
 
 /** A notification from the acquirer as it was sent: its headers (signature included) and body. */
 export interface AcquirerNotification {
@@ -275,12 +276,13 @@ export async function waitForReversal(
   done: (row: OwedOperationRow) => boolean,
 ): Promise<OwedOperationRow> {
   let last: OwedOperationRow | undefined;
-  for (let attempt = 0; attempt < 300; attempt += 1) {
-    last = await owedOperationOf(sql, paymentId, 'void');
-    if (last && done(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(
-    `reversal of ${paymentId} never reached the expected state; last: ${JSON.stringify(last, (_, value: unknown) => (typeof value === 'bigint' ? String(value) : value))}`,
+  return eventually(
+    () =>
+      `the reversal of ${paymentId} to reach the expected state; last: ${JSON.stringify(last, (_, value: unknown) => (typeof value === 'bigint' ? String(value) : value))}`,
+    async () => {
+      last = await owedOperationOf(sql, paymentId, 'void');
+      return last && done(last) ? last : undefined;
+    },
+    { timeoutMs: 15_000, intervalMs: 50 },
   );
 }

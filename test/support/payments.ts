@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/index.ts';
 import type { MerchantSession } from './identity.ts';
 import { runCli } from './server.ts';
+import { eventually, type EventuallyOptions } from './eventually.ts';
 
 export const approvedCard = '4242424242424242';
 
@@ -89,15 +90,17 @@ export async function waitForPayment(
   session: MerchantSession,
   paymentId: string,
   done: (payment: Record<string, unknown>) => boolean,
-  attemptsMax = 200,
+  options: EventuallyOptions = {},
 ): Promise<Record<string, unknown>> {
   let last: Record<string, unknown> = {};
-  for (let attempt = 0; attempt < attemptsMax; attempt += 1) {
-    last = (await call(baseUrl, session, 'GET', `/payments/${paymentId}`)).body;
-    if (done(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`payment ${paymentId} never reached the expected state; last: ${JSON.stringify(last)}`);
+  return eventually(
+    () => `payment ${paymentId} to reach the expected state; last: ${JSON.stringify(last)}`,
+    async () => {
+      last = (await call(baseUrl, session, 'GET', `/payments/${paymentId}`)).body;
+      return done(last) ? last : undefined;
+    },
+    options,
+  );
 }
 
 /** `payflow ledger verify` against the database exits 0 (every invariant holds). */

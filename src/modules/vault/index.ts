@@ -15,7 +15,7 @@ import { keyReaperJob } from '../../platform/idempotency.ts';
 import { registerInternalRoutes } from './http/internal-routes.ts';
 import { createRemoteVault } from './infra/remote-vault.ts';
 
-export type { Secret } from './domain/masked.ts';
+export { Secret } from './domain/masked.ts';
 export type {
   CardDescription,
   TokenDescription,

@@ -37,7 +37,20 @@ export function registerHealthRoutes(app: HttpApp, readiness: ReadinessCheck): v
   app.get(
     '/readyz',
     {
-      schema: { tags: ['health'], summary: 'Readiness: database reachable, migrations applied' },
+      schema: {
+        tags: ['health'],
+        summary: 'Readiness: database reachable, migrations applied',
+        documentedResponses: {
+          200: {
+            description: 'Ready.',
+            content: { 'application/json': { schema: healthResponse } },
+          },
+          503: {
+            description: '`not_ready`: the database does not answer or migrations are not applied.',
+            content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+          },
+        },
+      },
       logLevel: 'warn',
     },
     async (request, reply) => {

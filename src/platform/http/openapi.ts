@@ -4,6 +4,7 @@
 // preHandler, with the scopes in the description) and none on public routes, and the problem+json
 // answers every route can give (4XX, 5XX) unless it documents its own.
 import type { RouteOptions } from 'fastify';
+import { errorCodes } from '../error-codes.ts';
 
 const scopesKey = Symbol('payflow.requiredScopes');
 
@@ -76,7 +77,12 @@ const problemSchema = {
     type: { type: 'string', examples: ['urn:payflow:problem:validation_failed'] },
     title: { type: 'string' },
     status: { type: 'integer' },
-    code: { type: 'string', examples: ['validation_failed'] },
+    code: {
+      type: 'string',
+      description:
+        'Stable. Every code, its statuses and what to do: docs/errors.md. An acquirer decline code not listed is answered as `card_declined` with the acquirer’s own in `declineCode`.',
+      enum: errorCodes,
+    },
     detail: { type: 'string' },
     requestId: { type: 'string' },
     errors: {
@@ -113,6 +119,16 @@ export function completeDocument(document: OpenApiObject): OpenApiObject {
         continue;
       }
       const responses = { ...operation.responses };
+      // A route that declares no answer gets @fastify/swagger's bare "Default Response" (200, no
+      // body), which is wrong for every such route: they answer JSON, some with 201 or 202.
+      const only = responses['200'] as { description?: string; content?: unknown } | undefined;
+      if (Object.keys(responses).length === 1 && only?.description === 'Default Response' && !only.content) {
+        delete responses['200'];
+        responses['2XX'] = {
+          description: 'Success: a JSON object (its members are not described in this document yet).',
+          content: { 'application/json': { schema: { type: 'object' } } },
+        };
+      }
       const codes = Object.keys(responses);
       if (!codes.some((code) => code.startsWith('4')))
         responses['4XX'] = problemAnswer('The request was refused; `code` says why.');

@@ -7,10 +7,11 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { maskCardNumbers } from '../log.ts';
 import { isDatabaseUnavailable } from '../db/client.ts';
 import { DomainError, problem, problemContentType, type FieldError, type ProblemDetails } from '../errors.ts';
+import type { ErrorCode, StatusOf } from '../error-codes.ts';
 
 interface FastifyErrorMapping {
-  readonly status: number;
-  readonly code: string;
+  readonly status: StatusOf<ErrorCode>;
+  readonly code: ErrorCode;
   readonly detail: string;
 }
 
@@ -80,7 +81,7 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const mapped = (error.code ? socketErrors[error.code] : undefined) ?? malformedRequest;
   if (socket.writable) {
-    const body = JSON.stringify(problem(mapped.status, mapped.code, mapped.detail));
+    const body = JSON.stringify(problem<ErrorCode>(mapped.status, mapped.code, mapped.detail));
     socket.write(
       `HTTP/1.1 ${mapped.status} ${STATUS_CODES[mapped.status] ?? 'Error'}\r\n` +
         `Content-Type: ${problemContentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
@@ -136,7 +137,7 @@ export function toProblem(
   const mapped = fastifyError.code ? fastifyErrors[fastifyError.code] : undefined;
   if (mapped) {
     return {
-      body: { ...problem(mapped.status, mapped.code, mapped.detail), requestId },
+      body: { ...problem<ErrorCode>(mapped.status, mapped.code, mapped.detail), requestId },
       headers: {},
       serverFault: false,
     };
@@ -145,7 +146,10 @@ export function toProblem(
   if (typeof status === 'number' && status >= 400 && status < 500) {
     // A client error raised by Fastify or a plugin that has no mapping yet: keep its status, not its text.
     return {
-      body: { ...problem(status, 'bad_request', 'The request could not be processed.'), requestId },
+      body: {
+        ...problem(status as StatusOf<'bad_request'>, 'bad_request', 'The request could not be processed.'),
+        requestId,
+      },
       headers: {},
       serverFault: false,
     };

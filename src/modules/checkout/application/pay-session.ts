@@ -4,7 +4,7 @@
 // → record (complete the session and stage checkout.session.completed.v1 in one transaction, or
 // free the session for another card). An earlier attempt whose outcome is unknown is resolved first
 // (its own key replays its answer), so two cards can never both pay one session.
-import { DomainError } from '../../../platform/errors.ts';
+import { DomainError, type ErrorCode } from '../../../platform/errors.ts';
 import { amountToJson } from '../../../platform/money.ts';
 import { attemptKey, payRefusal, successRedirect, type CheckoutSession } from '../domain/session.ts';
 import {
@@ -116,7 +116,7 @@ function answerFor(session: CheckoutSession, outcome: AuthorizationOutcome): Pay
         ...(outcome.paymentId !== undefined && { paymentId: outcome.paymentId }),
       });
     case 'refused':
-      throw new DomainError(outcome.code, outcome.status, outcome.detail);
+      throw new DomainError<ErrorCode>(outcome.code, outcome.status, outcome.detail);
     default:
       return outcome satisfies never;
   }

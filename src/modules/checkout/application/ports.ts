@@ -4,6 +4,7 @@ import type { Clock } from '../../../platform/clock.ts';
 import type { Sql, TransactionSql } from '../../../platform/db/client.ts';
 import type { Logger } from '../../../platform/log.ts';
 import type { CurrencyCode } from '../../../platform/money.ts';
+import type { ErrorCode, StatusOf } from '../../../platform/error-codes.ts';
 
 export interface AuthorizationRequest {
   readonly idempotencyKey: string;
@@ -23,7 +24,12 @@ export type AuthorizationOutcome =
   /** Outcome unknown for now (202 PENDING, or the same key still in flight): ask again later. */
   | { readonly kind: 'pending'; readonly paymentId: string | undefined }
   /** Refused before reaching the acquirer (an unknown or foreign token, a bad request). */
-  | { readonly kind: 'refused'; readonly status: number; readonly code: string; readonly detail: string };
+  | {
+      readonly kind: 'refused';
+      readonly status: StatusOf<ErrorCode>;
+      readonly code: ErrorCode;
+      readonly detail: string;
+    };
 
 export interface PaymentAuthorizer {
   authorize(merchantId: string, request: AuthorizationRequest): Promise<AuthorizationOutcome>;

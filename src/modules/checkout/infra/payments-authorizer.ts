@@ -6,6 +6,7 @@ import { amountToJson } from '../../../platform/money.ts';
 import type { SecretSealer } from '../../../platform/secrets.ts';
 import type { Sql } from '../../../platform/db/client.ts';
 import type { Clock } from '../../../platform/clock.ts';
+import { isErrorCode, type ErrorCode, type StatusOf } from '../../../platform/error-codes.ts';
 import type { AuthorizationOutcome, AuthorizationRequest, PaymentAuthorizer } from '../application/ports.ts';
 import { findMerchantClient, insertMerchantClient } from './session-repository.ts';
 
@@ -104,13 +105,19 @@ function outcomeOf(status: number, body: Record<string, unknown>): Authorization
     return {
       kind: 'declined',
       paymentId,
-      declineCode: typeof body['code'] === 'string' ? body['code'] : 'card_declined',
+      declineCode:
+        typeof body['declineCode'] === 'string'
+          ? body['declineCode']
+          : typeof body['code'] === 'string'
+            ? body['code']
+            : 'card_declined',
     };
   if (status >= 400 && status < 500)
     return {
       kind: 'refused',
-      status,
-      code: typeof body['code'] === 'string' ? body['code'] : 'payment_refused',
+      // Payments' own answer, relayed: its code (from the catalogue) with its status.
+      status: status as StatusOf<ErrorCode>,
+      code: isErrorCode(body['code']) ? body['code'] : 'payment_refused',
       detail: typeof body['detail'] === 'string' ? body['detail'] : 'The payment could not be made.',
     };
   // 5xx and anything unexpected: the outcome is not known; the same key asks again later.

@@ -45,6 +45,20 @@ export function registerMetrics(
         tags: ['operations'],
         summary: 'Prometheus metrics (admin or service token)',
         security: [{ bearer: [] }],
+        documentedResponses: {
+          200: {
+            description: 'The Prometheus text exposition format.',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+          401: {
+            description: '`authentication_required`, `invalid_token`.',
+            content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+          },
+          403: {
+            description: '`insufficient_scope`.',
+            content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+          },
+        },
       },
       preHandler: requireScopes(authenticator, 'metrics:read'),
     },

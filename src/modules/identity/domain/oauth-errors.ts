@@ -3,13 +3,9 @@
 // OAuth client libraries read.
 import { DomainError } from '../../../platform/errors.ts';
 
+/** The ones PayFlow's client-credentials endpoint answers (`invalid_grant` and `unauthorized_client` never apply). */
 export type OAuthErrorCode =
-  | 'invalid_request'
-  | 'invalid_client'
-  | 'invalid_grant'
-  | 'unauthorized_client'
-  | 'unsupported_grant_type'
-  | 'invalid_scope';
+  'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope';
 
 export function oauthError(code: OAuthErrorCode, description: string): DomainError {
   const status = code === 'invalid_client' ? 401 : 400;

@@ -51,7 +51,11 @@ export interface VerificationSettings {
   readonly leewaySeconds: number;
 }
 
-function unauthorized(code: string, detail: string, description: string | undefined): DomainError {
+function unauthorized(
+  code: 'invalid_token' | 'authentication_required',
+  detail: string,
+  description: string | undefined,
+): DomainError {
   // RFC 6750 §3.1: a request with no credentials gets a bare challenge, without an error code.
   const challenge =
     description === undefined

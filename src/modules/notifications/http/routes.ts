@@ -145,7 +145,7 @@ function deliveryJson(row: DeliveryRow, attempts: readonly AttemptRow[]) {
   };
 }
 
-function notFound(kind: string): DomainError {
+function notFound(kind: 'endpoint' | 'delivery'): DomainError {
   return new DomainError(`webhook_${kind}_not_found`, 404, `No such webhook ${kind}.`);
 }
 

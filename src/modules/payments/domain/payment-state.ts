@@ -2,6 +2,7 @@
 // a precise code) and the amount rules of capture and refund. Pure: callers pass the stored status
 // and amounts, and persist the answer with a guarded update (`WHERE status = expected`).
 import assert from 'node:assert/strict';
+import type { StatusOf } from '../../../platform/error-codes.ts';
 
 export const paymentStatuses = [
   'PENDING',
@@ -52,10 +53,10 @@ export type TransitionRefusalCode =
 
 export type AmountRefusalCode = 'capture_exceeds_authorized' | 'refund_exceeds_captured';
 
-export type Refusal<Code extends string> = {
+export type Refusal<Code extends TransitionRefusalCode | AmountRefusalCode> = {
   readonly ok: false;
   readonly code: Code;
-  readonly status: 409 | 422;
+  readonly status: StatusOf<Code>;
   /** Whether the same request can succeed later without change (TigerBeetle's rule). */
   readonly retryable: boolean;
   readonly message: string;

@@ -3,6 +3,8 @@
 // finishes it all produce the same bytes.
 import { amountToJson, type CurrencyCode } from '../../../platform/money.ts';
 import type { PaymentStatus } from './payment-state.ts';
+import { declineProblemCode, type ErrorCode, type StatusOf } from '../../../platform/error-codes.ts';
+import { problem } from '../../../platform/errors.ts';
 
 export type PaymentMethodType = 'card' | 'wallet' | 'bank_redirect';
 export type PendingOperation = 'capture' | 'void';
@@ -100,21 +102,13 @@ function json(status: number, body: Record<string, unknown>): ApiAnswer {
   return { status, body: JSON.stringify(body) };
 }
 
-function problemAnswer(
-  status: number,
-  code: string,
+function problemAnswer<Code extends ErrorCode>(
+  status: StatusOf<Code>,
+  code: Code,
   detail: string,
   extensions: Record<string, unknown>,
 ): ApiAnswer {
-  // RFC 9457's members come last: an extension never overwrites `status` (the HTTP status).
-  return json(status, {
-    ...extensions,
-    type: `urn:payflow:problem:${code}`,
-    title: status === 422 ? 'Unprocessable Content' : 'Conflict',
-    status,
-    code,
-    detail,
-  });
+  return json(status, { ...problem(status, code, detail, extensions) });
 }
 
 /**
@@ -164,7 +158,8 @@ export function authorizationAnswer(payment: Payment): ApiAnswer {
   if (payment.status === 'FAILED') {
     return problemAnswer(
       422,
-      payment.declineCode ?? 'card_declined',
+      // The acquirer's code when the catalogue lists it, else card_declined; `declineCode` holds it as sent.
+      declineProblemCode(payment.declineCode),
       'The acquirer declined the authorization.',
       {
         paymentId: payment.id,

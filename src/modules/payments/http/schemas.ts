@@ -210,6 +210,44 @@ const PaymentDocument = Type.Object(
   },
   { additionalProperties: true },
 );
+// The short answers of authorize, capture and void (GET /payments/{id} has the whole payment).
+const paymentStatus = Type.Union(paymentStatuses.map((status) => Type.Literal(status)));
+const AuthorizationDocument = Type.Object(
+  {
+    paymentId: Type.String({ pattern: paymentIdPattern }),
+    status: paymentStatus,
+    amount,
+    currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+    authorizedAmount: Type.Optional(amount),
+    capturedAmount: Type.Optional(amount),
+    review: Type.Optional(
+      Type.String({ description: '`pending` while fraud screening holds it for review.' }),
+    ),
+    nextAction: Type.Optional(Type.Object({ type: Type.String(), redirectUrl: Type.String() })),
+    createdAt: Type.String({ format: 'date-time' }),
+  },
+  { additionalProperties: true },
+);
+const nullableTime = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
+const OperationDocument = Type.Object(
+  {
+    paymentId: Type.String({ pattern: paymentIdPattern }),
+    status: paymentStatus,
+    capturedAmount: Type.Optional(amount),
+    capturedAt: Type.Optional(nullableTime),
+    captureAmount: Type.Optional(amount),
+    voidedAt: Type.Optional(nullableTime),
+    detail: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+);
+const withAnswer = (
+  schema: typeof AuthorizationDocument | typeof OperationDocument,
+  description: string,
+) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
 const RefundDocument = Type.Object(
   {
     refundId: Type.String(),
@@ -236,8 +274,9 @@ export const documented = {
     404: problem('`payment_not_found`.'),
   },
   authorize: {
-    201: withPayment('AUTHORIZED, or CAPTURED with `capture: true`.'),
-    202: withPayment(
+    201: withAnswer(AuthorizationDocument, 'AUTHORIZED, or CAPTURED with `capture: true`.'),
+    202: withAnswer(
+      AuthorizationDocument,
       'PENDING (the acquirer has not answered: the janitor finishes it) or REQUIRES_ACTION (`nextAction.redirectUrl`).',
     ),
     400: problem('`validation_failed`, `idempotency_key_required`, `invalid_metadata`, `invalid_unicode`, …'),
@@ -249,8 +288,8 @@ export const documented = {
     ),
   },
   capture: {
-    200: withPayment('CAPTURED.'),
-    202: withPayment('The acquirer has not answered yet.'),
+    200: withAnswer(OperationDocument, 'CAPTURED.'),
+    202: withAnswer(OperationDocument, 'The acquirer has not answered yet.'),
     404: problem('`payment_not_found`.'),
     409: problem('`already_captured`, `payment_voided`, `payment_operation_in_progress`, …'),
     422: problem('`capture_exceeds_authorized`, or declined by the acquirer.'),
@@ -266,8 +305,8 @@ export const documented = {
     422: problem('Declined by the acquirer.'),
   },
   void: {
-    200: withPayment('VOIDED.'),
-    202: withPayment('The acquirer has not answered yet.'),
+    200: withAnswer(OperationDocument, 'VOIDED.'),
+    202: withAnswer(OperationDocument, 'The acquirer has not answered yet.'),
     404: problem('`payment_not_found`.'),
     409: problem('`already_captured`, `payment_voided`, …'),
   },

@@ -62,7 +62,8 @@ function describePayout(payout: PayoutRow) {
   };
 }
 
-const notFound = (what: string) => new DomainError(`${what}_not_found`, 404, `No such ${what}.`);
+const notFound = (what: 'settlement' | 'payout') =>
+  new DomainError(`${what}_not_found`, 404, `No such ${what}.`);
 
 export function registerSettlementRoutes(
   app: HttpApp,

@@ -10,7 +10,7 @@ import { adminUrl, createTestDatabase, type TestDatabase } from '../../../../tes
 import { createSql, type Sql } from '../../../platform/db/client.ts';
 import { rotateKeyringFile } from '../domain/envelope.ts';
 import { writeKeyringFile } from '../infra/keyring-source.ts';
-import { MovableClock, temporaryDirectory, vaultContext } from './vault.fixture.ts';
+import { MovableClock, temporaryDirectory, vaultContext } from '../../../../test/support/vault.ts';
 import { openVault } from './open-vault.ts';
 import { rewrapAll } from './rewrap-records.ts';
 import { deleteFinishedKeysBefore } from '../../../platform/idempotency.ts';

@@ -10,7 +10,7 @@ import { createTestDatabase, type TestDatabase } from '../../../../test/support/
 import { runCli } from '../../../../test/support/server.ts';
 import { parseMasterKey, rotateKeyringFile } from '../domain/envelope.ts';
 import { writeKeyringFile } from '../infra/keyring-source.ts';
-import { MovableClock, temporaryDirectory, vaultContext } from './vault.fixture.ts';
+import { MovableClock, temporaryDirectory, vaultContext } from '../../../../test/support/vault.ts';
 import { openVault, type Vault } from './open-vault.ts';
 import { rewrapAll } from './rewrap-records.ts';
 

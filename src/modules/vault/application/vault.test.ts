@@ -8,7 +8,7 @@ import { inspect } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database.ts';
 import { DomainError } from '../../../platform/errors.ts';
-import { MovableClock, temporaryDirectory, vaultContext } from './vault.fixture.ts';
+import { MovableClock, temporaryDirectory, vaultContext } from '../../../../test/support/vault.ts';
 import { openVault, type Vault } from './open-vault.ts';
 
 let database: TestDatabase;

@@ -18,7 +18,7 @@ import {
   randomValue,
   seededRandom,
   validCardNumbers,
-} from './untrusted-values.fixture.ts';
+} from '../../../../test/support/untrusted-values.ts';
 
 const now = new Date('2026-05-15T12:00:00Z');
 
@@ -48,7 +48,7 @@ function expectFailure(result: CardValidationResult, code: string, field: string
   assert.equal(result.field, field);
 }
 
-test('every REFERENCE.md test card has the expected brand and Luhn result', () => {
+test('every test card Stripe publishes (docs.stripe.com/testing) has the expected brand and Luhn result', () => {
   const referenceCards: readonly [string, CardBrand, boolean][] = [
     ['4242424242424242', 'visa', true],
     ['5555555555554444', 'mastercard', true],

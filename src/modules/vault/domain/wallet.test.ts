@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { inspect } from 'node:util';
 
 import { Secret } from './masked.ts';
-import { randomValue, seededRandom } from './untrusted-values.fixture.ts';
+import { randomValue, seededRandom } from '../../../../test/support/untrusted-values.ts';
 import { isValidCryptogram, validateWallet, type WalletValidationResult } from './wallet.ts';
 
 const now = new Date('2026-05-15T12:00:00Z');

@@ -1,7 +1,7 @@
 // Random untrusted values for the fuzz tests of validateCard and validateWallet: every JavaScript
 // type, hostile objects (throwing getters, revoked proxies), huge strings, unicode digits and
 // near-valid card numbers. Seeded, so a failure names a seed that replays it.
-import { Secret } from './masked.ts';
+import { Secret } from '../../src/modules/vault/index.ts';
 
 export type Random = () => number;
 

@@ -3,11 +3,11 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../../platform/config.ts';
-import { createLogger } from '../../../platform/log.ts';
-import type { Clock } from '../../../platform/clock.ts';
-import type { PlatformContext } from '../../../platform/module.ts';
-import type { Sql } from '../../../platform/db/client.ts';
+import { loadConfig } from '../../src/platform/config.ts';
+import { createLogger } from '../../src/platform/log.ts';
+import type { Clock } from '../../src/platform/clock.ts';
+import type { PlatformContext } from '../../src/platform/module.ts';
+import type { Sql } from '../../src/platform/db/client.ts';
 
 export class MovableClock implements Clock {
   #nowMs: number;
