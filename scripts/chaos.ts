@@ -25,18 +25,7 @@ import { authorizeBody, call, tokenize, type JsonAnswer } from '../test/support/
 import { startPayflowProcess, type PayflowProcess } from '../test/support/processes.ts';
 import { repositoryRoot } from '../test/support/server.ts';
 import { behindProxy } from '../test/support/tcp-proxy.ts';
-
-/** mulberry32: a small deterministic stream from a 32-bit seed. */
-export function randomStream(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../test/support/untrusted-values.ts';
 
 export type Fault = 'kill-api' | 'kill-worker' | 'terminate-connections' | 'bus-outage' | 'none';
 export type Operation = 'authorize' | 'capture-full' | 'capture-partial' | 'refund' | 'void' | 'retry';
@@ -94,7 +83,7 @@ export function plan(
   seed: number,
   steps: number,
 ): { operation: Operation; card: string; fault: Fault; pick: number }[] {
-  const next = randomStream(seed);
+  const next = seededRandom(seed);
   const operations: Operation[] = [
     'authorize',
     'authorize',
@@ -196,7 +185,7 @@ async function main(): Promise<number> {
     const simulator = await startSimulatorProcess();
     cleanups.push(async () => simulator.child.kill('SIGKILL'));
     const received = new Map<string, number>();
-    const receiverRandom = randomStream(seed ^ 0x5bd1e995);
+    const receiverRandom = seededRandom(seed ^ 0x5bd1e995);
     let receiverFailures = 0;
     const failedOnce = new Set<string>();
     const receiver = http.createServer((request, response) => {
