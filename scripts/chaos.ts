@@ -3,8 +3,9 @@
 // a random mix of authorize / capture (full, partial) / refund / void / same-key retries is driven
 // from the seed's stream while faults from the same stream are injected (kill -9 + restart of any
 // PayFlow process, acquirer timeouts before/after approval via the simulator's timeout cards, acquirer
-// errors, pg_terminate_backend, failing webhook receivers). Then it waits for quiescence and checks
-// the invariants, printing each with a count; exit 1 on any violation. Same seed, same schedule
+// errors, pg_terminate_backend, NATS cut for 1–4 s behind a TCP proxy, failing webhook receivers).
+// Then it waits for quiescence and checks the invariants (PayFlow's amounts against the acquirer
+// simulator's among them), printing each with a count; exit 1 on any violation. Same seed, same schedule
 // (the order of operations and faults; timing is not deterministic).
 // Needs TEST_DATABASE_URL or DATABASE_URL (a server where it may create a database).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -23,28 +24,66 @@ import {
 import { authorizeBody, call, tokenize, type JsonAnswer } from '../test/support/payments.ts';
 import { startPayflowProcess, type PayflowProcess } from '../test/support/processes.ts';
 import { repositoryRoot } from '../test/support/server.ts';
+import { behindProxy } from '../test/support/tcp-proxy.ts';
+import { seededRandom } from '../test/support/untrusted-values.ts';
 
-/** mulberry32: a small deterministic stream from a 32-bit seed. */
-export function randomStream(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+export type Fault = 'kill-api' | 'kill-worker' | 'terminate-connections' | 'bus-outage' | 'none';
+export type Operation = 'authorize' | 'capture-full' | 'capture-partial' | 'refund' | 'void' | 'retry';
+
+interface AcquirerAuthorization {
+  readonly reference: string;
+  readonly status: string;
+  readonly approvedAmount: string;
+  readonly capturedAmount: string;
+  readonly refundedAmount: string;
+  readonly voided: boolean;
 }
 
-export type Fault = 'kill-api' | 'kill-worker' | 'terminate-connections' | 'none';
-export type Operation = 'authorize' | 'capture-full' | 'capture-partial' | 'refund' | 'void' | 'retry';
+/**
+ * Every authorization the acquirer simulator holds against PayFlow's payments: the same captured and
+ * refunded amounts, and money held at the acquirer (approved, not voided) exactly where PayFlow holds
+ * an authorization. An approval PayFlow does not know, or a hold PayFlow released without a
+ * reversal, is a difference.
+ */
+export async function compareWithAcquirer(
+  sql: ReturnType<typeof createSql>,
+  acquirerUrl: string,
+): Promise<{ compared: number; problems: string[] }> {
+  const response = await fetch(`${acquirerUrl}/v1/authorizations`);
+  const { data } = (await response.json()) as { data: AcquirerAuthorization[] };
+  const rows = await sql<
+    { id: string; processor_reference: string; status: string; captured: string; refunded: string }[]
+  >`select id, processor_reference, status, captured_amount::text as captured, (refunded_amount + refunding_amount)::text as refunded
+    from payments.payments`;
+  const byReference = new Map(rows.map((row) => [row.processor_reference, row]));
+  const holding = new Set(['AUTHORIZED', 'CAPTURED', 'PARTIALLY_REFUNDED', 'REFUNDED']);
+  const problems: string[] = [];
+  for (const authorization of data) {
+    const payment = byReference.get(authorization.reference);
+    const held = authorization.approvedAmount !== '0' && !authorization.voided;
+    if (!payment) {
+      if (held) problems.push(`${authorization.reference}: approved at the acquirer, unknown to PayFlow`);
+      continue;
+    }
+    const where = `${payment.id} (${payment.status})`;
+    if (held !== holding.has(payment.status))
+      problems.push(
+        `${where}: the acquirer ${held ? 'holds' : 'holds no'} authorization (${authorization.status}${authorization.voided ? ', voided' : ''})`,
+      );
+    if (authorization.capturedAmount !== payment.captured)
+      problems.push(`${where}: captured ${payment.captured}, the acquirer ${authorization.capturedAmount}`);
+    if (authorization.refundedAmount !== payment.refunded)
+      problems.push(`${where}: refunded ${payment.refunded}, the acquirer ${authorization.refundedAmount}`);
+  }
+  return { compared: data.length, problems };
+}
 
 /** The schedule derived from the seed: operations and faults in order (pure; same seed, same plan). */
 export function plan(
   seed: number,
   steps: number,
 ): { operation: Operation; card: string; fault: Fault; pick: number }[] {
-  const next = randomStream(seed);
+  const next = seededRandom(seed);
   const operations: Operation[] = [
     'authorize',
     'authorize',
@@ -54,7 +93,15 @@ export function plan(
     'void',
     'retry',
   ];
-  const faults: Fault[] = ['kill-api', 'kill-worker', 'terminate-connections', 'none', 'none', 'none'];
+  const faults: Fault[] = [
+    'kill-api',
+    'kill-worker',
+    'terminate-connections',
+    'bus-outage',
+    'none',
+    'none',
+    'none',
+  ];
   // approved, approved, approved-then-late (times out after approval), late (before decision),
   // acquirer error, decline
   const cards = [
@@ -138,7 +185,7 @@ async function main(): Promise<number> {
     const simulator = await startSimulatorProcess();
     cleanups.push(async () => simulator.child.kill('SIGKILL'));
     const received = new Map<string, number>();
-    const receiverRandom = randomStream(seed ^ 0x5bd1e995);
+    const receiverRandom = seededRandom(seed ^ 0x5bd1e995);
     let receiverFailures = 0;
     const failedOnce = new Set<string>();
     const receiver = http.createServer((request, response) => {
@@ -167,10 +214,15 @@ async function main(): Promise<number> {
         }),
     );
 
+    // NATS (when NATS_URL is set) sits behind a TCP proxy: a bus outage cuts it for 1–4 s while
+    // traffic goes on. On the PostgreSQL bus the outage is the database's (terminate-connections).
     const natsUrl = process.env['NATS_URL'];
-    const bus: Record<string, string> = natsUrl
-      ? { EVENT_BUS: 'nats', NATS_URL: natsUrl }
+    const natsProxy = natsUrl ? await behindProxy(natsUrl) : undefined;
+    if (natsProxy) cleanups.push(() => natsProxy.proxy.close());
+    const bus: Record<string, string> = natsProxy
+      ? { EVENT_BUS: 'nats', NATS_URL: natsProxy.url }
       : { EVENT_BUS: 'postgres' };
+    let busRestored: Promise<void> | undefined;
     const env: Record<string, string> = {
       DATABASE_URL: databaseUrl,
       ACQUIRER_URL: simulator.url,
@@ -236,7 +288,15 @@ async function main(): Promise<number> {
       const s = steps[step++]!;
       if (s.fault !== 'none') {
         faultCounts.set(s.fault, (faultCounts.get(s.fault) ?? 0) + 1);
-        if (s.fault === 'terminate-connections') {
+        if (s.fault === 'bus-outage') {
+          if (natsProxy && !busRestored) {
+            await natsProxy.proxy.cut();
+            const outageMs = 1_000 + Math.floor(s.pick * 3_000);
+            busRestored = new Promise<void>((resolve) => setTimeout(resolve, outageMs))
+              .then(() => natsProxy.proxy.restore())
+              .finally(() => (busRestored = undefined));
+          }
+        } else if (s.fault === 'terminate-connections') {
           await admin`select pg_terminate_backend(pid) from pg_stat_activity
             where datname = ${name} and pid <> pg_backend_pid() and application_name not like 'chaos%'`.catch(
             () => undefined,
@@ -294,6 +354,7 @@ async function main(): Promise<number> {
     process.stdout.write(
       `chaos: ${step} steps, ${sent.length} requests, faults ${JSON.stringify(Object.fromEntries(faultCounts))}, receiver failures ${receiverFailures}\n`,
     );
+    await busRestored;
     for (const p of processes) await p.ready.catch(() => undefined);
 
     // Quiescence: no unfinished idempotency key, no pending payment, every outbox event delivered.
@@ -306,14 +367,18 @@ async function main(): Promise<number> {
     ];
     let missing: string[] = [];
     let locked = 0;
+    let unsettled = 0;
     while (Date.now() < quiet) {
-      const [row] = await sql<{ locked: number }[]>`
-        select count(*)::int as locked from payments.idempotency_keys where recovery_point <> 'finished'`;
+      const [row] = await sql<{ locked: number; unsettled: number }[]>`
+        select (select count(*)::int from payments.idempotency_keys where recovery_point <> 'finished') as locked,
+               (select count(*)::int from payments.payments where status = 'PENDING')
+             + (select count(*)::int from payments.owed_acquirer_operations where status = 'pending') as unsettled`;
       locked = row!.locked;
+      unsettled = row!.unsettled;
       const events = await sql<{ event_id: string }[]>`
         select event_id from events.outbox where type in ${sql(subscribed)}`;
       missing = events.map((e) => e.event_id).filter((id) => !received.has(id));
-      if (locked === 0 && missing.length === 0) break;
+      if (locked === 0 && unsettled === 0 && missing.length === 0) break;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
     const report = (label: string, ok: boolean, detail: string) => {
@@ -325,6 +390,13 @@ async function main(): Promise<number> {
       'every event delivered to the webhook endpoint',
       missing.length === 0,
       `${received.size} delivered, ${missing.length} missing${missing.length ? ` (${missing.slice(0, 5).join(', ')})` : ''}`,
+    );
+    report('no payment left PENDING, no acquirer operation left owed', unsettled === 0, `${unsettled} left`);
+    const disagreements = await compareWithAcquirer(sql, simulator.url);
+    report(
+      "PayFlow's view of each payment equals the acquirer's",
+      disagreements.problems.length === 0,
+      `${disagreements.compared} authorizations compared, ${disagreements.problems.length} differ${disagreements.problems.length ? `\n  ${disagreements.problems.slice(0, 5).join('\n  ')}` : ''}`,
     );
     const doubled = [...received.values()].filter((count) => count > 1).length;
     process.stdout.write(

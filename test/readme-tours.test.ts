@@ -8,7 +8,7 @@
 // code that generates the document and serializes the answers).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -70,7 +70,11 @@ before(async () => {
   writeFileSync(file, source);
   documentUri = `file://${file}`;
 });
-after(() => server?.close());
+after(async () => {
+  await server?.close();
+  // The folder holds the demo merchant's credentials file and the recorded exchanges.
+  rmSync(folder, { recursive: true, force: true });
+});
 
 const prelude = [
   'curl() {',

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { Sql } from './db/client.ts';
 import { writePrivateFile } from './key-material.ts';
+import { withAdvisoryLock } from './db/advisory-lock.ts';
 import type { CommandContext, CliCommand } from './module.ts';
 import {
   keyIdOf,
@@ -228,16 +229,7 @@ async function runRotateSecretsKey(
 async function reseal(context: CommandContext, columns: readonly SealedColumn[], batchSize: number) {
   // Re-read: with --reseal-only the file may have been installed since this process started.
   const { sealer } = openSecretsKeyring(context.config, context.log);
-  const lockConnection = await context.sql.reserve();
-  const [lock] = await lockConnection<
-    { locked: boolean }[]
-  >`select pg_try_advisory_lock(${advisoryLockKey}) as locked`;
-  if (!lock?.locked) {
-    lockConnection.release();
-    context.print('another rotate-key run is re-sealing; it will finish the work');
-    return 1;
-  }
-  try {
+  const outcome = await withAdvisoryLock(context.sql, advisoryLockKey, async () => {
     context.print(`re-sealing under key ${sealer.keyId} (batches of ${batchSize})`);
     const result = await resealAll(context.sql, sealer, columns, {
       batchSize,
@@ -257,8 +249,10 @@ async function reseal(context: CommandContext, columns: readonly SealedColumn[],
         : `not done: ${result.remaining} declared and ${result.undeclared.reduce((sum, entry) => sum + entry.count, 0)} undeclared value(s) still under older keys; keep them in the keyring (run with --reseal-only again)`,
     );
     return done ? 0 : 1;
-  } finally {
-    await lockConnection`select pg_advisory_unlock(${advisoryLockKey})`.catch(() => undefined);
-    lockConnection.release();
+  });
+  if (!outcome.ran) {
+    context.print('another rotate-key run is re-sealing; it will finish the work');
+    return 1;
   }
+  return outcome.value;
 }

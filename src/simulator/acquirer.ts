@@ -67,6 +67,18 @@ interface AuthorizationState {
   readonly last4: string | undefined;
 }
 
+/** One authorization as `GET /v1/authorizations` lists it. */
+export interface AuthorizationView {
+  readonly authorizationId: string;
+  readonly reference: string;
+  readonly status: AuthorizationStatus;
+  readonly amount: string;
+  readonly approvedAmount: string;
+  readonly capturedAmount: string;
+  readonly refundedAmount: string;
+  readonly voided: boolean;
+}
+
 /** What the bank page shows about an authorization waiting for the shopper. */
 export interface BankPageView {
   readonly authorizationId: string;
@@ -266,6 +278,23 @@ export class Acquirer {
         ...(declineCode !== undefined && { declineCode }),
       };
     });
+  }
+
+  /**
+   * Every authorization as the acquirer holds it: what a test harness compares with PayFlow's view
+   * (amounts as decimal strings of minor units; `refundedAmount` includes pending refunds).
+   */
+  authorizationsView(): AuthorizationView[] {
+    return [...this.authorizations.values()].map((authorization) => ({
+      authorizationId: authorization.authorizationId,
+      reference: authorization.reference,
+      status: authorization.status,
+      amount: String(authorization.amount),
+      approvedAmount: String(approvedAmountOf(authorization)),
+      capturedAmount: String(authorization.capturedAmount),
+      refundedAmount: String(authorization.refundedAmount),
+      voided: authorization.voided,
+    }));
   }
 
   inquire(reference: string): OperationInquiry | undefined {

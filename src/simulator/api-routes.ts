@@ -58,6 +58,9 @@ export function registerApiRoutes(root: FastifyInstance, acquirer: Acquirer): vo
     async (request, reply) => send(reply, acquirer.void(request.params.authorizationId, request.body)),
   );
 
+  // Not an acquirer API: the simulator's own view, for harnesses that compare it with PayFlow's.
+  app.get('/v1/authorizations', async () => ({ data: acquirer.authorizationsView() }));
+
   app.get(
     '/v1/operations/:reference',
     { schema: { params: ReferenceParameters } },

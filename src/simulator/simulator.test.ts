@@ -182,6 +182,31 @@ test('a void releases an uncaptured authorization once; afterwards nothing can b
   assert.equal((await operate(capturedId, 'voids')).body.declineCode, 'already_captured');
 });
 
+test('the authorizations list shows what the acquirer holds: approved, captured, refunded, voided', async () => {
+  const capturedId = await approvedAuthorizationId(1000);
+  await operate(capturedId, 'captures', 700);
+  await operate(capturedId, 'refunds', 200);
+  const voidedId = await approvedAuthorizationId(500);
+  await operate(voidedId, 'voids');
+  const declined = await authorizeCard(simulator.url, '4000000000000002', 300);
+  const listed = await getJson(simulator.url, '/v1/authorizations');
+  assert.equal(listed.statusCode, 200);
+  const byId = new Map(
+    (listed.body.data as Record<string, unknown>[]).map((entry) => [entry.authorizationId, entry]),
+  );
+  assert.deepEqual(
+    [byId.get(capturedId)].map((a) => [a?.approvedAmount, a?.capturedAmount, a?.refundedAmount, a?.voided]),
+    [['1000', '700', '200', false]],
+  );
+  assert.deepEqual(
+    [byId.get(voidedId)].map((a) => [a?.approvedAmount, a?.capturedAmount, a?.voided]),
+    [['500', '0', true]],
+  );
+  const declinedEntry = byId.get(String(declined.body.authorizationId));
+  assert.equal(declinedEntry?.status, 'declined');
+  assert.equal(declinedEntry?.approvedAmount, '0');
+});
+
 test('an operation on an unknown authorization is 404 and records nothing', async () => {
   const reference = newReference('unknown');
   const response = await postJson(simulator.url, '/v1/authorizations/authorization_missing/captures', {

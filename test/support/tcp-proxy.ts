@@ -1,4 +1,4 @@
-// A TCP proxy in front of PostgreSQL for outage tests: `cut()` closes the listener and resets every
+// A TCP proxy in front of PostgreSQL (or NATS, Redis) for outage tests: `cut()` closes the listener and resets every
 // open connection (the database vanishes: new connections are refused, open ones reset);
 // `restore()` listens on the same port again.
 import net from 'node:net';
@@ -58,6 +58,7 @@ const defaultPorts: Readonly<Record<string, number>> = {
   'postgres:': 5432,
   'postgresql:': 5432,
   'redis:': 6379,
+  'nats:': 4222,
 };
 
 /** A proxy in front of the server a URL names, and the same URL pointing at the proxy. */

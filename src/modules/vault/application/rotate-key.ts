@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { CommandContext } from '../../../platform/module.ts';
+import { withAdvisoryLock } from '../../../platform/db/advisory-lock.ts';
 import { parseMasterKey, rotateKeyringFile } from '../domain/envelope.ts';
 import { KeyringConfigurationError, writeKeyringFile } from '../infra/keyring-source.ts';
 import { openKeyrings, openVault } from './open-vault.ts';
@@ -62,16 +63,7 @@ export async function runRotateKey(args: readonly string[], context: CommandCont
     writeKeyringFile(file, rotated, { exclusive: false });
     context.print(`added key version ${parseMasterKey(rotated).activeVersion} to ${file} (now active)`);
   }
-  const lockConnection = await context.sql.reserve();
-  const [lock] = await lockConnection<
-    { locked: boolean }[]
-  >`select pg_try_advisory_lock(${advisoryLockKey}) as locked`;
-  if (!lock?.locked) {
-    lockConnection.release();
-    context.print('another rotate-key run is re-wrapping; it will finish the work');
-    return 1;
-  }
-  try {
+  const outcome = await withAdvisoryLock(context.sql, advisoryLockKey, async () => {
     const vault = await openVault(context, keyrings);
     context.print(
       `re-wrapping records under key version ${keyrings.current().activeVersion} (batches of ${batchSize})`,
@@ -89,10 +81,12 @@ export async function runRotateKey(args: readonly string[], context: CommandCont
         : `stopped with ${result.remaining} record(s) still under older versions; run with --rewrap-only again`,
     );
     return result.remaining === 0 ? 0 : 1;
-  } finally {
-    await lockConnection`select pg_advisory_unlock(${advisoryLockKey})`.catch(() => undefined);
-    lockConnection.release();
+  });
+  if (!outcome.ran) {
+    context.print('another rotate-key run is re-wrapping; it will finish the work');
+    return 1;
   }
+  return outcome.value;
 }
 
 function readKeyringText(file: string): string {
