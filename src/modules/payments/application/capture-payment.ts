@@ -26,6 +26,7 @@ import {
   type OperationRequest,
   type PaymentOperation,
 } from './pipeline.ts';
+import { amountToJson } from '../../../platform/money.ts';
 
 export interface CaptureInput extends OperationRequest {
   readonly paymentId: string;
@@ -164,7 +165,7 @@ export async function recordCapture(
     type: 'payment.captured.v1',
     aggregateId: updated.id,
     merchantId: updated.merchantId,
-    payload: { ...capturedEventPayload(updated), releasedAmount: Number(plan.released) },
+    payload: { ...capturedEventPayload(updated), releasedAmount: amountToJson(plan.released) },
     occurredAt: now,
   });
   return updated;

@@ -24,6 +24,7 @@ import {
   type OperationRequest,
   type PaymentOperation,
 } from './pipeline.ts';
+import { amountToJson } from '../../../platform/money.ts';
 
 export interface RefundInput extends OperationRequest {
   readonly paymentId: string;
@@ -165,7 +166,7 @@ export async function recordRefundOutcome(
     type: 'payment.refunded.v1',
     aggregateId: payment.id,
     merchantId: payment.merchantId,
-    payload: { ...eventPayload(updated), refundId: refund.id, refundAmount: Number(refund.amount) },
+    payload: { ...eventPayload(updated), refundId: refund.id, refundAmount: amountToJson(refund.amount) },
     occurredAt: now,
   });
   return { refund: settled, paymentStatus: updated.status };

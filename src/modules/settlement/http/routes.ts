@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { HttpApp } from '../../../platform/http/app.ts';
 import { merchantIdOf, requireScopes, type RequestAuthenticator } from '../../../platform/http/auth.ts';
 import { DomainError } from '../../../platform/errors.ts';
-import { amountToJson } from '../../../platform/money.ts';
+import { amountToJson, totalToJson } from '../../../platform/money.ts';
 import { Readable } from 'node:stream';
 import { reconcileReport } from '../application/reconcile.ts';
 import { resolveException } from '../application/resolve-exception.ts';
@@ -40,10 +40,10 @@ function describeBatch(batch: BatchRow) {
     acquirer: batch.acquirer,
     currency: batch.currency,
     itemCount: batch.item_count,
-    gross: amountToJson(batch.gross),
-    refunds: amountToJson(batch.refunds),
-    fees: amountToJson(batch.fees),
-    net: amountToJson(batch.net),
+    gross: totalToJson(batch.gross),
+    refunds: totalToJson(batch.refunds),
+    fees: totalToJson(batch.fees),
+    net: totalToJson(batch.net),
     runId: batch.run_id,
     createdAt: batch.created_at.toISOString(),
   };
@@ -53,7 +53,7 @@ function describePayout(payout: PayoutRow) {
   return {
     id: payout.id,
     currency: payout.currency,
-    amount: amountToJson(payout.amount),
+    amount: totalToJson(payout.amount),
     status: payout.status,
     ...(payout.failure_reason !== null && { failureReason: payout.failure_reason }),
     createdAt: payout.created_at.toISOString(),
@@ -108,7 +108,7 @@ export function registerSettlementRoutes(
           paymentId: line.payment_id,
           type: line.kind,
           amount: amountToJson(line.amount),
-          fee: amountToJson(line.fee),
+          fee: totalToJson(line.fee),
           occurredAt: line.occurred_at.toISOString(),
         })),
       };
@@ -248,13 +248,20 @@ export function registerSettlementRoutes(
     '/v1/admin/reconciliation/runs',
     {
       preHandler: adminRead,
-      schema: { tags, summary: 'List reconciliation runs with counts per outcome', querystring: ListQuery },
+      schema: {
+        tags,
+        summary: 'List reconciliation runs with their status, progress and counts per outcome',
+        querystring: ListQuery,
+      },
     },
     async (request) => ({
       data: await sql`
-        select id, source, to_char(report_date, 'YYYY-MM-DD') as "reportDate", row_count as rows, counts,
-          created_at as "createdAt"
-        from settlement.reconciliation_runs order by created_at desc, id desc limit ${limitOf(request.query.limit, 100)}`,
+        select run.id, run.source, to_char(run.report_date, 'YYYY-MM-DD') as "reportDate", run.row_count as rows,
+          run.counts, run.status, run.job_id as "jobId", job.chunks_done as "chunksDone",
+          job.skip_count::integer as "skipCount", (job.checkpoint ->> 'line')::integer as "lastCommittedLine",
+          run.created_at as "createdAt"
+        from settlement.reconciliation_runs run left join settlement.job_runs job on job.id = run.job_id
+        order by run.created_at desc, run.id desc limit ${limitOf(request.query.limit, 100)}`,
     }),
   );
 
@@ -303,8 +310,8 @@ export function registerSettlementRoutes(
         outcome: row.outcome,
         reference: row.reference,
         currency: row.currency,
-        expectedAmount: row.expected_amount === null ? null : amountToJson(row.expected_amount),
-        reportedAmount: row.reported_amount === null ? null : amountToJson(row.reported_amount),
+        expectedAmount: row.expected_amount === null ? null : totalToJson(row.expected_amount),
+        reportedAmount: row.reported_amount === null ? null : totalToJson(row.reported_amount),
         detail: row.detail,
         status: row.status,
         resolution: row.resolution,
@@ -312,7 +319,7 @@ export function registerSettlementRoutes(
           adjustment: {
             kind: row.adjustment,
             journalId: row.adjustment_journal_id,
-            amount: amountToJson(row.adjustment_amount ?? 0n),
+            amount: totalToJson(row.adjustment_amount ?? 0n),
           },
         }),
       })),
@@ -354,7 +361,7 @@ export function registerSettlementRoutes(
         id: resolved.id,
         status: resolved.status,
         ...(resolved.adjustment && {
-          adjustment: { ...resolved.adjustment, amount: amountToJson(resolved.adjustment.amount) },
+          adjustment: { ...resolved.adjustment, amount: totalToJson(resolved.adjustment.amount) },
         }),
       };
     },
