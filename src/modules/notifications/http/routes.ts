@@ -322,6 +322,7 @@ export function registerWebhookRoutes(app: HttpApp, dependencies: WebhookRouteDe
       preHandler: write,
       schema: {
         summary: 'Delete a webhook endpoint (its pending deliveries are dropped)',
+        documentedResponses: { 204: { description: 'Deleted (or already gone with this Idempotency-Key).' } },
         tags,
         security,
         params: EndpointParams,

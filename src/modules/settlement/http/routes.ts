@@ -1,6 +1,7 @@
 // Settlement and payouts over HTTP. Merchants (scope balance:read) see their own batches and
 // payouts; operators (admin:settlement) run a day's settlement and (admin:read) list the runs.
 import { Type } from 'typebox';
+import { documented } from './documented.ts';
 import type { HttpApp } from '../../../platform/http/app.ts';
 import { merchantIdOf, requireScopes, type RequestAuthenticator } from '../../../platform/http/auth.ts';
 import { DomainError } from '../../../platform/errors.ts';
@@ -80,7 +81,12 @@ export function registerSettlementRoutes(
     '/settlements',
     {
       preHandler: read,
-      schema: { tags, summary: "List the merchant's settlement batches", querystring: ListQuery },
+      schema: {
+        tags,
+        summary: "List the merchant's settlement batches",
+        querystring: ListQuery,
+        documentedResponses: documented.listBatches,
+      },
     },
     async (request) => ({
       data: (
@@ -96,7 +102,12 @@ export function registerSettlementRoutes(
     '/settlements/:id',
     {
       preHandler: read,
-      schema: { tags, summary: 'Read a settlement batch with its lines', params: IdParams },
+      schema: {
+        tags,
+        summary: 'Read a settlement batch with its lines',
+        params: IdParams,
+        documentedResponses: documented.getBatch,
+      },
     },
     async (request) => {
       const batch = await findBatch(sql, request.params.id, merchantIdOf(request));
@@ -117,7 +128,15 @@ export function registerSettlementRoutes(
 
   app.get(
     '/settlements/:id/lines.csv',
-    { preHandler: read, schema: { tags, summary: "A settlement batch's lines as CSV", params: IdParams } },
+    {
+      preHandler: read,
+      schema: {
+        tags,
+        summary: "A settlement batch's lines as CSV",
+        params: IdParams,
+        documentedResponses: documented.batchCsv,
+      },
+    },
     async (request, reply) => {
       const batch = await findBatch(sql, request.params.id, merchantIdOf(request));
       if (!batch) throw notFound('settlement');
@@ -142,7 +161,15 @@ export function registerSettlementRoutes(
 
   app.get(
     '/payouts',
-    { preHandler: read, schema: { tags, summary: "List the merchant's payouts", querystring: ListQuery } },
+    {
+      preHandler: read,
+      schema: {
+        tags,
+        summary: "List the merchant's payouts",
+        querystring: ListQuery,
+        documentedResponses: documented.listPayouts,
+      },
+    },
     async (request) => ({
       data: (
         await listPayouts(sql, {
@@ -155,7 +182,10 @@ export function registerSettlementRoutes(
 
   app.get(
     '/payouts/:id',
-    { preHandler: read, schema: { tags, summary: 'Read a payout', params: IdParams } },
+    {
+      preHandler: read,
+      schema: { tags, summary: 'Read a payout', params: IdParams, documentedResponses: documented.getPayout },
+    },
     async (request) => {
       const payout = await findPayout(sql, request.params.id, merchantIdOf(request));
       if (!payout) throw notFound('payout');
@@ -174,6 +204,7 @@ export function registerSettlementRoutes(
           { date: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }) },
           { additionalProperties: false },
         ),
+        documentedResponses: documented.runSettlement,
       },
     },
     async (request) => runSettlement(dependencies, request.body.date),
@@ -193,6 +224,7 @@ export function registerSettlementRoutes(
         tags,
         summary: "Reconcile an acquirer settlement report (text/csv, Adyen's settlement details shape)",
         querystring: DateQuery,
+        documentedResponses: documented.reconcileReport,
       },
     },
     async (request, reply) => {
@@ -221,6 +253,7 @@ export function registerSettlementRoutes(
           },
           { additionalProperties: false },
         ),
+        documentedResponses: documented.fetchReport,
       },
     },
     async (request, reply) => {
@@ -248,7 +281,12 @@ export function registerSettlementRoutes(
     '/v1/admin/reconciliation/runs',
     {
       preHandler: adminRead,
-      schema: { tags, summary: 'List reconciliation runs with counts per outcome', querystring: ListQuery },
+      schema: {
+        tags,
+        summary: 'List reconciliation runs with counts per outcome',
+        querystring: ListQuery,
+        documentedResponses: documented.listReconciliationRuns,
+      },
     },
     async (request) => ({
       data: await sql`
@@ -269,6 +307,7 @@ export function registerSettlementRoutes(
           status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('resolved')])),
           limit: limitText(500),
         }),
+        documentedResponses: documented.listExceptions,
       },
     },
     async (request) => ({
@@ -342,6 +381,7 @@ export function registerSettlementRoutes(
           },
           { additionalProperties: false },
         ),
+        documentedResponses: documented.resolveException,
       },
     },
     async (request) => {
@@ -368,6 +408,7 @@ export function registerSettlementRoutes(
         tags,
         summary: 'List settlement runs with their status and progress',
         querystring: ListQuery,
+        documentedResponses: documented.listSettlementRuns,
       },
     },
     async (request) => ({

@@ -1,0 +1,190 @@
+// The settlement, payout and reconciliation answers, for /openapi.json only (`documentedResponses`:
+// the routes build the bodies; Fastify does not serialize with these). Money as the routes emit it:
+// see `total` below for batch, run and payout sums.
+import { Type } from 'typebox';
+import {
+  currency,
+  dateTime,
+  jsonAnswer,
+  minorUnits,
+  nullableDateTime,
+} from '../../../platform/http/documented.ts';
+import { reconciliationOutcomes } from '../application/reconcile.ts';
+
+const date = Type.String({ format: 'date' });
+/** A sum of many amounts (batch and run totals, payouts), in minor units. */
+const total = Type.Integer({ description: 'A sum in minor units of `currency`.' });
+
+const Batch = Type.Object({
+  id: Type.String(),
+  settlementDate: date,
+  acquirer: Type.String(),
+  currency,
+  itemCount: Type.Integer(),
+  gross: total,
+  refunds: total,
+  fees: total,
+  net: total,
+  runId: Type.String(),
+  createdAt: dateTime,
+});
+
+const BatchWithLines = Type.Object({
+  ...Batch.properties,
+  lines: Type.Array(
+    Type.Object({
+      paymentId: Type.String(),
+      type: Type.Union([Type.Literal('capture'), Type.Literal('refund')]),
+      amount: minorUnits,
+      fee: minorUnits,
+      occurredAt: dateTime,
+    }),
+  ),
+});
+
+const Payout = Type.Object({
+  id: Type.String(),
+  currency,
+  amount: total,
+  status: Type.Union(['pending', 'in_transit', 'paid', 'failed'].map((status) => Type.Literal(status))),
+  failureReason: Type.Optional(Type.String()),
+  createdAt: dateTime,
+  sentAt: Type.Optional(dateTime),
+  finishedAt: Type.Optional(dateTime),
+});
+
+const RunSummary = Type.Object(
+  {
+    cutoff: Type.Optional(dateTime),
+    batches: Type.Optional(Type.Integer()),
+    items: Type.Optional(Type.Integer()),
+    gross: Type.Optional(total),
+    refunds: Type.Optional(total),
+    fees: Type.Optional(total),
+    acquirerCosts: Type.Optional(total),
+    payouts: Type.Optional(Type.Integer({ description: 'Payouts created by the run.' })),
+    finishedAt: Type.Optional(dateTime),
+  },
+  { description: 'Totals over every currency of the batches the run made (empty until it completes).' },
+);
+
+const SettlementRun = Type.Object({
+  runId: Type.String(),
+  date,
+  outcome: Type.Union([Type.Literal('completed'), Type.Literal('already_completed')], {
+    description: '`already_completed`: the day had been settled before; nothing was done.',
+  }),
+  summary: RunSummary,
+});
+
+const JobRun = Type.Object({
+  id: Type.String(),
+  job: Type.String(),
+  parameters: Type.String(),
+  status: Type.Union([Type.Literal('running'), Type.Literal('completed'), Type.Literal('failed')]),
+  chunksDone: Type.Integer(),
+  itemsDone: Type.Integer(),
+  attempts: Type.Integer(),
+  startedAt: dateTime,
+  finishedAt: nullableDateTime,
+  lastError: Type.Optional(Type.String()),
+  summary: Type.Optional(RunSummary),
+});
+
+const Counts = Type.Object(
+  Object.fromEntries(reconciliationOutcomes.map((outcome) => [outcome, Type.Integer()])),
+  { description: 'Report rows per outcome.' },
+);
+
+const ReconciliationRun = Type.Object({
+  runId: Type.String(),
+  alreadyReconciled: Type.Boolean({ description: 'true: this report had been reconciled before (200).' }),
+  rows: Type.Integer(),
+  counts: Counts,
+});
+
+const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
+  Type.Union([schema, Type.Null()]);
+const adjustmentKind = Type.Union([Type.Literal('acquirer_difference'), Type.Literal('merchant_chargeback')]);
+
+const ReconciliationException = Type.Object({
+  id: Type.String(),
+  runId: Type.String(),
+  line: nullable(Type.Integer()),
+  outcome: Type.Union(reconciliationOutcomes.map((outcome) => Type.Literal(outcome))),
+  reference: nullable(Type.String()),
+  currency: nullable(currency),
+  expectedAmount: nullable(minorUnits),
+  reportedAmount: nullable(minorUnits),
+  detail: nullable(Type.String()),
+  status: Type.Union([Type.Literal('open'), Type.Literal('resolved')]),
+  resolution: nullable(Type.String()),
+  adjustment: Type.Optional(
+    Type.Object({ kind: adjustmentKind, journalId: nullable(Type.String()), amount: minorUnits }),
+  ),
+});
+
+const Resolved = Type.Object({
+  id: Type.String(),
+  status: Type.Literal('resolved'),
+  adjustment: Type.Optional(
+    Type.Object({
+      kind: adjustmentKind,
+      journalId: Type.String(),
+      merchantId: Type.String(),
+      currency,
+      amount: Type.Integer({
+        description:
+          'Minor units: what the bank got more (positive) or less (negative); a chargeback’s amount.',
+      }),
+    }),
+  ),
+});
+
+const reconciled = {
+  200: jsonAnswer(ReconciliationRun, 'This report had been reconciled before: its earlier result.'),
+  201: jsonAnswer(ReconciliationRun, 'Reconciled: the run with its counts per outcome.'),
+};
+
+export const documented = {
+  listBatches: {
+    200: jsonAnswer(Type.Object({ data: Type.Array(Batch) }), 'Newest first.'),
+  },
+  getBatch: { 200: jsonAnswer(BatchWithLines, 'The batch and its lines (amount and fee per line).') },
+  batchCsv: {
+    200: {
+      description:
+        'One line per item: `payment_id,type,amount,fee,currency,occurred_at` (amounts in minor units).',
+      content: { 'text/csv': { schema: Type.String() } },
+    },
+  },
+  listPayouts: { 200: jsonAnswer(Type.Object({ data: Type.Array(Payout) }), 'Newest first.') },
+  getPayout: { 200: jsonAnswer(Payout, 'The payout.') },
+  runSettlement: {
+    200: jsonAnswer(SettlementRun, 'The day is settled (now, or earlier: `outcome`).'),
+  },
+  listSettlementRuns: { 200: jsonAnswer(Type.Object({ data: Type.Array(JobRun) }), 'Newest first.') },
+  reconcileReport: reconciled,
+  fetchReport: reconciled,
+  listReconciliationRuns: {
+    200: jsonAnswer(
+      Type.Object({
+        data: Type.Array(
+          Type.Object({
+            id: Type.String(),
+            source: Type.String(),
+            reportDate: nullable(date),
+            rows: Type.Integer(),
+            counts: Counts,
+            createdAt: dateTime,
+          }),
+        ),
+      }),
+      'Newest first.',
+    ),
+  },
+  listExceptions: {
+    200: jsonAnswer(Type.Object({ data: Type.Array(ReconciliationException) }), 'Oldest run last.'),
+  },
+  resolveException: { 200: jsonAnswer(Resolved, 'Resolved (with the adjustment journal it posted).') },
+};
