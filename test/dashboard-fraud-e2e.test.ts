@@ -5,41 +5,35 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import type { RunningSimulator } from '../src/simulator/index.ts';
 import {
   assertAccessible,
   browserUnavailable,
   collectCspViolations,
-  launchBrowser,
   screenshot,
   signInAs,
+  startDashboardRig,
+  type DashboardRig,
 } from './support/browser.ts';
 import { createDashboardUser } from './support/dashboard.ts';
-import { merchantSession, type MerchantSession } from './support/identity.ts';
-import { authorizeBody, call, paymentsEnv, startTestAcquirer, tokenize } from './support/payments.ts';
-import { startTestServer, type TestServer } from './support/server.ts';
+import type { MerchantSession } from './support/identity.ts';
+import { authorizeBody, call, tokenize } from './support/payments.ts';
+import type { TestServer } from './support/server.ts';
 
 if (browserUnavailable) process.stdout.write(`# ${browserUnavailable}\n`);
 
 const reviewCard = '4000000000009235';
 
 describe('dashboard fraud page in Chromium', { skip: browserUnavailable }, () => {
+  let rig: DashboardRig;
   let server: TestServer;
-  let acquirer: RunningSimulator;
   let browser: Browser;
   let merchant: MerchantSession;
 
   before(async () => {
-    acquirer = await startTestAcquirer();
-    server = await startTestServer({ env: paymentsEnv(acquirer.url) });
-    merchant = await merchantSession(server, 'Risky Business');
-    browser = await launchBrowser();
+    rig = await startDashboardRig('Risky Business');
+    ({ server, browser, merchant } = rig);
   });
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-    await acquirer?.close();
-  });
+  after(() => rig?.close());
 
   async function inReview(amount: number): Promise<string> {
     const token = await tokenize(server.baseUrl, merchant, reviewCard);

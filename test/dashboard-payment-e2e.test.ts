@@ -12,41 +12,35 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
-import type { RunningSimulator } from '../src/simulator/index.ts';
 import {
   assertAccessible,
   browserUnavailable,
   collectCspViolations,
-  launchBrowser,
   screenshot,
   signInAs,
+  startDashboardRig,
+  type DashboardRig,
 } from './support/browser.ts';
 import { createDashboardUser, dashboardSession } from './support/dashboard.ts';
 import { merchantSession, type MerchantSession } from './support/identity.ts';
-import { authorizeBody, call, paymentsEnv, startTestAcquirer, tokenize } from './support/payments.ts';
-import { startTestServer, type TestServer } from './support/server.ts';
+import { authorizeBody, call, tokenize } from './support/payments.ts';
+import type { TestServer } from './support/server.ts';
 
 if (browserUnavailable) process.stdout.write(`# ${browserUnavailable}\n`);
 
 const reviewCard = '4000000000009235';
 
 describe('dashboard payment page in Chromium', { skip: browserUnavailable }, () => {
+  let rig: DashboardRig;
   let server: TestServer;
-  let acquirer: RunningSimulator;
   let browser: Browser;
   let merchant: MerchantSession;
 
   before(async () => {
-    acquirer = await startTestAcquirer();
-    server = await startTestServer({ env: paymentsEnv(acquirer.url) });
-    merchant = await merchantSession(server, 'Page Turners');
-    browser = await launchBrowser();
+    rig = await startDashboardRig('Page Turners');
+    ({ server, browser, merchant } = rig);
   });
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-    await acquirer?.close();
-  });
+  after(() => rig?.close());
 
   async function authorize(
     amount: number,
@@ -62,12 +56,7 @@ describe('dashboard payment page in Chromium', { skip: browserUnavailable }, () 
     return answer.body['paymentId'] as string;
   }
 
-  async function ownerPage(): Promise<Page> {
-    const owner = await createDashboardUser(server, merchant.merchantId, 'owner');
-    const page = await browser.newPage({ locale: 'en-US' });
-    await signInAs(page, server.baseUrl, owner);
-    return page;
-  }
+  const ownerPage = (): Promise<Page> => rig.signedInPage('owner');
 
   const amountsText = async (page: Page) =>
     (await page.getByTestId('amounts').innerText()).replace(/\s+/g, ' ').trim();

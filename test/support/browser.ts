@@ -5,7 +5,11 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { repositoryRoot } from './server.ts';
+import type { RunningSimulator } from '../../src/simulator/index.ts';
+import { createDashboardUser } from './dashboard.ts';
+import { merchantSession, type MerchantSession } from './identity.ts';
+import { paymentsEnv, startTestAcquirer } from './payments.ts';
+import { repositoryRoot, startTestServer, type TestServer } from './server.ts';
 
 export const chromiumPath = '/usr/bin/chromium';
 
@@ -59,4 +63,53 @@ export async function signInAs(
   await page.getByLabel('Password').fill(user.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Payments', exact: true }).waitFor();
+}
+
+/**
+ * What every dashboard browser test starts with: the acquirer simulator, a PayFlow on it (real
+ * PostgreSQL), one merchant with its API client, and Chromium. `close()` stops them in reverse.
+ */
+export interface DashboardRig {
+  readonly server: TestServer;
+  readonly acquirer: RunningSimulator;
+  readonly browser: Browser;
+  readonly merchant: MerchantSession;
+  /** A new dashboard user of the merchant with this role, signed in on a new page. */
+  signedInPage(role: 'owner' | 'developer' | 'analyst'): Promise<Page>;
+  close(): Promise<void>;
+}
+
+export async function startDashboardRig(
+  merchantName: string,
+  options: { env?: Record<string, string> } = {},
+): Promise<DashboardRig> {
+  const acquirer = await startTestAcquirer();
+  let server: TestServer | undefined;
+  try {
+    server = await startTestServer({ env: paymentsEnv(acquirer.url, options.env) });
+    const merchant = await merchantSession(server, merchantName);
+    const browser = await launchBrowser();
+    const started = server;
+    return {
+      server: started,
+      acquirer,
+      browser,
+      merchant,
+      async signedInPage(role) {
+        const user = await createDashboardUser(started, merchant.merchantId, role);
+        const page = await browser.newPage({ locale: 'en-US' });
+        await signInAs(page, started.baseUrl, user);
+        return page;
+      },
+      async close() {
+        await browser.close();
+        await started.close();
+        await acquirer.close();
+      },
+    };
+  } catch (error) {
+    await server?.close();
+    await acquirer.close();
+    throw error;
+  }
 }

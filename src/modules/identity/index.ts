@@ -28,6 +28,7 @@ import {
 } from './infra/identity-repository.ts';
 import { registerAccessRoutes, registerIdentityRoutes } from './http/routes.ts';
 import { registerClientRoutes } from './http/client-routes.ts';
+import { registerMerchantClientRoutes } from './http/merchant-client-routes.ts';
 import { identityCommands } from './cli.ts';
 import { dashboardUserCommands } from './dashboard-cli.ts';
 import { ensureDemoDashboardUser, ensureDemoMerchant } from './application/demo-merchant.ts';
@@ -235,6 +236,7 @@ export const identityModule: ModuleDefinition = {
         await registerIdentityRoutes(app, dependencies);
         registerAccessRoutes(app, dependencies, authenticator);
         registerClientRoutes(app, dependencies, authenticator);
+        registerMerchantClientRoutes(app, dependencies, requestAuthenticator);
         registerDashboardRoutes(app, {
           sql,
           clock,

@@ -94,6 +94,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
         securitySchemes: {
           // Routes declare `security: [{ bearer: [] }]`; tokens come from POST /oauth/token.
           bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          // Dashboard-only routes: the session cookie from POST /dashboard/api/session (changes
+          // also need its X-CSRF-Token header).
+          dashboardSession: { type: 'apiKey', in: 'cookie', name: 'payflow_session' },
         },
       },
     },

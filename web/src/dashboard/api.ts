@@ -97,6 +97,44 @@ export interface FraudRule {
   readonly version: number;
 }
 
+export interface ApiClient {
+  readonly clientId: string;
+  readonly role: string;
+  readonly description: string | null;
+  readonly status: 'active' | 'disabled';
+  readonly createdAt: string;
+  readonly secretRotatedAt: string | null;
+  readonly disabledAt: string | null;
+}
+
+export interface WebhookEndpoint {
+  readonly id: string;
+  readonly url: string;
+  readonly eventTypes: readonly string[];
+  readonly enabled: boolean;
+  readonly disabledReason: string | null;
+  readonly failureCount: number;
+  readonly createdAt: string;
+}
+
+export interface WebhookDelivery {
+  readonly id: string;
+  readonly endpointId: string;
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly status: 'pending' | 'succeeded' | 'failed';
+  readonly attemptCount: number;
+  readonly nextAttemptAt: string | null;
+  readonly createdAt: string;
+  readonly attempts: readonly {
+    readonly attemptNumber: number;
+    readonly attemptedAt: string;
+    readonly statusCode: number | null;
+    readonly error: string | null;
+    readonly succeeded: boolean;
+  }[];
+}
+
 export interface PaymentPage {
   readonly data: readonly Payment[];
   readonly nextCursor: string | null;
@@ -179,6 +217,52 @@ export const api = {
       body: {},
       csrfToken,
     }),
+  clients: () =>
+    request<{ data: readonly ApiClient[]; publishableKey: string | null }>('GET', '/dashboard/api/clients'),
+  createClient: (description: string, csrfToken: string) =>
+    request<{ clientId: string; clientSecret: string }>('POST', '/dashboard/api/clients', {
+      body: description ? { description } : {},
+      csrfToken,
+    }),
+  rotateClient: (clientId: string, csrfToken: string) =>
+    request<{ clientId: string; clientSecret: string }>(
+      'POST',
+      `/dashboard/api/clients/${encodeURIComponent(clientId)}/rotate-secret`,
+      { csrfToken },
+    ),
+  changeClient: (clientId: string, verb: 'disable' | 'enable', csrfToken: string) =>
+    request<ApiClient>('POST', `/dashboard/api/clients/${encodeURIComponent(clientId)}/${verb}`, {
+      csrfToken,
+    }),
+  webhookEventTypes: () => request<{ data: readonly string[] }>('GET', '/webhooks/event-types'),
+  webhookEndpoints: () => request<{ data: readonly WebhookEndpoint[] }>('GET', '/webhooks/endpoints'),
+  createWebhookEndpoint: (body: { url: string; eventTypes: readonly string[] }, csrfToken: string) =>
+    request<WebhookEndpoint & { secret: string }>('POST', '/webhooks/endpoints', {
+      body,
+      csrfToken,
+      idempotencyKey: crypto.randomUUID(),
+    }),
+  rotateWebhookSecret: (id: string, csrfToken: string) =>
+    request<WebhookEndpoint & { secret: string }>(
+      'POST',
+      `/webhooks/endpoints/${encodeURIComponent(id)}/rotate-secret`,
+      { csrfToken, idempotencyKey: crypto.randomUUID() },
+    ),
+  changeWebhookEndpoint: (id: string, verb: 'enable' | 'disable', csrfToken: string) =>
+    request<WebhookEndpoint>('POST', `/webhooks/endpoints/${encodeURIComponent(id)}/${verb}`, {
+      csrfToken,
+      idempotencyKey: crypto.randomUUID(),
+    }),
+  endpointDeliveries: (id: string) =>
+    request<{ data: readonly WebhookDelivery[] }>(
+      'GET',
+      `/webhooks/endpoints/${encodeURIComponent(id)}/deliveries`,
+    ),
+  resendDelivery: (id: string, csrfToken: string) =>
+    request<WebhookDelivery>('POST', `/webhooks/deliveries/${encodeURIComponent(id)}/retry`, {
+      csrfToken,
+      idempotencyKey: crypto.randomUUID(),
+    }),
   balance: () => request<{ balances: readonly Balance[] }>('GET', '/balance'),
   volume: (days: number) => request<Volume>('GET', `/payments/volume?days=${days}`),
   payment: (paymentId: string) => request<PaymentDetail>('GET', `/payments/${encodeURIComponent(paymentId)}`),
@@ -239,6 +323,11 @@ export function messageFor(error: unknown): string {
       return 'This payment is no longer waiting for a review decision.';
     case 'search_too_broad':
       return 'Too many cards end in these 4 digits: add a date range or another filter.';
+    case 'webhook_url_invalid':
+    case 'webhook_url_forbidden':
+      return error.detail || 'PayFlow cannot send webhooks to this address.';
+    case 'webhook_endpoint_disabled':
+      return 'The endpoint of this delivery is disabled: enable it first.';
     case 'payment_not_found':
       return 'There is no such payment on this account.';
     default:

@@ -4,6 +4,7 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ApiProblem, messageFor, type DashboardSession } from './api.ts';
+import { DevelopersPage } from './developers-page.tsx';
 import { FraudPage } from './fraud-page.tsx';
 import { HomePage } from './home-page.tsx';
 import { Link, useLocation } from './navigation.tsx';
@@ -83,6 +84,7 @@ function CurrentPage({ session }: { readonly session: DashboardSession }) {
   if (payment?.[1]) return <PaymentPage key={payment[1]} session={session} paymentId={payment[1]} />;
   if (path === '/dashboard/payments') return <PaymentsPage session={session} />;
   if (path === '/dashboard/fraud') return <FraudPage session={session} />;
+  if (path === '/dashboard/developers') return <DevelopersPage session={session} />;
   return <HomePage />;
 }
 
@@ -90,7 +92,10 @@ const sections = [
   {
     to: '/dashboard',
     name: 'Home',
-    current: (path: string) => !path.startsWith('/dashboard/payments') && path !== '/dashboard/fraud',
+    current: (path: string) =>
+      !path.startsWith('/dashboard/payments') &&
+      path !== '/dashboard/fraud' &&
+      path !== '/dashboard/developers',
   },
   {
     to: '/dashboard/payments',
@@ -98,6 +103,11 @@ const sections = [
     current: (path: string) => path.startsWith('/dashboard/payments'),
   },
   { to: '/dashboard/fraud', name: 'Fraud', current: (path: string) => path === '/dashboard/fraud' },
+  {
+    to: '/dashboard/developers',
+    name: 'Developers',
+    current: (path: string) => path === '/dashboard/developers',
+  },
 ];
 
 function SignedIn({ session }: { readonly session: DashboardSession }) {

@@ -70,6 +70,8 @@ export class GroupPoll {
   readonly result = { handled: 0, failed: 0, deadLettered: 0 };
   /** Aggregates with an event still waiting in retries: their later events must wait too. */
   readonly blocked = new Set<string>();
+  /** The last handled event's savepoint is still open; the next event's round trip releases it. */
+  private releasePending = false;
 
   constructor(
     private readonly transaction: TransactionSql,
@@ -108,13 +110,20 @@ export class GroupPoll {
 
   private async attemptUntraced(row: LogRow): Promise<void> {
     // SAVEPOINT and the inbox row go out together (one round trip; `transaction.savepoint()` would
-    // wait for SAVEPOINT alone). Savepoints of one name nest: RELEASE and ROLLBACK TO take the newest.
-    const [, inserted] = await Promise.all([
+    // wait for SAVEPOINT alone), with the RELEASE of the previous handled event's savepoint in front.
+    // Savepoints of one name nest: RELEASE and ROLLBACK TO take the newest, so at most one handled
+    // event's savepoint is open at a time (what runs in it until the next event is this poll's own
+    // bookkeeping, which commits or rolls back with the poll anyway); COMMIT releases the last one.
+    const release = this.releasePending ? [this.transaction`release savepoint payflow_event`] : [];
+    this.releasePending = false;
+    const answers = await Promise.all([
+      ...release,
       this.transaction`savepoint payflow_event`,
       this.transaction`
         insert into events.inbox (consumer_group, event_id) values (${this.group}, ${row.event_id})
         on conflict do nothing`,
     ]);
+    const inserted = answers[answers.length - 1]!;
     try {
       // inserted.count 0: handled before (a replay or a redelivery), no second effect.
       if (inserted.count === 1)
@@ -128,7 +137,7 @@ export class GroupPoll {
       await this.transaction`release savepoint payflow_event`;
       throw error;
     }
-    await this.transaction`release savepoint payflow_event`;
+    this.releasePending = true;
   }
 
   private async deadLetter(row: LogRow, attempts: number, error: unknown): Promise<void> {
@@ -285,6 +294,8 @@ export class EventNotLoggedError extends Error {
   }
 }
 
+const groupsWithOffsetRow = new WeakMap<Sql, Set<string>>();
+
 /**
  * Runs one poll of a group: locks the group's row (`wait`: block until free; otherwise skip when
  * another process polls it), retries what is due, then lets `consume` hand over new events.
@@ -297,9 +308,15 @@ export async function withGroupPoll<T>(
   lock: 'skip' | 'wait',
   consume: (poll: GroupPoll, transaction: TransactionSql) => Promise<T>,
 ): Promise<{ readonly result: PollResult; readonly value: T } | undefined> {
-  await sql`
-    insert into events.consumer_offsets (consumer_group) values (${subscription.group})
-    on conflict do nothing`;
+  // The group's offset row is created once per process (rows are never deleted), not every poll.
+  const known = groupsWithOffsetRow.get(sql) ?? new Set<string>();
+  groupsWithOffsetRow.set(sql, known);
+  if (!known.has(subscription.group)) {
+    await sql`
+      insert into events.consumer_offsets (consumer_group) values (${subscription.group})
+      on conflict do nothing`;
+    known.add(subscription.group);
+  }
   return sql.begin(async (transaction) => {
     // Waiting for the group is bounded (a Kafka batch then fails and is fetched again).
     if (lock === 'wait') await transaction`select set_config('lock_timeout', '10000', true)`;

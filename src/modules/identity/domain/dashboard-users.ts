@@ -6,13 +6,24 @@ export const dashboardRoles = ['owner', 'developer', 'analyst'] as const;
 export type DashboardRole = (typeof dashboardRoles)[number];
 
 /**
- * owner: everything a merchant token can do. developer: payments, tokens and webhooks, but no
- * refunds (money leaving). analyst: reads only.
+ * Dashboard-only scopes (no API client holds them, so a merchant token cannot mint or rotate API
+ * clients): reading and managing the merchant's API clients on the Developers page.
+ */
+export const clientsReadScope = 'clients:read';
+export const clientsWriteScope = 'clients:write';
+
+/**
+ * owner: everything a merchant token can do, and the API clients. developer: payments, tokens,
+ * webhooks and API clients, but no refunds (money leaving). analyst: reads only.
  */
 export const dashboardScopes: Readonly<Record<DashboardRole, readonly string[]>> = {
-  owner: merchantScopes,
-  developer: merchantScopes.filter((scope) => scope !== 'refunds:write'),
-  analyst: ['payments:read', 'balance:read', 'webhooks:read', 'tokens:read'],
+  owner: [...merchantScopes, clientsReadScope, clientsWriteScope],
+  developer: [
+    ...merchantScopes.filter((scope) => scope !== 'refunds:write'),
+    clientsReadScope,
+    clientsWriteScope,
+  ],
+  analyst: ['payments:read', 'balance:read', 'webhooks:read', 'tokens:read', clientsReadScope],
 };
 
 /** Failed sign-ins in a row that lock an account, and for how long. */

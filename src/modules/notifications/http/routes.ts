@@ -29,6 +29,7 @@ import { assertDeliverableUrl } from '../infra/url-guard.ts';
 import {
   attemptsOf,
   deleteEndpoint,
+  disableEndpoint,
   enableEndpoint,
   findDelivery,
   currentSecret,
@@ -152,7 +153,12 @@ function notFound(kind: 'endpoint' | 'delivery'): DomainError {
 export const keyTable = 'notifications.idempotency_keys';
 
 type KeyOperation =
-  'create_endpoint' | 'rotate_secret' | 'enable_endpoint' | 'delete_endpoint' | 'retry_delivery';
+  | 'create_endpoint'
+  | 'rotate_secret'
+  | 'enable_endpoint'
+  | 'disable_endpoint'
+  | 'delete_endpoint'
+  | 'retry_delivery';
 
 function json(status: number, value: unknown): IdempotentAnswer {
   return { status, body: JSON.stringify(value) };
@@ -302,6 +308,20 @@ export function registerWebhookRoutes(app: HttpApp, dependencies: WebhookRouteDe
   );
 
   app.get(
+    '/webhooks/event-types',
+    {
+      preHandler: read,
+      schema: {
+        summary: 'The event types an endpoint can subscribe to',
+        tags,
+        security,
+        response: { 200: Type.Object({ data: Type.Array(Type.String()) }) },
+      },
+    },
+    async () => ({ data: [...paymentEventTypes] }),
+  );
+
+  app.get(
     '/webhooks/endpoints/:id',
     {
       preHandler: read,
@@ -373,33 +393,40 @@ export function registerWebhookRoutes(app: HttpApp, dependencies: WebhookRouteDe
     },
   );
 
-  app.post(
-    '/webhooks/endpoints/:id/enable',
-    {
-      preHandler: write,
-      schema: {
-        summary:
-          'Enable a disabled endpoint again (failure count reset); failed deliveries are not resent, retry them one by one',
-        tags,
-        security,
-        params: EndpointParams,
-        headers: IdempotencyHeaders,
-        response: { 200: Endpoint },
+  for (const [verb, change] of [
+    ['enable', enableEndpoint],
+    ['disable', disableEndpoint],
+  ] as const) {
+    app.post(
+      `/webhooks/endpoints/:id/${verb}`,
+      {
+        preHandler: write,
+        schema: {
+          summary:
+            verb === 'enable'
+              ? 'Enable a disabled endpoint again (failure count reset); failed deliveries are not resent, retry them one by one'
+              : 'Disable an endpoint: nothing is sent to it until it is enabled again (its pending deliveries wait)',
+          tags,
+          security,
+          params: EndpointParams,
+          headers: IdempotencyHeaders,
+          response: { 200: Endpoint },
+        },
       },
-    },
-    async (request, reply) => {
-      const keyedRequest = keyed(request, 'enable_endpoint');
-      const id = request.params.id;
-      const result = await runIdempotent(sql, keyedRequest, async (transaction) => {
-        const row = isId('we', id)
-          ? await enableEndpoint(transaction, keyedRequest.merchantId, id, keyedRequest.now)
-          : undefined;
-        if (!row) throw notFound('endpoint');
-        return { answer: json(200, endpointJson(row)), resourceId: row.id };
-      });
-      return sendAnswer(reply, result);
-    },
-  );
+      async (request, reply) => {
+        const keyedRequest = keyed(request, `${verb}_endpoint`);
+        const id = request.params.id;
+        const result = await runIdempotent(sql, keyedRequest, async (transaction) => {
+          const row = isId('we', id)
+            ? await change(transaction, keyedRequest.merchantId, id, keyedRequest.now)
+            : undefined;
+          if (!row) throw notFound('endpoint');
+          return { answer: json(200, endpointJson(row)), resourceId: row.id };
+        });
+        return sendAnswer(reply, result);
+      },
+    );
+  }
 
   app.get(
     '/webhooks/endpoints/:id/deliveries',

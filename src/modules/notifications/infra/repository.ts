@@ -181,6 +181,24 @@ export async function enableEndpoint(
   return row;
 }
 
+/**
+ * Disables the endpoint at the merchant's request: nothing is sent to it until it is enabled again
+ * (its pending deliveries wait). Undefined if there is no such endpoint.
+ */
+export async function disableEndpoint(
+  sql: Queryable,
+  merchantId: string,
+  id: string,
+  now: Date,
+): Promise<EndpointRow | undefined> {
+  const [row] = await sql<EndpointRow[]>`
+    update notifications.webhook_endpoints
+    set enabled = false, disabled_reason = 'disabled by the merchant', updated_at = ${now}
+    where id = ${id} and merchant_id = ${merchantId} and deleted_at is null
+    returning ${sql.unsafe(endpointColumns)}`;
+  return row;
+}
+
 /** Enabled endpoints of the merchant that want the event type. */
 export async function subscribedEndpoints(
   sql: Queryable,
