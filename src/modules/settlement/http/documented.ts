@@ -12,6 +12,8 @@ import {
 import { reconciliationOutcomes } from '../application/reconcile.ts';
 
 const date = Type.String({ format: 'date' });
+const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
+  Type.Union([schema, Type.Null()]);
 /** A sum of many amounts (batch and run totals, payouts), in minor units. */
 const total = Type.Integer({ description: 'A sum in minor units of `currency`.' });
 
@@ -84,11 +86,19 @@ const JobRun = Type.Object({
   status: Type.Union([Type.Literal('running'), Type.Literal('completed'), Type.Literal('failed')]),
   chunksDone: Type.Integer(),
   itemsDone: Type.Integer(),
+  readCount: Type.Optional(Type.Integer({ description: 'Jobs other than `settlement`: rows read.' })),
+  writeCount: Type.Optional(Type.Integer()),
+  skipCount: Type.Optional(Type.Integer({ description: 'Malformed rows skipped.' })),
+  lastCommittedLine: Type.Optional(nullable(Type.Integer())),
   attempts: Type.Integer(),
   startedAt: dateTime,
   finishedAt: nullableDateTime,
   lastError: Type.Optional(Type.String()),
-  summary: Type.Optional(RunSummary),
+  summary: Type.Optional(
+    Type.Record(Type.String(), Type.Unknown(), {
+      description: 'What the job reported when it finished (a settlement run: its totals).',
+    }),
+  ),
 });
 
 const Counts = Type.Object(
@@ -98,13 +108,17 @@ const Counts = Type.Object(
 
 const ReconciliationRun = Type.Object({
   runId: Type.String(),
+  jobId: Type.Optional(Type.String({ description: 'The batch job instance that imported the report.' })),
   alreadyReconciled: Type.Boolean({ description: 'true: this report had been reconciled before (200).' }),
   rows: Type.Integer(),
   counts: Counts,
+  resumedAfterRows: Type.Optional(
+    Type.Integer({
+      description: 'Rows an interrupted import of the same report had committed (not applied again).',
+    }),
+  ),
 });
 
-const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
-  Type.Union([schema, Type.Null()]);
 const adjustmentKind = Type.Union([Type.Literal('acquirer_difference'), Type.Literal('merchant_chargeback')]);
 
 const ReconciliationException = Type.Object({
@@ -176,6 +190,11 @@ export const documented = {
             reportDate: nullable(date),
             rows: Type.Integer(),
             counts: Counts,
+            status: Type.Union([Type.Literal('running'), Type.Literal('completed'), Type.Literal('failed')]),
+            jobId: nullable(Type.String()),
+            chunksDone: nullable(Type.Integer()),
+            skipCount: nullable(Type.Integer({ description: 'Malformed rows skipped.' })),
+            lastCommittedLine: nullable(Type.Integer()),
             createdAt: dateTime,
           }),
         ),
