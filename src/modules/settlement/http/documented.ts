@@ -9,51 +9,14 @@ import {
   minorUnits,
   nullableDateTime,
 } from '../../../platform/http/documented.ts';
+import { totalSchema } from '../../../platform/money.ts';
 import { reconciliationOutcomes } from '../application/reconcile.ts';
 
 const date = Type.String({ format: 'date' });
 const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
   Type.Union([schema, Type.Null()]);
-/** A sum of many amounts (batch and run totals, payouts), in minor units. */
-const total = Type.Integer({ description: 'A sum in minor units of `currency`.' });
-
-const Batch = Type.Object({
-  id: Type.String(),
-  settlementDate: date,
-  acquirer: Type.String(),
-  currency,
-  itemCount: Type.Integer(),
-  gross: total,
-  refunds: total,
-  fees: total,
-  net: total,
-  runId: Type.String(),
-  createdAt: dateTime,
-});
-
-const BatchWithLines = Type.Object({
-  ...Batch.properties,
-  lines: Type.Array(
-    Type.Object({
-      paymentId: Type.String(),
-      type: Type.Union([Type.Literal('capture'), Type.Literal('refund')]),
-      amount: minorUnits,
-      fee: minorUnits,
-      occurredAt: dateTime,
-    }),
-  ),
-});
-
-const Payout = Type.Object({
-  id: Type.String(),
-  currency,
-  amount: total,
-  status: Type.Union(['pending', 'in_transit', 'paid', 'failed'].map((status) => Type.Literal(status))),
-  failureReason: Type.Optional(Type.String()),
-  createdAt: dateTime,
-  sentAt: Type.Optional(dateTime),
-  finishedAt: Type.Optional(dateTime),
-});
+/** A sum of many amounts (run totals): a decimal string of minor units (ADR 27). */
+const total = totalSchema('A sum over the run.');
 
 const RunSummary = Type.Object(
   {
@@ -161,10 +124,6 @@ const reconciled = {
 };
 
 export const documented = {
-  listBatches: {
-    200: jsonAnswer(Type.Object({ data: Type.Array(Batch) }), 'Newest first.'),
-  },
-  getBatch: { 200: jsonAnswer(BatchWithLines, 'The batch and its lines (amount and fee per line).') },
   batchCsv: {
     200: {
       description:
@@ -172,8 +131,6 @@ export const documented = {
       content: { 'text/csv': { schema: Type.String() } },
     },
   },
-  listPayouts: { 200: jsonAnswer(Type.Object({ data: Type.Array(Payout) }), 'Newest first.') },
-  getPayout: { 200: jsonAnswer(Payout, 'The payout.') },
   runSettlement: {
     200: jsonAnswer(SettlementRun, 'The day is settled (now, or earlier: `outcome`).'),
   },

@@ -1,11 +1,11 @@
 // Settlement and payouts over HTTP. Merchants (scope balance:read) see their own batches and
 // payouts; operators (admin:settlement) run a day's settlement and (admin:read) list the runs.
 import { Type } from 'typebox';
-import { documented } from './documented.ts';
+import { documented as answers } from './documented.ts';
 import type { HttpApp } from '../../../platform/http/app.ts';
 import { merchantIdOf, requireScopes, type RequestAuthenticator } from '../../../platform/http/auth.ts';
 import { DomainError } from '../../../platform/errors.ts';
-import { amountToJson } from '../../../platform/money.ts';
+import { amountToJson, totalSchema, totalToJson } from '../../../platform/money.ts';
 import { Readable } from 'node:stream';
 import { reconcileReport } from '../application/reconcile.ts';
 import { resolveException } from '../application/resolve-exception.ts';
@@ -41,10 +41,10 @@ function describeBatch(batch: BatchRow) {
     acquirer: batch.acquirer,
     currency: batch.currency,
     itemCount: batch.item_count,
-    gross: amountToJson(batch.gross),
-    refunds: amountToJson(batch.refunds),
-    fees: amountToJson(batch.fees),
-    net: amountToJson(batch.net),
+    gross: totalToJson(batch.gross),
+    refunds: totalToJson(batch.refunds),
+    fees: totalToJson(batch.fees),
+    net: totalToJson(batch.net),
     runId: batch.run_id,
     createdAt: batch.created_at.toISOString(),
   };
@@ -54,7 +54,7 @@ function describePayout(payout: PayoutRow) {
   return {
     id: payout.id,
     currency: payout.currency,
-    amount: amountToJson(payout.amount),
+    amount: totalToJson(payout.amount),
     status: payout.status,
     ...(payout.failure_reason !== null && { failureReason: payout.failure_reason }),
     createdAt: payout.created_at.toISOString(),
@@ -62,6 +62,78 @@ function describePayout(payout: PayoutRow) {
     ...(payout.finished_at !== null && { finishedAt: payout.finished_at.toISOString() }),
   };
 }
+
+// The answers, for the OpenAPI document (`documentedResponses`: the handlers build the bodies). A
+// line's amount is one operation's (a JSON integer); totals, fees and payouts are sums (ADR 27).
+const problemAnswer = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+});
+const BatchDocument = Type.Object(
+  {
+    id: Type.String(),
+    settlementDate: Type.String({ format: 'date' }),
+    acquirer: Type.String(),
+    currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+    itemCount: Type.Integer(),
+    gross: totalSchema('Captures settled in the batch.'),
+    refunds: totalSchema('Refunds netted in the batch.'),
+    fees: totalSchema("PayFlow's fees on the batch's captures."),
+    net: totalSchema('Gross less refunds and fees (negative: carried over).'),
+    runId: Type.String(),
+    createdAt: Type.String({ format: 'date-time' }),
+  },
+  { additionalProperties: true },
+);
+const BatchWithLines = Type.Intersect([
+  BatchDocument,
+  Type.Object({
+    lines: Type.Array(
+      Type.Object({
+        paymentId: Type.String(),
+        type: Type.String(),
+        amount: Type.Integer({ description: 'The capture or refund, minor units.' }),
+        fee: totalSchema("PayFlow's fee on this capture (from the merchant's pricing)."),
+        occurredAt: Type.String({ format: 'date-time' }),
+      }),
+    ),
+  }),
+]);
+const PayoutDocument = Type.Object(
+  {
+    id: Type.String(),
+    currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+    amount: totalSchema("The merchant's available balance paid out."),
+    status: Type.String(),
+    failureReason: Type.Optional(Type.String()),
+    createdAt: Type.String({ format: 'date-time' }),
+    sentAt: Type.Optional(Type.String({ format: 'date-time' })),
+    finishedAt: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  { additionalProperties: true },
+);
+const json = (description: string, schema: unknown) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+const documented = {
+  settlements: {
+    200: json('Newest first.', Type.Object({ data: Type.Array(BatchDocument) })),
+    400: problemAnswer('`invalid_limit`, `validation_failed`.'),
+  },
+  settlement: {
+    200: json('The batch with its lines.', BatchWithLines),
+    404: problemAnswer('`settlement_not_found` (also for another merchant’s batch).'),
+  },
+  payouts: {
+    200: json('Newest first.', Type.Object({ data: Type.Array(PayoutDocument) })),
+    400: problemAnswer('`invalid_limit`, `validation_failed`.'),
+  },
+  payout: {
+    200: json('The payout.', PayoutDocument),
+    404: problemAnswer('`payout_not_found` (also for another merchant’s payout).'),
+  },
+};
 
 const notFound = (what: 'settlement' | 'payout') =>
   new DomainError(`${what}_not_found`, 404, `No such ${what}.`);
@@ -85,7 +157,7 @@ export function registerSettlementRoutes(
         tags,
         summary: "List the merchant's settlement batches",
         querystring: ListQuery,
-        documentedResponses: documented.listBatches,
+        documentedResponses: documented.settlements,
       },
     },
     async (request) => ({
@@ -106,7 +178,7 @@ export function registerSettlementRoutes(
         tags,
         summary: 'Read a settlement batch with its lines',
         params: IdParams,
-        documentedResponses: documented.getBatch,
+        documentedResponses: documented.settlement,
       },
     },
     async (request) => {
@@ -119,7 +191,7 @@ export function registerSettlementRoutes(
           paymentId: line.payment_id,
           type: line.kind,
           amount: amountToJson(line.amount),
-          fee: amountToJson(line.fee),
+          fee: totalToJson(line.fee),
           occurredAt: line.occurred_at.toISOString(),
         })),
       };
@@ -134,7 +206,7 @@ export function registerSettlementRoutes(
         tags,
         summary: "A settlement batch's lines as CSV",
         params: IdParams,
-        documentedResponses: documented.batchCsv,
+        documentedResponses: answers.batchCsv,
       },
     },
     async (request, reply) => {
@@ -167,7 +239,7 @@ export function registerSettlementRoutes(
         tags,
         summary: "List the merchant's payouts",
         querystring: ListQuery,
-        documentedResponses: documented.listPayouts,
+        documentedResponses: documented.payouts,
       },
     },
     async (request) => ({
@@ -184,7 +256,7 @@ export function registerSettlementRoutes(
     '/payouts/:id',
     {
       preHandler: read,
-      schema: { tags, summary: 'Read a payout', params: IdParams, documentedResponses: documented.getPayout },
+      schema: { tags, summary: 'Read a payout', params: IdParams, documentedResponses: documented.payout },
     },
     async (request) => {
       const payout = await findPayout(sql, request.params.id, merchantIdOf(request));
@@ -204,7 +276,7 @@ export function registerSettlementRoutes(
           { date: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }) },
           { additionalProperties: false },
         ),
-        documentedResponses: documented.runSettlement,
+        documentedResponses: answers.runSettlement,
       },
     },
     async (request) => runSettlement(dependencies, request.body.date),
@@ -224,7 +296,7 @@ export function registerSettlementRoutes(
         tags,
         summary: "Reconcile an acquirer settlement report (text/csv, Adyen's settlement details shape)",
         querystring: DateQuery,
-        documentedResponses: documented.reconcileReport,
+        documentedResponses: answers.reconcileReport,
       },
     },
     async (request, reply) => {
@@ -253,7 +325,7 @@ export function registerSettlementRoutes(
           },
           { additionalProperties: false },
         ),
-        documentedResponses: documented.fetchReport,
+        documentedResponses: answers.fetchReport,
       },
     },
     async (request, reply) => {
@@ -285,7 +357,7 @@ export function registerSettlementRoutes(
         tags,
         summary: 'List reconciliation runs with their status, progress and counts per outcome',
         querystring: ListQuery,
-        documentedResponses: documented.listReconciliationRuns,
+        documentedResponses: answers.listReconciliationRuns,
       },
     },
     async (request) => ({
@@ -310,7 +382,7 @@ export function registerSettlementRoutes(
           status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('resolved')])),
           limit: limitText(500),
         }),
-        documentedResponses: documented.listExceptions,
+        documentedResponses: answers.listExceptions,
       },
     },
     async (request) => ({
@@ -345,8 +417,8 @@ export function registerSettlementRoutes(
         outcome: row.outcome,
         reference: row.reference,
         currency: row.currency,
-        expectedAmount: row.expected_amount === null ? null : amountToJson(row.expected_amount),
-        reportedAmount: row.reported_amount === null ? null : amountToJson(row.reported_amount),
+        expectedAmount: row.expected_amount === null ? null : totalToJson(row.expected_amount),
+        reportedAmount: row.reported_amount === null ? null : totalToJson(row.reported_amount),
         detail: row.detail,
         status: row.status,
         resolution: row.resolution,
@@ -354,7 +426,7 @@ export function registerSettlementRoutes(
           adjustment: {
             kind: row.adjustment,
             journalId: row.adjustment_journal_id,
-            amount: amountToJson(row.adjustment_amount ?? 0n),
+            amount: totalToJson(row.adjustment_amount ?? 0n),
           },
         }),
       })),
@@ -384,7 +456,7 @@ export function registerSettlementRoutes(
           },
           { additionalProperties: false },
         ),
-        documentedResponses: documented.resolveException,
+        documentedResponses: answers.resolveException,
       },
     },
     async (request) => {
@@ -397,7 +469,7 @@ export function registerSettlementRoutes(
         id: resolved.id,
         status: resolved.status,
         ...(resolved.adjustment && {
-          adjustment: { ...resolved.adjustment, amount: amountToJson(resolved.adjustment.amount) },
+          adjustment: { ...resolved.adjustment, amount: totalToJson(resolved.adjustment.amount) },
         }),
       };
     },
@@ -411,7 +483,7 @@ export function registerSettlementRoutes(
         tags,
         summary: 'List settlement runs with their status and progress',
         querystring: ListQuery,
-        documentedResponses: documented.listSettlementRuns,
+        documentedResponses: answers.listSettlementRuns,
       },
     },
     async (request) => ({
