@@ -37,6 +37,7 @@ import {
   insertEndpoint,
   listDeliveries,
   listEndpoints,
+  listPaymentDeliveries,
   rotateSecret,
   scheduleDeliveryNow,
   type AttemptRow,
@@ -442,6 +443,36 @@ export function registerWebhookRoutes(app: HttpApp, dependencies: WebhookRouteDe
     async (request) => {
       const endpoint = await ownEndpoint(merchantIdOf(request), request.params.id);
       const deliveries = await listDeliveries(sql, endpoint.id, 100);
+      const attempts = await attemptsOf(
+        sql,
+        deliveries.map((delivery) => delivery.id),
+      );
+      return { data: deliveries.map((delivery) => deliveryJson(delivery, attempts)) };
+    },
+  );
+
+  app.get(
+    '/webhooks/deliveries',
+    {
+      preHandler: read,
+      schema: {
+        summary:
+          "The latest deliveries (up to 100) of events about one payment, to any of the merchant's endpoints",
+        tags,
+        security,
+        querystring: Type.Object({
+          paymentId: Type.String({ pattern: '^pay_[0-9a-hjkmnp-tv-z]{26}$' }),
+        }),
+        response: { 200: Type.Object({ data: Type.Array(Delivery) }) },
+      },
+    },
+    async (request) => {
+      const deliveries = await listPaymentDeliveries(
+        sql,
+        merchantIdOf(request),
+        request.query.paymentId,
+        100,
+      );
       const attempts = await attemptsOf(
         sql,
         deliveries.map((delivery) => delivery.id),
