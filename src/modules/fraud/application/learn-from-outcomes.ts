@@ -4,17 +4,22 @@
 // on one merchant (acquirer declines, or payments the screening blocked) raises `fraud.alert.v1`
 // once per minute window, which webhooks deliver. Redelivery changes nothing: the decline is counted
 // per payment, the failure row and the alert are keyed. When a merchant erases a payer's data, the
-// payer's email and IP leave the payment's screening record.
+// payer's email and IP leave the payment's screening record. A chargeback the merchant bore puts the
+// card on the merchant's @chargebacked_cards list (`builtin_chargebacked_card` reviews it).
 import type { TransactionSql } from '../../../platform/db/client.ts';
 import type { EventEnvelope, EventToStage } from '../../events/index.ts';
-import { findAssessment, raiseAlertOnce } from '../infra/fraud-repository.ts';
+import { addListItems, bumpRuleset, findAssessment, raiseAlertOnce } from '../infra/fraud-repository.ts';
+import { invalidateRuleset } from './screen-payment.ts';
 import type { VelocityStore } from '../infra/velocity-store.ts';
 
 export const fraudConsumedEventTypes = [
   'payment.failed.v1',
   'payment.refunded.v1',
   'payment.payer_data_erased.v1',
+  'settlement.adjusted.v1',
 ] as const;
+/** The list a chargeback puts its card on; `builtin_chargebacked_card` reviews what it holds. */
+export const chargebackedCardsList = 'chargebacked_cards';
 export const fraudAlertEventType = 'fraud.alert.v1';
 
 export interface LearningDependencies {
@@ -31,6 +36,19 @@ export async function learnFromOutcome(
   merchantId: string,
 ): Promise<void> {
   const paymentId = event.payload['paymentId'];
+  if (event.type === 'settlement.adjusted.v1') {
+    // A chargeback the merchant bore (resolved from the acquirer's report): its card goes on the
+    // merchant's @chargebacked_cards list, weeks after the payment, where no velocity window
+    // reaches. Other adjustments (PayFlow's cost differences) say nothing about a card.
+    if (event.payload['adjustment'] !== 'merchant_chargeback' || typeof paymentId !== 'string') return;
+    const fingerprint = (await findAssessment(transaction, paymentId))?.signals['card_fingerprint'];
+    if (typeof fingerprint !== 'string') return;
+    const at = new Date(event.occurredAt);
+    await bumpRuleset(transaction, merchantId, at);
+    await addListItems(transaction, merchantId, chargebackedCardsList, [fingerprint.toLowerCase()], at);
+    invalidateRuleset(merchantId);
+    return;
+  }
   if (typeof paymentId !== 'string') throw new Error(`event ${event.eventId} has no paymentId`);
   if (event.type === 'payment.payer_data_erased.v1') {
     // The payer's email and IP leave the decision's record (the velocity counters hold only hashes).

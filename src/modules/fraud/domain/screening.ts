@@ -220,6 +220,8 @@ export function builtinRules(limits: BuiltinLimits): ActiveRule[] {
     ['builtin_card_testing_ip', `block if :ip_distinct_cards_1h: > ${limits.ipDistinctCards1hMax}`],
     ['builtin_card_declines', `block if :card_declines_1h: >= ${limits.cardDeclines1hMax}`],
     ['builtin_elevated_risk', "review if :risk_level: = 'elevated'"],
+    // Filled by the fraud consumer from chargebacks the merchant bore (settlement.adjusted.v1).
+    ['builtin_chargebacked_card', 'review if :card_fingerprint: in @chargebacked_cards'],
   ];
   return sources.map(([id, source]) => ({
     id,
