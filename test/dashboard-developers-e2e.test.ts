@@ -229,6 +229,9 @@ describe('dashboard developers page in Chromium', { skip: browserUnavailable }, 
     assert.ok((own.body['data'] as unknown[]).length >= 2);
     const malformed = await session.fetch('GET', '/webhooks/deliveries?paymentId=pay_x');
     assert.equal(malformed.status, 400);
+    const missing = await session.fetch('GET', '/webhooks/deliveries');
+    assert.equal(missing.status, 400);
+    assert.equal(missing.body['code'], 'validation_failed');
   });
 
   test('an analyst reads but cannot create a client: the API answers 403 problem+json', async () => {
