@@ -189,6 +189,8 @@ test('malformed reports: a bad header or a giant line is refused with its line; 
   );
   assert.equal(tooMany.status, 422);
   assert.equal(tooMany.body['code'], 'too_many_malformed_rows');
+  assert.equal(tooMany.body['line'], 12);
+  assert.match(String(tooMany.body['detail']), /the last: line 12: /);
   const runsAfter = ((await adminCall('GET', '/v1/admin/reconciliation/runs')).body['data'] as unknown[])
     .length;
   assert.equal(runsAfter, runsBefore + 1, 'only the report within the skip limit was recorded');

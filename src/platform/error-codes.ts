@@ -747,7 +747,7 @@ export const errorCatalogue = {
     'settlement',
     [422],
     'no',
-    'The report has more malformed rows than allowed; nothing was recorded.',
+    'The report has more malformed rows than allowed (`line` names the one past the limit); nothing was recorded.',
     'Fix the report.',
   ),
   report_too_large: entry('settlement', [413], 'no', 'The report is larger than allowed.', 'Split it.'),

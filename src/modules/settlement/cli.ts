@@ -1,10 +1,9 @@
 // The settlement CLI: `payflow settlement run --date`, `payflow jobs list|show|restart`,
 // `payflow merchants pricing set|show`. Results are JSON on stdout; progress goes to stderr on a
 // terminal only.
-import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { reconcileReport } from './application/reconcile.ts';
+import { reconcileReport, reconciliationJobName } from './application/reconcile.ts';
 import { printJson, reportDomainError, usageError } from '../../platform/cli.ts';
 import type { CliCommand, CommandContext } from '../../platform/module.ts';
 import { ledgerFace } from '../ledger/index.ts';
@@ -39,6 +38,41 @@ async function settle(date: string, context: CommandContext): Promise<number> {
   }
 }
 
+async function reconcile(
+  file: string,
+  date: string | undefined,
+  context: CommandContext,
+  chunkSize?: string,
+): Promise<number> {
+  const tty = process.stderr.isTTY;
+  try {
+    const run = await reconcileReport(settlementDependencies(context), file, {
+      source: path.basename(file),
+      ...(date !== undefined && { date }),
+      ...(chunkSize !== undefined && { chunkSize: Number(chunkSize) }),
+      onProgress: (progress) => {
+        if (tty)
+          process.stderr.write(
+            `\rreconciling ${path.basename(file)}: ${progress.rows}/${progress.totalRows} rows, ${progress.chunks} chunks`,
+          );
+      },
+    });
+    if (tty) process.stderr.write('\n');
+    if (run.alreadyReconciled)
+      process.stderr.write(`payflow: this report was reconciled before (${run.runId}); nothing changed\n`);
+    else if (run.resumedAfterRows !== undefined)
+      process.stderr.write(
+        `payflow: resumed an interrupted import after its first ${run.resumedAfterRows} rows (committed before)\n`,
+      );
+    printJson(context, run);
+    const open = Object.entries(run.counts).filter(([outcome, count]) => outcome !== 'matched' && count > 0);
+    return open.length > 0 ? 1 : 0;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return usageError(`no file ${file}`);
+    return reportDomainError(error);
+  }
+}
+
 export const settlementCommands: readonly CliCommand[] = [
   {
     path: ['settlement', 'verify'],
@@ -65,33 +99,18 @@ export const settlementCommands: readonly CliCommand[] = [
   {
     path: ['reconcile'],
     summary: "Reconcile an acquirer settlement report (CSV) against PayFlow's settlement items.",
-    usage: 'payflow reconcile --file PATH [--date YYYY-MM-DD]',
+    usage: 'payflow reconcile --file PATH [--date YYYY-MM-DD] [--chunk-size N]',
     needsDatabase: true,
     async run(args, context) {
       const { values } = parseArgs({
         args: [...args],
-        options: { file: { type: 'string' }, date: { type: 'string' } },
+        options: { file: { type: 'string' }, date: { type: 'string' }, 'chunk-size': { type: 'string' } },
         strict: true,
       });
       if (!values.file) return usageError('reconcile needs --file PATH');
-      try {
-        const run = await reconcileReport(settlementDependencies(context), createReadStream(values.file), {
-          source: path.basename(values.file),
-          ...(values.date !== undefined && { date: values.date }),
-        });
-        if (run.alreadyReconciled)
-          process.stderr.write(
-            `payflow: this report was reconciled before (${run.runId}); nothing changed\n`,
-          );
-        printJson(context, run);
-        const open = Object.entries(run.counts).filter(
-          ([outcome, count]) => outcome !== 'matched' && count > 0,
-        );
-        return open.length > 0 ? 1 : 0;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return usageError(`no file ${values.file}`);
-        return reportDomainError(error);
-      }
+      if (values['chunk-size'] !== undefined && !/^[1-9]\d{0,5}$/.test(values['chunk-size']))
+        return usageError(`--chunk-size must be a positive integer (got "${values['chunk-size']}")`);
+      return reconcile(values.file, values.date, context, values['chunk-size']);
     },
   },
   {
@@ -107,7 +126,7 @@ export const settlementCommands: readonly CliCommand[] = [
   },
   {
     path: ['jobs', 'list'],
-    summary: 'List batch job instances (settlement runs) with their status and progress.',
+    summary: 'List batch job instances (settlement runs, report imports) with their status and progress.',
     usage: 'payflow jobs list',
     needsDatabase: true,
     async run(_args, context) {
@@ -137,6 +156,12 @@ export const settlementCommands: readonly CliCommand[] = [
       if (!key) return usageError('jobs restart needs a job id or its parameters');
       const row = await findJobRun(context.sql, key);
       if (!row) return usageError(`no job ${key}`);
+      if (row.job_name === reconciliationJobName) {
+        const file = row.params['file'];
+        if (typeof file !== 'string')
+          return usageError(`job ${row.id} imported an upload: upload the same report again to resume it`);
+        return reconcile(file, row.params['date'] as string | undefined, context);
+      }
       if (row.job_name !== settlementJobName) return usageError(`job ${row.job_name} cannot be restarted`);
       return settle(String(row.params['date']), context);
     },

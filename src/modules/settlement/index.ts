@@ -12,6 +12,7 @@ import { settlementCommands } from './cli.ts';
 import { registerSettlementRoutes } from './http/routes.ts';
 import { httpBank } from './infra/bank-client.ts';
 import { findJobRun } from './infra/settlement-repository.ts';
+import { registerScrapedGauges } from '../../platform/metrics.ts';
 
 export interface SettlementFace {
   runSettlement(date: string): Promise<SettlementRunResult>;
@@ -41,6 +42,40 @@ export const settlementModule: ModuleDefinition = {
       runSettlement: (date) => runSettlement(dependencies, date),
       processPayouts: () => (bank ? processPayouts(dependencies, bank) : Promise.resolve(0)),
     };
+    if (context.metrics)
+      registerScrapedGauges<{ job_name: string; status: string; jobs: bigint; rows: bigint }[]>(
+        context.metrics,
+        context.log,
+        {
+          source: 'settlement jobs',
+          sql: context.sql,
+          read: (sql) => sql`
+            select job_name, status, count(*)::bigint as jobs, coalesce(sum(items_done), 0)::bigint as rows
+            from settlement.job_runs group by job_name, status`,
+          gauges: [
+            {
+              name: 'payflow_batch_jobs',
+              help: 'Batch job instances (settlement runs, reconciliation imports) by job and status.',
+              labelNames: ['job', 'status'],
+              value: (rows) =>
+                rows.map((row) => ({
+                  labels: { job: row.job_name, status: row.status },
+                  value: Number(row.jobs),
+                })),
+            },
+            {
+              name: 'payflow_batch_job_rows',
+              help: 'Items (settlement) or report rows (reconciliation) committed by batch jobs, by job and status; a running import grows by one chunk at a time.',
+              labelNames: ['job', 'status'],
+              value: (rows) =>
+                rows.map((row) => ({
+                  labels: { job: row.job_name, status: row.status },
+                  value: Number(row.rows),
+                })),
+            },
+          ],
+        },
+      );
     const jobs: Job[] = [
       {
         name: 'settlement.payouts',

@@ -1,14 +1,28 @@
-// Reconciliation of an acquirer settlement report against what PayFlow recorded (ADR 20). The
-// report is read as a stream (csv-parse), never whole in memory; each row is matched to the
-// settlement item it names (a capture by payment id, a refund by refund id) and gets one outcome:
-// matched, amount_mismatch, cost_mismatch (the acquirer kept another amount than PayFlow expected),
-// unexpected_in_report, duplicate_in_report or chargeback; then every
-// item of the report's days that no row named is missing_in_report (answered as settled late when
-// a later report names the item). Malformed rows are recorded with their line up to a skip limit;
-// past it the whole import fails and nothing is recorded. The run, its results and
-// `reconciliation.completed.v1` commit together; the same file (by SHA-256) a second time records
-// nothing and answers the first run.
-import { createHash, randomBytes } from 'node:crypto';
+// Reconciliation of an acquirer settlement report against what PayFlow recorded (ADR 20), as a
+// chunked, restartable batch job after Spring Batch. Each row is matched to the settlement item it
+// names (a capture by payment id, a refund by refund id) and gets one outcome: matched,
+// amount_mismatch, cost_mismatch (the acquirer kept another amount than PayFlow expected),
+// unexpected_in_report, duplicate_in_report or chargeback; then every item of the report's days that
+// no row named is missing_in_report (answered as settled late when a later report names the item).
+//
+// The report is read as a stream (csv-parse), never whole in memory, in three steps:
+// 1. Check: an upload is spooled to a temporary file; the file is read once to take its SHA-256 and
+//    check every row. A broken file (bad header, a line too long, ragged row) or more malformed rows
+//    than the skip limit is refused with its line (422) and nothing is recorded. Malformed rows
+//    within the limit are recorded as `malformed` with their line and reason.
+// 2. Chunks: the job instance is (`reconciliation`, SHA-256). Every CHUNK rows, the rows' results
+//    and the job's checkpoint (rows read, results written, rows skipped, last line, days so far)
+//    commit in one transaction. A process killed mid-way (kill -9) resumes on the next import of the
+//    same bytes after its last committed chunk: the rows before it are re-read without touching the
+//    database (only to rebuild the in-memory set that finds duplicates), so each row is applied once.
+// 3. End (REPEATABLE READ): missing items, counts from the recorded results, the run completed and
+//    `reconciliation.completed.v1`, in one transaction. The same bytes once completed record nothing
+//    and answer the first run.
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
@@ -17,8 +31,8 @@ import type { TransactionSql } from '../../../platform/db/client.ts';
 import { newId } from '../../../platform/ids.ts';
 import { basisPoints } from '../domain/pricing.ts';
 import { checkHeader, parseReportRow, ReportError, type ReportRow } from '../domain/report.ts';
-import { resolveSettledLate } from '../infra/settlement-repository.ts';
-import type { SettlementDependencies } from './settlement-job.ts';
+import { claimJobRun, finishJobRun, restartJobRun, type JobRunRow } from '../infra/settlement-repository.ts';
+import { withRetries, type SettlementDependencies } from './settlement-job.ts';
 
 export const reconciliationOutcomes = [
   'matched',
@@ -32,20 +46,34 @@ export const reconciliationOutcomes = [
 ] as const;
 export type ReconciliationOutcome = (typeof reconciliationOutcomes)[number];
 
+export const reconciliationJobName = 'reconciliation';
+
+export interface ReconciliationProgress {
+  readonly chunks: number;
+  readonly rows: number;
+  readonly totalRows: number;
+}
+
 export interface ReconciliationOptions {
   readonly source: string;
-  /** Malformed rows recorded before the import fails as a whole. */
+  /** Malformed rows recorded before the import is refused as a whole. */
   readonly skipLimit?: number;
   readonly maxBytes?: number;
   /** The day the report covers, when its rows cannot tell (an empty report). */
   readonly date?: string;
+  /** Rows per committed chunk (default: the settlement chunk size, SETTLEMENT_CHUNK_SIZE). */
+  readonly chunkSize?: number;
+  readonly onProgress?: (progress: ReconciliationProgress) => void;
 }
 
 export interface ReconciliationRun {
   readonly runId: string;
+  readonly jobId?: string;
   readonly alreadyReconciled: boolean;
   readonly rows: number;
   readonly counts: Readonly<Record<ReconciliationOutcome, number>>;
+  /** Rows already committed by an interrupted import of the same report, not applied again. */
+  readonly resumedAfterRows?: number;
 }
 
 export const defaultSkipLimit = 10;
@@ -71,22 +99,69 @@ interface ResultRow {
   detail: string | null;
 }
 
-async function insertResult(transaction: TransactionSql, runId: string, result: ResultRow): Promise<void> {
-  await transaction`
-    insert into settlement.reconciliation_results (id, run_id, line, outcome, reference, item_id, currency,
-      expected_amount, reported_amount, detail, status)
-    values (${newId('rcx')}, ${runId}, ${result.line}, ${result.outcome}, ${result.reference}, ${result.itemId},
-      ${result.currency}, ${result.expected}, ${result.reported}, ${result.detail},
-      ${result.outcome === 'matched' ? 'none' : 'open'})`;
+/** What the job remembers between chunks (Spring Batch's execution context). */
+interface Checkpoint {
+  /** Records (CSV rows after the header) committed. */
+  readonly records: number;
+  /** The line of the last committed record. */
+  readonly line: number;
+  /** The days of the items the committed rows named (their missing items are looked up at the end). */
+  readonly days: readonly string[];
 }
 
-export async function reconcileReport(
-  dependencies: SettlementDependencies,
-  input: Readable,
-  options: ReconciliationOptions,
-): Promise<ReconciliationRun> {
-  const skipLimit = options.skipLimit ?? defaultSkipLimit;
-  const maxBytes = options.maxBytes ?? reportBytesMax;
+interface ParsedRecord {
+  readonly line: number;
+  readonly row: ReportRow | undefined;
+  readonly error: ReportError | undefined;
+}
+
+function newParser() {
+  return parse({
+    bom: true,
+    columns: (header: string[]) => {
+      checkHeader(header);
+      return header;
+    },
+    max_record_size: recordBytesMax,
+    skip_empty_lines: true,
+    info: true,
+  });
+}
+
+/** Parses `file`'s records in order, each with its line and its row or why it is malformed. */
+async function* readRecords(file: string, counting?: Transform): AsyncGenerator<ParsedRecord> {
+  const parser = newParser();
+  const input = createReadStream(file);
+  const piping = (counting ? pipeline(input, counting, parser) : pipeline(input, parser)).catch(
+    (error: unknown) => {
+      parser.destroy(error as Error);
+    },
+  );
+  try {
+    for await (const parsed of parser as AsyncIterable<{
+      record: Record<string, string>;
+      info: { lines: number };
+    }>) {
+      const line = parsed.info.lines;
+      try {
+        yield { line, row: parseReportRow(parsed.record, line), error: undefined };
+      } catch (error) {
+        if (!(error instanceof ReportError)) throw error;
+        yield { line, row: undefined, error };
+      }
+    }
+  } finally {
+    input.destroy();
+    await piping;
+  }
+}
+
+/** Step 1: the report's digest and row count; refuses a broken report before anything is recorded. */
+async function checkReport(
+  file: string,
+  skipLimit: number,
+  maxBytes: number,
+): Promise<{ sha256: string; records: number }> {
   const hash = createHash('sha256');
   let bytes = 0;
   const counting = new Transform({
@@ -100,219 +175,463 @@ export async function reconcileReport(
       callback(null, chunk);
     },
   });
-  const { clock, sql } = dependencies;
+  let records = 0;
+  let malformed = 0;
   try {
-    return await sql.begin(async (transaction) => {
-      const runId = newId('rcn');
-      const now = clock.now();
-      await transaction`
-        insert into settlement.reconciliation_runs (id, report_sha256, source, row_count, counts, created_at)
-        values (${runId}, ${randomBytes(32).toString('hex')}, ${options.source.slice(0, 255)}, 0, '{}', ${now})`;
-      const counts = emptyCounts();
-      const seen = new Set<string>();
-      const days = new Set<string>(options.date ? [options.date] : []);
-      let rows = 0;
-      const record = async (result: ResultRow) => {
-        counts[result.outcome] += 1;
-        await insertResult(transaction, runId, result);
-      };
-      const handle = async (row: ReportRow) => {
-        if (row.type === 'Fee' || row.type === 'MerchantPayout') return;
-        if (row.type === 'Chargeback') {
-          // The capture charged back, when PayFlow knows it: an adjustment needs its merchant.
-          const [charged] = await transaction<{ id: string }[]>`
-            select id from settlement.items
-            where operation_id = ${row.operationId} and kind = 'capture' limit 1`;
-          await record({
-            line: row.line,
-            outcome: 'chargeback',
-            reference: row.merchantReference,
-            itemId: charged?.id ?? null,
-            currency: row.currency ?? null,
-            expected: null,
-            reported: row.gross,
-            detail: `chargeback ${row.pspReference}`.slice(0, 500),
-          });
-          return;
-        }
-        const kind = row.type === 'Settled' ? 'capture' : 'refund';
-        const key = `${kind}:${row.operationId}`;
-        const base = {
-          line: row.line,
-          reference: row.merchantReference,
-          currency: row.currency ?? null,
-          reported: row.gross,
-        };
-        if (seen.has(key)) {
-          await record({
-            ...base,
-            outcome: 'duplicate_in_report',
-            itemId: null,
-            expected: null,
-            detail: null,
-          });
-          return;
-        }
-        seen.add(key);
-        const [item] = await transaction<
-          { id: string; amount: bigint; currency: string; occurred_at: Date; acquirer_cost: bigint | null }[]
-        >`
-          select id, amount, currency, occurred_at, acquirer_cost from settlement.items
-          where operation_id = ${row.operationId} and kind = ${kind} limit 1`;
-        if (!item) {
-          await record({
-            ...base,
-            outcome: 'unexpected_in_report',
-            itemId: null,
-            expected: null,
-            detail: null,
-          });
-          return;
-        }
-        days.add(item.occurred_at.toISOString().slice(0, 10));
-        // An item an earlier report lacked has settled late: that exception is answered.
-        await resolveSettledLate(transaction, item.id, {
-          reason: `settled late: report run ${runId}, line ${row.line}`,
-          now,
-        });
-        const same = item.amount === row.gross && item.currency === row.currency;
-        // What the acquirer kept: PayFlow's expectation (stored at settlement, else its price now).
-        const expectedCost = item.acquirer_cost ?? basisPoints(item.amount, dependencies.acquirerCostBps);
-        if (
-          same &&
-          kind === 'capture' &&
-          row.acquirerCost !== undefined &&
-          row.acquirerCost !== expectedCost
-        ) {
-          await record({
-            ...base,
-            outcome: 'cost_mismatch',
-            itemId: item.id,
-            expected: expectedCost,
-            reported: row.acquirerCost,
-            detail: `PayFlow expected the acquirer to keep ${expectedCost} ${item.currency}, the report ${row.acquirerCost}`,
-          });
-          return;
-        }
-        await record({
-          ...base,
-          outcome: same ? 'matched' : 'amount_mismatch',
-          itemId: item.id,
-          expected: item.amount,
-          detail: same
-            ? null
-            : `PayFlow recorded ${item.amount} ${item.currency}, the report ${row.gross} ${row.currency}`,
-        });
-      };
-      const parser = parse({
-        bom: true,
-        columns: (header: string[]) => {
-          checkHeader(header);
-          return header;
-        },
-        max_record_size: recordBytesMax,
-        skip_empty_lines: true,
-        info: true,
-      });
-      const consume = async () => {
-        try {
-          await consumeRows();
-        } catch (error) {
-          parser.destroy(error as Error);
-          input.destroy();
-          throw error;
-        }
-      };
-      const consumeRows = async () => {
-        for await (const parsed of parser as AsyncIterable<{
-          record: Record<string, string>;
-          info: { lines: number };
-        }>) {
-          rows += 1;
-          const line = parsed.info.lines;
-          let row: ReportRow;
-          try {
-            row = parseReportRow(parsed.record, line);
-          } catch (error) {
-            if (!(error instanceof ReportError)) throw error;
-            if (counts.malformed >= skipLimit)
-              throw new DomainError(
-                'too_many_malformed_rows',
-                422,
-                `More than ${skipLimit} malformed rows; the last: ${error.message}. Nothing was recorded.`,
-              );
-            await record({
-              line,
-              outcome: 'malformed',
-              reference: null,
-              itemId: null,
-              currency: null,
-              expected: null,
-              reported: null,
-              detail: error.message.slice(0, 500),
-            });
-            continue;
-          }
-          await handle(row);
-        }
-      };
-      await Promise.all([pipeline(input, counting, parser), consume()]).catch((error: unknown) => {
-        throw toReportProblem(error);
-      });
-      // Every item of the report's days that no row named.
-      for (const day of [...days].sort()) {
-        const from = new Date(`${day}T00:00:00.000Z`);
-        const missing = await transaction<
-          { id: string; operation_id: string; kind: string; amount: bigint; currency: string }[]
-        >`
-          select id, operation_id, kind, amount, currency from settlement.items
-          where occurred_at >= ${from} and occurred_at < ${new Date(from.getTime() + 86_400_000)}
-          order by occurred_at, id`;
-        for (const item of missing) {
-          if (seen.has(`${item.kind}:${item.operation_id}`)) continue;
-          await record({
-            line: null,
-            outcome: 'missing_in_report',
-            reference: item.operation_id,
-            itemId: item.id,
-            currency: item.currency,
-            expected: item.amount,
-            reported: null,
-            detail: `${item.kind} of ${day} not in the report`,
-          });
-        }
-      }
-      const sha = hash.digest('hex');
-      const [existing] = await transaction<{ id: string }[]>`
-        select id from settlement.reconciliation_runs where report_sha256 = ${sha}`;
-      if (existing) throw new AlreadyReconciled(existing.id);
-      await transaction`
-        update settlement.reconciliation_runs set report_sha256 = ${sha}, row_count = ${rows},
-          counts = ${transaction.json(counts)}, report_date = ${[...days].sort()[0] ?? null}
-        where id = ${runId}`;
-      await dependencies.stage(transaction, {
-        type: 'reconciliation.completed.v1',
-        aggregateId: runId,
-        merchantId: 'platform',
-        payload: { runId, rows, ...counts },
-        occurredAt: now,
-      });
-      return { runId, alreadyReconciled: false, rows, counts };
-    });
-  } catch (error) {
-    if (error instanceof AlreadyReconciled) {
-      const [run] = await sql<{ row_count: number; counts: Record<ReconciliationOutcome, number> }[]>`
-        select row_count, counts from settlement.reconciliation_runs where id = ${error.runId}`;
-      return { runId: error.runId, alreadyReconciled: true, rows: run!.row_count, counts: run!.counts };
+    for await (const record of readRecords(file, counting)) {
+      records += 1;
+      if (!record.error) continue;
+      malformed += 1;
+      if (malformed > skipLimit)
+        throw new DomainError(
+          'too_many_malformed_rows',
+          422,
+          `More than ${skipLimit} malformed rows; the last: ${record.error.message}. Nothing was recorded.`,
+          { line: record.line },
+        );
     }
+  } catch (error) {
+    throw toReportProblem(error);
+  }
+  return { sha256: hash.digest('hex'), records };
+}
+
+/** An upload spooled to a temporary file, so that the report can be checked, then read in chunks. */
+async function spool(input: Readable, maxBytes: number): Promise<{ file: string; remove(): Promise<void> }> {
+  const directory = await mkdtemp(path.join(tmpdir(), 'payflow-report-'));
+  const file = path.join(directory, 'report.csv');
+  let bytes = 0;
+  const limit = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      bytes += chunk.length;
+      if (bytes > maxBytes)
+        callback(new DomainError('report_too_large', 413, `The report is larger than ${maxBytes} bytes.`));
+      else callback(null, chunk);
+    },
+  });
+  const remove = () => rm(directory, { recursive: true, force: true });
+  try {
+    await pipeline(input, limit, createWriteStream(file));
+  } catch (error) {
+    await remove();
     throw error;
+  }
+  return { file, remove };
+}
+
+/**
+ * Reconciles a report: `input` is a stream (an upload, spooled first) or the path of a file (read
+ * where it is; `payflow jobs restart` can read it again).
+ */
+export async function reconcileReport(
+  dependencies: SettlementDependencies,
+  input: Readable | string,
+  options: ReconciliationOptions,
+): Promise<ReconciliationRun> {
+  const maxBytes = options.maxBytes ?? reportBytesMax;
+  if (typeof input === 'string') return reconcileFile(dependencies, input, options, true);
+  const spooled = await spool(input, maxBytes);
+  try {
+    return await reconcileFile(dependencies, spooled.file, options, false);
+  } finally {
+    await spooled.remove();
   }
 }
 
-class AlreadyReconciled extends Error {
-  constructor(readonly runId: string) {
-    super(`already reconciled as ${runId}`);
+async function completedRun(
+  dependencies: SettlementDependencies,
+  sha256: string,
+): Promise<ReconciliationRun | undefined> {
+  const [run] = await dependencies.sql<
+    { id: string; job_id: string | null; row_count: number; counts: Record<ReconciliationOutcome, number> }[]
+  >`
+    select id, job_id, row_count, counts from settlement.reconciliation_runs
+    where report_sha256 = ${sha256} and status = 'completed'`;
+  if (!run) return undefined;
+  return {
+    runId: run.id,
+    ...(run.job_id !== null && { jobId: run.job_id }),
+    alreadyReconciled: true,
+    rows: run.row_count,
+    counts: run.counts,
+  };
+}
+
+async function reconcileFile(
+  dependencies: SettlementDependencies,
+  file: string,
+  options: ReconciliationOptions,
+  keepsFile: boolean,
+): Promise<ReconciliationRun> {
+  const skipLimit = options.skipLimit ?? defaultSkipLimit;
+  const { sha256, records: totalRows } = await checkReport(
+    file,
+    skipLimit,
+    options.maxBytes ?? reportBytesMax,
+  );
+  const done = await completedRun(dependencies, sha256);
+  if (done) return done;
+  const { sql, clock, log } = dependencies;
+  const lockKey = `reconciliation:${sha256}`;
+  const lock = await sql.reserve();
+  try {
+    const [locked] = await lock<{ ok: boolean }[]>`select pg_try_advisory_lock(hashtext(${lockKey})) as ok`;
+    if (!locked?.ok)
+      throw new DomainError('job_running', 409, 'This report is being reconciled by another process.');
+    try {
+      const claimed = await sql.begin(async (transaction) => {
+        const now = clock.now();
+        const { row, created } = await claimJobRun(transaction, {
+          id: newId('job'),
+          jobName: reconciliationJobName,
+          paramsKey: sha256,
+          params: {
+            sha256,
+            source: options.source.slice(0, 255),
+            ...(options.date !== undefined && { date: options.date }),
+            ...(keepsFile && { file: path.resolve(file) }),
+          },
+          now,
+        });
+        if (created) {
+          const runId = newId('rcn');
+          await transaction`
+            insert into settlement.reconciliation_runs (id, report_sha256, source, row_count, counts, created_at,
+              status, job_id)
+            values (${runId}, ${sha256}, ${options.source.slice(0, 255)}, 0, '{}', ${now}, 'running', ${row.id})`;
+          return { job: row, runId };
+        }
+        if (row.status !== 'completed') {
+          await restartJobRun(transaction, row.id, now);
+          await transaction`
+            update settlement.reconciliation_runs set status = 'running' where job_id = ${row.id}`;
+        }
+        const [run] = await transaction<{ id: string }[]>`
+          select id from settlement.reconciliation_runs where job_id = ${row.id}`;
+        return { job: row, runId: run!.id };
+      });
+      if (claimed.job.status === 'completed') return (await completedRun(dependencies, sha256))!;
+      try {
+        return await importChunks(dependencies, file, options, claimed.job, claimed.runId, totalRows);
+      } catch (error) {
+        log.error({ err: error, jobId: claimed.job.id }, 'reconciliation: the import failed');
+        await sql
+          .begin(async (transaction) => {
+            await finishJobRun(
+              transaction,
+              claimed.job.id,
+              { status: 'failed', error: String(error) },
+              clock.now(),
+            );
+            await transaction`
+              update settlement.reconciliation_runs set status = 'failed' where id = ${claimed.runId}`;
+          })
+          .catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      await lock`select pg_advisory_unlock(hashtext(${lockKey}))`.catch(() => undefined);
+    }
+  } finally {
+    lock.release();
   }
+}
+
+function rowKey(row: ReportRow): string | undefined {
+  if (row.type !== 'Settled' && row.type !== 'Refunded') return undefined;
+  return `${row.type === 'Settled' ? 'capture' : 'refund'}:${row.operationId}`;
+}
+
+async function importChunks(
+  dependencies: SettlementDependencies,
+  file: string,
+  options: ReconciliationOptions,
+  job: JobRunRow,
+  runId: string,
+  totalRows: number,
+): Promise<ReconciliationRun> {
+  const { sql, log } = dependencies;
+  const chunkSize = options.chunkSize ?? dependencies.chunkSize;
+  const saved = job.checkpoint as Checkpoint | null;
+  let checkpoint: Checkpoint = saved ?? { records: 0, line: 1, days: options.date ? [options.date] : [] };
+  if (checkpoint.records > 0)
+    log.info(
+      { jobId: job.id, runId, records: checkpoint.records, line: checkpoint.line },
+      'reconciliation: resuming after the last committed chunk',
+    );
+  const resumedAfterRows = checkpoint.records;
+  const seen = new Set<string>();
+  let chunks = job.chunks_done;
+  let index = 0;
+  let pending: ParsedRecord[] = [];
+  const commit = async () => {
+    const chunk = pending;
+    pending = [];
+    const outcome = await withRetries(
+      () =>
+        sql.begin((transaction) =>
+          applyChunk(dependencies, transaction, job.id, runId, chunk, seen, checkpoint),
+        ),
+      log,
+    );
+    for (const key of outcome.named) seen.add(key);
+    checkpoint = outcome.checkpoint;
+    chunks += 1;
+    options.onProgress?.({ chunks, rows: checkpoint.records, totalRows });
+  };
+  for await (const record of readRecords(file)) {
+    index += 1;
+    if (index <= checkpoint.records) {
+      // Committed before the interruption: only the duplicate finder needs it again.
+      const key = record.row && rowKey(record.row);
+      if (key) seen.add(key);
+      continue;
+    }
+    pending.push(record);
+    if (pending.length >= chunkSize) await commit();
+  }
+  if (pending.length > 0) await commit();
+  return withRetries(
+    () =>
+      sql.begin('isolation level repeatable read', (transaction) =>
+        finish(dependencies, transaction, job.id, runId, checkpoint, resumedAfterRows),
+      ),
+    log,
+  );
+}
+
+interface ItemMatch {
+  id: string;
+  operation_id: string;
+  kind: 'capture' | 'refund';
+  amount: bigint;
+  currency: string;
+  occurred_at: Date;
+  acquirer_cost: bigint | null;
+}
+
+/** One chunk: its results, the late items it answers and the job's checkpoint, in one transaction. */
+async function applyChunk(
+  dependencies: SettlementDependencies,
+  transaction: TransactionSql,
+  jobId: string,
+  runId: string,
+  chunk: readonly ParsedRecord[],
+  seen: ReadonlySet<string>,
+  before: Checkpoint,
+): Promise<{ named: ReadonlySet<string>; checkpoint: Checkpoint }> {
+  const now = dependencies.clock.now();
+  const wanted = new Map<string, { operation_id: string; kind: string }>();
+  for (const { row } of chunk) {
+    if (!row || row.type === 'Fee' || row.type === 'MerchantPayout') continue;
+    const kind = row.type === 'Refunded' ? 'refund' : 'capture';
+    wanted.set(`${kind}:${row.operationId}`, { operation_id: row.operationId, kind });
+  }
+  const items = new Map<string, ItemMatch>();
+  if (wanted.size > 0) {
+    const found = await transaction<ItemMatch[]>`
+      select distinct on (item.operation_id, item.kind) item.id, item.operation_id, item.kind, item.amount,
+        item.currency, item.occurred_at, item.acquirer_cost
+      from settlement.items item
+      join jsonb_to_recordset(${transaction.json([...wanted.values()])}) as wanted (operation_id text, kind text)
+        on item.operation_id = wanted.operation_id and item.kind = wanted.kind
+      order by item.operation_id, item.kind, item.id`;
+    for (const item of found) items.set(`${item.kind}:${item.operation_id}`, item);
+  }
+  const results: ResultRow[] = [];
+  const named = new Set<string>();
+  const late: { item_id: string; reason: string }[] = [];
+  const days = new Set(before.days);
+  let skipped = 0;
+  for (const { line, row, error } of chunk) {
+    if (!row) {
+      skipped += 1;
+      results.push({
+        line,
+        outcome: 'malformed',
+        reference: null,
+        itemId: null,
+        currency: null,
+        expected: null,
+        reported: null,
+        detail: error!.message.slice(0, 500),
+      });
+      continue;
+    }
+    if (row.type === 'Fee' || row.type === 'MerchantPayout') continue;
+    if (row.type === 'Chargeback') {
+      // The capture charged back, when PayFlow knows it: an adjustment needs its merchant.
+      results.push({
+        line: row.line,
+        outcome: 'chargeback',
+        reference: row.merchantReference,
+        itemId: items.get(`capture:${row.operationId}`)?.id ?? null,
+        currency: row.currency ?? null,
+        expected: null,
+        reported: row.gross,
+        detail: `chargeback ${row.pspReference}`.slice(0, 500),
+      });
+      continue;
+    }
+    const key = rowKey(row)!;
+    const base = {
+      line: row.line,
+      reference: row.merchantReference,
+      currency: row.currency ?? null,
+      reported: row.gross,
+    };
+    if (seen.has(key) || named.has(key)) {
+      results.push({ ...base, outcome: 'duplicate_in_report', itemId: null, expected: null, detail: null });
+      continue;
+    }
+    named.add(key);
+    const item = items.get(key);
+    if (!item) {
+      results.push({ ...base, outcome: 'unexpected_in_report', itemId: null, expected: null, detail: null });
+      continue;
+    }
+    days.add(item.occurred_at.toISOString().slice(0, 10));
+    // An item an earlier report lacked has settled late: that exception is answered.
+    late.push({ item_id: item.id, reason: `settled late: report run ${runId}, line ${row.line}` });
+    const same = item.amount === row.gross && item.currency === row.currency;
+    // What the acquirer kept: PayFlow's expectation (stored at settlement, else its price now).
+    const expectedCost = item.acquirer_cost ?? basisPoints(item.amount, dependencies.acquirerCostBps);
+    if (
+      same &&
+      item.kind === 'capture' &&
+      row.acquirerCost !== undefined &&
+      row.acquirerCost !== expectedCost
+    ) {
+      results.push({
+        ...base,
+        outcome: 'cost_mismatch',
+        itemId: item.id,
+        expected: expectedCost,
+        reported: row.acquirerCost,
+        detail: `PayFlow expected the acquirer to keep ${expectedCost} ${item.currency}, the report ${row.acquirerCost}`,
+      });
+      continue;
+    }
+    results.push({
+      ...base,
+      outcome: same ? 'matched' : 'amount_mismatch',
+      itemId: item.id,
+      expected: item.amount,
+      detail: same
+        ? null
+        : `PayFlow recorded ${item.amount} ${item.currency}, the report ${row.gross} ${row.currency}`,
+    });
+  }
+  await insertResults(transaction, runId, results);
+  if (late.length > 0)
+    await transaction`
+      update settlement.reconciliation_results as result
+      set status = 'resolved', resolution = late.reason, resolved_at = ${now}
+      from jsonb_to_recordset(${transaction.json(late)}) as late (item_id text, reason text)
+      where result.item_id = late.item_id and result.outcome = 'missing_in_report' and result.status = 'open'`;
+  const checkpoint: Checkpoint = {
+    records: before.records + chunk.length,
+    line: chunk.at(-1)!.line,
+    days: [...days].sort(),
+  };
+  await transaction`
+    update settlement.job_runs set chunks_done = chunks_done + 1, items_done = items_done + ${chunk.length},
+      read_count = ${checkpoint.records}, write_count = write_count + ${results.length},
+      skip_count = skip_count + ${skipped}, checkpoint = ${transaction.json(checkpoint as never)},
+      updated_at = ${now}
+    where id = ${jobId}`;
+  await transaction`update settlement.reconciliation_runs set row_count = ${checkpoint.records} where id = ${runId}`;
+  return { named, checkpoint };
+}
+
+async function insertResults(transaction: TransactionSql, runId: string, results: readonly ResultRow[]) {
+  if (results.length === 0) return;
+  const rows = results.map((result) => ({
+    id: newId('rcx'),
+    line: result.line,
+    outcome: result.outcome,
+    reference: result.reference,
+    item_id: result.itemId,
+    currency: result.currency,
+    expected: result.expected?.toString() ?? null,
+    reported: result.reported?.toString() ?? null,
+    detail: result.detail,
+    status: result.outcome === 'matched' ? 'none' : 'open',
+  }));
+  await transaction`
+    insert into settlement.reconciliation_results (id, run_id, line, outcome, reference, item_id, currency,
+      expected_amount, reported_amount, detail, status)
+    select row.id, ${runId}, row.line, row.outcome, row.reference, row.item_id, row.currency,
+      row.expected::bigint, row.reported::bigint, row.detail, row.status
+    from jsonb_to_recordset(${transaction.json(rows)}) as row (id text, line integer, outcome text,
+      reference text, item_id text, currency text, expected text, reported text, detail text, status text)`;
+}
+
+/** Step 3: the items nobody named, the counts, the run completed and its event, in one transaction. */
+async function finish(
+  dependencies: SettlementDependencies,
+  transaction: TransactionSql,
+  jobId: string,
+  runId: string,
+  checkpoint: Checkpoint,
+  resumedAfterRows: number,
+): Promise<ReconciliationRun> {
+  const now = dependencies.clock.now();
+  for (const day of checkpoint.days) {
+    const from = new Date(`${day}T00:00:00.000Z`);
+    const missing = await transaction<
+      { id: string; operation_id: string; kind: string; amount: bigint; currency: string }[]
+    >`
+      select item.id, item.operation_id, item.kind, item.amount, item.currency from settlement.items item
+      where item.occurred_at >= ${from} and item.occurred_at < ${new Date(from.getTime() + 86_400_000)}
+        and not exists (
+          select 1 from settlement.reconciliation_results result
+          join settlement.items named on named.id = result.item_id
+          where result.run_id = ${runId} and result.outcome in ('matched', 'amount_mismatch', 'cost_mismatch')
+            and named.operation_id = item.operation_id and named.kind = item.kind)
+      order by item.occurred_at, item.id`;
+    for (let start = 0; start < missing.length; start += 5_000)
+      await insertResults(
+        transaction,
+        runId,
+        missing.slice(start, start + 5_000).map((item) => ({
+          line: null,
+          outcome: 'missing_in_report',
+          reference: item.operation_id,
+          itemId: item.id,
+          currency: item.currency,
+          expected: item.amount,
+          reported: null,
+          detail: `${item.kind} of ${day} not in the report`,
+        })),
+      );
+  }
+  const counts = emptyCounts();
+  const tallied = await transaction<{ outcome: ReconciliationOutcome; count: bigint }[]>`
+    select outcome, count(*)::bigint as count from settlement.reconciliation_results
+    where run_id = ${runId} group by outcome`;
+  for (const { outcome, count } of tallied) counts[outcome] = Number(count);
+  const rows = checkpoint.records;
+  await transaction`
+    update settlement.reconciliation_runs set status = 'completed', row_count = ${rows},
+      counts = ${transaction.json(counts)}, report_date = ${checkpoint.days[0] ?? null}
+    where id = ${runId}`;
+  await dependencies.stage(transaction, {
+    type: 'reconciliation.completed.v1',
+    aggregateId: runId,
+    merchantId: 'platform',
+    payload: { runId, rows, ...counts },
+    occurredAt: now,
+  });
+  await finishJobRun(transaction, jobId, { status: 'completed', summary: { runId, rows, counts } }, now);
+  return {
+    runId,
+    jobId,
+    alreadyReconciled: false,
+    rows,
+    counts,
+    ...(resumedAfterRows > 0 && { resumedAfterRows }),
+  };
 }
 
 function toReportProblem(error: unknown): unknown {

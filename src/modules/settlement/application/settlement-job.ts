@@ -63,7 +63,7 @@ export interface SettlementProgress {
 const transientCodes = new Set(['40001', '40P01']);
 
 /** Retries a chunk's transaction on transient errors (database away, serialization), with backoff. */
-async function withRetries<T>(work: () => Promise<T>, log: SettlementDependencies['log']): Promise<T> {
+export async function withRetries<T>(work: () => Promise<T>, log: SettlementDependencies['log']): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await work();

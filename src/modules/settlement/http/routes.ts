@@ -248,13 +248,20 @@ export function registerSettlementRoutes(
     '/v1/admin/reconciliation/runs',
     {
       preHandler: adminRead,
-      schema: { tags, summary: 'List reconciliation runs with counts per outcome', querystring: ListQuery },
+      schema: {
+        tags,
+        summary: 'List reconciliation runs with their status, progress and counts per outcome',
+        querystring: ListQuery,
+      },
     },
     async (request) => ({
       data: await sql`
-        select id, source, to_char(report_date, 'YYYY-MM-DD') as "reportDate", row_count as rows, counts,
-          created_at as "createdAt"
-        from settlement.reconciliation_runs order by created_at desc, id desc limit ${limitOf(request.query.limit, 100)}`,
+        select run.id, run.source, to_char(run.report_date, 'YYYY-MM-DD') as "reportDate", run.row_count as rows,
+          run.counts, run.status, run.job_id as "jobId", job.chunks_done as "chunksDone",
+          job.skip_count::integer as "skipCount", (job.checkpoint ->> 'line')::integer as "lastCommittedLine",
+          run.created_at as "createdAt"
+        from settlement.reconciliation_runs run left join settlement.job_runs job on job.id = run.job_id
+        order by run.created_at desc, run.id desc limit ${limitOf(request.query.limit, 100)}`,
     }),
   );
 

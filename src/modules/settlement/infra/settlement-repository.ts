@@ -11,6 +11,12 @@ export interface JobRunRow {
   readonly status: 'running' | 'completed' | 'failed';
   readonly chunks_done: number;
   readonly items_done: bigint;
+  /** Chunk-step counts (reconciliation): rows read, results written, malformed rows skipped. */
+  readonly read_count: bigint;
+  readonly write_count: bigint;
+  readonly skip_count: bigint;
+  /** What a restart needs to resume after the last committed chunk (reconciliation). */
+  readonly checkpoint: Record<string, unknown> | null;
   readonly attempts: number;
   readonly summary: Record<string, unknown> | null;
   readonly last_error: string | null;
@@ -427,6 +433,12 @@ export function jobRunView(row: JobRunRow) {
     status: row.status,
     chunksDone: row.chunks_done,
     itemsDone: Number(row.items_done),
+    ...(row.job_name !== 'settlement' && {
+      readCount: Number(row.read_count),
+      writeCount: Number(row.write_count),
+      skipCount: Number(row.skip_count),
+      lastCommittedLine: (row.checkpoint?.['line'] as number | undefined) ?? null,
+    }),
     attempts: row.attempts,
     startedAt: row.started_at.toISOString(),
     finishedAt: row.finished_at?.toISOString() ?? null,
