@@ -1,5 +1,6 @@
-// GET /balance through the real server: the token's merchant only, scope balance:read, amounts as
-// JSON integers derived from the postings in the database.
+// GET /balance through the real server: the token's merchant only, scope balance:read, balances as
+// decimal strings of minor units (ADR 27) derived from the postings in the database (past 2^53:
+// money-past-2-53.test.ts).
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from './support/server.ts';
@@ -67,9 +68,9 @@ test('GET /balance shows the token’s merchant its available and pending money 
   assert.match(response.type ?? '', /application\/json/);
   assert.deepEqual(response.body, {
     balances: [
-      { currency: 'EUR', pending: 3_750, available: 0, inTransit: 0, authorized: 0 },
-      { currency: 'JPY', pending: 0, available: 0, inTransit: 0, authorized: 99_999_999_999 },
-      { currency: 'USD', pending: 0, available: 0, inTransit: 0, authorized: 999 },
+      { currency: 'EUR', pending: '3750', available: '0', inTransit: '0', authorized: '0' },
+      { currency: 'JPY', pending: '0', available: '0', inTransit: '0', authorized: '99999999999' },
+      { currency: 'USD', pending: '0', available: '0', inTransit: '0', authorized: '999' },
     ],
   });
   // Another merchant sees none of it.

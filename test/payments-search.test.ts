@@ -203,8 +203,8 @@ test('GET /payments/volume: today per currency, zeros for the other days, days b
     date: today,
     count: 3,
     capturedCount: 1,
-    capturedAmount: 25_000,
-    refundedAmount: 0,
+    capturedAmount: '25000',
+    refundedAmount: '0',
   });
   for (const days of ['0', '91', 'x'])
     assert.equal(

@@ -117,7 +117,7 @@ test('adjustments post balanced journals with their event; a chargeback is adjus
     journalId: `adjustment:${byOutcome.get('amount_mismatch')}`,
     merchantId: merchant.merchantId,
     currency: 'USD',
-    amount: 1,
+    amount: '1',
   });
   const afterDifference = await ledgerByRole();
   assert.equal(afterDifference['bank'] ?? 0n, (before['bank'] ?? 0n) + 1n);
@@ -147,7 +147,7 @@ test('adjustments post balanced journals with their event; a chargeback is adjus
   const usd = (balance.body['balances'] as Record<string, unknown>[]).find(
     (item) => item['currency'] === 'USD',
   );
-  assert.equal(usd?.['available'], -3_000, 'carried over to the next payout');
+  assert.equal(usd?.['available'], '-3000', 'carried over to the next payout');
 
   const journals = await server.database.sql<{ id: string; postings: bigint; total: bigint }[]>`
     select journal.id, count(*)::bigint as postings, sum(posting.amount)::bigint as total
@@ -165,8 +165,8 @@ test('adjustments post balanced journals with their event; a chargeback is adjus
   assert.deepEqual(
     events.map((event) => [event.merchant_id, event.payload['adjustment'], event.payload['amount']]),
     [
-      ['platform', 'acquirer_difference', 1],
-      [merchant.merchantId, 'merchant_chargeback', 3_000],
+      ['platform', 'acquirer_difference', '1'],
+      [merchant.merchantId, 'merchant_chargeback', '3000'],
     ],
   );
   const resolved = (await adminCall('GET', '/v1/admin/reconciliation/exceptions?status=resolved')).body[
@@ -175,7 +175,7 @@ test('adjustments post balanced journals with their event; a chargeback is adjus
   assert.deepEqual(resolved.find((item) => item['id'] === chargebackId)?.['adjustment'], {
     kind: 'merchant_chargeback',
     journalId: `adjustment:${chargebackId}`,
-    amount: 3_000,
+    amount: '3000',
   });
 
   // The database refuses to change a resolved exception, whoever asks.
@@ -226,7 +226,7 @@ test('the acquirer keeping a cent more of a capture is a cost_mismatch, adjusted
     (item) => item['outcome'] === 'cost_mismatch' && item['reference'] === charged,
   );
   // 1.5 % of 30.00 expected (0.45), 0.46 reported.
-  assert.deepEqual([exception?.['expectedAmount'], exception?.['reportedAmount']], [45, 46]);
+  assert.deepEqual([exception?.['expectedAmount'], exception?.['reportedAmount']], ['45', '46']);
   const before = await ledgerByRole();
   const resolved = await adminCall(
     'POST',
@@ -234,7 +234,7 @@ test('the acquirer keeping a cent more of a capture is a cost_mismatch, adjusted
     { reason: 'scheme fee increase', adjustment: 'acquirer_difference' },
   );
   assert.equal(resolved.status, 200, JSON.stringify(resolved.body));
-  assert.equal((resolved.body['adjustment'] as Record<string, unknown>)['amount'], -1);
+  assert.equal((resolved.body['adjustment'] as Record<string, unknown>)['amount'], '-1');
   const after = await ledgerByRole();
   assert.equal(after['bank'], (before['bank'] ?? 0n) - 1n);
   assert.equal(after['acquirer_costs'], (before['acquirer_costs'] ?? 0n) + 1n);

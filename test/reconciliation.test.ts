@@ -117,7 +117,7 @@ test('each injected fault lands in its own outcome, and an exception is resolved
       byOutcome.get('amount_mismatch')?.['expectedAmount'],
       byOutcome.get('amount_mismatch')?.['reportedAmount'],
     ],
-    [2_000, 2_001],
+    ['2000', '2001'],
   );
   assert.ok(typeof byOutcome.get('duplicate_in_report')?.['line'] === 'number');
   assert.ok(refundId === undefined || refundId.length > 0);

@@ -103,16 +103,16 @@ test('a day of payments settles to the exact cent with fees, and the merchant is
   await waitForItems(merchant.merchantId, 4);
   assert.deepEqual(await balance(merchant), {
     currency: 'USD',
-    pending: 14_500,
-    available: 0,
-    inTransit: 0,
-    authorized: 0,
+    pending: '14500',
+    available: '0',
+    inTransit: '0',
+    authorized: '0',
   });
 
   // Yesterday's cutoff is before every one of these payments: nothing of this merchant settles.
   const early = await settle(yesterday());
   assert.equal(early.status, 200, JSON.stringify(early.body));
-  assert.equal((await balance(merchant))?.['pending'], 14_500);
+  assert.equal((await balance(merchant))?.['pending'], '14500');
 
   const run = await settle(today());
   assert.equal(run.status, 200, JSON.stringify(run.body));
@@ -133,7 +133,8 @@ test('a day of payments settles to the exact cent with fees, and the merchant is
       fees: batches[0]!['fees'],
       net: batches[0]!['net'],
     },
-    { gross: 15_000, refunds: 500, fees: Number(fees), net },
+    // Sums, so decimal strings (ADR 27).
+    { gross: '15000', refunds: '500', fees: String(fees), net: String(net) },
   );
   const batch = (await call(server.baseUrl, merchant, 'GET', `/settlements/${batches[0]!['id'] as string}`))
     .body;
@@ -148,13 +149,13 @@ test('a day of payments settles to the exact cent with fees, and the merchant is
 
   // The whole net goes out as one payout; the bank confirms it.
   const paid = await waitForPayout(merchant, (payout) => payout['status'] === 'paid');
-  assert.equal(paid['amount'], net);
+  assert.equal(paid['amount'], String(net));
   assert.deepEqual(await balance(merchant), {
     currency: 'USD',
-    pending: 0,
-    available: 0,
-    inTransit: 0,
-    authorized: 0,
+    pending: '0',
+    available: '0',
+    inTransit: '0',
+    authorized: '0',
   });
 
   // The same day again: nothing changes, and it says so.
@@ -209,10 +210,10 @@ test('a payout the bank refuses fails and the money is available again', async (
   );
   assert.deepEqual(await balance(merchant), {
     currency: 'USD',
-    pending: 0,
-    available: net,
-    inTransit: 0,
-    authorized: 0,
+    pending: '0',
+    available: String(net),
+    inTransit: '0',
+    authorized: '0',
   });
   await assertLedgerVerifies(server.database.url);
 });

@@ -26,6 +26,13 @@ test('amounts: minor units to an exact decimal string, formatted in the currency
   assert.equal(plain(formatAmount(1234, 'KWD', 'en-US')), 'KWD 1.234');
   assert.equal(formatAmount(99_999_999_999, 'USD', 'en-US'), '$999,999,999.99');
   assert.equal(plain(formatAmount(2599, 'EUR', 'de-DE')), '25,99 €');
+  // Sums arrive as decimal strings (ADR 27) and stay exact past 2^53, where a number would round.
+  assert.equal(minorToDecimalString('9007299999909927', 'JPY'), '9007299999909927');
+  assert.equal(minorToDecimalString('-900729999990992', 'USD'), '-9007299999909.92');
+  assert.equal(formatAmount('9007299999909927', 'JPY', 'en-US'), '¥9,007,299,999,909,927');
+  assert.equal(formatAmount('9007299999909927', 'USD', 'en-US'), '$90,072,999,999,099.27');
+  assert.equal(formatAmount(9007299999909927n, 'USD', 'en-US'), '$90,072,999,999,099.27');
+  assert.equal(formatAmount('0', 'EUR', 'en-US'), '€0.00');
 });
 
 test('amounts typed in major units become exact minor units, or nothing', () => {

@@ -19,6 +19,15 @@ export interface Payment {
   readonly [field: string]: unknown;
 }
 
+/** One currency of `GET /balance`, in minor units (sums: exact past 2^53). */
+export interface Balance {
+  readonly currency: string;
+  readonly pending: bigint;
+  readonly available: bigint;
+  readonly inTransit: bigint;
+  readonly authorized: bigint;
+}
+
 export interface Refund {
   readonly refundId: string;
   readonly paymentId: string;
@@ -54,17 +63,42 @@ export interface PayFlowClientOptions {
   readonly fetch?: typeof fetch;
 }
 
+/**
+ * Money fields of answers, read as bigint in both forms the API sends (ADR 27): one operation's
+ * amount is a JSON integer (at most 11 digits, exact as a number); a sum (balance, settlement or
+ * payout total, volume) is a decimal string of minor units, exact at any size.
+ */
 const moneyFields = new Set([
+  // One operation's amount: JSON integers.
   'amount',
+  'authorizedAmount',
   'capturedAmount',
   'refundedAmount',
-  'authorizedAmount',
+  'captureAmount',
   'amountMinor',
+  'ledgerBalance',
+  'ledgerHold',
+  'fee',
+  // Sums: decimal strings.
+  'pending',
+  'available',
+  'inTransit',
+  'authorized',
+  'gross',
+  'refunds',
+  'fees',
+  'net',
+  'acquirerCosts',
+  'expectedAmount',
+  'reportedAmount',
 ]);
+const totalText = /^(0|-?[1-9][0-9]*)$/;
 
-/** JSON integers in money fields become bigint (exact up to 2^53, the API's own range). */
 function reviveMoney(key: string, value: unknown): unknown {
-  return moneyFields.has(key) && typeof value === 'number' && Number.isInteger(value) ? BigInt(value) : value;
+  if (!moneyFields.has(key)) return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+  if (typeof value === 'string' && totalText.test(value)) return BigInt(value);
+  return value;
 }
 
 /** bigint is written as a JSON integer, digit for digit (no float on the way). */
@@ -213,6 +247,11 @@ export class PayFlowClient {
 
   getPayment(id: string): Promise<Payment> {
     return this.request('GET', `/payments/${encodeURIComponent(id)}`);
+  }
+
+  /** The merchant's pending, available, in-transit and authorized money per currency. */
+  getBalance(): Promise<{ balances: Balance[] }> {
+    return this.request('GET', '/balance');
   }
 
   /** Every payment, newest first, following `nextCursor` page by page. */

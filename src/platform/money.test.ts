@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import {
   amountMaxMinor,
   amountToJson,
+  totalJsonPattern,
+  totalToJson,
   currencyCodes,
   currencyExponent,
   currencyExponents,
@@ -138,10 +140,34 @@ test('formatMajor prints exact decimal major units', () => {
   assert.equal(formatMajor(10n ** 30n + 1n, 'USD'), '10000000000000000000000000000.01');
 });
 
-test('amountToJson returns exact numbers and refuses what a JSON number cannot hold', () => {
+test('amountToJson sends one operation’s amount as an exact number and refuses a sum', () => {
   assert.equal(amountToJson(1000n), 1000);
   assert.equal(amountToJson(-1000n), -1000);
-  assert.equal(amountToJson(BigInt(Number.MAX_SAFE_INTEGER)), Number.MAX_SAFE_INTEGER);
+  assert.equal(amountToJson(amountMaxMinor), 99_999_999_999);
+  assert.equal(amountToJson(-amountMaxMinor), -99_999_999_999);
+  // Past one operation's bound it is a sum, even while a JSON number could still hold it.
+  assert.throws(() => amountToJson(amountMaxMinor + 1n), /totalToJson/);
   assert.throws(() => amountToJson(BigInt(Number.MAX_SAFE_INTEGER) + 1n), assert.AssertionError);
-  assert.throws(() => amountToJson(-BigInt(Number.MAX_SAFE_INTEGER) - 1n), assert.AssertionError);
+  assert.throws(() => amountToJson(-amountMaxMinor - 1n), assert.AssertionError);
+});
+
+test('totalToJson sends a sum as a decimal string of minor units at every size, exact past 2^53', () => {
+  const pattern = new RegExp(totalJsonPattern);
+  const past = 2n ** 53n + 1n; // 9007199254740993: Number() would round it to ...992
+  for (const [total, text] of [
+    [0n, '0'],
+    [1050n, '1050'],
+    [-5n, '-5'],
+    [BigInt(Number.MAX_SAFE_INTEGER), '9007199254740991'],
+    [past, '9007199254740993'],
+    [-past, '-9007199254740993'],
+    [10n ** 30n + 7n, '1000000000000000000000000000007'],
+  ] as const) {
+    assert.equal(totalToJson(total), text);
+    assert.match(totalToJson(total), pattern);
+    assert.equal(BigInt(JSON.parse(JSON.stringify({ total: totalToJson(total) })).total), total);
+  }
+  assert.notEqual(String(Number(past)), totalToJson(past));
+  for (const wrong of ['', '-', '-0', '01', '-0.5', '1e3', ' 1', '+1', '1.0'])
+    assert.doesNotMatch(wrong, pattern);
 });

@@ -128,7 +128,8 @@ const ReportQuery = Type.Object({
 const PayoutRequest = Type.Object(
   {
     reference: Type.String({ minLength: 1, maxLength: 255 }),
-    amount: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+    // A sum, as PayFlow sends every sum (ADR 27): a positive decimal string of minor units.
+    amount: Type.String({ pattern: '^[1-9][0-9]{0,30}$' }),
     currency: Type.String({ pattern: '^[A-Z]{3}$' }),
     destination: Type.String({ minLength: 1, maxLength: 255 }),
   },
@@ -138,7 +139,7 @@ const PayoutRequest = Type.Object(
 function payoutAnswer(payout: BankPayout) {
   return {
     reference: payout.reference,
-    amount: Number(payout.amount),
+    amount: payout.amount.toString(),
     currency: payout.currency,
     status: payout.status,
     ...(payout.failureReason !== undefined && { failureReason: payout.failureReason }),

@@ -38,8 +38,9 @@ export interface EventToStage {
   readonly aggregateId: string;
   readonly merchantId: string;
   /**
-   * JSON-safe data. `bigint` values (amounts) are written as JSON integers (amountToJson: must be
-   * within Number.MAX_SAFE_INTEGER), Dates as ISO 8601 strings. Never card data: a key named
+   * JSON-safe data. `bigint` values are one operation's amounts, written as JSON integers
+   * (amountToJson: at most amountMaxMinor); a sum is staged already as a string (totalToJson,
+   * ADR 27). Dates become ISO 8601 strings. Never card data: a key named
    * number, cvc, cvv or pan (any case) is refused, as are functions, symbols and non-finite numbers.
    */
   readonly payload: Record<string, unknown>;

@@ -66,20 +66,22 @@ export interface TimelineEntry {
   readonly detail?: string;
 }
 
+/** Sums of the ledger: decimal strings of minor units, exact past 2^53 (ADR 27). */
 export interface Balance {
   readonly currency: string;
-  readonly pending: number;
-  readonly available: number;
-  readonly inTransit: number;
-  readonly authorized: number;
+  readonly pending: string;
+  readonly available: string;
+  readonly inTransit: string;
+  readonly authorized: string;
 }
 
 export interface VolumeDay {
   readonly date: string;
   readonly count: number;
   readonly capturedCount: number;
-  readonly capturedAmount: number;
-  readonly refundedAmount: number;
+  /** Sums: decimal strings of minor units (ADR 27). */
+  readonly capturedAmount: string;
+  readonly refundedAmount: string;
 }
 
 export interface Volume {

@@ -83,9 +83,10 @@ const chartHeight = 180;
 const labelHeight = 20;
 
 function VolumeChart({ currency, days }: { readonly currency: string; readonly days: readonly VolumeDay[] }) {
-  const highest = Math.max(1, ...days.map((day) => day.capturedAmount));
+  // Sums arrive as decimal strings (ADR 27): added as bigint, exact; Number() only scales the bars.
+  const highest = Math.max(1, ...days.map((day) => Number(day.capturedAmount)));
   const slot = chartWidth / days.length;
-  const total = days.reduce((sum, day) => sum + day.capturedAmount, 0);
+  const total = days.reduce((sum, day) => sum + BigInt(day.capturedAmount), 0n);
   const titleId = `volume-${currency}`;
   return (
     <figure className="chart" data-testid={`volume-${currency}`}>
@@ -100,7 +101,7 @@ function VolumeChart({ currency, days }: { readonly currency: string; readonly d
       >
         <line x1="0" y1={chartHeight} x2={chartWidth} y2={chartHeight} className="axis" />
         {days.map((day, index) => {
-          const height = Math.round((day.capturedAmount / highest) * (chartHeight - 10));
+          const height = Math.round((Number(day.capturedAmount) / highest) * (chartHeight - 10));
           return (
             <g key={day.date}>
               <rect

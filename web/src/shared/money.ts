@@ -1,4 +1,5 @@
-// Amounts arrive as integer minor units with an ISO 4217 code. The exponents and the exact decimal
+// Amounts arrive as minor units with an ISO 4217 code: one operation's amount as a JSON integer, a
+// sum (balance, volume, settlement total) as a decimal string (ADR 27). The exponents and the exact decimal
 // string come from the server's own table (src/platform/currencies.ts, re-exported by money.ts: one
 // table, one formatter); this file adds what only a page needs: Intl formatting for people and
 // parsing what they type.
@@ -13,15 +14,25 @@ export function currencyExponent(currency: string): number {
   return isCurrencyCode(currency) ? platformExponent(currency) : 2;
 }
 
-/** 123456 USD → "1234.56" (a decimal string, exact). */
-export function minorToDecimalString(minor: number, currency: string): string {
-  const whole = BigInt(Math.trunc(minor));
+/** Minor units as the API sends them: a JSON integer (one amount) or a decimal string (a sum). */
+export type Minor = number | string | bigint;
+
+/** Exact minor units: a string or bigint as is (no float on the way), a number truncated. */
+export function minorToBigInt(minor: Minor): bigint {
+  if (typeof minor === 'bigint') return minor;
+  if (typeof minor === 'string') return BigInt(minor);
+  return BigInt(Math.trunc(minor));
+}
+
+/** 123456 USD → "1234.56" (a decimal string, exact, also for sums past 2^53 sent as strings). */
+export function minorToDecimalString(minor: Minor, currency: string): string {
+  const whole = minorToBigInt(minor);
   if (isCurrencyCode(currency)) return formatMajor(whole, currency);
   // Unknown codes keep 2 decimals, as currencyExponent says: USD has the same exponent.
   return formatMajor(whole, 'USD');
 }
 
-export function formatAmount(minor: number, currency: string, locale?: string): string {
+export function formatAmount(minor: Minor, currency: string, locale?: string): string {
   const exponent = currencyExponent(currency);
   const format = new Intl.NumberFormat(locale, {
     style: 'currency',

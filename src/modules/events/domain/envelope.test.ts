@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertEventType, toJsonPayload } from './envelope.ts';
+import { amountMaxMinor, totalToJson } from '../../../platform/money.ts';
 
 test('bigint amounts become JSON integers, dates ISO strings, undefined properties vanish', () => {
   const payload = toJsonPayload({
@@ -29,7 +30,13 @@ test('keys that could carry card data are refused at any depth, in any spelling'
 });
 
 test('values JSON cannot carry exactly are refused', () => {
-  assert.throws(() => toJsonPayload({ amount: 2n ** 60n }), /exact range/);
+  // A bigint is one operation's amount; a sum is staged as a string by totalToJson (ADR 27).
+  assert.throws(() => toJsonPayload({ amount: 2n ** 60n }), /totalToJson/);
+  assert.throws(() => toJsonPayload({ amount: amountMaxMinor + 1n }), /totalToJson/);
+  assert.deepEqual(toJsonPayload({ amount: amountMaxMinor, net: totalToJson(2n ** 60n) }), {
+    amount: 99_999_999_999,
+    net: '1152921504606846976',
+  });
   assert.throws(() => toJsonPayload({ ratio: Number.NaN }), /finite/);
   assert.throws(() => toJsonPayload({ at: new Date(Number.NaN) }), /invalid date/);
   assert.throws(() => toJsonPayload({ callback: () => 1 }), /not JSON data/);

@@ -56,7 +56,8 @@ function jsonSafe(value: unknown, path: string, depth: number): unknown {
 }
 
 /**
- * The payload as plain JSON data: bigint → JSON integer (amountToJson), Date → ISO 8601 string,
+ * The payload as plain JSON data: bigint → JSON integer (amountToJson: one operation's amount; sums
+ * arrive as strings from totalToJson, ADR 27), Date → ISO 8601 string,
  * undefined properties dropped. Anything else that JSON cannot carry, and any key that could hold
  * card data, is a programmer error (AssertionError), so the caller's transaction aborts.
  */

@@ -1,27 +1,25 @@
 // GET /balance: the calling merchant's pending, available, in-transit and authorized amounts per
-// currency (ADR 19), derived from
-// postings. The merchant comes from the token, never from the request.
+// currency (ADR 19), derived from postings and sent as decimal strings of minor units (ADR 27).
+// The merchant comes from the token, never from the request.
 import { Type } from 'typebox';
 import type { HttpApp } from '../../../platform/http/app.ts';
 import { merchantIdOf, requireScopes, type RequestAuthenticator } from '../../../platform/http/auth.ts';
 import type { Sql } from '../../../platform/db/client.ts';
-import { amountToJson } from '../../../platform/money.ts';
+import { totalSchema, totalToJson } from '../../../platform/money.ts';
 import type { LedgerFace } from '../index.ts';
 
+// Balances are sums of postings, unbounded: decimal strings of minor units (ADR 27).
 const BalanceResponse = Type.Object(
   {
     balances: Type.Array(
       Type.Object({
         currency: Type.String({ description: 'ISO 4217 code.' }),
-        pending: Type.Integer({
-          description: 'Captured less refunds, not yet settled by the acquirer, in minor units.',
-        }),
-        available: Type.Integer({
-          description:
-            'Settled, not yet paid out, in minor units (negative when refunds and fees exceeded a settlement: carried over).',
-        }),
-        inTransit: Type.Integer({ description: 'Paid out, not yet confirmed by the bank, in minor units.' }),
-        authorized: Type.Integer({ description: 'Reserved by open authorizations, in minor units.' }),
+        pending: totalSchema('Captured less refunds, not yet settled by the acquirer.'),
+        available: totalSchema(
+          'Settled, not yet paid out (negative when refunds and fees exceeded a settlement: carried over).',
+        ),
+        inTransit: totalSchema('Paid out, not yet confirmed by the bank.'),
+        authorized: totalSchema('Reserved by open authorizations.'),
       }),
     ),
   },
@@ -52,10 +50,10 @@ export function registerBalanceRoutes(
       return {
         balances: balances.map((balance) => ({
           currency: balance.currency,
-          pending: amountToJson(balance.pending),
-          available: amountToJson(balance.available),
-          inTransit: amountToJson(balance.inTransit),
-          authorized: amountToJson(balance.authorized),
+          pending: totalToJson(balance.pending),
+          available: totalToJson(balance.available),
+          inTransit: totalToJson(balance.inTransit),
+          authorized: totalToJson(balance.authorized),
         })),
       };
     },

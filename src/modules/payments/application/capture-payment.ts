@@ -28,6 +28,7 @@ import { answerClaim, finish, inquireThenSend, keepUnresolvedOperation } from '.
 import type { OperationOutcome } from './ports.ts';
 import type { RequestAnswer } from './authorize-payment.ts';
 import { resolveResource } from './resolve-resource.ts';
+import { amountToJson } from '../../../platform/money.ts';
 
 export interface CaptureInput {
   readonly merchantId: string;
@@ -214,7 +215,7 @@ export async function recordCapture(
     type: 'payment.captured.v1',
     aggregateId: updated.id,
     merchantId: updated.merchantId,
-    payload: { ...capturedEventPayload(updated), releasedAmount: Number(plan.released) },
+    payload: { ...capturedEventPayload(updated), releasedAmount: amountToJson(plan.released) },
     occurredAt: now,
   });
   return updated;

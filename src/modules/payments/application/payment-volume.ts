@@ -1,7 +1,7 @@
 // GET /payments/volume: the dashboard's chart of recent days. Per UTC day and currency, the payments
 // created that day, how many were captured, and the amounts captured and refunded on them so far.
 // One grouped read (index payments_merchant_created); days without payments are filled with zeros.
-import { amountToJson } from '../../../platform/money.ts';
+import { totalToJson } from '../../../platform/money.ts';
 import { dailyVolume } from '../infra/payment-repository.ts';
 import type { PaymentsDependencies } from './dependencies.ts';
 
@@ -30,8 +30,8 @@ export async function paymentVolume(dependencies: PaymentsDependencies, merchant
           date,
           count: row?.count ?? 0,
           capturedCount: row?.capturedCount ?? 0,
-          capturedAmount: amountToJson(row?.capturedAmount ?? 0n),
-          refundedAmount: amountToJson(row?.refundedAmount ?? 0n),
+          capturedAmount: totalToJson(row?.capturedAmount ?? 0n),
+          refundedAmount: totalToJson(row?.refundedAmount ?? 0n),
         };
       }),
     })),

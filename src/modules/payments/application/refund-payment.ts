@@ -28,6 +28,7 @@ import {
 import { claimKey } from './idempotency.ts';
 import { answerClaim, finish, inquireThenSend, keepUnresolvedOperation } from './key-steps.ts';
 import type { OperationOutcome } from './ports.ts';
+import { amountToJson } from '../../../platform/money.ts';
 
 export interface RefundInput {
   readonly merchantId: string;
@@ -194,7 +195,7 @@ export async function recordRefundOutcome(
     type: 'payment.refunded.v1',
     aggregateId: payment.id,
     merchantId: payment.merchantId,
-    payload: { ...eventPayload(updated), refundId: refund.id, refundAmount: Number(refund.amount) },
+    payload: { ...eventPayload(updated), refundId: refund.id, refundAmount: amountToJson(refund.amount) },
     occurredAt: now,
   });
   return { refund: settled, paymentStatus: updated.status };

@@ -1,7 +1,7 @@
 // TypeBox schemas of the payments API: they validate requests and feed the OpenAPI document.
 import { Type } from 'typebox';
 import { emailAddressLengthMax, emailAddressPattern, phoneNumberPattern } from '../../../platform/contact.ts';
-import { amountMaxMinor } from '../../../platform/money.ts';
+import { amountMaxMinor, totalSchema } from '../../../platform/money.ts';
 import { paymentStatuses } from '../domain/payment-state.ts';
 
 export const metadataKeysMax = 20;
@@ -188,7 +188,8 @@ export const IdempotencyHeaders = Type.Object({
 });
 
 // The answers, for the OpenAPI document only (`documentedResponses` is not used to serialize: the
-// application builds the bodies). Amounts are integers in minor units.
+// application builds the bodies). One payment's amounts are integers in minor units; sums (the
+// volume) are decimal strings (ADR 27).
 const amount = Type.Integer({ description: 'Minor units of `currency`.' });
 const PaymentDocument = Type.Object(
   {
@@ -347,7 +348,7 @@ export const documented = {
   volume: {
     200: {
       description:
-        'UTC days from `from` to `to` (today), per currency with payments: each day its payments created (`count`), how many were captured, and the amounts captured and refunded on them so far (minor units); days without payments are zeros.',
+        'UTC days from `from` to `to` (today), per currency with payments: each day its payments created (`count`), how many were captured, and the amounts captured and refunded on them so far (sums: decimal strings of minor units, ADR 27); days without payments are zeros.',
       content: {
         'application/json': {
           schema: Type.Object({
@@ -361,8 +362,8 @@ export const documented = {
                     date: Type.String({ format: 'date' }),
                     count: Type.Integer(),
                     capturedCount: Type.Integer(),
-                    capturedAmount: amount,
-                    refundedAmount: amount,
+                    capturedAmount: totalSchema('Captured on the day’s payments so far.'),
+                    refundedAmount: totalSchema('Refunded on the day’s payments so far.'),
                   }),
                 ),
               }),

@@ -3,7 +3,7 @@
 // (Dr payout_in_transit, Cr merchant_available: the money is available again), each final step one
 // transaction with its journal and `payout.paid.v1` / `payout.failed.v1`.
 import type { TransactionSql } from '../../../platform/db/client.ts';
-import { amountToJson } from '../../../platform/money.ts';
+import { totalToJson } from '../../../platform/money.ts';
 import { payoutJournal } from '../../ledger/index.ts';
 import type { BankPort } from '../infra/bank-client.ts';
 import { lockPayout, openPayouts, updatePayout, type PayoutRow } from '../infra/settlement-repository.ts';
@@ -84,7 +84,7 @@ async function finish(
       payload: {
         payoutId: current.id,
         currency: current.currency,
-        amount: amountToJson(current.amount),
+        amount: totalToJson(current.amount),
         ...(status === 'failed' && { failureReason }),
       },
       occurredAt: now,

@@ -5,7 +5,7 @@
 // exception, so an exception adjusts the ledger at most once whatever runs concurrently.
 import { DomainError } from '../../../platform/errors.ts';
 import type { TransactionSql } from '../../../platform/db/client.ts';
-import { amountToJson, type CurrencyCode } from '../../../platform/money.ts';
+import { totalToJson, type CurrencyCode } from '../../../platform/money.ts';
 import { reconciliationAdjustmentJournal, type ReconciliationAdjustment } from '../../ledger/index.ts';
 import {
   lockReconciliationResult,
@@ -157,7 +157,7 @@ async function postAdjustment(
       journalId,
       paymentId: planned.paymentId,
       currency: planned.currency,
-      amount: amountToJson(planned.amount),
+      amount: totalToJson(planned.amount),
     },
     occurredAt: now,
   });

@@ -11,7 +11,7 @@ import { isDatabaseUnavailable, type Sql, type TransactionSql } from '../../../p
 import type { Clock } from '../../../platform/clock.ts';
 import type { Logger } from '../../../platform/log.ts';
 import { newId } from '../../../platform/ids.ts';
-import { amountToJson, type CurrencyCode } from '../../../platform/money.ts';
+import { totalToJson, type CurrencyCode } from '../../../platform/money.ts';
 import type { EventToStage } from '../../events/index.ts';
 import { payoutJournal, settlementJournal, type Journal, type MerchantBalance } from '../../ledger/index.ts';
 import { batchTotals, cutoffOf, type Pricing } from '../domain/pricing.ts';
@@ -169,10 +169,10 @@ async function settle(
     cutoff: cutoff.toISOString(),
     batches: Number(totals!.batches),
     items: Number(totals!.items),
-    gross: amountToJson(totals!.gross),
-    refunds: amountToJson(totals!.refunds),
-    fees: amountToJson(totals!.fees),
-    acquirerCosts: amountToJson(totals!.acquirer_costs),
+    gross: totalToJson(totals!.gross),
+    refunds: totalToJson(totals!.refunds),
+    fees: totalToJson(totals!.fees),
+    acquirerCosts: totalToJson(totals!.acquirer_costs),
     payouts,
     finishedAt: clock.now().toISOString(),
   };
@@ -238,10 +238,10 @@ async function settleChunk(
       acquirer: dependencies.acquirer,
       currency: group.currency,
       itemCount: rows.length,
-      gross: amountToJson(totals.gross),
-      refunds: amountToJson(totals.refunds),
-      fees: amountToJson(totals.fees),
-      net: amountToJson(net),
+      gross: totalToJson(totals.gross),
+      refunds: totalToJson(totals.refunds),
+      fees: totalToJson(totals.fees),
+      net: totalToJson(net),
     },
     occurredAt: now,
   });

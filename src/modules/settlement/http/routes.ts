@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { HttpApp } from '../../../platform/http/app.ts';
 import { merchantIdOf, requireScopes, type RequestAuthenticator } from '../../../platform/http/auth.ts';
 import { DomainError } from '../../../platform/errors.ts';
-import { amountToJson } from '../../../platform/money.ts';
+import { amountToJson, totalToJson } from '../../../platform/money.ts';
 import { Readable } from 'node:stream';
 import { reconcileReport } from '../application/reconcile.ts';
 import { resolveException } from '../application/resolve-exception.ts';
@@ -40,10 +40,10 @@ function describeBatch(batch: BatchRow) {
     acquirer: batch.acquirer,
     currency: batch.currency,
     itemCount: batch.item_count,
-    gross: amountToJson(batch.gross),
-    refunds: amountToJson(batch.refunds),
-    fees: amountToJson(batch.fees),
-    net: amountToJson(batch.net),
+    gross: totalToJson(batch.gross),
+    refunds: totalToJson(batch.refunds),
+    fees: totalToJson(batch.fees),
+    net: totalToJson(batch.net),
     runId: batch.run_id,
     createdAt: batch.created_at.toISOString(),
   };
@@ -53,7 +53,7 @@ function describePayout(payout: PayoutRow) {
   return {
     id: payout.id,
     currency: payout.currency,
-    amount: amountToJson(payout.amount),
+    amount: totalToJson(payout.amount),
     status: payout.status,
     ...(payout.failure_reason !== null && { failureReason: payout.failure_reason }),
     createdAt: payout.created_at.toISOString(),
@@ -108,7 +108,7 @@ export function registerSettlementRoutes(
           paymentId: line.payment_id,
           type: line.kind,
           amount: amountToJson(line.amount),
-          fee: amountToJson(line.fee),
+          fee: totalToJson(line.fee),
           occurredAt: line.occurred_at.toISOString(),
         })),
       };
@@ -310,8 +310,8 @@ export function registerSettlementRoutes(
         outcome: row.outcome,
         reference: row.reference,
         currency: row.currency,
-        expectedAmount: row.expected_amount === null ? null : amountToJson(row.expected_amount),
-        reportedAmount: row.reported_amount === null ? null : amountToJson(row.reported_amount),
+        expectedAmount: row.expected_amount === null ? null : totalToJson(row.expected_amount),
+        reportedAmount: row.reported_amount === null ? null : totalToJson(row.reported_amount),
         detail: row.detail,
         status: row.status,
         resolution: row.resolution,
@@ -319,7 +319,7 @@ export function registerSettlementRoutes(
           adjustment: {
             kind: row.adjustment,
             journalId: row.adjustment_journal_id,
-            amount: amountToJson(row.adjustment_amount ?? 0n),
+            amount: totalToJson(row.adjustment_amount ?? 0n),
           },
         }),
       })),
@@ -361,7 +361,7 @@ export function registerSettlementRoutes(
         id: resolved.id,
         status: resolved.status,
         ...(resolved.adjustment && {
-          adjustment: { ...resolved.adjustment, amount: amountToJson(resolved.adjustment.amount) },
+          adjustment: { ...resolved.adjustment, amount: totalToJson(resolved.adjustment.amount) },
         }),
       };
     },

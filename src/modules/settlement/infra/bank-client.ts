@@ -1,5 +1,6 @@
 // The bank PayFlow pays merchants through: the simulator's /v1/payouts (src/simulator/bank.ts) at
 // the acquirer's URL, until a real bank adapter exists. A payout is created once per reference.
+import { totalToJson } from '../../../platform/money.ts';
 export interface BankPayoutState {
   readonly status: 'in_transit' | 'paid' | 'failed';
   readonly failureReason?: string;
@@ -32,7 +33,8 @@ export function httpBank(baseUrl: string, timeoutMs = 5_000): BankPort {
       const response = await fetch(`${base}/v1/payouts`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ ...payout, amount: Number(payout.amount) }),
+        // A payout is a sum (a merchant's available balance): a decimal string, exact at any size (ADR 27).
+        body: JSON.stringify({ ...payout, amount: totalToJson(payout.amount) }),
         signal: AbortSignal.timeout(timeoutMs),
       });
       if (response.status !== 201) throw new Error(`the bank refused the payout with ${response.status}`);
