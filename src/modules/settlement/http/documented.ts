@@ -2,13 +2,7 @@
 // the routes build the bodies; Fastify does not serialize with these). Money as the routes emit it:
 // see `total` below for batch, run and payout sums.
 import { Type } from 'typebox';
-import {
-  currency,
-  dateTime,
-  jsonAnswer,
-  minorUnits,
-  nullableDateTime,
-} from '../../../platform/http/documented.ts';
+import { currency, dateTime, jsonAnswer, nullableDateTime } from '../../../platform/http/documented.ts';
 import { totalSchema } from '../../../platform/money.ts';
 import { reconciliationOutcomes } from '../application/reconcile.ts';
 
@@ -17,6 +11,8 @@ const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T)
   Type.Union([schema, Type.Null()]);
 /** A sum of many amounts (run totals): a decimal string of minor units (ADR 27). */
 const total = totalSchema('A sum over the run.');
+/** Reconciliation figures (ADR 27): decimal strings of minor units. */
+const figure = totalSchema('A reconciliation figure.');
 
 const RunSummary = Type.Object(
   {
@@ -91,13 +87,13 @@ const ReconciliationException = Type.Object({
   outcome: Type.Union(reconciliationOutcomes.map((outcome) => Type.Literal(outcome))),
   reference: nullable(Type.String()),
   currency: nullable(currency),
-  expectedAmount: nullable(minorUnits),
-  reportedAmount: nullable(minorUnits),
+  expectedAmount: nullable(figure),
+  reportedAmount: nullable(figure),
   detail: nullable(Type.String()),
   status: Type.Union([Type.Literal('open'), Type.Literal('resolved')]),
   resolution: nullable(Type.String()),
   adjustment: Type.Optional(
-    Type.Object({ kind: adjustmentKind, journalId: nullable(Type.String()), amount: minorUnits }),
+    Type.Object({ kind: adjustmentKind, journalId: nullable(Type.String()), amount: figure }),
   ),
 });
 
@@ -110,10 +106,7 @@ const Resolved = Type.Object({
       journalId: Type.String(),
       merchantId: Type.String(),
       currency,
-      amount: Type.Integer({
-        description:
-          'Minor units: what the bank got more (positive) or less (negative); a chargeback’s amount.',
-      }),
+      amount: totalSchema('What the bank got more (positive) or less (negative); a chargeback’s amount.'),
     }),
   ),
 });
