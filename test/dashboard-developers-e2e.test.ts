@@ -3,7 +3,8 @@
 // secret once (the secret gets a token; after closing the panel it is nowhere on the page), rotates
 // it (the old secret is refused) and disables the client; adds a webhook endpoint (its signing secret
 // shown once), sees a payment's delivery with status and response code, and resends it (the
-// receiver gets the same webhook-id again); disables the endpoint. An analyst sees the clients but no
+// receiver gets the same webhook-id again); disables the endpoint. A payment's page lists the
+// deliveries of its events and resends one. An analyst sees the clients but no
 // buttons, and the API refuses its create with 403 problem+json; a merchant's bearer token cannot
 // create clients either; another merchant's client is 404. axe-core runs on the page.
 import { test, before, after, describe } from 'node:test';
@@ -27,6 +28,7 @@ import { authorizeBody, call, tokenize } from './support/payments.ts';
 if (browserUnavailable) process.stdout.write(`# ${browserUnavailable}\n`);
 
 interface Received {
+  readonly path: string;
   readonly webhookId: string;
   readonly type: string;
   readonly paymentId: string | undefined;
@@ -45,6 +47,7 @@ describe('dashboard developers page in Chromium', { skip: browserUnavailable }, 
       request.on('end', () => {
         const envelope = JSON.parse(body) as { type: string; payload: { paymentId?: string } };
         received.push({
+          path: request.url ?? '',
           webhookId: String(request.headers['webhook-id']),
           type: envelope.type,
           paymentId: envelope.payload.paymentId,
@@ -172,6 +175,63 @@ describe('dashboard developers page in Chromium', { skip: browserUnavailable }, 
     await page.locator(`li[data-endpoint-id="${signing.id}"][data-enabled="true"]`).waitFor();
     assert.deepEqual(csp, []);
     await page.close();
+  });
+
+  test("a payment's page shows its webhook deliveries, and one is resent from there", async () => {
+    const developer = await createDashboardUser(rig.server, rig.merchant.merchantId, 'developer');
+    const session = await dashboardSession(rig.server, developer.email, developer.password);
+    const created = await session.fetch('POST', '/webhooks/endpoints', {
+      url: `${receiverUrl}-payments`,
+      eventTypes: ['payment.authorized.v1', 'payment.captured.v1'],
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const token = await tokenize(rig.server.baseUrl, rig.merchant);
+    const authorized = await call(rig.server.baseUrl, rig.merchant, 'POST', '/payments/authorize', {
+      ...authorizeBody(token, 4200),
+      capture: true,
+    });
+    assert.equal(authorized.status, 201, authorized.text);
+    const paymentId = authorized.body['paymentId'] as string;
+    const toThisEndpoint = () =>
+      received.filter((item) => item.path === '/hooks-payments' && item.paymentId === paymentId);
+    await eventually('both events of the payment reach the endpoint', () =>
+      toThisEndpoint().length >= 2 ? true : undefined,
+    );
+    const captured = toThisEndpoint().find((item) => item.type === 'payment.captured.v1');
+    assert.ok(captured, JSON.stringify(toThisEndpoint()));
+
+    const page = await rig.signedInPage('developer');
+    const csp = collectCspViolations(page);
+    await page.goto(`${rig.server.baseUrl}/dashboard/payments/${paymentId}`);
+    await page.getByRole('heading', { name: 'Webhook deliveries' }).waitFor();
+    const row = page.locator(`tr[data-delivery-id="${captured.webhookId}"][data-status="succeeded"]`);
+    await row.waitFor({ timeout: 20_000 });
+    assert.equal(await row.getByTestId('delivery-response').textContent(), '200');
+    assert.match((await row.textContent()) ?? '', /payment\.captured\.v1/);
+    await screenshot(page, 'dashboard-payment-deliveries');
+    await assertAccessible(page, 'payment page with deliveries');
+    await row.getByRole('button', { name: /Resend/ }).click();
+    await page.getByTestId('delivery-notice').waitFor();
+    await eventually('the captured delivery arrives again', () =>
+      received.filter((item) => item.webhookId === captured.webhookId).length >= 2 ? true : undefined,
+    );
+    assert.deepEqual(csp, []);
+    await page.close();
+
+    // Another merchant sees none of these deliveries; a malformed id is 400, not 500.
+    const other = await merchantSession(rig.server, 'Nosy Neighbour');
+    const stranger = await createDashboardUser(rig.server, other.merchantId, 'owner');
+    const strangerSession = await dashboardSession(rig.server, stranger.email, stranger.password);
+    const foreign = await strangerSession.fetch('GET', `/webhooks/deliveries?paymentId=${paymentId}`);
+    assert.equal(foreign.status, 200);
+    assert.deepEqual(foreign.body['data'], []);
+    const own = await session.fetch('GET', `/webhooks/deliveries?paymentId=${paymentId}`);
+    assert.ok((own.body['data'] as unknown[]).length >= 2);
+    const malformed = await session.fetch('GET', '/webhooks/deliveries?paymentId=pay_x');
+    assert.equal(malformed.status, 400);
+    const missing = await session.fetch('GET', '/webhooks/deliveries');
+    assert.equal(missing.status, 400);
+    assert.equal(missing.body['code'], 'validation_failed');
   });
 
   test('an analyst reads but cannot create a client: the API answers 403 problem+json', async () => {

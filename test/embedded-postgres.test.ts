@@ -6,7 +6,12 @@ import net from 'node:net';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import postgres from 'postgres';
-import { startEmbeddedPostgres, StartupError } from '../src/platform/db/embedded.ts';
+import {
+  choosePort,
+  embeddedPortDefault,
+  startEmbeddedPostgres,
+  StartupError,
+} from '../src/platform/db/embedded.ts';
 import { createLogger } from '../src/platform/log.ts';
 import { runCli, spawnServer, temporaryDataDir } from './support/server.ts';
 
@@ -100,4 +105,41 @@ test('payflow start with no DATABASE_URL runs on embedded PostgreSQL and stops i
     false,
     'PostgreSQL stopped with PayFlow',
   );
+});
+
+test('unasked, the port is 54329 when free, else a free one; asked, exactly that one', async () => {
+  assert.deepEqual(await choosePort(61_234), { port: 61_234, fellBack: false });
+  // Hold 54329 (unless something on this machine already does): the start falls back, says so.
+  const holder = net.createServer();
+  await new Promise<void>((resolve) => {
+    holder.once('error', () => resolve());
+    holder.listen({ port: embeddedPortDefault, host: '127.0.0.1', exclusive: true }, () => resolve());
+  });
+  const lines: string[] = [];
+  const recording = createLogger({
+    level: 'info',
+    name: 'embedded-port-test',
+    destination: { write: (line: string) => lines.push(line) },
+  });
+  const dataDir = temporaryDataDir();
+  try {
+    const chosen = await choosePort(undefined);
+    assert.equal(chosen.fellBack, true);
+    assert.notEqual(chosen.port, embeddedPortDefault);
+    const database = await startEmbeddedPostgres({ dataDir, log: recording, mode: 'exclusive' });
+    try {
+      assert.notEqual(new URL(database.url).port, String(embeddedPortDefault));
+      const sql = postgres(database.url, { max: 1, onnotice: () => undefined });
+      assert.deepEqual([...(await sql`select 1 as one`)], [{ one: 1 }]);
+      await sql.end();
+      assert.ok(
+        lines.some((line) => line.includes(`port ${embeddedPortDefault} is in use`)),
+        lines.join(''),
+      );
+    } finally {
+      await database.stop();
+    }
+  } finally {
+    await new Promise((resolve) => holder.close(resolve));
+  }
 });

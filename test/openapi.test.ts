@@ -19,8 +19,12 @@ let document: {
       string,
       {
         operationId?: string;
+        summary?: string;
         security?: unknown[];
-        responses: Record<string, { description?: string; content?: Record<string, unknown> }>;
+        responses: Record<
+          string,
+          { description?: string; content?: Record<string, { schema?: Record<string, unknown> }> }
+        >;
         parameters?: Array<{ name: string; in: string; required?: boolean }>;
       }
     >
@@ -58,6 +62,37 @@ test('every operation has a unique operationId and documents its problem answers
       );
     }
   }
+});
+
+/** A schema that says nothing of the members: `{type: 'object'}` alone (or no schema at all). */
+function isBare(schema: Record<string, unknown> | undefined): boolean {
+  if (schema === undefined) return true;
+  const described = ['properties', '$ref', 'additionalProperties', 'anyOf', 'oneOf', 'allOf', 'items'];
+  return schema['type'] === 'object' && !described.some((keyword) => schema[keyword] !== undefined);
+}
+
+test('every operation has a summary and a described success answer (no bare JSON object)', () => {
+  const bare: string[] = [];
+  for (const [path, operations] of Object.entries(document.paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      assert.ok(operation.summary?.trim(), `${method} ${path} has a summary`);
+      const successes = Object.entries(operation.responses).filter(([code]) => /^[23]/.test(code));
+      assert.ok(successes.length > 0, `${method} ${path} documents a success answer`);
+      for (const [code, response] of successes) {
+        // 204, 3xx: no body. Otherwise each media type has a schema that names its members.
+        if (response.content === undefined) {
+          if (!/^(204|3)/.test(code)) bare.push(`${method} ${path} ${code}: no content`);
+          continue;
+        }
+        for (const [type, media] of Object.entries(response.content))
+          if (isBare(media.schema)) bare.push(`${method} ${path} ${code} ${type}`);
+      }
+    }
+  }
+  assert.deepEqual(bare, []);
+  // The check itself can fail: a bare object is bare, a described one is not.
+  assert.equal(isBare({ type: 'object' }), true);
+  assert.equal(isBare({ type: 'object', properties: { id: { type: 'string' } } }), false);
 });
 
 test('a route that needs a token declares bearer security; public ones declare none', async () => {

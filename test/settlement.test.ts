@@ -17,6 +17,7 @@ import {
   tokenize,
 } from './support/payments.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
+import { openApiAnswers } from './support/openapi.ts';
 
 let server: TestServer;
 let acquirer: RunningSimulator;
@@ -150,6 +151,29 @@ test('a day of payments settles to the exact cent with fees, and the merchant is
   // The whole net goes out as one payout; the bank confirms it.
   const paid = await waitForPayout(merchant, (payout) => payout['status'] === 'paid');
   assert.equal(paid['amount'], String(net));
+
+  // Every answer above matches what /openapi.json documents for it (sums as strings, ADR 27), read by
+  // an OpenAPI validator independent of the code that writes the document.
+  const openapi = await openApiAnswers(server.baseUrl);
+  try {
+    for (const [template, path] of [
+      ['/settlements', '/settlements'],
+      ['/settlements/{id}', `/settlements/${batches[0]!['id'] as string}`],
+      ['/payouts', '/payouts'],
+      ['/payouts/{id}', `/payouts/${paid['id'] as string}`],
+      ['/balance', '/balance'],
+      ['/payments/volume', '/payments/volume?days=2'],
+    ] as const) {
+      const answer = await call(server.baseUrl, merchant, 'GET', path);
+      assert.equal(answer.status, 200, path);
+      assert.deepEqual(await openapi.violations(template, 'get', 200, answer.body), [], path);
+    }
+    // The old integer form of a total is refused by the document.
+    const asNumber = { ...batches[0]!, gross: 15_000 };
+    assert.notDeepEqual(await openapi.violations('/settlements', 'get', 200, { data: [asNumber] }), []);
+  } finally {
+    openapi.close();
+  }
   assert.deepEqual(await balance(merchant), {
     currency: 'USD',
     pending: '0',

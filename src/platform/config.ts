@@ -95,9 +95,9 @@ export const configVariables = {
   ),
   embeddedPostgresPort: variable(
     'EMBEDDED_PG_PORT',
-    '54329',
-    'Port of the embedded PostgreSQL (listens on localhost only).',
-    integer(1, 65535),
+    undefined,
+    'Port of the embedded PostgreSQL (listens on localhost only). Unset: 54329 when it is free, else a free port (the start log says which); set, that port or a clear error.',
+    (raw, name) => (raw.trim() === '' ? undefined : integer(1, 65535)(raw, name)),
   ),
   databasePoolMax: variable('DATABASE_POOL_MAX', '10', 'Connections per PayFlow process.', integer(1, 500)),
   migrateOnStart: variable(

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs, constants as fsConstants, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
 import postgres from 'postgres';
 import type { Logger } from '../log.ts';
@@ -23,7 +24,8 @@ export interface EmbeddedDatabase {
 
 export interface EmbeddedOptions {
   readonly dataDir: string;
-  readonly port: number;
+  /** Its port; undefined: `embeddedPortDefault` when free, else a free one (see choosePort). */
+  readonly port?: number | undefined;
   readonly log: Logger;
   /** `exclusive`: a server; fails if another PayFlow runs on the directory. `shared`: a CLI tool. */
   readonly mode: 'exclusive' | 'shared';
@@ -236,11 +238,46 @@ function interpretStartFailure(logLines: readonly string[], port: number, cluste
   return new StartupError(`embedded PostgreSQL did not start${fatal ? `: ${fatal.trim()}` : ''}`);
 }
 
+/** The embedded PostgreSQL's port when EMBEDDED_PG_PORT is unset and it is free. */
+export const embeddedPortDefault = 54329;
+
+function portBusy(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'EADDRINUSE'));
+    probe.listen({ port, host: '127.0.0.1', exclusive: true }, () => probe.close(() => resolve(false)));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The port to start on: the one asked for (a busy one then fails with a clear error), or, unasked,
+ * `embeddedPortDefault` when free and else a free port, so that PayFlow starts beside anything
+ * else on 54329 (another PayFlow's database, a developer's own PostgreSQL).
+ */
+export async function choosePort(asked: number | undefined): Promise<{ port: number; fellBack: boolean }> {
+  if (asked !== undefined) return { port: asked, fellBack: false };
+  if (!(await portBusy(embeddedPortDefault))) return { port: embeddedPortDefault, fellBack: false };
+  return { port: await freePort(), fellBack: true };
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
-  const { dataDir, port, log } = options;
+  const { dataDir, log } = options;
   const databaseName = options.databaseName ?? 'payflow';
   await ensureWritableDirectory(dataDir);
   const lockPath = path.join(dataDir, 'payflow.lock');
+  // Chosen before the lock, which records it for the processes that attach to this database.
+  const { port, fellBack } = await choosePort(options.port);
   const holder = await acquireLock(lockPath, port);
   const secrets = await loadSecrets(dataDir);
   if (holder) {
@@ -256,8 +293,13 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       stop: async () => undefined,
     };
   }
+  if (fellBack)
+    log.info(
+      { busy: embeddedPortDefault, port },
+      `port ${embeddedPortDefault} is in use: the embedded PostgreSQL listens on ${port} (set EMBEDDED_PG_PORT to choose)`,
+    );
   try {
-    return await startCluster({ ...options, databaseName, password: secrets.password, lockPath });
+    return await startCluster({ ...options, port, databaseName, password: secrets.password, lockPath });
   } catch (error) {
     await releaseLock(lockPath);
     throw error;
@@ -265,7 +307,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
 }
 
 async function startCluster(
-  options: EmbeddedOptions & { databaseName: string; password: string; lockPath: string },
+  options: EmbeddedOptions & { port: number; databaseName: string; password: string; lockPath: string },
 ): Promise<EmbeddedDatabase> {
   const { dataDir, port, log, password, databaseName, lockPath } = options;
   const clusterDir = path.join(dataDir, 'pg');

@@ -260,6 +260,11 @@ export const api = {
       'GET',
       `/webhooks/endpoints/${encodeURIComponent(id)}/deliveries`,
     ),
+  paymentDeliveries: (paymentId: string) =>
+    request<{ data: readonly WebhookDelivery[] }>(
+      'GET',
+      `/webhooks/deliveries?paymentId=${encodeURIComponent(paymentId)}`,
+    ),
   resendDelivery: (id: string, csrfToken: string) =>
     request<WebhookDelivery>('POST', `/webhooks/deliveries/${encodeURIComponent(id)}/retry`, {
       csrfToken,

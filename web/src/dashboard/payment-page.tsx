@@ -7,6 +7,7 @@ import { api, messageFor, type DashboardSession, type PaymentDetail, type Timeli
 import { Link } from './navigation.tsx';
 import { availableActions, PaymentActionDialog, type PaymentAction } from './payment-actions.tsx';
 import { CardDescription } from './card-description.tsx';
+import { DeliveriesTable } from './webhook-deliveries.tsx';
 
 const actionLabels: Record<PaymentAction, string> = { capture: 'Capture', refund: 'Refund', void: 'Void' };
 
@@ -54,6 +55,7 @@ export function PaymentPage(props: { readonly session: DashboardSession; readonl
           <Risk payment={payment.data} />
           <Timeline paymentId={paymentId} currency={payment.data.currency} />
           <Ledger payment={payment.data} />
+          <Deliveries session={session} paymentId={paymentId} />
           {action && (
             <PaymentActionDialog
               key={action}
@@ -213,6 +215,35 @@ function Timeline({ paymentId, currency }: { readonly paymentId: string; readonl
             </li>
           ))}
         </ol>
+      )}
+    </section>
+  );
+}
+
+/** The webhook deliveries of this payment's events, refreshed while the page is open. */
+function Deliveries(props: { readonly session: DashboardSession; readonly paymentId: string }) {
+  const queryKey = ['payment-deliveries', props.paymentId];
+  const deliveries = useQuery({
+    queryKey,
+    queryFn: () => api.paymentDeliveries(props.paymentId),
+    refetchInterval: 3000,
+  });
+  return (
+    <section aria-labelledby="deliveries-heading">
+      <h2 id="deliveries-heading">Webhook deliveries</h2>
+      {deliveries.error && (
+        <p role="alert" className="problem">
+          {messageFor(deliveries.error)}
+        </p>
+      )}
+      {deliveries.data && (
+        <DeliveriesTable
+          session={props.session}
+          deliveries={deliveries.data.data}
+          queryKey={queryKey}
+          caption="Webhook deliveries of this payment's events"
+          showEndpoint
+        />
       )}
     </section>
   );

@@ -19,6 +19,8 @@ export function DeliveriesTable(props: {
   /** The query to refresh after a resend. */
   readonly queryKey: QueryKey;
   readonly caption: string;
+  /** Deliveries to several endpoints (a payment's): show which endpoint each went to. */
+  readonly showEndpoint?: boolean;
 }) {
   const { session, deliveries } = props;
   const queryClient = useQueryClient();
@@ -50,6 +52,7 @@ export function DeliveriesTable(props: {
           <thead>
             <tr>
               <th scope="col">Event</th>
+              {props.showEndpoint && <th scope="col">Endpoint</th>}
               <th scope="col">Status</th>
               <th scope="col">Response</th>
               <th scope="col" className="number">
@@ -69,6 +72,7 @@ export function DeliveriesTable(props: {
                   <br />
                   <span className="mono">{delivery.id}</span>
                 </td>
+                {props.showEndpoint && <td className="mono">{delivery.endpointId}</td>}
                 <td>{delivery.status}</td>
                 <td className="mono" data-testid="delivery-response">
                   {lastResponse(delivery)}

@@ -2,6 +2,7 @@
 // page (no token: the session id is the capability, 26 random-bearing characters) reads the session
 // and pays it with a card token its browser got from POST /tokens with the publishable key.
 import { Type } from 'typebox';
+import { documented } from './documented.ts';
 import type { FastifyRequest } from 'fastify';
 import type { HttpApp } from '../../../platform/http/app.ts';
 import { merchantIdOf, requireScopes, type RequestAuthenticator } from '../../../platform/http/auth.ts';
@@ -78,7 +79,12 @@ export function registerCheckoutRoutes(
     '/checkout/sessions',
     {
       preHandler: requireScopes(authenticator, 'payments:write'),
-      schema: { tags, summary: 'Create a hosted checkout session', body: CreateBody },
+      schema: {
+        documentedResponses: documented.create,
+        tags,
+        summary: 'Create a hosted checkout session',
+        body: CreateBody,
+      },
     },
     async (request, reply) => {
       const merchantId = merchantIdOf(request);
@@ -104,7 +110,12 @@ export function registerCheckoutRoutes(
     '/checkout/sessions/:id',
     {
       preHandler: requireScopes(authenticator, 'payments:read'),
-      schema: { tags, summary: 'Read a checkout session', params: SessionParams },
+      schema: {
+        documentedResponses: documented.get,
+        tags,
+        summary: 'Read a checkout session',
+        params: SessionParams,
+      },
     },
     async (request) => {
       const session = await readSession(dependencies, merchantIdOf(request), request.params.id);
@@ -116,6 +127,7 @@ export function registerCheckoutRoutes(
     '/checkout/sessions/:id/payer',
     {
       schema: {
+        documentedResponses: documented.payer,
         tags,
         summary: "A session as the payer's page shows it (public: the id is the capability)",
         params: SessionParams,
@@ -131,6 +143,7 @@ export function registerCheckoutRoutes(
     '/checkout/sessions/:id/pay',
     {
       schema: {
+        documentedResponses: documented.pay,
         tags,
         summary: 'Pay a checkout session with a card token (public: the payer page calls it)',
         params: SessionParams,

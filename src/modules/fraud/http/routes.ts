@@ -2,6 +2,7 @@
 // payments:read and change them with payments:write; only their own (the merchant comes from the
 // token). Operators (admin:read) see every merchant's review queue.
 import { Type } from 'typebox';
+import { documented } from './documented.ts';
 import type { HttpApp } from '../../../platform/http/app.ts';
 import { merchantIdOf, requireScopes, type RequestAuthenticator } from '../../../platform/http/auth.ts';
 import { DomainError } from '../../../platform/errors.ts';
@@ -78,7 +79,11 @@ export function registerFraudRoutes(
     '/fraud/rules',
     {
       preHandler: read,
-      schema: { tags, summary: "The merchant's rules, and the built-in rules that run before them" },
+      schema: {
+        documentedResponses: documented.listRules,
+        tags,
+        summary: "The merchant's rules, and the built-in rules that run before them",
+      },
     },
     async (request) => ({
       data: (await listRules(sql, merchantIdOf(request))).map(ruleView),
@@ -95,6 +100,7 @@ export function registerFraudRoutes(
     {
       preHandler: write,
       schema: {
+        documentedResponses: documented.createRule,
         tags,
         summary: 'Add a rule (validated: a bad rule is 400 rule_invalid with the position of the bad token)',
         body: Type.Object(
@@ -116,6 +122,7 @@ export function registerFraudRoutes(
     {
       preHandler: read,
       schema: {
+        documentedResponses: documented.backtest,
         tags,
         summary: "Backtest a draft rule over the merchant's decisions of the last N days (changes nothing)",
         body: Type.Object(
@@ -130,7 +137,10 @@ export function registerFraudRoutes(
 
   app.get(
     '/fraud/rules/:id',
-    { preHandler: read, schema: { tags, summary: 'One rule', params: IdParams } },
+    {
+      preHandler: read,
+      schema: { documentedResponses: documented.getRule, tags, summary: 'One rule', params: IdParams },
+    },
     async (request) => {
       const rule = await findRule(sql, merchantIdOf(request), request.params.id);
       if (!rule) throw new DomainError('rule_not_found', 404, 'No such rule.');
@@ -143,6 +153,7 @@ export function registerFraudRoutes(
     {
       preHandler: write,
       schema: {
+        documentedResponses: documented.changeRule,
         tags,
         summary: 'Change a rule (a new version)',
         params: IdParams,
@@ -165,7 +176,12 @@ export function registerFraudRoutes(
     '/fraud/rules/:id',
     {
       preHandler: write,
-      schema: { tags, summary: 'Delete a rule (kept in its version history)', params: IdParams },
+      schema: {
+        documentedResponses: documented.deleteRule,
+        tags,
+        summary: 'Delete a rule (kept in its version history)',
+        params: IdParams,
+      },
     },
     async (request, reply) => {
       await removeRule(dependencies, merchantIdOf(request), request.params.id);
@@ -175,7 +191,14 @@ export function registerFraudRoutes(
 
   app.get(
     '/fraud/lists',
-    { preHandler: read, schema: { tags, summary: "The merchant's allow and block lists (@name in rules)" } },
+    {
+      preHandler: read,
+      schema: {
+        documentedResponses: documented.lists,
+        tags,
+        summary: "The merchant's allow and block lists (@name in rules)",
+      },
+    },
     async (request) => ({ data: await listView(dependencies, merchantIdOf(request)) }),
   );
 
@@ -184,6 +207,7 @@ export function registerFraudRoutes(
     {
       preHandler: write,
       schema: {
+        documentedResponses: documented.addToList,
         tags,
         summary: 'Add values to a list (created on first use; compared without case)',
         params: ListParams,
@@ -211,7 +235,15 @@ export function registerFraudRoutes(
 
   app.delete(
     '/fraud/lists/:name/:value',
-    { preHandler: write, schema: { tags, summary: 'Remove a value from a list', params: ListValueParams } },
+    {
+      preHandler: write,
+      schema: {
+        documentedResponses: documented.removeFromList,
+        tags,
+        summary: 'Remove a value from a list',
+        params: ListValueParams,
+      },
+    },
     async (request, reply) => {
       await removeFromList(dependencies, merchantIdOf(request), request.params.name, request.params.value);
       return reply.code(204).send();
@@ -220,7 +252,14 @@ export function registerFraudRoutes(
 
   app.get(
     '/fraud/settings',
-    { preHandler: read, schema: { tags, summary: 'What screening does when the velocity store is down' } },
+    {
+      preHandler: read,
+      schema: {
+        documentedResponses: documented.settings,
+        tags,
+        summary: 'What screening does when the velocity store is down',
+      },
+    },
     async (request) => fraudSettings(dependencies, merchantIdOf(request)),
   );
 
@@ -229,6 +268,7 @@ export function registerFraudRoutes(
     {
       preHandler: write,
       schema: {
+        documentedResponses: documented.setSettings,
         tags,
         summary: "Set the merchant's velocity fail mode: open (screen without velocity) or closed (block)",
         body: Type.Object(
@@ -245,7 +285,12 @@ export function registerFraudRoutes(
     '/fraud/reviews',
     {
       preHandler: read,
-      schema: { tags, summary: 'Payments waiting for a review decision', querystring: LimitQuery },
+      schema: {
+        documentedResponses: documented.reviews,
+        tags,
+        summary: 'Payments waiting for a review decision',
+        querystring: LimitQuery,
+      },
     },
     async (request) => ({
       data: await reviews().listInReview(merchantIdOf(request), limitOf(request.query.limit)),
@@ -257,6 +302,7 @@ export function registerFraudRoutes(
     {
       preHandler: write,
       schema: {
+        documentedResponses: documented.approve,
         tags,
         summary: 'Approve a payment in review (captures it if it was created with capture: true)',
         params: PaymentParams,
@@ -270,6 +316,7 @@ export function registerFraudRoutes(
     {
       preHandler: write,
       schema: {
+        documentedResponses: documented.reject,
         tags,
         summary: 'Reject a payment in review (its authorization is voided at the acquirer)',
         params: PaymentParams,
@@ -283,6 +330,7 @@ export function registerFraudRoutes(
     {
       preHandler: requireScopes(authenticator, 'admin:read'),
       schema: {
+        documentedResponses: documented.operatorRules,
         tags,
         summary: "One merchant's rules, lists and settings (operators)",
         // Optional in the schema so that an unauthenticated call is 401 before it is 400.
@@ -309,6 +357,7 @@ export function registerFraudRoutes(
     {
       preHandler: requireScopes(authenticator, 'admin:read'),
       schema: {
+        documentedResponses: documented.operatorReviews,
         tags,
         summary: "Every merchant's payments waiting for a review decision (operators)",
         querystring: LimitQuery,

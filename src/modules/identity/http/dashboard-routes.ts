@@ -3,6 +3,7 @@
 // (and the CSRF token again after a reload), DELETE to sign out (needs the CSRF token).
 import { Type } from 'typebox';
 import type { FastifyReply } from 'fastify';
+import { jsonAnswer, noContent } from '../../../platform/http/documented.ts';
 import type { Clock } from '../../../platform/clock.ts';
 import type { Sql } from '../../../platform/db/client.ts';
 import type { HttpApp } from '../../../platform/http/app.ts';
@@ -32,6 +33,19 @@ function sessionCookie(value: string, maxAgeSeconds: number, secure: boolean): s
   ].join('; ');
 }
 
+// The session answers, for /openapi.json only (the route builds the body).
+const SignedIn = Type.Object({
+  user: Type.Object({
+    id: Type.String(),
+    email: Type.String(),
+    role: Type.Union(Object.keys(dashboardScopes).map((role) => Type.Literal(role))),
+    merchantId: Type.String(),
+    merchantName: Type.String(),
+    scopes: Type.Array(Type.String()),
+  }),
+  csrfToken: Type.String({ description: 'Send it as `X-CSRF-Token` on every change.' }),
+});
+
 export function registerDashboardRoutes(
   app: HttpApp,
   options: { sql: Sql; clock: Clock; authenticator: RequestAuthenticator; secureCookies: boolean },
@@ -55,7 +69,14 @@ export function registerDashboardRoutes(
 
   app.post(
     '/dashboard/api/session',
-    { schema: { tags, summary: 'Sign in to the dashboard (sets the session cookie)', body: SignInBody } },
+    {
+      schema: {
+        documentedResponses: { 200: jsonAnswer(SignedIn, 'Signed in: the user and the CSRF token.') },
+        tags,
+        summary: 'Sign in to the dashboard (sets the session cookie)',
+        body: SignInBody,
+      },
+    },
     async (request, reply) => {
       const signedIn = await signIn({ sql, clock }, request.body.email, request.body.password);
       noStore(reply).header(
@@ -68,7 +89,13 @@ export function registerDashboardRoutes(
 
   app.get(
     '/dashboard/api/session',
-    { schema: { tags, summary: 'Who is signed in (and the CSRF token of the session)' } },
+    {
+      schema: {
+        documentedResponses: { 200: jsonAnswer(SignedIn, 'The signed-in user and the CSRF token.') },
+        tags,
+        summary: 'Who is signed in (and the CSRF token of the session)',
+      },
+    },
     async (request, reply) => {
       const { token, session } = await activeSessionOf(sql, clock, request);
       noStore(reply);
@@ -78,7 +105,13 @@ export function registerDashboardRoutes(
 
   app.delete(
     '/dashboard/api/session',
-    { schema: { tags, summary: 'Sign out (needs X-CSRF-Token)' } },
+    {
+      schema: {
+        documentedResponses: { 204: noContent('Signed out; the cookie is cleared.') },
+        tags,
+        summary: 'Sign out (needs X-CSRF-Token)',
+      },
+    },
     async (request, reply) => {
       await options.authenticator.authenticate(request); // session + CSRF check
       const { token } = await activeSessionOf(sql, clock, request);

@@ -51,6 +51,7 @@ export async function fanOut(
 ): Promise<void> {
   const endpoints = await subscribedEndpoints(transaction, merchantId, event.type);
   const body = JSON.stringify(event);
+  const paymentId = event.payload['paymentId'];
   for (const endpoint of endpoints) {
     await insertDelivery(transaction, {
       id: newId('msg'),
@@ -58,6 +59,7 @@ export async function fanOut(
       merchant_id: merchantId,
       event_id: event.eventId,
       event_type: event.type,
+      payment_id: typeof paymentId === 'string' ? paymentId : null,
       body,
       created_at: now,
     });

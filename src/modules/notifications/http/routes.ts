@@ -37,6 +37,7 @@ import {
   insertEndpoint,
   listDeliveries,
   listEndpoints,
+  listPaymentDeliveries,
   rotateSecret,
   scheduleDeliveryNow,
   type AttemptRow,
@@ -342,6 +343,7 @@ export function registerWebhookRoutes(app: HttpApp, dependencies: WebhookRouteDe
       preHandler: write,
       schema: {
         summary: 'Delete a webhook endpoint (its pending deliveries are dropped)',
+        documentedResponses: { 204: { description: 'Deleted (or already gone with this Idempotency-Key).' } },
         tags,
         security,
         params: EndpointParams,
@@ -442,6 +444,35 @@ export function registerWebhookRoutes(app: HttpApp, dependencies: WebhookRouteDe
     async (request) => {
       const endpoint = await ownEndpoint(merchantIdOf(request), request.params.id);
       const deliveries = await listDeliveries(sql, endpoint.id, 100);
+      const attempts = await attemptsOf(
+        sql,
+        deliveries.map((delivery) => delivery.id),
+      );
+      return { data: deliveries.map((delivery) => deliveryJson(delivery, attempts)) };
+    },
+  );
+
+  app.get(
+    '/webhooks/deliveries',
+    {
+      preHandler: read,
+      schema: {
+        summary:
+          "The latest deliveries (up to 100) of events about one payment, to any of the merchant's endpoints",
+        tags,
+        security,
+        // Optional in the schema so that a caller without a token hears 401 before any 400.
+        querystring: Type.Object({
+          paymentId: Type.Optional(Type.String({ pattern: '^pay_[0-9a-hjkmnp-tv-z]{26}$' })),
+        }),
+        response: { 200: Type.Object({ data: Type.Array(Delivery) }) },
+      },
+    },
+    async (request) => {
+      const paymentId = request.query.paymentId;
+      if (paymentId === undefined)
+        throw new DomainError('validation_failed', 400, 'paymentId is required (?paymentId=pay_…).');
+      const deliveries = await listPaymentDeliveries(sql, merchantIdOf(request), paymentId, 100);
       const attempts = await attemptsOf(
         sql,
         deliveries.map((delivery) => delivery.id),

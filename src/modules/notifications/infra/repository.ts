@@ -23,6 +23,8 @@ export interface DeliveryRow {
   merchant_id: string;
   event_id: string;
   event_type: string;
+  /** The payment the event is about (its payload's paymentId), if any. */
+  payment_id: string | null;
   body: string;
   status: 'pending' | 'succeeded' | 'failed';
   attempt_count: number;
@@ -216,14 +218,15 @@ export async function insertDelivery(
   sql: Queryable,
   row: Pick<
     DeliveryRow,
-    'id' | 'endpoint_id' | 'merchant_id' | 'event_id' | 'event_type' | 'body' | 'created_at'
+    'id' | 'endpoint_id' | 'merchant_id' | 'event_id' | 'event_type' | 'payment_id' | 'body' | 'created_at'
   >,
 ): Promise<void> {
   await sql`
     insert into notifications.webhook_deliveries
-      (id, endpoint_id, merchant_id, event_id, event_type, body, status, next_attempt_at, created_at, updated_at)
-    values (${row.id}, ${row.endpoint_id}, ${row.merchant_id}, ${row.event_id}, ${row.event_type}, ${row.body},
-            'pending', ${row.created_at}, ${row.created_at}, ${row.created_at})
+      (id, endpoint_id, merchant_id, event_id, event_type, payment_id, body, status, next_attempt_at,
+       created_at, updated_at)
+    values (${row.id}, ${row.endpoint_id}, ${row.merchant_id}, ${row.event_id}, ${row.event_type},
+            ${row.payment_id}, ${row.body}, 'pending', ${row.created_at}, ${row.created_at}, ${row.created_at})
     on conflict (endpoint_id, event_id) do nothing`;
 }
 
@@ -310,6 +313,19 @@ export async function listDeliveries(
 ): Promise<DeliveryRow[]> {
   return sql<DeliveryRow[]>`
     select * from notifications.webhook_deliveries where endpoint_id = ${endpointId}
+    order by created_at desc, id desc limit ${limit}`;
+}
+
+/** The merchant's latest deliveries of events about one payment, newest first. */
+export async function listPaymentDeliveries(
+  sql: Queryable,
+  merchantId: string,
+  paymentId: string,
+  limit: number,
+): Promise<DeliveryRow[]> {
+  return sql<DeliveryRow[]>`
+    select * from notifications.webhook_deliveries
+    where merchant_id = ${merchantId} and payment_id = ${paymentId}
     order by created_at desc, id desc limit ${limit}`;
 }
 

@@ -1,10 +1,11 @@
 // Settlement and payouts over HTTP. Merchants (scope balance:read) see their own batches and
 // payouts; operators (admin:settlement) run a day's settlement and (admin:read) list the runs.
 import { Type } from 'typebox';
+import { documented as answers } from './documented.ts';
 import type { HttpApp } from '../../../platform/http/app.ts';
 import { merchantIdOf, requireScopes, type RequestAuthenticator } from '../../../platform/http/auth.ts';
 import { DomainError } from '../../../platform/errors.ts';
-import { amountToJson, totalToJson } from '../../../platform/money.ts';
+import { amountToJson, totalSchema, totalToJson } from '../../../platform/money.ts';
 import { Readable } from 'node:stream';
 import { reconcileReport } from '../application/reconcile.ts';
 import { resolveException } from '../application/resolve-exception.ts';
@@ -62,6 +63,78 @@ function describePayout(payout: PayoutRow) {
   };
 }
 
+// The answers, for the OpenAPI document (`documentedResponses`: the handlers build the bodies). A
+// line's amount is one operation's (a JSON integer); totals, fees and payouts are sums (ADR 27).
+const problemAnswer = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+});
+const BatchDocument = Type.Object(
+  {
+    id: Type.String(),
+    settlementDate: Type.String({ format: 'date' }),
+    acquirer: Type.String(),
+    currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+    itemCount: Type.Integer(),
+    gross: totalSchema('Captures settled in the batch.'),
+    refunds: totalSchema('Refunds netted in the batch.'),
+    fees: totalSchema("PayFlow's fees on the batch's captures."),
+    net: totalSchema('Gross less refunds and fees (negative: carried over).'),
+    runId: Type.String(),
+    createdAt: Type.String({ format: 'date-time' }),
+  },
+  { additionalProperties: true },
+);
+const BatchWithLines = Type.Intersect([
+  BatchDocument,
+  Type.Object({
+    lines: Type.Array(
+      Type.Object({
+        paymentId: Type.String(),
+        type: Type.String(),
+        amount: Type.Integer({ description: 'The capture or refund, minor units.' }),
+        fee: totalSchema("PayFlow's fee on this capture (from the merchant's pricing)."),
+        occurredAt: Type.String({ format: 'date-time' }),
+      }),
+    ),
+  }),
+]);
+const PayoutDocument = Type.Object(
+  {
+    id: Type.String(),
+    currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+    amount: totalSchema("The merchant's available balance paid out."),
+    status: Type.String(),
+    failureReason: Type.Optional(Type.String()),
+    createdAt: Type.String({ format: 'date-time' }),
+    sentAt: Type.Optional(Type.String({ format: 'date-time' })),
+    finishedAt: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  { additionalProperties: true },
+);
+const json = (description: string, schema: unknown) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+const documented = {
+  settlements: {
+    200: json('Newest first.', Type.Object({ data: Type.Array(BatchDocument) })),
+    400: problemAnswer('`invalid_limit`, `validation_failed`.'),
+  },
+  settlement: {
+    200: json('The batch with its lines.', BatchWithLines),
+    404: problemAnswer('`settlement_not_found` (also for another merchant’s batch).'),
+  },
+  payouts: {
+    200: json('Newest first.', Type.Object({ data: Type.Array(PayoutDocument) })),
+    400: problemAnswer('`invalid_limit`, `validation_failed`.'),
+  },
+  payout: {
+    200: json('The payout.', PayoutDocument),
+    404: problemAnswer('`payout_not_found` (also for another merchant’s payout).'),
+  },
+};
+
 const notFound = (what: 'settlement' | 'payout') =>
   new DomainError(`${what}_not_found`, 404, `No such ${what}.`);
 
@@ -80,7 +153,12 @@ export function registerSettlementRoutes(
     '/settlements',
     {
       preHandler: read,
-      schema: { tags, summary: "List the merchant's settlement batches", querystring: ListQuery },
+      schema: {
+        tags,
+        summary: "List the merchant's settlement batches",
+        querystring: ListQuery,
+        documentedResponses: documented.settlements,
+      },
     },
     async (request) => ({
       data: (
@@ -96,7 +174,12 @@ export function registerSettlementRoutes(
     '/settlements/:id',
     {
       preHandler: read,
-      schema: { tags, summary: 'Read a settlement batch with its lines', params: IdParams },
+      schema: {
+        tags,
+        summary: 'Read a settlement batch with its lines',
+        params: IdParams,
+        documentedResponses: documented.settlement,
+      },
     },
     async (request) => {
       const batch = await findBatch(sql, request.params.id, merchantIdOf(request));
@@ -117,7 +200,15 @@ export function registerSettlementRoutes(
 
   app.get(
     '/settlements/:id/lines.csv',
-    { preHandler: read, schema: { tags, summary: "A settlement batch's lines as CSV", params: IdParams } },
+    {
+      preHandler: read,
+      schema: {
+        tags,
+        summary: "A settlement batch's lines as CSV",
+        params: IdParams,
+        documentedResponses: answers.batchCsv,
+      },
+    },
     async (request, reply) => {
       const batch = await findBatch(sql, request.params.id, merchantIdOf(request));
       if (!batch) throw notFound('settlement');
@@ -142,7 +233,15 @@ export function registerSettlementRoutes(
 
   app.get(
     '/payouts',
-    { preHandler: read, schema: { tags, summary: "List the merchant's payouts", querystring: ListQuery } },
+    {
+      preHandler: read,
+      schema: {
+        tags,
+        summary: "List the merchant's payouts",
+        querystring: ListQuery,
+        documentedResponses: documented.payouts,
+      },
+    },
     async (request) => ({
       data: (
         await listPayouts(sql, {
@@ -155,7 +254,10 @@ export function registerSettlementRoutes(
 
   app.get(
     '/payouts/:id',
-    { preHandler: read, schema: { tags, summary: 'Read a payout', params: IdParams } },
+    {
+      preHandler: read,
+      schema: { tags, summary: 'Read a payout', params: IdParams, documentedResponses: documented.payout },
+    },
     async (request) => {
       const payout = await findPayout(sql, request.params.id, merchantIdOf(request));
       if (!payout) throw notFound('payout');
@@ -174,6 +276,7 @@ export function registerSettlementRoutes(
           { date: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }) },
           { additionalProperties: false },
         ),
+        documentedResponses: answers.runSettlement,
       },
     },
     async (request) => runSettlement(dependencies, request.body.date),
@@ -193,6 +296,7 @@ export function registerSettlementRoutes(
         tags,
         summary: "Reconcile an acquirer settlement report (text/csv, Adyen's settlement details shape)",
         querystring: DateQuery,
+        documentedResponses: answers.reconcileReport,
       },
     },
     async (request, reply) => {
@@ -221,6 +325,7 @@ export function registerSettlementRoutes(
           },
           { additionalProperties: false },
         ),
+        documentedResponses: answers.fetchReport,
       },
     },
     async (request, reply) => {
@@ -252,6 +357,7 @@ export function registerSettlementRoutes(
         tags,
         summary: 'List reconciliation runs with their status, progress and counts per outcome',
         querystring: ListQuery,
+        documentedResponses: answers.listReconciliationRuns,
       },
     },
     async (request) => ({
@@ -276,6 +382,7 @@ export function registerSettlementRoutes(
           status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('resolved')])),
           limit: limitText(500),
         }),
+        documentedResponses: answers.listExceptions,
       },
     },
     async (request) => ({
@@ -349,6 +456,7 @@ export function registerSettlementRoutes(
           },
           { additionalProperties: false },
         ),
+        documentedResponses: answers.resolveException,
       },
     },
     async (request) => {
@@ -375,6 +483,7 @@ export function registerSettlementRoutes(
         tags,
         summary: 'List settlement runs with their status and progress',
         querystring: ListQuery,
+        documentedResponses: answers.listSettlementRuns,
       },
     },
     async (request) => ({
