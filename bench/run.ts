@@ -7,7 +7,6 @@
 //   (bench/bus.ts, the same as `npm run bench:bus`) instead of the money path.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +20,7 @@ import { systemClock } from '../src/platform/clock.ts';
 import { withLuhnCheckDigit } from '../src/simulator/test-cards.ts';
 import { measureCeiling } from './ceiling.ts';
 import { createHttpClient } from '../src/platform/http/client.ts';
+import { freePort } from '../src/platform/ports.ts';
 
 interface Figures {
   operation: string;
@@ -49,17 +49,6 @@ function figures(operation: string, latencies: number[], errors: number, seconds
     p95Ms: round(percentile(sorted, 0.95)),
     p99Ms: round(percentile(sorted, 0.99)),
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function openDatabase(): Promise<{ url: string; embedded?: EmbeddedDatabase; dataDir?: string }> {

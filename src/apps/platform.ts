@@ -2,7 +2,7 @@
 // migrations → modules → HTTP server and/or background jobs, and the reverse order on stop.
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
+import { portTaken } from '../platform/ports.ts';
 import type { Config } from '../platform/config.ts';
 import { createSql, assertReachable, describeError, type Sql } from '../platform/db/client.ts';
 import { startEmbeddedPostgres, StartupError } from '../platform/db/embedded.ts';
@@ -151,15 +151,6 @@ async function listen(app: Awaited<ReturnType<typeof createHttpApp>>, config: Co
     }
     throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${describeError(error)}`);
   }
-}
-
-/** Whether something already listens on host:port (binding it for a moment is the only sure test). */
-function portTaken(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = net.createServer();
-    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'EADDRINUSE'));
-    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve(false)));
-  });
 }
 
 /**

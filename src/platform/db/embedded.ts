@@ -5,11 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs, constants as fsConstants, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
-import net from 'node:net';
 import path from 'node:path';
 import postgres from 'postgres';
 import type { Logger } from '../log.ts';
 import { describeError } from './client.ts';
+import { freePort, portTaken } from '../ports.ts';
 
 export class StartupError extends Error {
   override name = 'StartupError';
@@ -241,25 +241,6 @@ function interpretStartFailure(logLines: readonly string[], port: number, cluste
 /** The embedded PostgreSQL's port when EMBEDDED_PG_PORT is unset and it is free. */
 export const embeddedPortDefault = 54329;
 
-function portBusy(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = net.createServer();
-    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'EADDRINUSE'));
-    probe.listen({ port, host: '127.0.0.1', exclusive: true }, () => probe.close(() => resolve(false)));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * The port to start on: the one asked for (a busy one then fails with a clear error), or, unasked,
  * `embeddedPortDefault` when free and else a free port, so that PayFlow starts beside anything
@@ -267,7 +248,8 @@ function freePort(): Promise<number> {
  */
 export async function choosePort(asked: number | undefined): Promise<{ port: number; fellBack: boolean }> {
   if (asked !== undefined) return { port: asked, fellBack: false };
-  if (!(await portBusy(embeddedPortDefault))) return { port: embeddedPortDefault, fellBack: false };
+  if (!(await portTaken('127.0.0.1', embeddedPortDefault)))
+    return { port: embeddedPortDefault, fellBack: false };
   return { port: await freePort(), fellBack: true };
 }
 
