@@ -110,7 +110,8 @@ test('payflow start with no DATABASE_URL runs on embedded PostgreSQL and stops i
 test('unasked, the port is 54329 when free, else a free one; asked, exactly that one', async () => {
   assert.deepEqual(await choosePort(61_234), { port: 61_234, fellBack: false });
   // Hold 54329 (unless something on this machine already does): the start falls back, says so.
-  const holder = net.createServer();
+  // A stray client of 54329 (some other PayFlow's CLI) is hung up on, or close() would wait for it.
+  const holder = net.createServer((socket) => socket.destroy());
   await new Promise<void>((resolve) => {
     holder.once('error', () => resolve());
     holder.listen({ port: embeddedPortDefault, host: '127.0.0.1', exclusive: true }, () => resolve());
