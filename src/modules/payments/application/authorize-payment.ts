@@ -1,7 +1,8 @@
-// POST /payments/authorize. Phases: validate (token exists, nothing stored on failure) → phase 1 tx
-// (claim the key, insert the PENDING payment) → outside any tx: vault credentials, then the acquirer
-// with a deadline under a reference derived from the payment id → phase 2 tx (status, ledger, event,
-// stored answer). An unknown outcome leaves the payment PENDING (202) for the janitor.
+// POST /payments/authorize, an operation of the pipeline (pipeline.ts). Steps: validate (token exists,
+// nothing stored on failure) → phase 1 (claim the key, insert the PENDING payment: one statement) →
+// outside any tx: the fraud screening (a step of this operation only), vault credentials, then the
+// acquirer with a deadline under a reference derived from the payment id → phase 2 tx (status, ledger,
+// event, stored answer). An unknown outcome leaves the payment PENDING (202) for the janitor.
 import { DomainError } from '../../../platform/errors.ts';
 import { withSpan } from '../../../platform/tracing.ts';
 import type { CurrencyCode } from '../../../platform/money.ts';
@@ -12,9 +13,13 @@ import {
   type ApiAnswer,
   type Payment,
 } from '../domain/payment.ts';
-import { nextAttemptAt } from '../domain/retry-schedule.ts';
-import { markPhase1Committed } from '../infra/idempotency-repository.ts';
-import { findPayment, insertKeyAndPayment, insertPayment, lockPayment } from '../infra/payment-repository.ts';
+import {
+  findPayment,
+  insertKeyAndPayment,
+  insertPayment,
+  lockPayment,
+  type NewPayment,
+} from '../infra/payment-repository.ts';
 import {
   applyAuthorization,
   capturesOnApproval,
@@ -29,10 +34,9 @@ import {
   type KeyRef,
   type PaymentsDependencies,
 } from './dependencies.ts';
-import { claimKey } from './idempotency.ts';
 import { sendOwedOperationNow } from './owed-operations.ts';
-import { answerClaim, finish, inquireThenSend, keepForJanitor } from './key-steps.ts';
-import type { RequestAnswer } from './pipeline.ts';
+import { finish, inquireThenSend, keepForJanitor } from './key-steps.ts';
+import type { PaymentOperation } from './pipeline.ts';
 import type {
   AuthorizationOutcome,
   OperationOutcome,
@@ -92,15 +96,10 @@ async function assertTokenFits(
   return description;
 }
 
-export async function authorizePayment(
-  dependencies: PaymentsDependencies,
-  input: AuthorizeInput,
-): Promise<RequestAnswer> {
-  const card = await assertTokenFits(dependencies, input);
-  const signals: ScreeningSignals = { card, payer: input.payer ?? {} };
-  const now = dependencies.clock.now();
+/** The payment phase 1 writes for a request (a new id each time it is called). */
+function newPayment(dependencies: PaymentsDependencies, input: AuthorizeInput, now: Date): NewPayment {
   const paymentId = dependencies.ids.newId('pay');
-  const payment = {
+  return {
     id: paymentId,
     merchantId: input.merchantId,
     amount: input.amount,
@@ -115,48 +114,37 @@ export async function authorizePayment(
     receiptPhone: input.receiptPhone ?? null,
     now,
   };
-  const keyRequest = {
-    merchantId: input.merchantId,
-    key: input.idempotencyKey,
-    operation: 'authorize',
-    fingerprint: input.fingerprint,
-    now,
-    lockTimeoutMs: dependencies.settings.keyLockTimeoutMs,
-  } as const;
-  const firstAttempt = nextAttemptAt(dependencies.settings.inquiryScheduleMs, 0, now);
-  // Phase 1 of a new key is one statement, one round trip (ADR 18). When the key already existed it
-  // wrote nothing, and the key is claimed step by step below (replay, conflict, resume).
-  let inserted = await withSpan('payments.authorize.phase1', {}, () =>
-    insertKeyAndPayment(
-      dependencies.sql,
-      { key: input.idempotencyKey, fingerprint: input.fingerprint, nextAttemptAt: firstAttempt },
-      payment,
-    ),
-  );
-  const fresh = inserted ? ({ type: 'fresh', resourceId: paymentId, attempts: 0 } as const) : undefined;
-  const phase1 = <T>(run: () => Promise<T>) => withSpan('payments.authorize.phase1', {}, run);
-  const claim =
-    fresh ??
-    (await phase1(() =>
-      dependencies.sql.begin(async (transaction) => {
-        const claimed = await claimKey(transaction, keyRequest);
-        if (claimed.type !== 'new') return claimed;
-        // The key was reaped between the two statements: phase 1 step by step.
-        inserted = await insertPayment(transaction, payment);
-        await markPhase1Committed(
-          transaction,
-          input.merchantId,
-          input.idempotencyKey,
-          paymentId,
-          firstAttempt,
-        );
-        return { type: 'fresh', resourceId: paymentId, attempts: 0 } as const;
-      }),
-    ));
-  return answerClaim(claim, input, (key, mode) =>
-    continueAuthorization(dependencies, key, mode, claim.type === 'fresh' ? inserted : undefined, signals),
-  );
 }
+
+/**
+ * Authorize as an operation of the pipeline: validate the token (what the vault says of the card is
+ * kept for the screening), phase 1 inserts the PENDING payment (in one statement with its key for a
+ * new key), and the continuation screens, sends, and applies (continueAuthorization).
+ */
+export const authorizeOperation: PaymentOperation<AuthorizeInput, ScreeningSignals, Payment> = {
+  kind: 'authorize',
+  async validate(dependencies, input) {
+    const card = await assertTokenFits(dependencies, input);
+    return { card, payer: input.payer ?? {} };
+  },
+  async claimNewKey(sql, dependencies, input, _signals, now, firstAttemptAt) {
+    const payment = newPayment(dependencies, input, now);
+    const inserted = await insertKeyAndPayment(
+      sql,
+      { key: input.idempotencyKey, fingerprint: input.fingerprint, nextAttemptAt: firstAttemptAt },
+      payment,
+    );
+    return inserted && { type: 'continue', resourceId: inserted.id, subject: inserted };
+  },
+  async phase1(transaction, dependencies, input, now) {
+    // The key was new after all (reaped between the one statement and the claim): step by step.
+    const inserted = await insertPayment(transaction, newPayment(dependencies, input, now));
+    return { type: 'continue', resourceId: inserted.id, subject: inserted };
+  },
+  continueRequest: (dependencies, key, mode, request) =>
+    continueAuthorization(dependencies, key, mode, request.subject, request.prepared),
+  continueKey: (dependencies, key, mode) => continueAuthorization(dependencies, key, mode),
+};
 
 /** What the screening and the acquirer came to: an outcome (or `blocked`: nothing was sent), with the decision. */
 type ScreenedOutcome = (AuthorizationOutcome | { readonly type: 'blocked' }) & {

@@ -7,30 +7,6 @@ import { finishKey, scheduleKey, setKeyLock } from '../infra/idempotency-reposit
 import type { ContinuationMode, KeyRef, PaymentsDependencies } from './dependencies.ts';
 import type { InquiryOutcome, OperationOutcome } from './ports.ts';
 
-/** A use case's phase 1 result: a stored answer to replay, or a key to continue from. */
-export type PhaseOneClaim =
-  | { readonly type: 'replay'; readonly answer: ApiAnswer }
-  | { readonly type: 'fresh' | 'resume'; readonly resourceId: string; readonly attempts: number };
-
-/**
- * Replays a finished key, or continues the operation: a fresh request sends to the acquirer, a key
- * resumed by a client retry asks the acquirer by reference first.
- */
-export async function answerClaim(
-  claim: PhaseOneClaim,
-  owner: { readonly merchantId: string; readonly idempotencyKey: string },
-  continueWith: (key: KeyRef, mode: ContinuationMode) => Promise<ApiAnswer>,
-): Promise<{ readonly answer: ApiAnswer; readonly replayed: boolean }> {
-  if (claim.type === 'replay') return { answer: claim.answer, replayed: true };
-  const key = {
-    merchantId: owner.merchantId,
-    key: owner.idempotencyKey,
-    resourceId: claim.resourceId,
-    attempts: claim.attempts,
-  };
-  return { answer: await continueWith(key, claim.type === 'fresh' ? 'request' : 'retry'), replayed: false };
-}
-
 export async function finish(
   transaction: TransactionSql,
   key: KeyRef,

@@ -3,11 +3,7 @@
 // module's face and routes (imports run routes → operations.ts → each operation → pipeline.ts).
 import type { ApiAnswer } from '../domain/payment.ts';
 import type { IdempotencyKey } from '../infra/idempotency-repository.ts';
-import {
-  authorizePayment as authorize,
-  continueAuthorization,
-  type AuthorizeInput,
-} from './authorize-payment.ts';
+import { authorizeOperation, type AuthorizeInput } from './authorize-payment.ts';
 import { captureOperation, type CaptureInput } from './capture-payment.ts';
 import type { ContinuationMode, PaymentsDependencies } from './dependencies.ts';
 import { createPipeline, type RequestAnswer } from './pipeline.ts';
@@ -18,18 +14,13 @@ export type { RequestAnswer } from './pipeline.ts';
 export { janitorBatchMax } from './pipeline.ts';
 
 /** Every operation whose keys the janitor resumes, one per key operation. */
-const pipeline = createPipeline([
-  { kind: 'authorize', continueKey: continueAuthorization },
-  captureOperation,
-  refundOperation,
-  voidOperation,
-]);
+const pipeline = createPipeline([authorizeOperation, captureOperation, refundOperation, voidOperation]);
 
 export function authorizePayment(
   dependencies: PaymentsDependencies,
   input: AuthorizeInput,
 ): Promise<RequestAnswer> {
-  return authorize(dependencies, input);
+  return pipeline.run(dependencies, authorizeOperation, input);
 }
 
 export function capturePayment(

@@ -2,15 +2,17 @@
 // that supplies its steps; the runner drives it the same way for a request, a client retry of the
 // same Idempotency-Key and the janitor:
 //
-//   validate (outside any tx) → phase 1 tx (claim the key; the operation's rows; the key's recovery
-//   point) → outside any tx: send to the acquirer (a resumed key inquires by reference first) → an
-//   unknown outcome is parked for the janitor → phase 2 tx (the operation's apply: state, ledger
-//   journal and outbox event, and the stored answer) → answer.
+//   validate (outside any tx; may prepare what later steps need) → phase 1 (claim the key; the
+//   operation's rows; the key's recovery point: one statement where the operation can say it in one,
+//   else a transaction step by step) → outside any tx: screen (authorize) and send to the acquirer (a
+//   resumed key inquires by reference first) → an unknown outcome is parked for the janitor → phase 2
+//   tx (the operation's apply: state, ledger journal and outbox event, and the stored answer) → answer.
 //
 // Imports run one way: operations import this file and the shared steps (key-steps, idempotency);
 // nothing here imports an operation. The registry of operations (operations.ts) hands them to
 // createPipeline, which gives the janitor and the resolving of an unfinished resource.
-import type { TransactionSql } from '../../../platform/db/client.ts';
+import type { Queryable, TransactionSql } from '../../../platform/db/client.ts';
+import { withSpan } from '../../../platform/tracing.ts';
 import type { ApiAnswer } from '../domain/payment.ts';
 import { nextAttemptAt } from '../domain/retry-schedule.ts';
 import {
@@ -55,8 +57,13 @@ export interface PipelineContext {
  * operation finished inside phase 1 (its answer is stored in the same transaction; `afterCommit`
  * runs once it committed, e.g. sending an operation now owed to the acquirer).
  */
-export type PhaseOneResult =
-  | { readonly type: 'continue'; readonly resourceId: string }
+export type PhaseOneResult<Subject = never> =
+  | {
+      readonly type: 'continue';
+      readonly resourceId: string;
+      /** What phase 1 wrote and the continuation works on, so it need not read it back. */
+      readonly subject?: Subject | undefined;
+    }
   | {
       readonly type: 'done';
       readonly resourceId: string;
@@ -107,17 +114,58 @@ export interface RegisteredOperation {
   readonly continueKey: Continuation;
 }
 
-/** An operation as the runner drives it for a request. */
-export interface PaymentOperation<Input extends OperationRequest> extends RegisteredOperation {
+/** What the runner hands an operation's continuation for a request (not for the janitor). */
+export interface RequestContext<Input, Prepared, Subject> {
+  readonly input: Input;
+  /** What `validate` prepared. */
+  readonly prepared: Prepared;
+  /** What phase 1 wrote, for a new key (undefined when a retry resumes an existing key). */
+  readonly subject: Subject | undefined;
+}
+
+/**
+ * An operation as the runner drives it for a request. `Prepared` is what `validate` learns for the
+ * later steps (authorize: the vault's description of the card and the payer, for the screening);
+ * `Subject` is what phase 1 wrote (authorize: the payment row).
+ */
+export interface PaymentOperation<
+  Input extends OperationRequest,
+  Prepared = void,
+  Subject = never,
+> extends RegisteredOperation {
   /** Checks before phase 1, outside any transaction (nothing stored on a refusal). */
-  validate?(dependencies: PaymentsDependencies, input: Input, context: PipelineContext): Promise<void>;
+  validate?(dependencies: PaymentsDependencies, input: Input, context: PipelineContext): Promise<Prepared>;
+  /**
+   * Phase 1 of a new key as one statement (one round trip, ADR 18): claims the key, writes the
+   * operation's rows and the key's recovery point together. Undefined when the key already existed:
+   * nothing was written, and the runner claims it step by step (replay, conflict, resume, reaped).
+   */
+  claimNewKey?(
+    sql: Queryable,
+    dependencies: PaymentsDependencies,
+    input: Input,
+    prepared: Prepared,
+    now: Date,
+    firstAttemptAt: Date | null,
+  ): Promise<PhaseOneResult<Subject> | undefined>;
   /** Phase 1 after a new key was claimed, in its transaction: the rows to insert or lock. */
   phase1(
     transaction: TransactionSql,
     dependencies: PaymentsDependencies,
     input: Input,
     now: Date,
-  ): Promise<PhaseOneResult>;
+    prepared: Prepared,
+  ): Promise<PhaseOneResult<Subject>>;
+  /**
+   * The continuation for a request, which knows more than the janitor's (`continueKey`): the
+   * request's prepared signals and phase 1's subject. Absent: `continueKey`.
+   */
+  continueRequest?(
+    dependencies: PaymentsDependencies,
+    key: KeyRef,
+    mode: ContinuationMode,
+    request: RequestContext<Input, Prepared, Subject>,
+  ): Promise<ApiAnswer>;
 }
 
 /**
@@ -161,9 +209,9 @@ export const janitorBatchMax = 50;
 
 export interface Pipeline {
   /** Runs an operation for a request (or a client retry of its key). */
-  run<Input extends OperationRequest>(
+  run<Input extends OperationRequest, Prepared, Subject>(
     dependencies: PaymentsDependencies,
-    operation: PaymentOperation<Input>,
+    operation: PaymentOperation<Input, Prepared, Subject>,
     input: Input,
   ): Promise<RequestAnswer>;
   /** Continues an unfinished key from its recovery point. */
@@ -242,37 +290,53 @@ export function createPipeline(registered: readonly RegisteredOperation[]): Pipe
     return keys.length;
   }
 
-  async function run<Input extends OperationRequest>(
+  async function run<Input extends OperationRequest, Prepared, Subject>(
     dependencies: PaymentsDependencies,
-    operation: PaymentOperation<Input>,
+    operation: PaymentOperation<Input, Prepared, Subject>,
     input: Input,
   ): Promise<RequestAnswer> {
     const context: PipelineContext = {
       resolve: (resourceId) => resolveResource(dependencies, resourceId, 'retry'),
     };
-    await operation.validate?.(dependencies, input, context);
+    const prepared = (await operation.validate?.(dependencies, input, context)) as Prepared;
     const now = dependencies.clock.now();
     const owner = { merchantId: input.merchantId, key: input.idempotencyKey };
-    const phase1 = await dependencies.sql.begin(async (transaction) => {
-      const claimed = await claimKey(transaction, {
-        ...owner,
-        operation: operation.kind,
-        fingerprint: input.fingerprint,
+    const firstAttemptAt = nextAttemptAt(dependencies.settings.inquiryScheduleMs, 0, now);
+    const phase1 = await withSpan(`payments.${operation.kind}.phase1`, {}, async () => {
+      const inOne = await operation.claimNewKey?.(
+        dependencies.sql,
+        dependencies,
+        input,
+        prepared,
         now,
-        lockTimeoutMs: dependencies.settings.keyLockTimeoutMs,
-      });
-      if (claimed.type !== 'new') return claimed;
-      const result = await operation.phase1(transaction, dependencies, input, now);
-      await markPhase1Committed(
-        transaction,
-        input.merchantId,
-        input.idempotencyKey,
-        result.resourceId,
-        nextAttemptAt(dependencies.settings.inquiryScheduleMs, 0, now),
+        firstAttemptAt,
       );
-      if (result.type === 'continue') return { type: 'fresh', resourceId: result.resourceId } as const;
-      const ref = { ...owner, resourceId: result.resourceId, attempts: 0 };
-      return { ...result, answer: await finish(transaction, ref, result.answer) };
+      if (inOne !== undefined) {
+        if (inOne.type !== 'continue') throw new Error('phase 1 in one statement can only continue');
+        return { type: 'fresh', resourceId: inOne.resourceId, subject: inOne.subject } as const;
+      }
+      return dependencies.sql.begin(async (transaction) => {
+        const claimed = await claimKey(transaction, {
+          ...owner,
+          operation: operation.kind,
+          fingerprint: input.fingerprint,
+          now,
+          lockTimeoutMs: dependencies.settings.keyLockTimeoutMs,
+        });
+        if (claimed.type !== 'new') return claimed;
+        const result = await operation.phase1(transaction, dependencies, input, now, prepared);
+        await markPhase1Committed(
+          transaction,
+          input.merchantId,
+          input.idempotencyKey,
+          result.resourceId,
+          firstAttemptAt,
+        );
+        if (result.type === 'continue')
+          return { type: 'fresh', resourceId: result.resourceId, subject: result.subject } as const;
+        const ref = { ...owner, resourceId: result.resourceId, attempts: 0 };
+        return { ...result, answer: await finish(transaction, ref, result.answer) };
+      });
     });
     switch (phase1.type) {
       case 'replay':
@@ -288,7 +352,11 @@ export function createPipeline(registered: readonly RegisteredOperation[]): Pipe
           attempts: phase1.type === 'resume' ? phase1.attempts : 0,
         };
         const mode = phase1.type === 'fresh' ? 'request' : 'retry';
-        return { answer: await operation.continueKey(dependencies, key, mode), replayed: false };
+        const subject = phase1.type === 'fresh' ? phase1.subject : undefined;
+        const answer = operation.continueRequest
+          ? await operation.continueRequest(dependencies, key, mode, { input, prepared, subject })
+          : await operation.continueKey(dependencies, key, mode);
+        return { answer, replayed: false };
       }
       default:
         return phase1 satisfies never;
