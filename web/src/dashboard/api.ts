@@ -365,7 +365,8 @@ export const api = {
     ),
   balance: () => request<{ balances: readonly Balance[] }>('GET', '/v1/balance'),
   volume: (days: number) => request<Volume>('GET', `/v1/payments/volume?days=${days}`),
-  payment: (paymentId: string) => request<PaymentDetail>('GET', `/v1/payments/${encodeURIComponent(paymentId)}`),
+  payment: (paymentId: string) =>
+    request<PaymentDetail>('GET', `/v1/payments/${encodeURIComponent(paymentId)}`),
   timeline: (paymentId: string) =>
     request<{ currency: string; data: readonly TimelineEntry[] }>(
       'GET',
