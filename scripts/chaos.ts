@@ -2,8 +2,11 @@
 // PayFlow runs as API ×2 + worker ×1 on a fresh database, the acquirer simulator as its own process;
 // a random mix of authorize / capture (full, partial) / refund / void / same-key retries is driven
 // from the seed's stream while faults from the same stream are injected (kill -9 + restart of any
-// PayFlow process, acquirer timeouts before/after approval via the simulator's timeout cards, acquirer
-// errors, pg_terminate_backend, NATS cut for 1–4 s behind a TCP proxy, failing webhook receivers).
+// PayFlow process and of the simulator, which keeps its state in a journal file; acquirer timeouts
+// before/after approval via the simulator's timeout cards and, for 1–4 s windows, via its fault API:
+// latency spikes past ACQUIRER_TIMEOUT_MS after the decision, delays before it, 503s before it and
+// 500s after it; the simulator's clock moved; pg_terminate_backend; NATS cut for 1–4 s behind a TCP
+// proxy; failing webhook receivers).
 // Then it waits for quiescence and checks the invariants (PayFlow's amounts against the acquirer
 // simulator's among them), printing each with a count; exit 1 on any violation. Same seed, same schedule
 // (the order of operations and faults; timing is not deterministic).
@@ -14,6 +17,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { randomBytes, randomInt } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import postgres from 'postgres';
 import { createSql } from '../src/platform/db/client.ts';
 import {
@@ -27,7 +32,17 @@ import { repositoryRoot } from '../test/support/server.ts';
 import { behindProxy } from '../test/support/tcp-proxy.ts';
 import { seededRandom } from '../test/support/untrusted-values.ts';
 
-export type Fault = 'kill-api' | 'kill-worker' | 'terminate-connections' | 'bus-outage' | 'none';
+export type Fault =
+  | 'kill-api'
+  | 'kill-worker'
+  | 'kill-simulator'
+  | 'terminate-connections'
+  | 'bus-outage'
+  | 'acquirer-latency'
+  | 'acquirer-stall'
+  | 'acquirer-5xx'
+  | 'acquirer-clock'
+  | 'none';
 export type Operation = 'authorize' | 'capture-full' | 'capture-partial' | 'refund' | 'void' | 'retry';
 
 interface AcquirerAuthorization {
@@ -96,8 +111,13 @@ export function plan(
   const faults: Fault[] = [
     'kill-api',
     'kill-worker',
+    'kill-simulator',
     'terminate-connections',
     'bus-outage',
+    'acquirer-latency',
+    'acquirer-stall',
+    'acquirer-5xx',
+    'acquirer-clock',
     'none',
     'none',
     'none',
@@ -133,7 +153,14 @@ interface Sent {
   readonly answer: JsonAnswer;
 }
 
-function startSimulatorProcess(): Promise<{ url: string; child: ChildProcess }> {
+interface SimulatorProcess {
+  readonly url: string;
+  readonly port: number;
+  readonly child: ChildProcess;
+}
+
+/** The simulator as its own process; `port` 0 picks one (a restart passes the first one's). */
+function startSimulatorProcess(port: number, stateFile: string): Promise<SimulatorProcess> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', path.join(repositoryRoot, 'src/apps/simulator.ts')],
@@ -141,9 +168,10 @@ function startSimulatorProcess(): Promise<{ url: string; child: ChildProcess }> 
       cwd: repositoryRoot,
       env: {
         ...process.env,
-        SIMULATOR_PORT: '0',
+        SIMULATOR_PORT: String(port),
         SIMULATOR_SLOW_RESPONSE_MS: '2000',
         SIMULATOR_LOG_LEVEL: 'info',
+        SIMULATOR_STATE_FILE: stateFile,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -153,12 +181,38 @@ function startSimulatorProcess(): Promise<{ url: string; child: ChildProcess }> 
     createInterface({ input: child.stdout! }).on('line', (line) => {
       lines.push(line);
       const match = /"url":"(http[^"]+)"/.exec(line);
-      if (match) resolve({ url: match[1]!, child });
+      if (match) resolve({ url: match[1]!, port: Number(new URL(match[1]!).port), child });
     });
     createInterface({ input: child.stderr! }).on('line', (line) => lines.push(line));
     child.once('exit', () => reject(new Error(`simulator exited:\n${lines.join('\n')}`)));
   });
 }
+
+/** kill -9, and resolves once the process is gone (its port free again). */
+function killNow(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGKILL');
+  return exited;
+}
+
+/** Changes the simulator's faults through its fault API; a simulator down meanwhile is not an error. */
+async function setAcquirerFaults(url: string, faults: Record<string, number>): Promise<void> {
+  await fetch(`${url}/_simulator/faults`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(faults),
+    signal: AbortSignal.timeout(5_000),
+  }).catch(() => undefined);
+}
+
+/** Ends a fault window: everything but the clock back to normal. */
+const acquirerRecovered = {
+  latencyMs: 0,
+  failureRate: 0,
+  delayBeforeDecisionMs: 0,
+  errorAfterDecisionRate: 0,
+};
 
 async function main(): Promise<number> {
   const seconds = Number(argument('seconds') ?? '60');
@@ -181,9 +235,12 @@ async function main(): Promise<number> {
   const databaseUrl = url.toString();
   const cleanups: (() => Promise<unknown>)[] = [];
   const violations: string[] = [];
+  const stateDirectory = mkdtempSync(path.join(tmpdir(), 'payflow-chaos-'));
+  cleanups.push(async () => rmSync(stateDirectory, { recursive: true, force: true }));
+  const stateFile = path.join(stateDirectory, 'simulator.jsonl');
   try {
-    const simulator = await startSimulatorProcess();
-    cleanups.push(async () => simulator.child.kill('SIGKILL'));
+    let simulator = await startSimulatorProcess(0, stateFile);
+    cleanups.push(() => killNow(simulator.child));
     const received = new Map<string, number>();
     const receiverRandom = seededRandom(seed ^ 0x5bd1e995);
     let receiverFailures = 0;
@@ -223,6 +280,7 @@ async function main(): Promise<number> {
       ? { EVENT_BUS: 'nats', NATS_URL: natsProxy.url }
       : { EVENT_BUS: 'postgres' };
     let busRestored: Promise<void> | undefined;
+    let acquirerRestored: Promise<void> | undefined;
     const env: Record<string, string> = {
       DATABASE_URL: databaseUrl,
       ACQUIRER_URL: simulator.url,
@@ -296,6 +354,35 @@ async function main(): Promise<number> {
               .then(() => natsProxy.proxy.restore())
               .finally(() => (busRestored = undefined));
           }
+        } else if (
+          s.fault === 'acquirer-latency' ||
+          s.fault === 'acquirer-stall' ||
+          s.fault === 'acquirer-5xx'
+        ) {
+          // One window at a time, 1–4 s; past ACQUIRER_TIMEOUT_MS (1 s) PayFlow times out after the
+          // decision (latency) or before it (stall); 5xx: 503s before the decision and 500s after it.
+          if (!acquirerRestored) {
+            const faults: Record<string, number> =
+              s.fault === 'acquirer-latency'
+                ? { latencyMs: 1_000 + Math.floor(s.pick * 1_000) }
+                : s.fault === 'acquirer-stall'
+                  ? { delayBeforeDecisionMs: 1_000 + Math.floor(s.pick * 1_000) }
+                  : { failureRate: 0.5, errorAfterDecisionRate: 0.5 };
+            await setAcquirerFaults(simulator.url, faults);
+            const windowMs = 1_000 + Math.floor(s.pick * 3_000);
+            acquirerRestored = new Promise<void>((resolve) => setTimeout(resolve, windowMs))
+              .then(() => setAcquirerFaults(simulator.url, acquirerRecovered))
+              .finally(() => (acquirerRestored = undefined));
+          }
+        } else if (s.fault === 'acquirer-clock') {
+          // Up to two hours either way; it stays moved (the next move replaces it).
+          await setAcquirerFaults(simulator.url, {
+            clockOffsetMs: Math.round((s.pick * 2 - 1) * 2 * 3_600_000),
+          });
+        } else if (s.fault === 'kill-simulator') {
+          // Its state survives in the journal file; requests in flight are lost, like a crash's.
+          await killNow(simulator.child);
+          simulator = await startSimulatorProcess(simulator.port, stateFile);
         } else if (s.fault === 'terminate-connections') {
           await admin`select pg_terminate_backend(pid) from pg_stat_activity
             where datname = ${name} and pid <> pg_backend_pid() and application_name not like 'chaos%'`.catch(
@@ -355,6 +442,7 @@ async function main(): Promise<number> {
       `chaos: ${step} steps, ${sent.length} requests, faults ${JSON.stringify(Object.fromEntries(faultCounts))}, receiver failures ${receiverFailures}\n`,
     );
     await busRestored;
+    await acquirerRestored;
     for (const p of processes) await p.ready.catch(() => undefined);
 
     // Quiescence: no unfinished idempotency key, no pending payment, every outbox event delivered.
@@ -412,8 +500,11 @@ async function main(): Promise<number> {
       if (
         !(
           again.status === request.answer.status ||
-          // a 202 (PENDING, resolved in the background) may replay as the resolved 2xx
-          (request.answer.status === 202 && again.status >= 200 && again.status < 300)
+          // a 202 (PENDING, resolved in the background) replays as the resolved answer: a 2xx, or
+          // 422 when the acquirer's late answer was a decline or an error (a timeout window met a
+          // declining card)
+          (request.answer.status === 202 &&
+            ((again.status >= 200 && again.status < 300) || again.status === 422))
         ) ||
         again.body['paymentId'] !== request.answer.body['paymentId']
       )

@@ -18,6 +18,22 @@ test('the same seed gives the same schedule; another seed another', () => {
   assert.notDeepEqual(plan(42, 500), plan(43, 500));
 });
 
+test('a schedule holds every kind of fault, PayFlow processes, the simulator, the acquirer, the bus, the database', () => {
+  const faults = new Set(plan(42, 5_000).map((step) => step.fault));
+  assert.deepEqual([...faults].sort(), [
+    'acquirer-5xx',
+    'acquirer-clock',
+    'acquirer-latency',
+    'acquirer-stall',
+    'bus-outage',
+    'kill-api',
+    'kill-simulator',
+    'kill-worker',
+    'none',
+    'terminate-connections',
+  ]);
+});
+
 test('the acquirer comparison agrees after real traffic and finds an unknown approval and a capture PayFlow missed', async () => {
   const acquirer = await startTestAcquirer();
   const server = await startTestServer({ env: paymentsEnv(acquirer.url) });
