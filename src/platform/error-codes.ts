@@ -363,7 +363,7 @@ export const errorCatalogue = {
     [409],
     'after_change',
     'Fraud screening holds the payment for review; it cannot be captured yet.',
-    'Approve the review (`POST /fraud/reviews/{id}/approve`), then capture.',
+    'Approve the review (`POST /v1/fraud/reviews/{id}/approve`), then capture.',
   ),
   payment_not_in_review: entry(
     'payments',
@@ -420,7 +420,7 @@ export const errorCatalogue = {
     'declines',
     [422],
     'no',
-    'Declined by the acquirer, or refused by `POST /tokens`: the card has expired.',
+    'Declined by the acquirer, or refused by `POST /v1/tokens`: the card has expired.',
     'Ask for another card.',
   ),
   incorrect_cvc: entry(
@@ -466,7 +466,7 @@ export const errorCatalogue = {
     'Start a new payment.',
   ),
 
-  // The card vault (POST /tokens).
+  // The card vault (POST /v1/tokens).
   invalid_number: entry(
     'vault',
     [422],
@@ -498,7 +498,7 @@ export const errorCatalogue = {
     [404],
     'no',
     'Tokenization is served by the separate vault process (`VAULT_URL`), not this one.',
-    'Send `POST /tokens` to the vault.',
+    'Send `POST /v1/tokens` to the vault.',
   ),
   vault_unavailable: entry(
     'vault',
@@ -789,6 +789,13 @@ export const errorCatalogue = {
     'Run `npm run build:web` and restart.',
   ),
   asset_not_found: entry('platform', [404], 'no', 'No web app file has this name.', 'Reload the page.'),
+  dead_letter_not_found: entry(
+    'platform',
+    [404],
+    'no',
+    'No dead-lettered event waiting for replay has this id (it may have been replayed already).',
+    'List the dead letters again.',
+  ),
   internal_error: entry(
     'platform',
     [500],

@@ -3,8 +3,9 @@
 export interface SignedInUser {
   readonly id: string;
   readonly email: string;
-  readonly role: 'owner' | 'developer' | 'analyst';
-  readonly merchantId: string;
+  /** `operator` (ADR 32): PayFlow's own staff, no merchant; the /v1/admin routes decide. */
+  readonly role: 'owner' | 'developer' | 'analyst' | 'operator';
+  readonly merchantId: string | null;
   readonly merchantName: string;
   readonly scopes: readonly string[];
 }
@@ -137,6 +138,65 @@ export interface WebhookDelivery {
   }[];
 }
 
+export interface Merchant {
+  readonly merchantId: string;
+  readonly name: string;
+  readonly email: string | null;
+  readonly status: 'active' | 'disabled';
+  readonly createdAt: string;
+  readonly disabledAt: string | null;
+  readonly disabledReason: string | null;
+  readonly activeClients: number;
+  readonly dashboardUsers: number;
+}
+
+export interface AdminClient extends ApiClient {
+  readonly merchantId: string | null;
+  readonly disabledReason: string | null;
+}
+
+export interface DeadLetter {
+  readonly id: string;
+  readonly topic: string;
+  readonly consumerGroup: string;
+  readonly eventId: string;
+  readonly type: string;
+  readonly aggregateId: string;
+  readonly error: string;
+  readonly attempts: number;
+  readonly deadAt: string;
+}
+
+export interface JobRun {
+  readonly id: string;
+  readonly job: string;
+  readonly parameters: string;
+  readonly status: string;
+  readonly chunksDone: number;
+  readonly itemsDone: number;
+  readonly readCount?: number;
+  readonly skipCount?: number;
+  readonly attempts: number;
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+  readonly lastError?: string;
+}
+
+export interface ReconciliationException {
+  readonly id: string;
+  readonly runId: string;
+  readonly line: number | null;
+  readonly outcome: string;
+  readonly reference: string | null;
+  readonly currency: string | null;
+  /** Sums: decimal strings of minor units (ADR 27). */
+  readonly expectedAmount: string | null;
+  readonly reportedAmount: string | null;
+  readonly detail: string | null;
+  readonly status: string;
+  readonly resolution: string | null;
+}
+
 export interface PaymentPage {
   readonly data: readonly Payment[];
   readonly nextCursor: string | null;
@@ -196,26 +256,26 @@ export const api = {
   payments: (search: string, cursor: string | undefined) =>
     request<PaymentPage>(
       'GET',
-      `/payments?limit=25${search ? `&${search}` : ''}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      `/v1/payments?limit=25${search ? `&${search}` : ''}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
     ),
   /** A card token's public description (brand, last 4): payments keep the token, the vault the card. */
   token: (token: string) =>
     request<{ card?: { brand: string; last4: string }; wallet?: { brand: string; last4: string } }>(
       'GET',
-      `/tokens/${encodeURIComponent(token)}`,
+      `/v1/tokens/${encodeURIComponent(token)}`,
     ),
   fraudRules: () =>
     request<{ data: readonly FraudRule[]; builtin: readonly { id: string; action: string; rule: string }[] }>(
       'GET',
-      '/fraud/rules',
+      '/v1/fraud/rules',
     ),
   createFraudRule: (body: { rule: string; description?: string }, csrfToken: string) =>
-    request<FraudRule>('POST', '/fraud/rules', { body, csrfToken }),
+    request<FraudRule>('POST', '/v1/fraud/rules', { body, csrfToken }),
   changeFraudRule: (id: string, body: { rule?: string; enabled?: boolean }, csrfToken: string) =>
-    request<FraudRule>('PATCH', `/fraud/rules/${encodeURIComponent(id)}`, { body, csrfToken }),
-  reviews: () => request<{ data: readonly Payment[] }>('GET', '/fraud/reviews'),
+    request<FraudRule>('PATCH', `/v1/fraud/rules/${encodeURIComponent(id)}`, { body, csrfToken }),
+  reviews: () => request<{ data: readonly Payment[] }>('GET', '/v1/fraud/reviews'),
   decideReview: (paymentId: string, decision: 'approve' | 'reject', csrfToken: string) =>
-    request<Payment>('POST', `/fraud/reviews/${encodeURIComponent(paymentId)}/${decision}`, {
+    request<Payment>('POST', `/v1/fraud/reviews/${encodeURIComponent(paymentId)}/${decision}`, {
       body: {},
       csrfToken,
     }),
@@ -236,10 +296,10 @@ export const api = {
     request<ApiClient>('POST', `/dashboard/api/clients/${encodeURIComponent(clientId)}/${verb}`, {
       csrfToken,
     }),
-  webhookEventTypes: () => request<{ data: readonly string[] }>('GET', '/webhooks/event-types'),
-  webhookEndpoints: () => request<{ data: readonly WebhookEndpoint[] }>('GET', '/webhooks/endpoints'),
+  webhookEventTypes: () => request<{ data: readonly string[] }>('GET', '/v1/webhooks/event-types'),
+  webhookEndpoints: () => request<{ data: readonly WebhookEndpoint[] }>('GET', '/v1/webhooks/endpoints'),
   createWebhookEndpoint: (body: { url: string; eventTypes: readonly string[] }, csrfToken: string) =>
-    request<WebhookEndpoint & { secret: string }>('POST', '/webhooks/endpoints', {
+    request<WebhookEndpoint & { secret: string }>('POST', '/v1/webhooks/endpoints', {
       body,
       csrfToken,
       idempotencyKey: crypto.randomUUID(),
@@ -247,51 +307,85 @@ export const api = {
   rotateWebhookSecret: (id: string, csrfToken: string) =>
     request<WebhookEndpoint & { secret: string }>(
       'POST',
-      `/webhooks/endpoints/${encodeURIComponent(id)}/rotate-secret`,
+      `/v1/webhooks/endpoints/${encodeURIComponent(id)}/rotate-secret`,
       { csrfToken, idempotencyKey: crypto.randomUUID() },
     ),
   changeWebhookEndpoint: (id: string, verb: 'enable' | 'disable', csrfToken: string) =>
-    request<WebhookEndpoint>('POST', `/webhooks/endpoints/${encodeURIComponent(id)}/${verb}`, {
+    request<WebhookEndpoint>('POST', `/v1/webhooks/endpoints/${encodeURIComponent(id)}/${verb}`, {
       csrfToken,
       idempotencyKey: crypto.randomUUID(),
     }),
   endpointDeliveries: (id: string) =>
     request<{ data: readonly WebhookDelivery[] }>(
       'GET',
-      `/webhooks/endpoints/${encodeURIComponent(id)}/deliveries`,
+      `/v1/webhooks/endpoints/${encodeURIComponent(id)}/deliveries`,
     ),
   paymentDeliveries: (paymentId: string) =>
     request<{ data: readonly WebhookDelivery[] }>(
       'GET',
-      `/webhooks/deliveries?paymentId=${encodeURIComponent(paymentId)}`,
+      `/v1/webhooks/deliveries?paymentId=${encodeURIComponent(paymentId)}`,
     ),
   resendDelivery: (id: string, csrfToken: string) =>
-    request<WebhookDelivery>('POST', `/webhooks/deliveries/${encodeURIComponent(id)}/retry`, {
+    request<WebhookDelivery>('POST', `/v1/webhooks/deliveries/${encodeURIComponent(id)}/retry`, {
       csrfToken,
       idempotencyKey: crypto.randomUUID(),
     }),
-  balance: () => request<{ balances: readonly Balance[] }>('GET', '/balance'),
-  volume: (days: number) => request<Volume>('GET', `/payments/volume?days=${days}`),
-  payment: (paymentId: string) => request<PaymentDetail>('GET', `/payments/${encodeURIComponent(paymentId)}`),
+  // The operator view (ADR 32): the admin API itself, with the operator's session.
+  merchants: () => request<{ data: readonly Merchant[] }>('GET', '/v1/admin/merchants'),
+  createMerchant: (body: { name: string; email?: string }, csrfToken: string) =>
+    request<{ merchantId: string; clientId: string; clientSecret: string; publishableKey: string }>(
+      'POST',
+      '/v1/admin/merchants',
+      { body, csrfToken },
+    ),
+  disableMerchant: (merchantId: string, csrfToken: string) =>
+    request<Merchant>('POST', `/v1/admin/merchants/${encodeURIComponent(merchantId)}/disable`, {
+      body: {},
+      csrfToken,
+    }),
+  adminClients: () => request<{ data: readonly AdminClient[] }>('GET', '/v1/admin/clients'),
+  changeAdminClient: (clientId: string, verb: 'disable' | 'enable', csrfToken: string) =>
+    request<AdminClient>('POST', `/v1/admin/clients/${encodeURIComponent(clientId)}/${verb}`, {
+      body: {},
+      csrfToken,
+    }),
+  deadLetters: () => request<{ data: readonly DeadLetter[] }>('GET', '/v1/admin/events/dead-letters'),
+  replayDeadLetter: (id: string, csrfToken: string) =>
+    request<{ id: string }>('POST', `/v1/admin/events/dead-letters/${encodeURIComponent(id)}/replay`, {
+      csrfToken,
+    }),
+  jobs: () => request<{ data: readonly JobRun[] }>('GET', '/v1/admin/settlement/runs?limit=100'),
+  reconciliationExceptions: () =>
+    request<{ data: readonly ReconciliationException[] }>('GET', '/v1/admin/reconciliation/exceptions'),
+  resolveException: (id: string, reason: string, csrfToken: string) =>
+    request<{ id: string; status: string }>(
+      'POST',
+      `/v1/admin/reconciliation/exceptions/${encodeURIComponent(id)}/resolve`,
+      { body: { reason }, csrfToken },
+    ),
+  balance: () => request<{ balances: readonly Balance[] }>('GET', '/v1/balance'),
+  volume: (days: number) => request<Volume>('GET', `/v1/payments/volume?days=${days}`),
+  payment: (paymentId: string) =>
+    request<PaymentDetail>('GET', `/v1/payments/${encodeURIComponent(paymentId)}`),
   timeline: (paymentId: string) =>
     request<{ currency: string; data: readonly TimelineEntry[] }>(
       'GET',
-      `/payments/${encodeURIComponent(paymentId)}/timeline`,
+      `/v1/payments/${encodeURIComponent(paymentId)}/timeline`,
     ),
   capture: (paymentId: string, amount: number, csrfToken: string, idempotencyKey: string) =>
-    request<Payment>('POST', `/payments/${encodeURIComponent(paymentId)}/capture`, {
+    request<Payment>('POST', `/v1/payments/${encodeURIComponent(paymentId)}/capture`, {
       body: { amount },
       csrfToken,
       idempotencyKey,
     }),
   void: (paymentId: string, csrfToken: string, idempotencyKey: string) =>
-    request<Payment>('POST', `/payments/${encodeURIComponent(paymentId)}/void`, {
+    request<Payment>('POST', `/v1/payments/${encodeURIComponent(paymentId)}/void`, {
       body: {},
       csrfToken,
       idempotencyKey,
     }),
   refund: (paymentId: string, amount: number, csrfToken: string, idempotencyKey: string) =>
-    request<Record<string, unknown>>('POST', `/payments/${encodeURIComponent(paymentId)}/refund`, {
+    request<Record<string, unknown>>('POST', `/v1/payments/${encodeURIComponent(paymentId)}/refund`, {
       body: { amount },
       csrfToken,
       idempotencyKey,
@@ -309,6 +403,10 @@ export function messageFor(error: unknown): string {
     }
     case 'insufficient_scope':
       return 'Your role cannot do this. Ask an owner of this account.';
+    case 'merchant_token_required':
+      return 'This page belongs to a merchant account; operators use the operator pages.';
+    case 'dead_letter_not_found':
+      return 'This event was replayed already.';
     case 'csrf_token_invalid':
     case 'session_expired':
       return 'Your session has ended. Please sign in again.';
