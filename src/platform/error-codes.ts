@@ -789,6 +789,13 @@ export const errorCatalogue = {
     'Run `npm run build:web` and restart.',
   ),
   asset_not_found: entry('platform', [404], 'no', 'No web app file has this name.', 'Reload the page.'),
+  dead_letter_not_found: entry(
+    'platform',
+    [404],
+    'no',
+    'No dead-lettered event waiting for replay has this id (it may have been replayed already).',
+    'List the dead letters again.',
+  ),
   internal_error: entry(
     'platform',
     [500],

@@ -2,6 +2,7 @@
 // session cookie and CSRF token as a browser would.
 import assert from 'node:assert/strict';
 import { systemClock } from '../../src/platform/clock.ts';
+import { newId } from '../../src/platform/ids.ts';
 import { createDashboardUserWith, type DashboardRole } from '../../src/modules/identity/index.ts';
 import type { TestServer } from './server.ts';
 
@@ -19,6 +20,33 @@ export async function createDashboardUser(
     { merchantId, email, role },
   );
   return { email, password: created.password };
+}
+
+/** A dashboard operator (ADR 32): no merchant; its session acts as an admin principal. */
+export async function createOperatorUser(server: TestServer): Promise<{ email: string; password: string }> {
+  userCount += 1;
+  const email = `operator-${userCount}-${Date.now()}@payflow.example`;
+  const created = await createDashboardUserWith(
+    { sql: server.database.sql, clock: systemClock },
+    { email, role: 'operator' },
+  );
+  return { email, password: created.password };
+}
+
+/** A dead letter of the `webhooks` group for an event in the log (the newest of this aggregate). */
+export async function deadLetterOf(
+  server: TestServer,
+  aggregateId: string,
+): Promise<{ id: string; eventId: string }> {
+  const [event] = await server.database.sql<{ position: bigint; event_id: string }[]>`
+    select position, event_id from events.log where aggregate_id = ${aggregateId}
+    order by position desc limit 1`;
+  assert.ok(event, `no event of ${aggregateId} in the log`);
+  const id = newId('dlq', Date.now());
+  await server.database.sql`
+    insert into events.dead_letters (id, consumer_group, position, error, attempts)
+    values (${id}, 'webhooks', ${event.position}, 'connect ECONNREFUSED 10.0.0.9:443 (seeded by the test)', 8)`;
+  return { id, eventId: event.event_id };
 }
 
 export interface DashboardSession {

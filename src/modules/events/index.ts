@@ -22,6 +22,8 @@ import { relayAll } from './infra/relay.ts';
 import type { BusTransport } from './infra/transport.ts';
 import { wakeableJob } from './infra/wakeable-job.ts';
 import { pruneEvents } from './infra/retention.ts';
+import type { RequestAuthenticator } from '../../platform/http/auth.ts';
+import { registerEventRoutes } from './http/routes.ts';
 
 /** How often the worker deletes events past EVENTS_RETENTION_DAYS. */
 const retentionIntervalMs = 10 * 60_000;
@@ -153,7 +155,7 @@ export const eventsModule: ModuleDefinition = {
     migrationsDirectory: new URL('./migrations', import.meta.url).pathname,
     commands: [dlqListCommand, dlqReplayCommand],
   },
-  async create(context) {
+  async create(context, faces) {
     const subscriptions = new Map<string, Subscription>();
     const settings = {
       maxAttempts: context.config.eventsMaxAttempts,
@@ -244,10 +246,14 @@ export const eventsModule: ModuleDefinition = {
         subscriptions.set(group, { group, types: [...types], handler });
       },
     };
+    const identity = faces['identity'] as { readonly authenticator: RequestAuthenticator } | undefined;
     return {
       name: 'events',
       face,
       jobs: [relay.job, consumers.job, retention],
+      registerRoutes(app) {
+        if (identity) registerEventRoutes(app, context.sql, identity.authenticator);
+      },
       async close() {
         await relay.close();
         await consumers.close();

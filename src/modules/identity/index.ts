@@ -29,6 +29,7 @@ import {
 import { registerAccessRoutes, registerIdentityRoutes } from './http/routes.ts';
 import { registerClientRoutes } from './http/client-routes.ts';
 import { registerMerchantClientRoutes } from './http/merchant-client-routes.ts';
+import { registerMerchantAdminRoutes } from './http/merchant-admin-routes.ts';
 import { identityCommands } from './cli.ts';
 import { dashboardUserCommands } from './dashboard-cli.ts';
 import { ensureDemoDashboardUser, ensureDemoMerchant } from './application/demo-merchant.ts';
@@ -235,7 +236,9 @@ export const identityModule: ModuleDefinition = {
       async registerRoutes(app) {
         await registerIdentityRoutes(app, dependencies);
         registerAccessRoutes(app, dependencies, authenticator);
-        registerClientRoutes(app, dependencies, authenticator);
+        // Admin routes take an admin token or an operator's dashboard session (ADR 32).
+        registerClientRoutes(app, dependencies, requestAuthenticator);
+        registerMerchantAdminRoutes(app, dependencies, requestAuthenticator);
         registerMerchantClientRoutes(app, dependencies, requestAuthenticator);
         registerDashboardRoutes(app, {
           sql,

@@ -3,8 +3,9 @@
 export interface SignedInUser {
   readonly id: string;
   readonly email: string;
-  readonly role: 'owner' | 'developer' | 'analyst';
-  readonly merchantId: string;
+  /** `operator` (ADR 32): PayFlow's own staff, no merchant; the /v1/admin routes decide. */
+  readonly role: 'owner' | 'developer' | 'analyst' | 'operator';
+  readonly merchantId: string | null;
   readonly merchantName: string;
   readonly scopes: readonly string[];
 }
@@ -135,6 +136,65 @@ export interface WebhookDelivery {
     readonly error: string | null;
     readonly succeeded: boolean;
   }[];
+}
+
+export interface Merchant {
+  readonly merchantId: string;
+  readonly name: string;
+  readonly email: string | null;
+  readonly status: 'active' | 'disabled';
+  readonly createdAt: string;
+  readonly disabledAt: string | null;
+  readonly disabledReason: string | null;
+  readonly activeClients: number;
+  readonly dashboardUsers: number;
+}
+
+export interface AdminClient extends ApiClient {
+  readonly merchantId: string | null;
+  readonly disabledReason: string | null;
+}
+
+export interface DeadLetter {
+  readonly id: string;
+  readonly topic: string;
+  readonly consumerGroup: string;
+  readonly eventId: string;
+  readonly type: string;
+  readonly aggregateId: string;
+  readonly error: string;
+  readonly attempts: number;
+  readonly deadAt: string;
+}
+
+export interface JobRun {
+  readonly id: string;
+  readonly job: string;
+  readonly parameters: string;
+  readonly status: string;
+  readonly chunksDone: number;
+  readonly itemsDone: number;
+  readonly readCount?: number;
+  readonly skipCount?: number;
+  readonly attempts: number;
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+  readonly lastError?: string;
+}
+
+export interface ReconciliationException {
+  readonly id: string;
+  readonly runId: string;
+  readonly line: number | null;
+  readonly outcome: string;
+  readonly reference: string | null;
+  readonly currency: string | null;
+  /** Sums: decimal strings of minor units (ADR 27). */
+  readonly expectedAmount: string | null;
+  readonly reportedAmount: string | null;
+  readonly detail: string | null;
+  readonly status: string;
+  readonly resolution: string | null;
 }
 
 export interface PaymentPage {
@@ -270,6 +330,39 @@ export const api = {
       csrfToken,
       idempotencyKey: crypto.randomUUID(),
     }),
+  // The operator view (ADR 32): the admin API itself, with the operator's session.
+  merchants: () => request<{ data: readonly Merchant[] }>('GET', '/v1/admin/merchants'),
+  createMerchant: (body: { name: string; email?: string }, csrfToken: string) =>
+    request<{ merchantId: string; clientId: string; clientSecret: string; publishableKey: string }>(
+      'POST',
+      '/v1/admin/merchants',
+      { body, csrfToken },
+    ),
+  disableMerchant: (merchantId: string, csrfToken: string) =>
+    request<Merchant>('POST', `/v1/admin/merchants/${encodeURIComponent(merchantId)}/disable`, {
+      body: {},
+      csrfToken,
+    }),
+  adminClients: () => request<{ data: readonly AdminClient[] }>('GET', '/v1/admin/clients'),
+  changeAdminClient: (clientId: string, verb: 'disable' | 'enable', csrfToken: string) =>
+    request<AdminClient>('POST', `/v1/admin/clients/${encodeURIComponent(clientId)}/${verb}`, {
+      body: {},
+      csrfToken,
+    }),
+  deadLetters: () => request<{ data: readonly DeadLetter[] }>('GET', '/v1/admin/events/dead-letters'),
+  replayDeadLetter: (id: string, csrfToken: string) =>
+    request<{ id: string }>('POST', `/v1/admin/events/dead-letters/${encodeURIComponent(id)}/replay`, {
+      csrfToken,
+    }),
+  jobs: () => request<{ data: readonly JobRun[] }>('GET', '/v1/admin/settlement/runs?limit=100'),
+  reconciliationExceptions: () =>
+    request<{ data: readonly ReconciliationException[] }>('GET', '/v1/admin/reconciliation/exceptions'),
+  resolveException: (id: string, reason: string, csrfToken: string) =>
+    request<{ id: string; status: string }>(
+      'POST',
+      `/v1/admin/reconciliation/exceptions/${encodeURIComponent(id)}/resolve`,
+      { body: { reason }, csrfToken },
+    ),
   balance: () => request<{ balances: readonly Balance[] }>('GET', '/balance'),
   volume: (days: number) => request<Volume>('GET', `/payments/volume?days=${days}`),
   payment: (paymentId: string) => request<PaymentDetail>('GET', `/payments/${encodeURIComponent(paymentId)}`),
@@ -309,6 +402,10 @@ export function messageFor(error: unknown): string {
     }
     case 'insufficient_scope':
       return 'Your role cannot do this. Ask an owner of this account.';
+    case 'merchant_token_required':
+      return 'This page belongs to a merchant account; operators use the operator pages.';
+    case 'dead_letter_not_found':
+      return 'This event was replayed already.';
     case 'csrf_token_invalid':
     case 'session_expired':
       return 'Your session has ended. Please sign in again.';

@@ -10,6 +10,7 @@ import { HomePage } from './home-page.tsx';
 import { Link, useLocation } from './navigation.tsx';
 import { PaymentPage } from './payment-page.tsx';
 import { PaymentsPage } from './payments-page.tsx';
+import { OperatorPage, operatorSections } from './operator-pages.tsx';
 
 export function DashboardApp() {
   const session = useQuery({ queryKey: ['session'], queryFn: api.session });
@@ -80,6 +81,10 @@ const paymentPath = /^\/dashboard\/payments\/(pay_[0-9a-z]{26})$/;
 /** The page for the current address; unknown addresses show home. */
 function CurrentPage({ session }: { readonly session: DashboardSession }) {
   const { path } = useLocation();
+  // Operator pages for anyone who asks: the admin API answers a merchant's session with 403, and the
+  // page shows that refusal. An operator has no merchant pages: every other address is Merchants.
+  if (path.startsWith('/dashboard/operator') || session.user.role === 'operator')
+    return <OperatorPage session={session} path={path} />;
   const payment = paymentPath.exec(path);
   if (payment?.[1]) return <PaymentPage key={payment[1]} session={session} paymentId={payment[1]} />;
   if (path === '/dashboard/payments') return <PaymentsPage session={session} />;
@@ -110,9 +115,18 @@ const sections = [
   },
 ];
 
+/** An operator's sections (ADR 32); Merchants is also where every other address lands. */
+const operatorNavigation = operatorSections.map((section, index) => ({
+  to: section.to,
+  name: section.name,
+  current: (path: string) =>
+    path === section.to || (index === 0 && !operatorSections.some((other) => other.to === path)),
+}));
+
 function SignedIn({ session }: { readonly session: DashboardSession }) {
   const queryClient = useQueryClient();
   const { path } = useLocation();
+  const navigation = session.user.role === 'operator' ? operatorNavigation : sections;
   const signOut = useMutation({
     mutationFn: () => api.signOut(session.csrfToken),
     onSettled: () => queryClient.resetQueries(),
@@ -122,7 +136,7 @@ function SignedIn({ session }: { readonly session: DashboardSession }) {
       <header>
         <span className="brand">PayFlow</span>
         <nav aria-label="Sections">
-          {sections.map((section) => (
+          {navigation.map((section) => (
             <Link key={section.to} to={section.to} current={section.current(path)}>
               {section.name}
             </Link>

@@ -9,7 +9,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, messageFor, type ApiClient, type DashboardSession, type WebhookEndpoint } from './api.ts';
 import { DeliveriesTable } from './webhook-deliveries.tsx';
 
-interface ShownSecret {
+export interface ShownSecret {
   readonly title: string;
   readonly id: string;
   readonly secret: string;
@@ -34,7 +34,13 @@ export function DevelopersPage({ session }: { readonly session: DashboardSession
   );
 }
 
-function SecretPanel({ secret, onDone }: { readonly secret: ShownSecret; readonly onDone: () => void }) {
+export function SecretPanel({
+  secret,
+  onDone,
+}: {
+  readonly secret: ShownSecret;
+  readonly onDone: () => void;
+}) {
   return (
     <section className="secret-panel" aria-labelledby="secret-heading" data-testid="secret-panel">
       <h2 id="secret-heading">{secret.title}</h2>

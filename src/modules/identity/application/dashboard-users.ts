@@ -47,12 +47,18 @@ export function generatePassword(): string {
 
 export async function createDashboardUser(
   dependencies: Dependencies,
-  input: { merchantId: string; email: string; role: string; password?: string | undefined },
-): Promise<{ userId: string; merchantId: string; email: string; role: DashboardRole; password: string }> {
+  input: { merchantId?: string | undefined; email: string; role: string; password?: string | undefined },
+): Promise<{
+  userId: string;
+  merchantId: string | undefined;
+  email: string;
+  role: DashboardRole;
+  password: string;
+}> {
   const email = normalizeEmail(input.email);
   if (!email) throw new DomainError('invalid_email', 422, 'email must be an email address.');
   if (!isDashboardRole(input.role))
-    throw new DomainError('invalid_role', 422, 'role must be one of owner, developer, analyst.');
+    throw new DomainError('invalid_role', 422, 'role must be one of owner, developer, analyst, operator.');
   const password = input.password ?? generatePassword();
   if (password.length < passwordLengthMin || password.length > passwordLengthMax)
     throw new DomainError(
@@ -60,7 +66,14 @@ export async function createDashboardUser(
       422,
       `password must be ${passwordLengthMin} to ${passwordLengthMax} characters.`,
     );
-  if (!(await merchantExists(dependencies.sql, input.merchantId)))
+  // An operator (ADR 32) belongs to no merchant; every other role to exactly one that exists.
+  const merchantId = input.role === 'operator' ? undefined : input.merchantId;
+  if (input.role === 'operator' && input.merchantId !== undefined)
+    throw new DomainError('invalid_role', 422, 'An operator belongs to no merchant: leave the merchant out.');
+  if (
+    input.role !== 'operator' &&
+    (merchantId === undefined || !(await merchantExists(dependencies.sql, merchantId)))
+  )
     throw new DomainError('merchant_not_found', 404, 'No merchant has this id.');
   const userId = newId('usr', dependencies.clock.now().getTime());
   try {
@@ -68,7 +81,7 @@ export async function createDashboardUser(
       dependencies.sql,
       {
         userId,
-        merchantId: input.merchantId,
+        merchantId,
         email,
         role: input.role,
         passwordHash: await hashClientSecret(password),
@@ -80,7 +93,7 @@ export async function createDashboardUser(
       throw new DomainError('email_taken', 409, 'A dashboard user with this email exists.');
     throw error;
   }
-  return { userId, merchantId: input.merchantId, email, role: input.role, password };
+  return { userId, merchantId, email, role: input.role, password };
 }
 
 export interface SignedIn {
@@ -90,7 +103,8 @@ export interface SignedIn {
   readonly expiresAt: Date;
   readonly user: {
     readonly userId: string;
-    readonly merchantId: string;
+    /** Undefined for an operator. */
+    readonly merchantId: string | undefined;
     readonly email: string;
     readonly role: DashboardRole;
   };

@@ -2,8 +2,10 @@
 // scope check is the one rule), and the sign-in lockout. Pure.
 import { merchantScopes } from './scopes.ts';
 
-export const dashboardRoles = ['owner', 'developer', 'analyst'] as const;
+export const dashboardRoles = ['owner', 'developer', 'analyst', 'operator'] as const;
 export type DashboardRole = (typeof dashboardRoles)[number];
+/** The merchant roles; `operator` (ADR 32) belongs to no merchant and acts as an admin. */
+export const merchantDashboardRoles = ['owner', 'developer', 'analyst'] as const;
 
 /**
  * Dashboard-only scopes (no API client holds them, so a merchant token cannot mint or rotate API
@@ -14,7 +16,9 @@ export const clientsWriteScope = 'clients:write';
 
 /**
  * owner: everything a merchant token can do, and the API clients. developer: payments, tokens,
- * webhooks and API clients, but no refunds (money leaving). analyst: reads only.
+ * webhooks and API clients, but no refunds (money leaving). analyst: reads only. operator: the
+ * admin scopes of the operator view (ADR 32) — not `admin:keys` nor `metrics:read`, which stay with
+ * admin API clients — and none of a merchant's.
  */
 export const dashboardScopes: Readonly<Record<DashboardRole, readonly string[]>> = {
   owner: [...merchantScopes, clientsReadScope, clientsWriteScope],
@@ -24,6 +28,7 @@ export const dashboardScopes: Readonly<Record<DashboardRole, readonly string[]>>
     clientsWriteScope,
   ],
   analyst: ['payments:read', 'balance:read', 'webhooks:read', 'tokens:read', clientsReadScope],
+  operator: ['admin:read', 'admin:settlement', 'admin:clients', 'admin:events'],
 };
 
 /** Failed sign-ins in a row that lock an account, and for how long. */

@@ -15,12 +15,16 @@ export const merchantScopes = [
 
 export const publishableScopes = ['tokens:create'] as const;
 
-/** Operator scopes: cross-merchant reads, settlement operations, key and client management. */
+/**
+ * Operator scopes: cross-merchant reads, settlement operations, key, merchant and client management,
+ * replaying dead-lettered events.
+ */
 export const adminScopes = [
   'admin:read',
   'admin:settlement',
   'admin:keys',
   'admin:clients',
+  'admin:events',
   'metrics:read',
 ] as const;
 

@@ -1,5 +1,6 @@
 // Operator routes for API clients (scope admin:clients): list them with their state, disable and
-// enable one. The same use cases as `payflow clients …`; the audit trail names the admin client.
+// enable one. The same use cases as `payflow clients …`; the audit trail names the admin client (or
+// the operator's dashboard user, ADR 32).
 import { Type } from 'typebox';
 import type { HttpApp } from '../../../platform/http/app.ts';
 import { principalOf, requireScopes, type RequestAuthenticator } from '../../../platform/http/auth.ts';
@@ -11,6 +12,7 @@ import {
 } from '../application/change-client-access.ts';
 import { listClients, type ClientAccessState } from '../infra/client-access-repository.ts';
 import type { IdentityDependencies } from '../infra/dependencies.ts';
+import { actorOf } from './merchant-admin-routes.ts';
 
 const ClientBody = Type.Object({
   clientId: Type.String(),
@@ -100,7 +102,7 @@ export function registerClientRoutes(
         preHandler: requireScopes(authenticator, 'admin:clients'),
       },
       async (request) => {
-        const actor = `client:${principalOf(request).clientId}`;
+        const actor = actorOf(principalOf(request).clientId);
         const input = { clientId: request.params.clientId, actor, reason: request.body.reason };
         return describeChange(await change(dependencies, input));
       },

@@ -39,8 +39,8 @@ const SignedIn = Type.Object({
     id: Type.String(),
     email: Type.String(),
     role: Type.Union(Object.keys(dashboardScopes).map((role) => Type.Literal(role))),
-    merchantId: Type.String(),
-    merchantName: Type.String(),
+    merchantId: Type.Union([Type.String(), Type.Null()], { description: 'null for an operator (ADR 32).' }),
+    merchantName: Type.String({ description: 'The merchant\'s name; "PayFlow operations" for an operator.' }),
     scopes: Type.Array(Type.String()),
   }),
   csrfToken: Type.String({ description: 'Send it as `X-CSRF-Token` on every change.' }),
@@ -52,15 +52,23 @@ export function registerDashboardRoutes(
 ): void {
   const { sql, clock } = options;
   const describe = async (
-    user: { userId: string; merchantId: string; email: string; role: keyof typeof dashboardScopes },
+    user: {
+      userId: string;
+      merchantId: string | undefined;
+      email: string;
+      role: keyof typeof dashboardScopes;
+    },
     csrfToken: string,
   ) => ({
     user: {
       id: user.userId,
       email: user.email,
       role: user.role,
-      merchantId: user.merchantId,
-      merchantName: (await findMerchantContact(sql, user.merchantId))?.name ?? '',
+      merchantId: user.merchantId ?? null,
+      merchantName:
+        user.merchantId === undefined
+          ? 'PayFlow operations'
+          : ((await findMerchantContact(sql, user.merchantId))?.name ?? ''),
       scopes: [...dashboardScopes[user.role]],
     },
     csrfToken,

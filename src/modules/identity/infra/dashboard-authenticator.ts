@@ -1,6 +1,6 @@
 // Requests from the dashboard carry a session cookie instead of a bearer token. This authenticator
 // accepts either: a bearer token goes to the bearer authenticator unchanged; a session cookie
-// becomes a merchant principal whose scopes are the user's role's (so every route's scope check
+// becomes a merchant principal (an admin one for an operator, ADR 32) whose scopes are the user's role's (so every route's scope check
 // enforces roles), and a state-changing request must also carry the session's CSRF token in
 // `X-CSRF-Token` (the cookie is SameSite=Strict too; the token is the second lock).
 import { timingSafeEqual } from 'node:crypto';
@@ -75,9 +75,10 @@ export function createDashboardAwareAuthenticator(
         403,
         'This change needs the X-CSRF-Token header of your dashboard session.',
       );
+    // An operator (ADR 32) is an admin principal: the /v1/admin routes' scope checks decide.
     return {
       clientId: session.userId,
-      role: 'merchant',
+      role: session.role === 'operator' ? 'admin' : 'merchant',
       merchantId: session.merchantId,
       scopes: new Set(dashboardScopes[session.role]),
     };

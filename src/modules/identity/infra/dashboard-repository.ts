@@ -4,7 +4,8 @@ import type { DashboardRole } from '../domain/dashboard-users.ts';
 
 export interface DashboardUser {
   readonly userId: string;
-  readonly merchantId: string;
+  /** Undefined for an operator (ADR 32). */
+  readonly merchantId: string | undefined;
   readonly email: string;
   readonly role: DashboardRole;
   readonly passwordHash: string;
@@ -14,7 +15,7 @@ export interface DashboardUser {
 
 interface UserRow {
   readonly user_id: string;
-  readonly merchant_id: string;
+  readonly merchant_id: string | null;
   readonly email: string;
   readonly role: DashboardRole;
   readonly password_hash: string;
@@ -24,7 +25,7 @@ interface UserRow {
 
 const toUser = (row: UserRow): DashboardUser => ({
   userId: row.user_id,
-  merchantId: row.merchant_id,
+  merchantId: row.merchant_id ?? undefined,
   email: row.email,
   role: row.role,
   passwordHash: row.password_hash,
@@ -34,12 +35,18 @@ const toUser = (row: UserRow): DashboardUser => ({
 
 export async function insertDashboardUser(
   sql: Queryable,
-  user: { userId: string; merchantId: string; email: string; role: DashboardRole; passwordHash: string },
+  user: {
+    userId: string;
+    merchantId: string | undefined;
+    email: string;
+    role: DashboardRole;
+    passwordHash: string;
+  },
   at: Date,
 ): Promise<void> {
   await sql`
     insert into identity.dashboard_users (user_id, merchant_id, email, role, password_hash, created_at)
-    values (${user.userId}, ${user.merchantId}, ${user.email}, ${user.role}, ${user.passwordHash}, ${at})`;
+    values (${user.userId}, ${user.merchantId ?? null}, ${user.email}, ${user.role}, ${user.passwordHash}, ${at})`;
 }
 
 export async function findDashboardUserByEmail(
@@ -47,8 +54,10 @@ export async function findDashboardUserByEmail(
   email: string,
 ): Promise<DashboardUser | undefined> {
   const [row] = await sql<UserRow[]>`
-    select user_id, merchant_id, email, role, password_hash, locked_until, disabled_at
-    from identity.dashboard_users where email = ${email}`;
+    select u.user_id, u.merchant_id, u.email, u.role, u.password_hash, u.locked_until,
+           coalesce(u.disabled_at, m.disabled_at) as disabled_at
+    from identity.dashboard_users u left join identity.merchants m using (merchant_id)
+    where u.email = ${email}`;
   return row ? toUser(row) : undefined;
 }
 
@@ -82,7 +91,8 @@ export async function insertDashboardSession(
 
 export interface ActiveSession {
   readonly userId: string;
-  readonly merchantId: string;
+  /** Undefined for an operator (ADR 32). */
+  readonly merchantId: string | undefined;
   readonly email: string;
   readonly role: DashboardRole;
   readonly csrfHash: string;
@@ -95,16 +105,18 @@ export async function findActiveSession(
   now: Date,
 ): Promise<ActiveSession | undefined> {
   const [row] = await sql<
-    { user_id: string; merchant_id: string; email: string; role: DashboardRole; csrf_hash: string }[]
+    { user_id: string; merchant_id: string | null; email: string; role: DashboardRole; csrf_hash: string }[]
   >`
     select u.user_id, u.merchant_id, u.email, u.role, s.csrf_hash
     from identity.dashboard_sessions s join identity.dashboard_users u using (user_id)
     where s.session_hash = ${sessionHash} and s.revoked_at is null and s.expires_at > ${now}
-      and u.disabled_at is null`;
+      and u.disabled_at is null
+      and (u.merchant_id is null or exists (
+        select 1 from identity.merchants m where m.merchant_id = u.merchant_id and m.disabled_at is null))`;
   return row
     ? {
         userId: row.user_id,
-        merchantId: row.merchant_id,
+        merchantId: row.merchant_id ?? undefined,
         email: row.email,
         role: row.role,
         csrfHash: row.csrf_hash,

@@ -17,10 +17,18 @@ import type { SecretSealer } from '../../../platform/secrets.ts';
 import type { EventEnvelope } from '../../events/index.ts';
 import { retryDelayAfter } from '../domain/retry-schedule.ts';
 import { signWebhook } from '../domain/webhook-signature.ts';
+import { signingSecrets, type DueDelivery } from '../domain/webhooks.ts';
 import {
   claimDueDeliveries,
+  countEndpointFailure,
+  disableFailingEndpoint,
+  failDelivery,
+  failPendingDeliveries,
   insertAttempt,
   insertDelivery,
+  insertNotice,
+  markDeliverySucceeded,
+  scheduleDeliveryRetry,
   subscribedEndpoints,
 } from '../infra/repository.ts';
 import { sendWebhook } from '../infra/sender.ts';
@@ -55,13 +63,13 @@ export async function fanOut(
   for (const endpoint of endpoints) {
     await insertDelivery(transaction, {
       id: newId('msg'),
-      endpoint_id: endpoint.id,
-      merchant_id: merchantId,
-      event_id: event.eventId,
-      event_type: event.type,
-      payment_id: typeof paymentId === 'string' ? paymentId : null,
+      endpointId: endpoint.id,
+      merchantId,
+      eventId: event.eventId,
+      eventType: event.type,
+      paymentId: typeof paymentId === 'string' ? paymentId : null,
       body,
-      created_at: now,
+      createdAt: now,
     });
   }
 }
@@ -77,27 +85,21 @@ export async function sendDueDeliveries(settings: DeliverySettings, signal: Abor
     const due = await claimDueDeliveries(settings.sql, settings.sealer, now, lease, sendBatchMax);
     if (due.length === 0) break;
     const traces = tracingEnabled()
-      ? await settings.traceContexts?.(due.map((delivery) => delivery.event_id)).catch(() => undefined)
+      ? await settings.traceContexts?.(due.map((delivery) => delivery.eventId)).catch(() => undefined)
       : undefined;
     await Promise.all(
       due.map((delivery) =>
         withSpan(
-          `webhook.deliver ${delivery.event_type}`,
+          `webhook.deliver ${delivery.eventType}`,
           {
             kind: SpanKind.CLIENT,
-            parent: contextFrom(traces?.get(delivery.event_id)),
-            attributes: { 'payflow.delivery_id': delivery.id, 'messaging.message.id': delivery.event_id },
+            parent: contextFrom(traces?.get(delivery.eventId)),
+            attributes: { 'payflow.delivery_id': delivery.id, 'messaging.message.id': delivery.eventId },
           },
           async (span) => {
             const attemptedAt = settings.now();
             const timestamp = Math.floor(attemptedAt.getTime() / 1000);
-            const secrets = [delivery.secret];
-            if (
-              delivery.previous_secret !== null &&
-              delivery.previous_secret_expires_at !== null &&
-              delivery.previous_secret_expires_at > attemptedAt
-            )
-              secrets.push(delivery.previous_secret);
+            const secrets = signingSecrets(delivery, attemptedAt);
             const result = await sendWebhook({
               url: delivery.url,
               body: delivery.body,
@@ -132,77 +134,69 @@ export async function sendDueDeliveries(settings: DeliverySettings, signal: Abor
 
 async function record(
   settings: DeliverySettings,
-  delivery: { id: string; endpoint_id: string; merchant_id: string; url: string; attempt_count: number },
+  delivery: Pick<DueDelivery, 'id' | 'endpointId' | 'merchantId' | 'url' | 'attemptCount'>,
   attemptedAt: Date,
   timestamp: number,
   result: Awaited<ReturnType<typeof sendWebhook>>,
   succeeded: boolean,
 ): Promise<void> {
-  const attemptNumber = delivery.attempt_count + 1;
+  const attemptNumber = delivery.attemptCount + 1;
   const now = settings.now();
   await settings.sql.begin(async (transaction) => {
     await insertAttempt(transaction, {
-      delivery_id: delivery.id,
-      attempt_number: attemptNumber,
-      attempted_at: attemptedAt,
-      webhook_timestamp: BigInt(timestamp),
-      status_code: result.statusCode ?? null,
-      latency_ms: result.latencyMs,
-      response_body: result.responseBody ?? null,
+      deliveryId: delivery.id,
+      attemptNumber,
+      attemptedAt,
+      webhookTimestamp: timestamp,
+      statusCode: result.statusCode ?? null,
+      latencyMs: result.latencyMs,
+      responseBody: result.responseBody ?? null,
       error: succeeded
         ? null
         : (result.error ?? `the endpoint answered ${result.statusCode ?? 'nothing'}`).slice(0, 1000),
       succeeded,
     });
     if (succeeded) {
-      await transaction`
-        update notifications.webhook_deliveries
-        set status = 'succeeded', attempt_count = ${attemptNumber}, next_attempt_at = null, updated_at = ${now}
-        where id = ${delivery.id}`;
-      await transaction`
-        update notifications.webhook_endpoints set failure_count = 0 where id = ${delivery.endpoint_id}`;
+      await markDeliverySucceeded(transaction, delivery, attemptNumber, now);
       return;
     }
-    await transaction`
-      update notifications.webhook_endpoints set failure_count = failure_count + 1
-      where id = ${delivery.endpoint_id}`;
+    await countEndpointFailure(transaction, delivery.endpointId);
     const delay = retryDelayAfter(settings.schedule, attemptNumber, (settings.random ?? Math.random)());
     if (delay !== undefined) {
-      await transaction`
-        update notifications.webhook_deliveries
-        set attempt_count = ${attemptNumber}, updated_at = ${now},
-            -- a delete meanwhile gave the delivery up: it stays failed
-            next_attempt_at = case when status = 'pending' then ${new Date(now.getTime() + delay)}::timestamptz end
-        where id = ${delivery.id}`;
+      await scheduleDeliveryRetry(
+        transaction,
+        delivery.id,
+        attemptNumber,
+        new Date(now.getTime() + delay),
+        now,
+      );
       return;
     }
-    await transaction`
-      update notifications.webhook_deliveries
-      set status = 'failed', attempt_count = ${attemptNumber}, next_attempt_at = null, updated_at = ${now}
-      where id = ${delivery.id}`;
-    const disabled = await transaction`
-      update notifications.webhook_endpoints
-      set enabled = false, updated_at = ${now},
-          disabled_reason = ${`delivery ${delivery.id} failed ${attemptNumber} times`}
-      where id = ${delivery.endpoint_id} and enabled`;
-    if (disabled.count === 0) return;
-    await transaction`
-      update notifications.webhook_deliveries set status = 'failed', next_attempt_at = null, updated_at = ${now}
-      where endpoint_id = ${delivery.endpoint_id} and status = 'pending' and id <> ${delivery.id}`;
+    await failDelivery(transaction, delivery.id, attemptNumber, now);
+    const disabled = await disableFailingEndpoint(
+      transaction,
+      delivery.endpointId,
+      `delivery ${delivery.id} failed ${attemptNumber} times`,
+      now,
+    );
+    if (!disabled) return;
+    await failPendingDeliveries(transaction, delivery.endpointId, now, delivery.id);
     const noticeId = newId('ntc');
-    await transaction`
-      insert into notifications.notices (id, merchant_id, kind, subject, body, created_at)
-      values (${noticeId}, ${delivery.merchant_id}, 'webhook_endpoint_disabled',
-              ${'Your PayFlow webhook endpoint was disabled'},
-              ${`Deliveries to ${delivery.url} (endpoint ${delivery.endpoint_id}) kept failing; after ${attemptNumber} attempts at delivery ${delivery.id} the endpoint was disabled.`},
-              ${now})`;
+    await insertNotice(transaction, {
+      id: noticeId,
+      merchantId: delivery.merchantId,
+      kind: 'webhook_endpoint_disabled',
+      subject: 'Your PayFlow webhook endpoint was disabled',
+      body: `Deliveries to ${delivery.url} (endpoint ${delivery.endpointId}) kept failing; after ${attemptNumber} attempts at delivery ${delivery.id} the endpoint was disabled.`,
+      createdAt: now,
+    });
     const emailed = await queueEndpointDisabledEmail(
       transaction,
       settings.merchantContact,
       {
         noticeId,
-        merchantId: delivery.merchant_id,
-        endpointId: delivery.endpoint_id,
+        merchantId: delivery.merchantId,
+        endpointId: delivery.endpointId,
         url: delivery.url,
         deliveryId: delivery.id,
         attempts: attemptNumber,
@@ -210,7 +204,7 @@ async function record(
       now,
     );
     settings.log.warn(
-      { endpointId: delivery.endpoint_id, merchantId: delivery.merchant_id, deliveryId: delivery.id },
+      { endpointId: delivery.endpointId, merchantId: delivery.merchantId, deliveryId: delivery.id },
       emailed
         ? 'webhook endpoint disabled after its last failed retry; merchant notice stored and email queued'
         : 'webhook endpoint disabled after its last failed retry; merchant notice stored (no merchant email)',

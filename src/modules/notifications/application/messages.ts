@@ -26,12 +26,13 @@ import {
 import { retryDelayAfter } from '../domain/retry-schedule.ts';
 import {
   claimDueMessages,
+  eraseReceiptRecipients as eraseRecipients,
   insertMessage,
   markFailed,
   markSent,
   markStored,
   scheduleRetry,
-  type MessageRow,
+  type QueuedMessage,
 } from '../infra/message-repository.ts';
 import type { MessageTransport, SendOutcome } from '../infra/message-transports.ts';
 
@@ -115,16 +116,7 @@ export async function eraseReceiptRecipients(
   paymentId: string,
   now: Date,
 ): Promise<void> {
-  await transaction`
-    update notifications.messages set
-      recipient = '[erased]',
-      erased_at = ${now},
-      status = case when status = 'queued' then 'failed' else status end,
-      last_error = case when status = 'queued' then 'payer data erased before sending' else last_error end,
-      next_attempt_at = null,
-      updated_at = ${now}
-    where merchant_id = ${merchantId} and source_id = ${paymentId} and kind = 'payment_receipt'
-      and erased_at is null`;
+  await eraseRecipients(transaction, merchantId, paymentId, now);
 }
 
 /**
@@ -165,14 +157,14 @@ export interface MessageSettings {
   readonly random?: () => number;
 }
 
-export function maskedRecipient(message: Pick<MessageRow, 'channel' | 'recipient'>): string {
+export function maskedRecipient(message: Pick<QueuedMessage, 'channel' | 'recipient'>): string {
   return message.channel === 'email'
     ? maskEmailAddress(message.recipient)
     : maskPhoneNumber(message.recipient);
 }
 
 /** A server's error may quote the address (`550 <jane@example.com> unknown`): logs show it masked. */
-function maskedError(message: Pick<MessageRow, 'channel' | 'recipient'>, error: string): string {
+function maskedError(message: Pick<QueuedMessage, 'channel' | 'recipient'>, error: string): string {
   return error.split(message.recipient).join(maskedRecipient(message));
 }
 
@@ -192,12 +184,12 @@ export async function sendDueMessages(settings: MessageSettings, signal: AbortSi
   return handled;
 }
 
-async function sendOne(settings: MessageSettings, message: MessageRow): Promise<void> {
+async function sendOne(settings: MessageSettings, message: QueuedMessage): Promise<void> {
   const logged = {
     messageId: message.id,
     channel: message.channel,
     kind: message.kind,
-    merchantId: message.merchant_id,
+    merchantId: message.merchantId,
     recipient: maskedRecipient(message),
   };
   const transport = settings.transports[message.channel];
@@ -219,11 +211,11 @@ async function sendOne(settings: MessageSettings, message: MessageRow): Promise<
 
 async function recordOutcome(
   settings: MessageSettings,
-  message: MessageRow,
+  message: QueuedMessage,
   outcome: SendOutcome,
   logged: Record<string, unknown>,
 ): Promise<void> {
-  const attempts = message.attempt_count + 1;
+  const attempts = message.attemptCount + 1;
   const now = settings.now();
   if (outcome.type === 'sent') {
     await markSent(settings.sql, message.id, attempts, now);

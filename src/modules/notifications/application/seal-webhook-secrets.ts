@@ -4,7 +4,12 @@
 // nor seal with different keys. Idempotent: with nothing in clear it only checks the key.
 import type { Sql } from '../../../platform/db/client.ts';
 import { wrongSecretsKeyError, type SecretSealer } from '../../../platform/secrets.ts';
-import { secretBinding } from '../infra/repository.ts';
+import {
+  lockClearSecrets,
+  newestSealedSecret,
+  replaceClearSecrets,
+  secretBinding,
+} from '../infra/repository.ts';
 
 const sealAdvisoryLockKey = 7_310_200_601;
 
@@ -13,33 +18,25 @@ export async function sealClearWebhookSecrets(sql: Sql, sealer: SecretSealer): P
   return sql.begin(async (transaction) => {
     await transaction`select pg_advisory_xact_lock(${sealAdvisoryLockKey})`;
     // Before sealing anything: a process holding the wrong key must not add values only it can open.
-    const [newest] = await transaction<{ id: string; secret_sealed: string }[]>`
-      select id, secret_sealed from notifications.webhook_endpoints
-      where secret_sealed is not null order by updated_at desc, id desc limit 1`;
+    const newest = await newestSealedSecret(transaction);
     if (newest) {
       try {
-        sealer.unseal(newest.secret_sealed, secretBinding(newest.id, 'secret_sealed'));
+        sealer.unseal(newest.sealed, secretBinding(newest.endpointId, 'secret_sealed'));
       } catch (error) {
-        throw wrongSecretsKeyError(`the webhook secret of endpoint ${newest.id}`, error);
+        throw wrongSecretsKeyError(`the webhook secret of endpoint ${newest.endpointId}`, error);
       }
     }
-    const clear = await transaction<{ id: string; secret: string | null; previous_secret: string | null }[]>`
-      select id, secret, previous_secret from notifications.webhook_endpoints
-      where secret is not null or previous_secret is not null
-      order by id for update`;
-    for (const row of clear) {
-      const secretSealed =
-        row.secret === null ? null : sealer.seal(row.secret, secretBinding(row.id, 'secret_sealed'));
-      const previousSealed =
-        row.previous_secret === null
+    const clear = await lockClearSecrets(transaction);
+    for (const endpoint of clear) {
+      const id = endpoint.endpointId;
+      await replaceClearSecrets(
+        transaction,
+        id,
+        endpoint.secret === null ? null : sealer.seal(endpoint.secret, secretBinding(id, 'secret_sealed')),
+        endpoint.previousSecret === null
           ? null
-          : sealer.seal(row.previous_secret, secretBinding(row.id, 'previous_secret_sealed'));
-      await transaction`
-        update notifications.webhook_endpoints
-        set secret_sealed = coalesce(${secretSealed}::text, secret_sealed), secret = null,
-            previous_secret_sealed = coalesce(${previousSealed}::text, previous_secret_sealed),
-            previous_secret = null
-        where id = ${row.id}`;
+          : sealer.seal(endpoint.previousSecret, secretBinding(id, 'previous_secret_sealed')),
+      );
     }
     return clear.length;
   });

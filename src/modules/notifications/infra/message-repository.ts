@@ -1,11 +1,12 @@
 // SQL of notifications.messages: queue (once per kind, channel and source), claim due messages under a
-// lease, and record each outcome.
+// lease, record each outcome, and erase a payer's address. Rows are snake_case here only; callers get
+// a QueuedMessage.
 import type { Queryable } from '../../../platform/db/client.ts';
 import type { MessageChannel, MessageKind, NewMessage } from '../domain/messages.ts';
 
 export type MessageStatus = 'queued' | 'sent' | 'failed' | 'stored';
 
-export interface MessageRow {
+interface MessageRow {
   id: string;
   channel: MessageChannel;
   merchant_id: string;
@@ -21,6 +22,28 @@ export interface MessageRow {
   created_at: Date;
   updated_at: Date;
   sent_at: Date | null;
+}
+
+/** A message claimed for sending. */
+export interface QueuedMessage extends NewMessage {
+  readonly id: string;
+  readonly status: MessageStatus;
+  readonly attemptCount: number;
+}
+
+function queuedMessageOf(row: MessageRow): QueuedMessage {
+  return {
+    id: row.id,
+    channel: row.channel,
+    kind: row.kind,
+    merchantId: row.merchant_id,
+    sourceId: row.source_id,
+    recipient: row.recipient,
+    subject: row.subject,
+    body: row.body,
+    status: row.status,
+    attemptCount: row.attempt_count,
+  };
 }
 
 /** Queues the message, due now; false when one for the same (kind, channel, source) exists. */
@@ -49,8 +72,8 @@ export async function claimDueMessages(
   now: Date,
   leaseUntil: Date,
   limit: number,
-): Promise<MessageRow[]> {
-  return sql<MessageRow[]>`
+): Promise<QueuedMessage[]> {
+  const rows = await sql<MessageRow[]>`
     with due as (
       select id from notifications.messages
       where status = 'queued' and next_attempt_at <= ${now}
@@ -61,6 +84,7 @@ export async function claimDueMessages(
     update notifications.messages message set next_attempt_at = ${leaseUntil}
     from due where message.id = due.id
     returning message.*`;
+  return rows.map(queuedMessageOf);
 }
 
 export async function markSent(sql: Queryable, id: string, attemptCount: number, now: Date): Promise<void> {
@@ -105,4 +129,26 @@ export async function scheduleRetry(
     set attempt_count = ${attemptCount}, next_attempt_at = ${nextAttemptAt}, last_error = ${error},
         updated_at = ${now}
     where id = ${id}`;
+}
+
+/**
+ * The payment's receipts lose their recipient ('[erased]'); one not sent yet is failed, so it is
+ * never sent.
+ */
+export async function eraseReceiptRecipients(
+  sql: Queryable,
+  merchantId: string,
+  paymentId: string,
+  now: Date,
+): Promise<void> {
+  await sql`
+    update notifications.messages set
+      recipient = '[erased]',
+      erased_at = ${now},
+      status = case when status = 'queued' then 'failed' else status end,
+      last_error = case when status = 'queued' then 'payer data erased before sending' else last_error end,
+      next_attempt_at = null,
+      updated_at = ${now}
+    where merchant_id = ${merchantId} and source_id = ${paymentId} and kind = 'payment_receipt'
+      and erased_at is null`;
 }

@@ -1,10 +1,18 @@
-// SQL of the notifications schema. Every merchant-facing read is scoped by merchant id. Signing
-// secrets are written only sealed (ADR 16) and unsealed only where a caller needs them.
+// SQL of the notifications schema's webhook tables. Every merchant-facing read is scoped by merchant
+// id. Signing secrets are written only sealed (ADR 16) and unsealed only where a caller needs them.
+// Rows are snake_case here and nowhere else: every function answers in the domain's names
+// (domain/webhooks.ts).
 import type { Queryable } from '../../../platform/db/client.ts';
 import type { SealBinding, SecretSealer } from '../../../platform/secrets.ts';
+import type {
+  DeliveryAttempt,
+  DeliveryStatus,
+  DueDelivery,
+  WebhookDelivery,
+  WebhookEndpoint,
+} from '../domain/webhooks.ts';
 
-/** An endpoint without its secrets (see currentSecret and claimDueDeliveries for those). */
-export interface EndpointRow {
+interface EndpointRow {
   id: string;
   merchant_id: string;
   url: string;
@@ -17,23 +25,22 @@ export interface EndpointRow {
   updated_at: Date;
 }
 
-export interface DeliveryRow {
+interface DeliveryRow {
   id: string;
   endpoint_id: string;
   merchant_id: string;
   event_id: string;
   event_type: string;
-  /** The payment the event is about (its payload's paymentId), if any. */
   payment_id: string | null;
   body: string;
-  status: 'pending' | 'succeeded' | 'failed';
+  status: DeliveryStatus;
   attempt_count: number;
   next_attempt_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
 
-export interface AttemptRow {
+interface AttemptRow {
   delivery_id: string;
   attempt_number: number;
   attempted_at: Date;
@@ -45,10 +52,58 @@ export interface AttemptRow {
   succeeded: boolean;
 }
 
+type SecretColumn = 'secret_sealed' | 'previous_secret_sealed';
+
+function endpointOf(row: EndpointRow): WebhookEndpoint {
+  return {
+    id: row.id,
+    merchantId: row.merchant_id,
+    url: row.url,
+    eventTypes: row.event_types,
+    previousSecretExpiresAt: row.previous_secret_expires_at,
+    enabled: row.enabled,
+    disabledReason: row.disabled_reason,
+    failureCount: row.failure_count,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function deliveryOf(row: DeliveryRow): WebhookDelivery {
+  return {
+    id: row.id,
+    endpointId: row.endpoint_id,
+    merchantId: row.merchant_id,
+    eventId: row.event_id,
+    eventType: row.event_type,
+    paymentId: row.payment_id,
+    body: row.body,
+    status: row.status,
+    attemptCount: row.attempt_count,
+    nextAttemptAt: row.next_attempt_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function attemptOf(row: AttemptRow): DeliveryAttempt {
+  return {
+    deliveryId: row.delivery_id,
+    attemptNumber: row.attempt_number,
+    attemptedAt: row.attempted_at,
+    webhookTimestamp: Number(row.webhook_timestamp),
+    statusCode: row.status_code,
+    latencyMs: row.latency_ms,
+    responseBody: row.response_body,
+    error: row.error,
+    succeeded: row.succeeded,
+  };
+}
+
 export const endpointsTable = 'notifications.webhook_endpoints';
 
 /** Where an endpoint's sealed secret belongs: it opens only in this row and column. */
-export function secretBinding(id: string, column: 'secret_sealed' | 'previous_secret_sealed'): SealBinding {
+export function secretBinding(id: string, column: SecretColumn): SealBinding {
   return { table: endpointsTable, id, column };
 }
 
@@ -56,7 +111,7 @@ export function secretBinding(id: string, column: 'secret_sealed' | 'previous_se
 function openSecret(
   sealer: SecretSealer,
   id: string,
-  column: 'secret_sealed' | 'previous_secret_sealed',
+  column: SecretColumn,
   sealed: string | null,
   clear: string | null,
 ): string | null {
@@ -66,22 +121,29 @@ function openSecret(
 const endpointColumns = `id, merchant_id, url, event_types, previous_secret_expires_at, enabled,
   disabled_reason, failure_count, created_at, updated_at`;
 
+export interface NewEndpoint {
+  readonly id: string;
+  readonly merchantId: string;
+  readonly url: string;
+  readonly eventTypes: readonly string[];
+  /** Stored sealed. */
+  readonly secret: string;
+  readonly createdAt: Date;
+}
+
 export async function insertEndpoint(
   sql: Queryable,
   sealer: SecretSealer,
-  row: Omit<
-    EndpointRow,
-    'previous_secret_expires_at' | 'enabled' | 'disabled_reason' | 'failure_count' | 'updated_at'
-  > & { secret: string },
-): Promise<EndpointRow> {
-  const sealed = sealer.seal(row.secret, secretBinding(row.id, 'secret_sealed'));
+  endpoint: NewEndpoint,
+): Promise<WebhookEndpoint> {
+  const sealed = sealer.seal(endpoint.secret, secretBinding(endpoint.id, 'secret_sealed'));
   const [inserted] = await sql<EndpointRow[]>`
     insert into notifications.webhook_endpoints
       (id, merchant_id, url, event_types, secret_sealed, created_at, updated_at)
-    values (${row.id}, ${row.merchant_id}, ${row.url}, ${sql.array(row.event_types)}, ${sealed},
-            ${row.created_at}, ${row.created_at})
+    values (${endpoint.id}, ${endpoint.merchantId}, ${endpoint.url}, ${sql.array([...endpoint.eventTypes])},
+            ${sealed}, ${endpoint.createdAt}, ${endpoint.createdAt})
     returning ${sql.unsafe(endpointColumns)}`;
-  return inserted!;
+  return endpointOf(inserted!);
 }
 
 /** The endpoint's current signing secret, unsealed; undefined if there is no such endpoint. */
@@ -103,17 +165,18 @@ export async function findEndpoint(
   sql: Queryable,
   merchantId: string,
   id: string,
-): Promise<EndpointRow | undefined> {
+): Promise<WebhookEndpoint | undefined> {
   const [row] = await sql<EndpointRow[]>`
     select ${sql.unsafe(endpointColumns)} from notifications.webhook_endpoints
     where id = ${id} and merchant_id = ${merchantId} and deleted_at is null`;
-  return row;
+  return row && endpointOf(row);
 }
 
-export async function listEndpoints(sql: Queryable, merchantId: string): Promise<EndpointRow[]> {
-  return sql<EndpointRow[]>`
+export async function listEndpoints(sql: Queryable, merchantId: string): Promise<WebhookEndpoint[]> {
+  const rows = await sql<EndpointRow[]>`
     select ${sql.unsafe(endpointColumns)} from notifications.webhook_endpoints
     where merchant_id = ${merchantId} and deleted_at is null order by id`;
+  return rows.map(endpointOf);
 }
 
 /** Soft-deletes the endpoint and gives up its pending deliveries; false if there was none. */
@@ -127,10 +190,21 @@ export async function deleteEndpoint(
     update notifications.webhook_endpoints set deleted_at = ${now}, updated_at = ${now}
     where id = ${id} and merchant_id = ${merchantId} and deleted_at is null`;
   if (deleted.count === 0) return false;
+  await failPendingDeliveries(sql, id, now);
+  return true;
+}
+
+/** The endpoint's pending deliveries fail (except `exceptId`): nothing more is sent for them. */
+export async function failPendingDeliveries(
+  sql: Queryable,
+  endpointId: string,
+  now: Date,
+  exceptId?: string,
+): Promise<void> {
   await sql`
     update notifications.webhook_deliveries set status = 'failed', next_attempt_at = null, updated_at = ${now}
-    where endpoint_id = ${id} and status = 'pending'`;
-  return true;
+    where endpoint_id = ${endpointId} and status = 'pending'
+      and (${exceptId ?? null}::text is null or id <> ${exceptId ?? null}::text)`;
 }
 
 /**
@@ -146,7 +220,7 @@ export async function rotateSecret(
   secret: string,
   graceUntil: Date,
   now: Date,
-): Promise<EndpointRow | undefined> {
+): Promise<WebhookEndpoint | undefined> {
   const [current] = await sql<{ secret: string | null; secret_sealed: string | null }[]>`
     select secret, secret_sealed from notifications.webhook_endpoints
     where id = ${id} and merchant_id = ${merchantId} and deleted_at is null
@@ -162,7 +236,7 @@ export async function rotateSecret(
         updated_at = ${now}
     where id = ${id} and merchant_id = ${merchantId} and deleted_at is null
     returning ${sql.unsafe(endpointColumns)}`;
-  return row;
+  return row && endpointOf(row);
 }
 
 /**
@@ -174,13 +248,13 @@ export async function enableEndpoint(
   merchantId: string,
   id: string,
   now: Date,
-): Promise<EndpointRow | undefined> {
+): Promise<WebhookEndpoint | undefined> {
   const [row] = await sql<EndpointRow[]>`
     update notifications.webhook_endpoints
     set enabled = true, disabled_reason = null, failure_count = 0, updated_at = ${now}
     where id = ${id} and merchant_id = ${merchantId} and deleted_at is null
     returning ${sql.unsafe(endpointColumns)}`;
-  return row;
+  return row && endpointOf(row);
 }
 
 /**
@@ -192,13 +266,27 @@ export async function disableEndpoint(
   merchantId: string,
   id: string,
   now: Date,
-): Promise<EndpointRow | undefined> {
+): Promise<WebhookEndpoint | undefined> {
   const [row] = await sql<EndpointRow[]>`
     update notifications.webhook_endpoints
     set enabled = false, disabled_reason = 'disabled by the merchant', updated_at = ${now}
     where id = ${id} and merchant_id = ${merchantId} and deleted_at is null
     returning ${sql.unsafe(endpointColumns)}`;
-  return row;
+  return row && endpointOf(row);
+}
+
+/** Disables an enabled endpoint whose deliveries kept failing; false if it was not enabled. */
+export async function disableFailingEndpoint(
+  sql: Queryable,
+  endpointId: string,
+  reason: string,
+  now: Date,
+): Promise<boolean> {
+  const disabled = await sql`
+    update notifications.webhook_endpoints
+    set enabled = false, updated_at = ${now}, disabled_reason = ${reason}
+    where id = ${endpointId} and enabled`;
+  return disabled.count > 0;
 }
 
 /** Enabled endpoints of the merchant that want the event type. */
@@ -206,27 +294,28 @@ export async function subscribedEndpoints(
   sql: Queryable,
   merchantId: string,
   type: string,
-): Promise<EndpointRow[]> {
-  return sql<EndpointRow[]>`
+): Promise<WebhookEndpoint[]> {
+  const rows = await sql<EndpointRow[]>`
     select ${sql.unsafe(endpointColumns)} from notifications.webhook_endpoints
     where merchant_id = ${merchantId} and deleted_at is null and enabled and ${type} = any(event_types)
     order by id`;
+  return rows.map(endpointOf);
 }
 
+export type NewDelivery = Pick<
+  WebhookDelivery,
+  'id' | 'endpointId' | 'merchantId' | 'eventId' | 'eventType' | 'paymentId' | 'body' | 'createdAt'
+>;
+
 /** One delivery per (endpoint, event): a redelivered event adds nothing. */
-export async function insertDelivery(
-  sql: Queryable,
-  row: Pick<
-    DeliveryRow,
-    'id' | 'endpoint_id' | 'merchant_id' | 'event_id' | 'event_type' | 'payment_id' | 'body' | 'created_at'
-  >,
-): Promise<void> {
+export async function insertDelivery(sql: Queryable, delivery: NewDelivery): Promise<void> {
   await sql`
     insert into notifications.webhook_deliveries
       (id, endpoint_id, merchant_id, event_id, event_type, payment_id, body, status, next_attempt_at,
        created_at, updated_at)
-    values (${row.id}, ${row.endpoint_id}, ${row.merchant_id}, ${row.event_id}, ${row.event_type},
-            ${row.payment_id}, ${row.body}, 'pending', ${row.created_at}, ${row.created_at}, ${row.created_at})
+    values (${delivery.id}, ${delivery.endpointId}, ${delivery.merchantId}, ${delivery.eventId},
+            ${delivery.eventType}, ${delivery.paymentId}, ${delivery.body}, 'pending', ${delivery.createdAt},
+            ${delivery.createdAt}, ${delivery.createdAt})
     on conflict (endpoint_id, event_id) do nothing`;
 }
 
@@ -240,14 +329,7 @@ export async function claimDueDeliveries(
   now: Date,
   leaseUntil: Date,
   limit: number,
-): Promise<
-  (DeliveryRow & {
-    url: string;
-    secret: string;
-    previous_secret: string | null;
-    previous_secret_expires_at: Date | null;
-  })[]
-> {
+): Promise<DueDelivery[]> {
   const rows = await sql<
     (DeliveryRow & {
       url: string;
@@ -274,46 +356,116 @@ export async function claimDueDeliveries(
     where delivery.id = due.id and endpoint.id = delivery.endpoint_id
     returning delivery.*, endpoint.url, endpoint.secret, endpoint.secret_sealed, endpoint.previous_secret,
               endpoint.previous_secret_sealed, endpoint.previous_secret_expires_at`;
-  return rows.map(({ secret_sealed, previous_secret_sealed, ...row }) => ({
-    ...row,
-    secret: openSecret(sealer, row.endpoint_id, 'secret_sealed', secret_sealed, row.secret)!,
-    previous_secret: openSecret(
+  return rows.map((row) => ({
+    ...deliveryOf(row),
+    url: row.url,
+    secret: openSecret(sealer, row.endpoint_id, 'secret_sealed', row.secret_sealed, row.secret)!,
+    previousSecret: openSecret(
       sealer,
       row.endpoint_id,
       'previous_secret_sealed',
-      previous_secret_sealed,
+      row.previous_secret_sealed,
       row.previous_secret,
     ),
+    previousSecretExpiresAt: row.previous_secret_expires_at,
   }));
 }
 
-export async function insertAttempt(sql: Queryable, row: AttemptRow): Promise<void> {
+export async function insertAttempt(sql: Queryable, attempt: DeliveryAttempt): Promise<void> {
   await sql`
     insert into notifications.webhook_attempts
       (delivery_id, attempt_number, attempted_at, webhook_timestamp, status_code, latency_ms,
        response_body, error, succeeded)
-    values (${row.delivery_id}, ${row.attempt_number}, ${row.attempted_at}, ${row.webhook_timestamp},
-            ${row.status_code}, ${row.latency_ms}, ${row.response_body}, ${row.error}, ${row.succeeded})`;
+    values (${attempt.deliveryId}, ${attempt.attemptNumber}, ${attempt.attemptedAt},
+            ${BigInt(attempt.webhookTimestamp)}, ${attempt.statusCode}, ${attempt.latencyMs},
+            ${attempt.responseBody}, ${attempt.error}, ${attempt.succeeded})`;
+}
+
+/** The attempt succeeded: the delivery is done and its endpoint's failure count starts again. */
+export async function markDeliverySucceeded(
+  sql: Queryable,
+  delivery: Pick<WebhookDelivery, 'id' | 'endpointId'>,
+  attemptCount: number,
+  now: Date,
+): Promise<void> {
+  await sql`
+    update notifications.webhook_deliveries
+    set status = 'succeeded', attempt_count = ${attemptCount}, next_attempt_at = null, updated_at = ${now}
+    where id = ${delivery.id}`;
+  await sql`
+    update notifications.webhook_endpoints set failure_count = 0 where id = ${delivery.endpointId}`;
+}
+
+export async function countEndpointFailure(sql: Queryable, endpointId: string): Promise<void> {
+  await sql`
+    update notifications.webhook_endpoints set failure_count = failure_count + 1
+    where id = ${endpointId}`;
+}
+
+/** The next attempt after a failed one; a delete meanwhile gave the delivery up: it stays failed. */
+export async function scheduleDeliveryRetry(
+  sql: Queryable,
+  id: string,
+  attemptCount: number,
+  nextAttemptAt: Date,
+  now: Date,
+): Promise<void> {
+  await sql`
+    update notifications.webhook_deliveries
+    set attempt_count = ${attemptCount}, updated_at = ${now},
+        next_attempt_at = case when status = 'pending' then ${nextAttemptAt}::timestamptz end
+    where id = ${id}`;
+}
+
+/** The last retry failed: the delivery fails for good (a manual retry may still send it). */
+export async function failDelivery(
+  sql: Queryable,
+  id: string,
+  attemptCount: number,
+  now: Date,
+): Promise<void> {
+  await sql`
+    update notifications.webhook_deliveries
+    set status = 'failed', attempt_count = ${attemptCount}, next_attempt_at = null, updated_at = ${now}
+    where id = ${id}`;
+}
+
+export interface NewNotice {
+  readonly id: string;
+  readonly merchantId: string;
+  readonly kind: 'webhook_endpoint_disabled';
+  readonly subject: string;
+  readonly body: string;
+  readonly createdAt: Date;
+}
+
+/** A notice for the merchant (shown in the dashboard). */
+export async function insertNotice(sql: Queryable, notice: NewNotice): Promise<void> {
+  await sql`
+    insert into notifications.notices (id, merchant_id, kind, subject, body, created_at)
+    values (${notice.id}, ${notice.merchantId}, ${notice.kind}, ${notice.subject}, ${notice.body},
+            ${notice.createdAt})`;
 }
 
 export async function findDelivery(
   sql: Queryable,
   merchantId: string,
   id: string,
-): Promise<DeliveryRow | undefined> {
+): Promise<WebhookDelivery | undefined> {
   const [row] = await sql<DeliveryRow[]>`
     select * from notifications.webhook_deliveries where id = ${id} and merchant_id = ${merchantId}`;
-  return row;
+  return row && deliveryOf(row);
 }
 
 export async function listDeliveries(
   sql: Queryable,
   endpointId: string,
   limit: number,
-): Promise<DeliveryRow[]> {
-  return sql<DeliveryRow[]>`
+): Promise<WebhookDelivery[]> {
+  const rows = await sql<DeliveryRow[]>`
     select * from notifications.webhook_deliveries where endpoint_id = ${endpointId}
     order by created_at desc, id desc limit ${limit}`;
+  return rows.map(deliveryOf);
 }
 
 /** The merchant's latest deliveries of events about one payment, newest first. */
@@ -322,26 +474,64 @@ export async function listPaymentDeliveries(
   merchantId: string,
   paymentId: string,
   limit: number,
-): Promise<DeliveryRow[]> {
-  return sql<DeliveryRow[]>`
+): Promise<WebhookDelivery[]> {
+  const rows = await sql<DeliveryRow[]>`
     select * from notifications.webhook_deliveries
     where merchant_id = ${merchantId} and payment_id = ${paymentId}
     order by created_at desc, id desc limit ${limit}`;
+  return rows.map(deliveryOf);
 }
 
-export async function attemptsOf(sql: Queryable, deliveryIds: readonly string[]): Promise<AttemptRow[]> {
+export async function attemptsOf(sql: Queryable, deliveryIds: readonly string[]): Promise<DeliveryAttempt[]> {
   if (deliveryIds.length === 0) return [];
-  return sql<AttemptRow[]>`
+  const rows = await sql<AttemptRow[]>`
     select * from notifications.webhook_attempts where delivery_id = any(${sql.array([...deliveryIds])})
     order by delivery_id, attempt_number`;
+  return rows.map(attemptOf);
 }
 
 /** Makes the delivery pending and due now (a manual retry; the same webhook-id). */
-export async function scheduleDeliveryNow(sql: Queryable, id: string, now: Date): Promise<DeliveryRow> {
+export async function scheduleDeliveryNow(sql: Queryable, id: string, now: Date): Promise<WebhookDelivery> {
   const [row] = await sql<DeliveryRow[]>`
     update notifications.webhook_deliveries
     set status = 'pending', next_attempt_at = ${now}, updated_at = ${now}
     where id = ${id} returning *`;
   if (!row) throw new Error(`delivery ${id} vanished`);
-  return row;
+  return deliveryOf(row);
+}
+
+/** The newest sealed current secret (to prove at start that the secrets key opens it). */
+export async function newestSealedSecret(
+  sql: Queryable,
+): Promise<{ endpointId: string; sealed: string } | undefined> {
+  const [row] = await sql<{ id: string; secret_sealed: string }[]>`
+    select id, secret_sealed from notifications.webhook_endpoints
+    where secret_sealed is not null order by updated_at desc, id desc limit 1`;
+  return row && { endpointId: row.id, sealed: row.secret_sealed };
+}
+
+/** Endpoints (deleted ones too) with a secret an older PayFlow stored in clear, locked. */
+export async function lockClearSecrets(
+  sql: Queryable,
+): Promise<{ endpointId: string; secret: string | null; previousSecret: string | null }[]> {
+  const rows = await sql<{ id: string; secret: string | null; previous_secret: string | null }[]>`
+    select id, secret, previous_secret from notifications.webhook_endpoints
+    where secret is not null or previous_secret is not null
+    order by id for update`;
+  return rows.map((row) => ({ endpointId: row.id, secret: row.secret, previousSecret: row.previous_secret }));
+}
+
+/** Stores the sealed forms (null: that one was not in clear) and clears the clear columns. */
+export async function replaceClearSecrets(
+  sql: Queryable,
+  endpointId: string,
+  secretSealed: string | null,
+  previousSecretSealed: string | null,
+): Promise<void> {
+  await sql`
+    update notifications.webhook_endpoints
+    set secret_sealed = coalesce(${secretSealed}::text, secret_sealed), secret = null,
+        previous_secret_sealed = coalesce(${previousSecretSealed}::text, previous_secret_sealed),
+        previous_secret = null
+    where id = ${endpointId}`;
 }

@@ -16,6 +16,7 @@ import {
 import {
   findPayment,
   insertKeyAndPayment,
+  insertKeysAndPayments,
   insertPayment,
   lockPayment,
   type NewPayment,
@@ -26,7 +27,8 @@ import {
   PaymentChangedMeanwhile,
   type DecidedAuthorization,
 } from './apply-authorization.ts';
-import type { TransactionSql } from '../../../platform/db/client.ts';
+import type { Queryable, TransactionSql } from '../../../platform/db/client.ts';
+import { createBatcher, type Batcher } from '../../../platform/db/batcher.ts';
 import { settleCapture } from './capture-payment.ts';
 import {
   crashIfFaultInjected,
@@ -116,6 +118,33 @@ function newPayment(dependencies: PaymentsDependencies, input: AuthorizeInput, n
   };
 }
 
+type NewKeyAndPayment = Parameters<typeof insertKeysAndPayments>[1][number];
+
+/**
+ * Phase 1 of concurrent authorizations leaves as one statement per batch (batching across requests,
+ * ADR 18): alone at low load, together while earlier ones run. One batcher per database client.
+ */
+const phase1Batchers = new WeakMap<Queryable, Batcher<NewKeyAndPayment, Payment | undefined>>();
+
+function phase1Batcher(sql: Queryable): Batcher<NewKeyAndPayment, Payment | undefined> {
+  let batcher = phase1Batchers.get(sql);
+  if (batcher === undefined) {
+    batcher = createBatcher({
+      maxInFlight: phase1StatementsInFlight,
+      maxBatch: phase1BatchMax,
+      runBatch: (rows) => insertKeysAndPayments(sql, rows),
+      runOne: (row) => insertKeyAndPayment(sql, row.key, row.payment),
+    });
+    phase1Batchers.set(sql, batcher);
+  }
+  return batcher;
+}
+
+/** Phase 1 statements of new authorizations running at once per process (each holds a connection). */
+export const phase1StatementsInFlight = 4;
+/** Authorizations in one phase 1 statement at most. */
+export const phase1BatchMax = 64;
+
 /**
  * Authorize as an operation of the pipeline: validate the token (what the vault says of the card is
  * kept for the screening), phase 1 inserts the PENDING payment (in one statement with its key for a
@@ -129,11 +158,10 @@ export const authorizeOperation: PaymentOperation<AuthorizeInput, ScreeningSigna
   },
   async claimNewKey(sql, dependencies, input, _signals, now, firstAttemptAt) {
     const payment = newPayment(dependencies, input, now);
-    const inserted = await insertKeyAndPayment(
-      sql,
-      { key: input.idempotencyKey, fingerprint: input.fingerprint, nextAttemptAt: firstAttemptAt },
+    const inserted = await phase1Batcher(sql).submit({
+      key: { key: input.idempotencyKey, fingerprint: input.fingerprint, nextAttemptAt: firstAttemptAt },
       payment,
-    );
+    });
     return inserted && { type: 'continue', resourceId: inserted.id, subject: inserted };
   },
   async phase1(transaction, dependencies, input, now) {

@@ -152,6 +152,62 @@ export async function insertKeyAndPayment(
   return row ? toPayment(row) : undefined;
 }
 
+/**
+ * Phase 1 of several new authorizations (of any merchants) as one statement: `insertKeyAndPayment`
+ * for many rows, one round trip and one commit (batching across requests, ADR 18). All or nothing:
+ * a bad row fails the statement, and the caller runs each row alone. The answers in the rows' order:
+ * the payment where its key was new, undefined where the key existed (nothing written for it).
+ */
+export async function insertKeysAndPayments(
+  sql: Queryable,
+  rows: readonly { readonly key: Parameters<typeof insertKeyAndPayment>[1]; readonly payment: NewPayment }[],
+): Promise<(Payment | undefined)[]> {
+  const input = rows.map(({ key, payment }) => ({
+    id: payment.id,
+    merchant_id: payment.merchantId,
+    idempotency_key: key.key,
+    request_fingerprint: key.fingerprint,
+    next_attempt_at: key.nextAttemptAt?.toISOString() ?? null,
+    amount: payment.amount.toString(),
+    currency: payment.currency,
+    method: payment.method,
+    token: payment.token,
+    capture_on_authorize: payment.captureOnAuthorize,
+    return_url: payment.returnUrl,
+    receipt_email: payment.receiptEmail,
+    receipt_phone: payment.receiptPhone,
+    processor_reference: payment.processorReference,
+    metadata: payment.metadata,
+    now: payment.now.toISOString(),
+  }));
+  // Keys in a fixed order, so two batches claiming the same keys cannot deadlock each other.
+  const inserted = await sql<PaymentRow[]>`
+    with input as (
+      select * from jsonb_to_recordset(${sql.json(input as never)}::jsonb) as row (
+        id text, merchant_id text, idempotency_key text, request_fingerprint text,
+        next_attempt_at timestamptz, amount bigint, currency text, method text, token text,
+        capture_on_authorize boolean, return_url text, receipt_email text, receipt_phone text,
+        processor_reference text, metadata jsonb, now timestamptz)
+    ), claimed as (
+      insert into payments.idempotency_keys (merchant_id, idempotency_key, operation, request_fingerprint,
+        locked_at, recovery_point, resource_id, next_attempt_at, created_at, updated_at)
+      select merchant_id, idempotency_key, 'authorize', request_fingerprint, now, 'phase1_committed', id,
+        next_attempt_at, now, now
+      from input order by merchant_id, idempotency_key
+      on conflict (merchant_id, idempotency_key) do nothing
+      returning resource_id
+    )
+    insert into payments.payments (id, merchant_id, amount, currency, method, token, capture_on_authorize,
+      return_url, receipt_email, receipt_phone, status, processor_reference, metadata, created_at, updated_at)
+    select input.id, input.merchant_id, input.amount, input.currency, input.method, input.token,
+      input.capture_on_authorize, input.return_url, input.receipt_email, input.receipt_phone, 'PENDING',
+      input.processor_reference, input.metadata, input.now, input.now
+    from input join claimed on claimed.resource_id = input.id
+    returning *`;
+  const byId = new Map(inserted.map((row) => [row.id, toPayment(row)]));
+  return rows.map(({ payment }) => byId.get(payment.id));
+}
+
 export async function findPayment(
   sql: Queryable,
   merchantId: string,
