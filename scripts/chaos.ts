@@ -254,7 +254,7 @@ async function main(): Promise<number> {
     const sql = createSql({ url: databaseUrl, maxConnections: 2 });
     cleanups.push(() => sql.end());
     const merchant: MerchantSession = await merchantSessionAt(apis[0]!, await createMerchantCredentials(sql));
-    const endpoint = await call(apis[0]!, merchant, 'POST', '/webhooks/endpoints', {
+    const endpoint = await call(apis[0]!, merchant, 'POST', '/v1/webhooks/endpoints', {
       url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`,
       eventTypes: [
         'payment.authorized.v1',
@@ -321,28 +321,28 @@ async function main(): Promise<number> {
             break;
           }
           const amount = 500 + Math.floor(s.pick * 10_000);
-          const answer = await send(api, '/payments/authorize', authorizeBody(token, amount));
+          const answer = await send(api, '/v1/payments/authorize', authorizeBody(token, amount));
           if (answer && answer.status >= 200 && answer.status < 300)
             payments.push({ id: answer.body['paymentId'] as string, amount });
           break;
         }
         case 'capture-full':
-          if (target) await send(api, `/payments/${target.id}/capture`, {});
+          if (target) await send(api, `/v1/payments/${target.id}/capture`, {});
           break;
         case 'capture-partial':
           if (target)
-            await send(api, `/payments/${target.id}/capture`, {
+            await send(api, `/v1/payments/${target.id}/capture`, {
               amount: Math.max(1, Math.floor(target.amount / 2)),
             });
           break;
         case 'refund':
           if (target)
-            await send(api, `/payments/${target.id}/refund`, {
+            await send(api, `/v1/payments/${target.id}/refund`, {
               amount: Math.max(1, Math.floor(target.amount / 4)),
             });
           break;
         case 'void':
-          if (target) await send(api, `/payments/${target.id}/void`, {});
+          if (target) await send(api, `/v1/payments/${target.id}/void`, {});
           break;
         case 'retry': {
           const earlier = sent.length > 0 ? sent[Math.floor(s.pick * sent.length)]! : undefined;

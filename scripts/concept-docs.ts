@@ -56,11 +56,11 @@ export function testCardsTable(): string {
       `| \`${number}\` | ${outcome.status}${outcome.declineCode ? ` (\`${outcome.declineCode}\`)` : ''} | ${payflowAnswer(number, outcome)} |`,
   );
   return [
-    '| number | the acquirer simulator | what `POST /payments/authorize` answers |',
+    '| number | the acquirer simulator | what `POST /v1/payments/authorize` answers |',
     '|---|---|---|',
     ...rows,
     '| any other Luhn-valid number | approved | 201 `AUTHORIZED` |',
-    '| a number failing the Luhn check | declined (`incorrect_number`) | never sent: `POST /tokens` refuses it first with 422 `invalid_number` |',
+    '| a number failing the Luhn check | declined (`incorrect_number`) | never sent: `POST /v1/tokens` refuses it first with 422 `invalid_number` |',
   ].join('\n');
 }
 
@@ -83,7 +83,7 @@ const areaTitles: Readonly<Record<ErrorArea, string>> = {
   idempotency: 'Idempotency keys',
   payments: 'Payments',
   declines: 'Declines (the acquirer said no)',
-  vault: 'Card vault (`POST /tokens`)',
+  vault: 'Card vault (`POST /v1/tokens`)',
   fraud: 'Fraud screening',
   webhooks: 'Webhooks',
   checkout: 'Hosted checkout',

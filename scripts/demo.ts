@@ -120,7 +120,7 @@ function answered(answer: Answer, fields: string[]): void {
 async function ledgerOf(demo: Demo, paymentId: string): Promise<void> {
   const payment = await viaSdk(
     demo,
-    { method: 'GET', route: `/payments/${paymentId}`, quiet: true },
+    { method: 'GET', route: `/v1/payments/${paymentId}`, quiet: true },
     (client) => client.getPayment(paymentId),
   );
   const entries = (payment.body.ledgerEntries ?? []) as Array<Record<string, unknown>>;
@@ -131,13 +131,13 @@ async function ledgerOf(demo: Demo, paymentId: string): Promise<void> {
     ),
   );
   for (const entry of entries) say(paint('dim', `    ${shown(entry)}`));
-  const balance = await call(demo, 'GET', '/balance', undefined, undefined, true);
+  const balance = await call(demo, 'GET', '/v1/balance', undefined, undefined, true);
   say(paint('dim', `  merchant balance: ${shown(balance.body.balances)}`));
 }
 
 async function tokenizeCard(demo: Demo, number: string): Promise<string> {
   const card = { number, expMonth: 12, expYear: new Date().getUTCFullYear() + 3, cvc: '123' };
-  const answer = await viaSdk(demo, { method: 'POST', route: '/tokens', body: { card } }, (client) =>
+  const answer = await viaSdk(demo, { method: 'POST', route: '/v1/tokens', body: { card } }, (client) =>
     client.tokenizeCard(card),
   );
   expect(answer.status === 201, `tokenizing a card answered ${answer.status}`);
@@ -156,11 +156,11 @@ function freshCard(): string {
 
 type AuthorizeInput = Parameters<PayFlowClient['authorize']>[0];
 
-/** POST /payments/authorize through the SDK, under the given Idempotency-Key (a new one by default). */
+/** POST /v1/payments/authorize through the SDK, under the given Idempotency-Key (a new one by default). */
 async function authorizeWith(demo: Demo, input: AuthorizeInput, key = randomUUID()): Promise<Answer> {
   return viaSdk(
     demo,
-    { method: 'POST', route: '/payments/authorize', body: input, idempotencyKey: key },
+    { method: 'POST', route: '/v1/payments/authorize', body: input, idempotencyKey: key },
     (client) => client.authorize(input, { idempotencyKey: key }),
   );
 }
@@ -182,7 +182,7 @@ async function capture(demo: Demo, paymentId: string): Promise<Answer> {
   const key = randomUUID();
   return viaSdk(
     demo,
-    { method: 'POST', route: `/payments/${paymentId}/capture`, body: {}, idempotencyKey: key },
+    { method: 'POST', route: `/v1/payments/${paymentId}/capture`, body: {}, idempotencyKey: key },
     (client) => client.capture(paymentId, {}, { idempotencyKey: key }),
   );
 }
@@ -195,13 +195,13 @@ async function refund(
   const key = randomUUID();
   return viaSdk(
     demo,
-    { method: 'POST', route: `/payments/${paymentId}/refund`, body: input, idempotencyKey: key },
+    { method: 'POST', route: `/v1/payments/${paymentId}/refund`, body: input, idempotencyKey: key },
     (client) => client.refund(paymentId, input, { idempotencyKey: key }),
   );
 }
 
 async function paymentNow(demo: Demo, paymentId: string): Promise<Answer> {
-  return viaSdk(demo, { method: 'GET', route: `/payments/${paymentId}`, quiet: true }, (client) =>
+  return viaSdk(demo, { method: 'GET', route: `/v1/payments/${paymentId}`, quiet: true }, (client) =>
     client.getPayment(paymentId),
   );
 }
@@ -313,7 +313,7 @@ async function acquirerTimeout(demo: Demo): Promise<void> {
   if (!demo.own) {
     say(
       '  the janitor asks the acquirer on PAYMENT_INQUIRY_SCHEDULE (5 minutes for the first try by default):' +
-        ` follow it with GET /payments/${paymentId}. (A demo that starts its own PayFlow uses 2 s and waits.)`,
+        ` follow it with GET /v1/payments/${paymentId}. (A demo that starts its own PayFlow uses 2 s and waits.)`,
     );
     return;
   }
@@ -368,7 +368,7 @@ async function webhookRetried(demo: Demo): Promise<void> {
   const receiver = await startReceiver(() => secret);
   try {
     step('Register a webhook endpoint for payment.captured.v1 (the secret is shown once)');
-    const endpoint = await call(demo, 'POST', '/webhooks/endpoints', {
+    const endpoint = await call(demo, 'POST', '/v1/webhooks/endpoints', {
       url: receiver.url,
       eventTypes: ['payment.captured.v1'],
     });
@@ -397,7 +397,7 @@ async function webhookRetried(demo: Demo): Promise<void> {
     step('The delivery and its attempts, as PayFlow recorded them');
     // The receiver has answered 200; PayFlow records that attempt just after, so read until it has
     // (or until the wait ends, and the check below says what was recorded).
-    const route = `/webhooks/endpoints/${String(endpoint.body.id)}/deliveries`;
+    const route = `/v1/webhooks/endpoints/${String(endpoint.body.id)}/deliveries`;
     const read = async () => {
       const deliveries = await call(demo, 'GET', route, undefined, undefined, true);
       const list = (deliveries.body.deliveries ?? deliveries.body.data ?? []) as Array<
@@ -416,7 +416,7 @@ async function webhookRetried(demo: Demo): Promise<void> {
       `  → ${deliveries.status} ${shown({ status: delivery?.status, attempts: attempts.map((a) => a.statusCode) })}`,
     );
     expect(attempts.length >= 2, 'the delivery was not retried after the failure');
-    await call(demo, 'DELETE', `/webhooks/endpoints/${String(endpoint.body.id)}`);
+    await call(demo, 'DELETE', `/v1/webhooks/endpoints/${String(endpoint.body.id)}`);
   } finally {
     receiver.server.close();
   }
@@ -471,10 +471,10 @@ async function fraudScreening(demo: Demo): Promise<void> {
   step(
     'The review queue, and an analyst approves it: PayFlow captures it (it was created with capture: true)',
   );
-  const queue = await call(demo, 'GET', '/fraud/reviews', undefined, undefined);
+  const queue = await call(demo, 'GET', '/v1/fraud/reviews', undefined, undefined);
   const waiting = (queue.body.data ?? []) as Array<Record<string, unknown>>;
   say(`  → ${queue.status} ${waiting.length} payment(s) in review`);
-  const approved = await call(demo, 'POST', `/fraud/reviews/${paymentId}/approve`, {});
+  const approved = await call(demo, 'POST', `/v1/fraud/reviews/${paymentId}/approve`, {});
   answered(approved, ['paymentId', 'status', 'review']);
   expect(approved.status === 200 && approved.body.review === 'approved', 'the approval failed');
   await eventually('the capture on approval', 15_000, async () => {
@@ -525,7 +525,7 @@ async function settlementReconciliation(demo: Demo): Promise<void> {
     const lag = /^payflow_events_consumer_lag\{group="settlement"\} (\d+)/m.exec(text)?.[1];
     return unpublished === '0' && lag === '0' ? true : undefined;
   });
-  const pending = await call(demo, 'GET', '/balance', undefined, undefined, true);
+  const pending = await call(demo, 'GET', '/v1/balance', undefined, undefined, true);
   say(paint('dim', `  merchant balance before settlement: ${shown(pending.body.balances)}`));
 
   step(`Settle today (${today}) as the operator: batches, fees, journals, a payout`);
@@ -534,7 +534,7 @@ async function settlementReconciliation(demo: Demo): Promise<void> {
   expect(run.status === 200, `the settlement run answered ${run.status}`);
   if (run.body.outcome === 'already_completed')
     say("  today was settled before on this PayFlow: these sales settle with tomorrow's run");
-  const batches = await call(demo, 'GET', '/settlements?limit=1');
+  const batches = await call(demo, 'GET', '/v1/settlements?limit=1');
   const batch = ((batches.body.data ?? []) as Array<Record<string, unknown>>)[0];
   say(`  → ${batches.status} latest batch ${shown(batch)}`);
   step('The same day again changes nothing');
@@ -596,7 +596,7 @@ async function settlementReconciliation(demo: Demo): Promise<void> {
   if (run.body.outcome === 'completed') {
     step("The merchant's payout goes to the (simulated) bank");
     const paid = await eventually('the payout', 30_000, async () => {
-      const payouts = await call(demo, 'GET', '/payouts?limit=1', undefined, undefined, true);
+      const payouts = await call(demo, 'GET', '/v1/payouts?limit=1', undefined, undefined, true);
       const payout = ((payouts.body.data ?? []) as Array<Record<string, unknown>>)[0];
       return payout !== undefined && (payout.status === 'paid' || payout.status === 'failed')
         ? payout
@@ -604,7 +604,7 @@ async function settlementReconciliation(demo: Demo): Promise<void> {
     });
     say(`  → ${shown(paid)}`);
   }
-  const balance = await call(demo, 'GET', '/balance', undefined, undefined, true);
+  const balance = await call(demo, 'GET', '/v1/balance', undefined, undefined, true);
   say(paint('dim', `  merchant balance: ${shown(balance.body.balances)}`));
 }
 

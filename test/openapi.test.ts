@@ -96,9 +96,9 @@ test('every operation has a summary and a described success answer (no bare JSON
 });
 
 test('a route that needs a token declares bearer security; public ones declare none', async () => {
-  assert.deepEqual(document.paths['/payments/authorize']!.post!.security, [{ bearer: [] }]);
-  assert.deepEqual(document.paths['/tokens']!.post!.security, [{ bearer: [] }]);
-  assert.deepEqual(document.paths['/balance']!.get!.security, [{ bearer: [] }]);
+  assert.deepEqual(document.paths['/v1/payments/authorize']!.post!.security, [{ bearer: [] }]);
+  assert.deepEqual(document.paths['/v1/tokens']!.post!.security, [{ bearer: [] }]);
+  assert.deepEqual(document.paths['/v1/balance']!.get!.security, [{ bearer: [] }]);
   assert.deepEqual(document.paths['/healthz']!.get!.security, []);
   // What the document says is what the server does: a protected route without a token is 401.
   for (const [path, operations] of Object.entries(document.paths)) {
@@ -112,21 +112,21 @@ test('a route that needs a token declares bearer security; public ones declare n
 
 test('payments: Idempotency-Key is required, and authorize documents the 201 it answers', async () => {
   for (const path of [
-    '/payments/authorize',
-    '/payments/{id}/capture',
-    '/payments/{id}/refund',
-    '/payments/{id}/void',
+    '/v1/payments/authorize',
+    '/v1/payments/{id}/capture',
+    '/v1/payments/{id}/refund',
+    '/v1/payments/{id}/void',
   ]) {
     const key = document.paths[path]!.post!.parameters?.find(
       (parameter) => parameter.name === 'idempotency-key',
     );
     assert.equal(key?.required, true, `${path} requires Idempotency-Key`);
   }
-  const authorize = document.paths['/payments/authorize']!.post!;
+  const authorize = document.paths['/v1/payments/authorize']!.post!;
   assert.ok(authorize.responses['201'] && authorize.responses['202'] && authorize.responses['422']);
   assert.equal(authorize.responses['200'], undefined);
   const session = await merchantSession(server);
-  const answer = await call(server.baseUrl, session, 'POST', '/payments/authorize', {
+  const answer = await call(server.baseUrl, session, 'POST', '/v1/payments/authorize', {
     amount: 100,
     currency: 'USD',
     paymentMethod: { type: 'card', token: await tokenize(server.baseUrl, session) },

@@ -252,13 +252,13 @@ test(
       exchanges
         .filter((exchange) => exchange.tour === tour && pathname.test(exchange.url.pathname))
         .map((exchange) => exchange.status);
-    assert.deepEqual(statuses('payments', /^\/payments\/authorize$/), [201]);
+    assert.deepEqual(statuses('payments', /^\/v1\/payments\/authorize$/), [201]);
     assert.deepEqual(statuses('payments', /\/capture$/), [200]);
     assert.deepEqual(statuses('payments', /\/refund$/), [200]);
-    assert.deepEqual(statuses('idempotency', /^\/tokens$/), [201, 201]);
+    assert.deepEqual(statuses('idempotency', /^\/v1\/tokens$/), [201, 201]);
     assert.match(output, /idempotent-replayed: true/i);
-    assert.ok(statuses('fraud', /^\/payments\/authorize$/).includes(422));
-    assert.deepEqual(statuses('checkout', /^\/checkout\/sessions$/), [201]);
+    assert.ok(statuses('fraud', /^\/v1\/payments\/authorize$/).includes(422));
+    assert.deepEqual(statuses('checkout', /^\/v1\/checkout\/sessions$/), [201]);
   },
 );
 

@@ -1,7 +1,7 @@
 // The web app in a real browser (playwright-core driving Debian's Chromium at /usr/bin/chromium; it
 // never downloads one). A payer opens a hosted checkout page, sees the merchant and the amount, a
 // declined card is explained in plain words, another card pays and the page returns to the shop's
-// success URL; the card number travels only to POST /tokens and the strict CSP reports nothing.
+// success URL; the card number travels only to POST /v1/tokens and the strict CSP reports nothing.
 // Skips, saying why, when Chromium is not installed (.ci/run installs it with apt-get).
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -120,7 +120,7 @@ describe('web app in Chromium', { skip: unavailable }, () => {
       `/payments/${read.body['paymentId'] as string}`,
     );
     assert.equal(payment.body['status'], 'CAPTURED');
-    assert.deepEqual(cardCarriers, ['POST /tokens'], 'the card number went to POST /tokens only');
+    assert.deepEqual(cardCarriers, ['POST /v1/tokens'], 'the card number went to POST /v1/tokens only');
     assert.deepEqual(cspViolations, []);
     await context.close();
   });

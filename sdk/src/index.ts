@@ -19,7 +19,7 @@ export interface Payment {
   readonly [field: string]: unknown;
 }
 
-/** One currency of `GET /balance`, in minor units (sums: exact past 2^53). */
+/** One currency of `GET /v1/balance`, in minor units (sums: exact past 2^53). */
 export interface Balance {
   readonly currency: string;
   readonly pending: bigint;
@@ -211,7 +211,7 @@ export class PayFlowClient {
     expYear: number;
     cvc: string;
   }): Promise<{ token: string }> {
-    return this.request('POST', '/tokens', { card });
+    return this.request('POST', '/v1/tokens', { card });
   }
 
   authorize(
@@ -226,7 +226,7 @@ export class PayFlowClient {
     },
     options: { idempotencyKey?: string } = {},
   ): Promise<Payment> {
-    return this.request('POST', '/payments/authorize', input, options);
+    return this.request('POST', '/v1/payments/authorize', input, options);
   }
 
   capture(
@@ -234,7 +234,7 @@ export class PayFlowClient {
     input: { amount?: bigint } = {},
     options: { idempotencyKey?: string } = {},
   ): Promise<Payment> {
-    return this.request('POST', `/payments/${encodeURIComponent(id)}/capture`, input, options);
+    return this.request('POST', `/v1/payments/${encodeURIComponent(id)}/capture`, input, options);
   }
 
   refund(
@@ -242,16 +242,16 @@ export class PayFlowClient {
     input: { amount: bigint; reason?: string },
     options: { idempotencyKey?: string } = {},
   ): Promise<Refund> {
-    return this.request('POST', `/payments/${encodeURIComponent(id)}/refund`, input, options);
+    return this.request('POST', `/v1/payments/${encodeURIComponent(id)}/refund`, input, options);
   }
 
   getPayment(id: string): Promise<Payment> {
-    return this.request('GET', `/payments/${encodeURIComponent(id)}`);
+    return this.request('GET', `/v1/payments/${encodeURIComponent(id)}`);
   }
 
   /** The merchant's pending, available, in-transit and authorized money per currency. */
   getBalance(): Promise<{ balances: Balance[] }> {
-    return this.request('GET', '/balance');
+    return this.request('GET', '/v1/balance');
   }
 
   /** Every payment, newest first, following `nextCursor` page by page. */
@@ -264,7 +264,7 @@ export class PayFlowClient {
       if (cursor !== undefined) query.set('cursor', cursor);
       const page = await this.request<{ data: Payment[]; nextCursor?: string | null }>(
         'GET',
-        `/payments?${query.toString()}`,
+        `/v1/payments?${query.toString()}`,
       );
       yield* page.data;
       cursor = page.nextCursor ?? undefined;

@@ -224,6 +224,7 @@ export async function startPlatform(options: StartOptions): Promise<RunningPlatf
         ...(config.publicBaseUrl ? { publicBaseUrl: config.publicBaseUrl } : {}),
         ...tlsOptions(config),
         trustProxy: config.trustProxy,
+        versionedApi: true,
       });
       registerHealthRoutes(app, async () => {
         await database.sql`select 1`;

@@ -363,7 +363,7 @@ export const errorCatalogue = {
     [409],
     'after_change',
     'Fraud screening holds the payment for review; it cannot be captured yet.',
-    'Approve the review (`POST /fraud/reviews/{id}/approve`), then capture.',
+    'Approve the review (`POST /v1/fraud/reviews/{id}/approve`), then capture.',
   ),
   payment_not_in_review: entry(
     'payments',
@@ -420,7 +420,7 @@ export const errorCatalogue = {
     'declines',
     [422],
     'no',
-    'Declined by the acquirer, or refused by `POST /tokens`: the card has expired.',
+    'Declined by the acquirer, or refused by `POST /v1/tokens`: the card has expired.',
     'Ask for another card.',
   ),
   incorrect_cvc: entry(
@@ -466,7 +466,7 @@ export const errorCatalogue = {
     'Start a new payment.',
   ),
 
-  // The card vault (POST /tokens).
+  // The card vault (POST /v1/tokens).
   invalid_number: entry(
     'vault',
     [422],
@@ -498,7 +498,7 @@ export const errorCatalogue = {
     [404],
     'no',
     'Tokenization is served by the separate vault process (`VAULT_URL`), not this one.',
-    'Send `POST /tokens` to the vault.',
+    'Send `POST /v1/tokens` to the vault.',
   ),
   vault_unavailable: entry(
     'vault',

@@ -7,7 +7,10 @@ import path from 'node:path';
 import { validate } from '@hyperjump/json-schema/openapi-3-1';
 
 export interface OpenApiAnswers {
-  /** The ways `body` breaks the documented JSON schema of that answer (empty when it conforms). */
+  /**
+   * The ways `body` breaks the documented JSON schema of that answer (empty when it conforms).
+   * `template` may omit the `/v1` prefix (ADR 29).
+   */
   violations(template: string, method: string, status: number, body: unknown): Promise<string[]>;
   close(): void;
 }
@@ -29,7 +32,9 @@ export async function openApiAnswers(baseUrl: string): Promise<OpenApiAnswers> {
   writeFileSync(file, source);
   const documentUri = `file://${file}`;
   return {
-    async violations(template, method, status, body) {
+    async violations(given, method, status, body) {
+      // A template may be given as it was before ADR 29 (`/balance`): the API's paths are under /v1.
+      const template = document.paths[given] === undefined ? `/v1${given}` : given;
       const operation = document.paths[template]?.[method.toLowerCase()];
       const content = operation?.responses[String(status)]?.content;
       if (content?.['application/json'] === undefined)

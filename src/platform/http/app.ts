@@ -13,6 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { createApiPaths, routeTemplateOf } from './api-paths.ts';
 import { completeDocument, documentRoute } from './openapi.ts';
 import type { Logger } from '../log.ts';
 import {
@@ -46,6 +47,11 @@ export interface HttpAppOptions {
   readonly https?: { readonly key: Buffer; readonly cert: Buffer };
   /** Fastify `trustProxy`: whose X-Forwarded-* headers to believe (behind a TLS-terminating proxy). */
   readonly trustProxy?: boolean | number | string;
+  /**
+   * Move every API route under `/v1` and keep its unversioned path answering as an alias (ADR 29,
+   * src/platform/http/api-paths.ts). PayFlow's server turns it on; a bare app for a test need not.
+   */
+  readonly versionedApi?: boolean;
 }
 
 const requestIdHeader = 'x-request-id';
@@ -56,6 +62,7 @@ function requestIdFrom(header: string | string[] | undefined): string {
 }
 
 export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
+  const apiPaths = options.versionedApi ? createApiPaths() : undefined;
   const app = Fastify({
     loggerInstance: options.log as FastifyBaseLogger,
     bodyLimit: options.bodyLimitBytes,
@@ -72,9 +79,13 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
       return sendProblem(reply, body, headers);
     },
     trustProxy: options.trustProxy ?? false,
+    ...(apiPaths ? { rewriteUrl: apiPaths.rewriteUrl } : {}),
     // The HTTPS server is an http.Server for every route and hook; the type stays RawServerDefault.
     ...(options.https ? { https: { key: options.https.key, cert: options.https.cert } } : {}),
   } as FastifyServerOptions).withTypeProvider<TypeBoxTypeProvider>() as unknown as HttpApp;
+  // Before any route (and before @fastify/swagger's own onRoute hook) so that the document lists
+  // the moved paths.
+  if (apiPaths) app.addHook('onRoute', apiPaths.onRoute);
   app.addHook('onRequest', async (request, reply) => {
     reply.header(requestIdHeader, request.id);
   });
@@ -124,7 +135,7 @@ function traceRequests(app: HttpApp): void {
       typeof incoming === 'string' ? incoming : undefined,
       typeof state === 'string' ? state : undefined,
     );
-    const route = request.routeOptions.url ?? 'unmatched';
+    const route = routeTemplateOf(request) ?? 'unmatched';
     const span = startSpan(`${request.method} ${route}`, {
       kind: SpanKind.SERVER,
       parent,

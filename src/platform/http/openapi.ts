@@ -23,9 +23,13 @@ function scopesOf(route: RouteOptions): readonly string[] | undefined {
   return undefined;
 }
 
-/** `POST /payments/:id/capture` → `postPaymentsByIdCapture`. */
+/**
+ * `POST /v1/payments/:id/capture` → `postPaymentsByIdCapture`: the version prefix is left out, so
+ * an operation keeps its id across path versions.
+ */
 export function operationIdOf(method: string, url: string): string {
   const words = url
+    .replace(/^\/v\d+(?=\/)/, '')
     .split('/')
     .filter((segment) => segment !== '')
     .map((segment) => (segment.startsWith(':') ? `by-${segment.slice(1)}` : segment))

@@ -1,5 +1,5 @@
 // The checkout page's calls, all same-origin: read the session, get a publishable-key token, turn
-// the card into a vault token (the card goes from this browser straight to POST /tokens), pay.
+// the card into a vault token (the card goes from this browser straight to POST /v1/tokens), pay.
 export interface PayerSession {
   readonly id: string;
   readonly status: 'open' | 'completed' | 'expired';
@@ -64,7 +64,9 @@ async function send(
 }
 
 export async function loadSession(sessionId: string): Promise<PayerSession> {
-  const { body } = await send(`/checkout/sessions/${encodeURIComponent(sessionId)}/payer`, { method: 'GET' });
+  const { body } = await send(`/v1/checkout/sessions/${encodeURIComponent(sessionId)}/payer`, {
+    method: 'GET',
+  });
   return body as unknown as PayerSession;
 }
 
@@ -75,7 +77,7 @@ export async function tokenizeCard(publishableKey: string, card: CardInput): Pro
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: form,
   });
-  const { body } = await send('/tokens', {
+  const { body } = await send('/v1/tokens', {
     method: 'POST',
     headers: { authorization: `Bearer ${String(grant['access_token'])}`, 'content-type': 'application/json' },
     body: JSON.stringify({ card }),
@@ -87,7 +89,7 @@ export type PayResult =
   { readonly status: 'completed'; readonly redirectUrl: string } | { readonly status: 'processing' };
 
 export async function paySession(sessionId: string, token: string): Promise<PayResult> {
-  const { body } = await send(`/checkout/sessions/${encodeURIComponent(sessionId)}/pay`, {
+  const { body } = await send(`/v1/checkout/sessions/${encodeURIComponent(sessionId)}/pay`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ token }),

@@ -256,26 +256,26 @@ export const api = {
   payments: (search: string, cursor: string | undefined) =>
     request<PaymentPage>(
       'GET',
-      `/payments?limit=25${search ? `&${search}` : ''}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      `/v1/payments?limit=25${search ? `&${search}` : ''}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
     ),
   /** A card token's public description (brand, last 4): payments keep the token, the vault the card. */
   token: (token: string) =>
     request<{ card?: { brand: string; last4: string }; wallet?: { brand: string; last4: string } }>(
       'GET',
-      `/tokens/${encodeURIComponent(token)}`,
+      `/v1/tokens/${encodeURIComponent(token)}`,
     ),
   fraudRules: () =>
     request<{ data: readonly FraudRule[]; builtin: readonly { id: string; action: string; rule: string }[] }>(
       'GET',
-      '/fraud/rules',
+      '/v1/fraud/rules',
     ),
   createFraudRule: (body: { rule: string; description?: string }, csrfToken: string) =>
-    request<FraudRule>('POST', '/fraud/rules', { body, csrfToken }),
+    request<FraudRule>('POST', '/v1/fraud/rules', { body, csrfToken }),
   changeFraudRule: (id: string, body: { rule?: string; enabled?: boolean }, csrfToken: string) =>
-    request<FraudRule>('PATCH', `/fraud/rules/${encodeURIComponent(id)}`, { body, csrfToken }),
-  reviews: () => request<{ data: readonly Payment[] }>('GET', '/fraud/reviews'),
+    request<FraudRule>('PATCH', `/v1/fraud/rules/${encodeURIComponent(id)}`, { body, csrfToken }),
+  reviews: () => request<{ data: readonly Payment[] }>('GET', '/v1/fraud/reviews'),
   decideReview: (paymentId: string, decision: 'approve' | 'reject', csrfToken: string) =>
-    request<Payment>('POST', `/fraud/reviews/${encodeURIComponent(paymentId)}/${decision}`, {
+    request<Payment>('POST', `/v1/fraud/reviews/${encodeURIComponent(paymentId)}/${decision}`, {
       body: {},
       csrfToken,
     }),
@@ -296,10 +296,10 @@ export const api = {
     request<ApiClient>('POST', `/dashboard/api/clients/${encodeURIComponent(clientId)}/${verb}`, {
       csrfToken,
     }),
-  webhookEventTypes: () => request<{ data: readonly string[] }>('GET', '/webhooks/event-types'),
-  webhookEndpoints: () => request<{ data: readonly WebhookEndpoint[] }>('GET', '/webhooks/endpoints'),
+  webhookEventTypes: () => request<{ data: readonly string[] }>('GET', '/v1/webhooks/event-types'),
+  webhookEndpoints: () => request<{ data: readonly WebhookEndpoint[] }>('GET', '/v1/webhooks/endpoints'),
   createWebhookEndpoint: (body: { url: string; eventTypes: readonly string[] }, csrfToken: string) =>
-    request<WebhookEndpoint & { secret: string }>('POST', '/webhooks/endpoints', {
+    request<WebhookEndpoint & { secret: string }>('POST', '/v1/webhooks/endpoints', {
       body,
       csrfToken,
       idempotencyKey: crypto.randomUUID(),
@@ -307,26 +307,26 @@ export const api = {
   rotateWebhookSecret: (id: string, csrfToken: string) =>
     request<WebhookEndpoint & { secret: string }>(
       'POST',
-      `/webhooks/endpoints/${encodeURIComponent(id)}/rotate-secret`,
+      `/v1/webhooks/endpoints/${encodeURIComponent(id)}/rotate-secret`,
       { csrfToken, idempotencyKey: crypto.randomUUID() },
     ),
   changeWebhookEndpoint: (id: string, verb: 'enable' | 'disable', csrfToken: string) =>
-    request<WebhookEndpoint>('POST', `/webhooks/endpoints/${encodeURIComponent(id)}/${verb}`, {
+    request<WebhookEndpoint>('POST', `/v1/webhooks/endpoints/${encodeURIComponent(id)}/${verb}`, {
       csrfToken,
       idempotencyKey: crypto.randomUUID(),
     }),
   endpointDeliveries: (id: string) =>
     request<{ data: readonly WebhookDelivery[] }>(
       'GET',
-      `/webhooks/endpoints/${encodeURIComponent(id)}/deliveries`,
+      `/v1/webhooks/endpoints/${encodeURIComponent(id)}/deliveries`,
     ),
   paymentDeliveries: (paymentId: string) =>
     request<{ data: readonly WebhookDelivery[] }>(
       'GET',
-      `/webhooks/deliveries?paymentId=${encodeURIComponent(paymentId)}`,
+      `/v1/webhooks/deliveries?paymentId=${encodeURIComponent(paymentId)}`,
     ),
   resendDelivery: (id: string, csrfToken: string) =>
-    request<WebhookDelivery>('POST', `/webhooks/deliveries/${encodeURIComponent(id)}/retry`, {
+    request<WebhookDelivery>('POST', `/v1/webhooks/deliveries/${encodeURIComponent(id)}/retry`, {
       csrfToken,
       idempotencyKey: crypto.randomUUID(),
     }),
@@ -363,28 +363,29 @@ export const api = {
       `/v1/admin/reconciliation/exceptions/${encodeURIComponent(id)}/resolve`,
       { body: { reason }, csrfToken },
     ),
-  balance: () => request<{ balances: readonly Balance[] }>('GET', '/balance'),
-  volume: (days: number) => request<Volume>('GET', `/payments/volume?days=${days}`),
-  payment: (paymentId: string) => request<PaymentDetail>('GET', `/payments/${encodeURIComponent(paymentId)}`),
+  balance: () => request<{ balances: readonly Balance[] }>('GET', '/v1/balance'),
+  volume: (days: number) => request<Volume>('GET', `/v1/payments/volume?days=${days}`),
+  payment: (paymentId: string) =>
+    request<PaymentDetail>('GET', `/v1/payments/${encodeURIComponent(paymentId)}`),
   timeline: (paymentId: string) =>
     request<{ currency: string; data: readonly TimelineEntry[] }>(
       'GET',
-      `/payments/${encodeURIComponent(paymentId)}/timeline`,
+      `/v1/payments/${encodeURIComponent(paymentId)}/timeline`,
     ),
   capture: (paymentId: string, amount: number, csrfToken: string, idempotencyKey: string) =>
-    request<Payment>('POST', `/payments/${encodeURIComponent(paymentId)}/capture`, {
+    request<Payment>('POST', `/v1/payments/${encodeURIComponent(paymentId)}/capture`, {
       body: { amount },
       csrfToken,
       idempotencyKey,
     }),
   void: (paymentId: string, csrfToken: string, idempotencyKey: string) =>
-    request<Payment>('POST', `/payments/${encodeURIComponent(paymentId)}/void`, {
+    request<Payment>('POST', `/v1/payments/${encodeURIComponent(paymentId)}/void`, {
       body: {},
       csrfToken,
       idempotencyKey,
     }),
   refund: (paymentId: string, amount: number, csrfToken: string, idempotencyKey: string) =>
-    request<Record<string, unknown>>('POST', `/payments/${encodeURIComponent(paymentId)}/refund`, {
+    request<Record<string, unknown>>('POST', `/v1/payments/${encodeURIComponent(paymentId)}/refund`, {
       body: { amount },
       csrfToken,
       idempotencyKey,

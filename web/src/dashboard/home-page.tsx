@@ -1,5 +1,5 @@
 // Home: the merchant's balances (GET /balance: pending, available, in transit, authorized per
-// currency) and a bar chart of the last 14 days' captured volume per currency (GET /payments/volume),
+// currency) and a bar chart of the last 14 days' captured volume per currency (GET /v1/payments/volume),
 // drawn as SVG with no chart library; the same figures are in a table below each chart.
 import { useQuery } from '@tanstack/react-query';
 import { formatAmount } from '../shared/money.ts';

@@ -39,7 +39,7 @@ export function PaymentsPage({ session }: { readonly session: DashboardSession }
       <SearchPanel key={`search:${search}`} search={search} />
       <p>
         <a
-          href={`/payments.csv${search ? `?${search}` : ''}`}
+          href={`/v1/payments.csv${search ? `?${search}` : ''}`}
           download="payments.csv"
           data-testid="export-csv"
         >

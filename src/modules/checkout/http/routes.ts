@@ -1,6 +1,6 @@
 // Checkout over HTTP. Merchants (payments:write / payments:read) create and read sessions; the payer's
 // page (no token: the session id is the capability, 26 random-bearing characters) reads the session
-// and pays it with a card token its browser got from POST /tokens with the publishable key.
+// and pays it with a card token its browser got from POST /v1/tokens with the publishable key.
 import { Type } from 'typebox';
 import { documented } from './documented.ts';
 import type { FastifyRequest } from 'fastify';
@@ -52,7 +52,9 @@ const CreateBody = Type.Object(
 );
 
 const PayBody = Type.Object(
-  { token: Type.String({ pattern: '^tok_[0-9a-z]{26}$', description: 'A card token from POST /tokens.' }) },
+  {
+    token: Type.String({ pattern: '^tok_[0-9a-z]{26}$', description: 'A card token from POST /v1/tokens.' }),
+  },
   { additionalProperties: false },
 );
 
@@ -101,7 +103,7 @@ export function registerCheckoutRoutes(
         expiresInSeconds: body.expiresInSeconds,
       });
       const url = urlOf(request, session.id);
-      reply.code(201).header('location', `/checkout/sessions/${session.id}`);
+      reply.code(201).header('location', `/v1/checkout/sessions/${session.id}`);
       return describeSession(session, dependencies.clock.now(), url);
     },
   );

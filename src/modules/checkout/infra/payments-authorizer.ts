@@ -1,4 +1,4 @@
-// The checkout authorizes through the payments API itself (POST /payments/authorize, in-process via
+// The checkout authorizes through the payments API itself (POST /v1/payments/authorize, in-process via
 // Fastify's inject), as a merchant client of its own: payments stays the only writer of payments,
 // with its idempotency keys, ledger and events, and checkout sees only its public contract.
 import type { HttpApp } from '../../../platform/http/app.ts';
@@ -131,7 +131,7 @@ export function paymentsApiAuthorizer(app: HttpApp, clients: CheckoutClients): P
         const token = await clients.tokenFor(merchantId);
         const response = await app.inject({
           method: 'POST',
-          url: '/payments/authorize',
+          url: '/v1/payments/authorize',
           headers: {
             authorization: `Bearer ${token}`,
             'content-type': 'application/json',

@@ -3,6 +3,7 @@
 // GET /metrics needs a token with `metrics:read` (admin, service).
 import { Counter, Histogram, collectDefaultMetrics } from 'prom-client';
 import type { HttpApp } from '../../../platform/http/app.ts';
+import { routeTemplateOf } from '../../../platform/http/api-paths.ts';
 import type { MetricsRegistry } from '../../../platform/metrics.ts';
 import { requireScopes, type RequestAuthenticator } from '../../../platform/http/auth.ts';
 
@@ -32,7 +33,7 @@ export function registerMetrics(
     // The template (/v1/payments/:id), never the raw URL: ids would explode the label space.
     const labels = {
       method: request.method,
-      route: request.routeOptions.url ?? 'unmatched',
+      route: routeTemplateOf(request) ?? 'unmatched',
       status_code: String(reply.statusCode),
     };
     requests.inc(labels);
