@@ -24,6 +24,7 @@ import { measureCeiling } from './ceiling.ts';
 import { settlementBenchMain, settlementSizes } from './settlement.ts';
 import { createHttpClient } from '../src/platform/http/client.ts';
 import { freePort } from '../src/platform/ports.ts';
+import { configVariables } from '../src/platform/config.ts';
 
 interface Figures {
   operation: string;
@@ -280,6 +281,10 @@ interface Started {
   readonly token: readonly string[];
 }
 
+/** The pool `npm start` runs with, unless DATABASE_POOL_MAX says otherwise. */
+const payflowPoolMax =
+  process.env.DATABASE_POOL_MAX ?? configVariables.databasePoolMax.defaultValue ?? '10';
+
 async function startPayFlow(
   sql: Sql,
   url: string,
@@ -292,6 +297,8 @@ async function startPayFlow(
       LOG_LEVEL: 'info', // the default; request lines go to a pipe this process reads
       RATE_LIMITS: 'merchant=0,publishable=0,admin=0,service=0,anonymous=0',
       DEMO_MERCHANT: 'false',
+      // The pool `npm start` runs with (the test harness's smaller test pool is for a shared server).
+      DATABASE_POOL_MAX: payflowPoolMax,
       // A fresh keyring per run: with DATABASE_URL, point the bench at an empty scratch database.
       VAULT_MASTER_KEY: randomBytes(32).toString('hex'),
       ...env,
@@ -391,7 +398,7 @@ async function main(): Promise<void> {
         `database: ${database.embedded ? 'embedded PostgreSQL, the settings npm start uses' : 'DATABASE_URL'}; ` +
         `machine load average ${os.loadavg()[0]!.toFixed(1)} at start (other users of this box count)\n` +
         `load generator: this process, same machine (${os.availableParallelism()} cores shared by PayFlow, PostgreSQL and the generator)\n` +
-        `clients: ${concurrency}, ${seconds} s per phase\n\n`,
+        `clients: ${concurrency}, ${seconds} s per phase; PayFlow's pool: ${payflowPoolMax} connections\n\n`,
     );
     await driveApi(client, Math.min(concurrency, 10), 2_000, token); // warm-up
 

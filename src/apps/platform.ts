@@ -1,5 +1,6 @@
 // Starting and stopping a PayFlow process: configuration → database (embedded or DATABASE_URL) →
 // migrations → modules → HTTP server and/or background jobs, and the reverse order on stop.
+import { simulatorStarts, startAcquirer } from './acquirer.ts';
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { portTaken } from '../platform/ports.ts';
@@ -164,8 +165,11 @@ async function assertPortsFree(config: Config, role: Role): Promise<void> {
     throw new StartupError(
       `port ${config.port} on ${config.host} is already in use; stop what uses it or set PORT`,
     );
-  const simulatorStarts = role !== 'vault' && !config.acquirerUrl;
-  if (simulatorStarts && config.simulatorPort !== 0 && (await portTaken('127.0.0.1', config.simulatorPort)))
+  if (
+    simulatorStarts(config, role) &&
+    config.simulatorPort !== 0 &&
+    (await portTaken('127.0.0.1', config.simulatorPort))
+  )
     throw new StartupError(
       `SIMULATOR_PORT ${config.simulatorPort} is already in use; unset it (a free port is picked) or choose another`,
     );
@@ -192,6 +196,8 @@ export async function startPlatform(options: StartOptions): Promise<RunningPlatf
       const applied = await migrate(database.sql, migrations);
       if (applied.length > 0) log.info({ applied }, 'migrations applied');
     }
+    const acquirer = await startAcquirer(config, role, log);
+    if (acquirer) cleanups.push(() => acquirer.close());
     const context: PlatformContext = {
       config,
       sql: database.sql,
@@ -199,6 +205,7 @@ export async function startPlatform(options: StartOptions): Promise<RunningPlatf
       clock: options.clock ?? systemClock,
       role,
       metrics: createMetricsRegistry(),
+      ...(acquirer && { acquirer: acquirer.endpoint }),
     };
     const runtimes = await createModules(context);
     cleanups.push(async () => {

@@ -21,6 +21,17 @@ export interface PlatformContext {
    * to it (registerScrapedGauges). Unset in CLI commands.
    */
   readonly metrics?: MetricsRegistry;
+  /**
+   * The acquirer this process talks to (ACQUIRER_URL, or the simulator the app started in-process);
+   * unset in a vault process and in CLI commands.
+   */
+  readonly acquirer?: AcquirerEndpoint;
+}
+
+/** Where the acquirer answers, and the secret its notifications to PayFlow are signed with. */
+export interface AcquirerEndpoint {
+  readonly url: string;
+  readonly notifySecret: string | undefined;
 }
 
 export interface CommandContext extends PlatformContext {

@@ -13,6 +13,7 @@ import type {
   RefundRequest,
   VoidRequest,
 } from './contract.ts';
+import type { Journal, JournalLine } from './journal.ts';
 import type { Notify } from './notifier.ts';
 import { answerOf, fingerprintOf, OperationStore, type OperationAnswer } from './operation-store.ts';
 import type { Pauses } from './pauses.ts';
@@ -37,6 +38,10 @@ export interface AcquirerSettings {
   readonly pauses: Pauses;
   readonly notify: Notify;
   readonly log: SimulatorLog;
+  /** The simulator's clock (moved by the clockOffsetMs fault). Default Date.now. */
+  readonly now?: () => number;
+  /** Where every change is written, and read back at start (SIMULATOR_STATE_FILE). */
+  readonly journal?: Journal;
 }
 
 export interface SettlementEntry {
@@ -198,6 +203,56 @@ export class Acquirer {
 
   constructor(private readonly settings: AcquirerSettings) {
     this.operations = new OperationStore(settings.referencesMax);
+    for (const line of settings.journal?.read() ?? []) this.replay(line);
+  }
+
+  private replay(line: JournalLine): void {
+    if (line.type === 'authorization') {
+      const state = line.state as unknown as AuthorizationState;
+      const amounts = line.state as { amount: string; capturedAmount: string; refundedAmount: string };
+      this.authorizations.set(state.authorizationId, {
+        ...state,
+        amount: BigInt(amounts.amount),
+        capturedAmount: BigInt(amounts.capturedAmount),
+        refundedAmount: BigInt(amounts.refundedAmount),
+      });
+    } else if (line.type === 'operation') {
+      this.operations.load(line.reference, line.fingerprint, line.inquiry as unknown as OperationInquiry);
+    } else {
+      const entry = line.entry as unknown as SettlementEntry;
+      this.settled.push({ ...entry, amount: BigInt(entry.amount as unknown as string) });
+    }
+  }
+
+  /** Writes the authorization's state and the reference's stored operation (no-op without a journal). */
+  private persist(authorization: AuthorizationState, reference: string, settled?: SettlementEntry): void {
+    const journal = this.settings.journal;
+    if (!journal) return;
+    const lines: JournalLine[] = [
+      {
+        type: 'authorization',
+        state: {
+          ...authorization,
+          amount: String(authorization.amount),
+          capturedAmount: String(authorization.capturedAmount),
+          refundedAmount: String(authorization.refundedAmount),
+        },
+      },
+    ];
+    const stored = this.operations.stored(reference);
+    if (stored)
+      lines.push({
+        type: 'operation',
+        reference,
+        fingerprint: stored.fingerprint,
+        inquiry: { ...stored.inquiry },
+      });
+    if (settled) lines.push({ type: 'settled', entry: { ...settled, amount: String(settled.amount) } });
+    journal.append(lines);
+  }
+
+  private now(): number {
+    return (this.settings.now ?? Date.now)();
   }
 
   async authorize(request: AuthorizationRequest): Promise<Outcome> {
@@ -210,6 +265,7 @@ export class Acquirer {
     const authorization = this.createAuthorization(request, decision);
     const answer = authorizationAnswer(authorization, this.settings.bankPageUrl);
     this.operations.record({ kind: 'authorization', ...answer });
+    this.persist(authorization, answer.reference);
     this.settings.log.info(
       {
         kind: 'authorization',
@@ -324,6 +380,7 @@ export class Acquirer {
     authorization.declineCode = approve ? undefined : 'customer_declined';
     const answer = authorizationAnswer(authorization, this.settings.bankPageUrl);
     this.operations.replace({ kind: 'authorization', ...answer });
+    this.persist(authorization, answer.reference);
     this.settings.log.info(
       { kind: 'authorization', reference: answer.reference, authorizationId, status: answer.status },
       'bank redirect decided',
@@ -348,6 +405,7 @@ export class Acquirer {
     authorization.declineCode = 'authorization_voided';
     const answer = authorizationAnswer(authorization, this.settings.bankPageUrl);
     this.operations.replace({ kind: 'authorization', ...answer });
+    this.persist(authorization, answer.reference);
     this.settings.log.info(
       { kind: 'authorization', reference: answer.reference, authorizationId: answer.authorizationId },
       'pending bank redirect cancelled',
@@ -432,18 +490,20 @@ export class Acquirer {
     const inquiry = perform(authorization);
     assertBalances(authorization);
     this.operations.record(inquiry);
-    if (
+    const settled: SettlementEntry | undefined =
       (inquiry.kind === 'capture' && inquiry.status === 'captured') ||
       (inquiry.kind === 'refund' && inquiry.status === 'refunded')
-    )
-      this.settled.push({
-        kind: inquiry.kind,
-        reference: inquiry.reference,
-        pspReference: inquiry.kind === 'capture' ? inquiry.captureId : inquiry.refundId,
-        amount: BigInt(inquiry.amount),
-        currency: authorization.currency,
-        atMs: Date.now(),
-      });
+        ? {
+            kind: inquiry.kind,
+            reference: inquiry.reference,
+            pspReference: inquiry.kind === 'capture' ? inquiry.captureId : inquiry.refundId,
+            amount: BigInt(inquiry.amount),
+            currency: authorization.currency,
+            atMs: this.now(),
+          }
+        : undefined;
+    if (settled) this.settled.push(settled);
+    this.persist(authorization, inquiry.reference, settled);
     const answer = answerOf(inquiry);
     this.settings.log.info(
       {
@@ -468,6 +528,7 @@ export class Acquirer {
       authorization.refundedAmount -= amount;
       assertBalances(authorization);
       this.operations.replace({ ...pending, status: 'failed', declineCode: 'refund_failed' });
+      this.persist(authorization, pending.reference);
       const { reference, authorizationId } = pending;
       this.settings.log.info(
         { kind: 'refund', reference, authorizationId, status: 'failed' },

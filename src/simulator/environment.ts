@@ -85,6 +85,7 @@ export function readSimulatorEnvironment(environment: Environment): SimulatorEnv
   const notifyUrl = optionalHttpUrl(environment, 'SIMULATOR_NOTIFY_URL');
   const publicUrl = optionalHttpUrl(environment, 'SIMULATOR_PUBLIC_URL');
   const notifySecret = valueOf(environment, 'SIMULATOR_NOTIFY_SECRET');
+  const stateFile = valueOf(environment, 'SIMULATOR_STATE_FILE');
   return {
     options: {
       port: integer(environment, 'SIMULATOR_PORT', 8090, 0, 65535),
@@ -96,6 +97,7 @@ export function readSimulatorEnvironment(environment: Environment): SimulatorEnv
       ...(notifyUrl !== undefined && { notifyUrl }),
       ...(notifySecret !== undefined && { notifySecret }),
       ...(publicUrl !== undefined && { publicUrl }),
+      ...(stateFile !== undefined && { stateFile }),
     },
     logLevel: logLevel(environment),
   };

@@ -2,7 +2,7 @@
 // src/apps/simulator.ts as its own process. Everything else under src/simulator/ is private.
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { buildSimulatorApp, type SimulatorFaults } from './server.ts';
+import { buildSimulatorApp, noFaults, type SimulatorFaults } from './server.ts';
 
 export type {
   AuthorizationAnswer,
@@ -52,13 +52,21 @@ export interface SimulatorOptions {
   readonly refundFailureDelayMs?: number;
   /** Base URL browsers use to reach the simulator (bank pages); default the listening URL. */
   readonly publicUrl?: string;
+  /**
+   * Keeps the state in this file (journal.ts) and reads it back at start: a simulator killed and
+   * started again on the same file still knows every operation it answered. Default: memory only.
+   */
+  readonly stateFile?: string;
 }
 
 export interface RunningSimulator {
   /** Base URL, e.g. http://127.0.0.1:8090 (no trailing slash). */
   readonly url: string;
   readonly port: number;
-  /** Changes latency or failure rate from now on, e.g. to start or end a simulated outage. */
+  /**
+   * Changes faults from now on, e.g. to start or end a simulated outage (a harness in another
+   * process uses PUT /_simulator/faults).
+   */
   configureFaults(changes: Partial<SimulatorFaults>): void;
   /** Ends pending delays (their requests answer 503), then stops listening. Safe to call twice. */
   close(): Promise<void>;
@@ -95,6 +103,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const host = options.host ?? '127.0.0.1';
   let baseUrl = options.publicUrl?.replace(/\/+$/, '') ?? '';
   const faults: SimulatorFaults = {
+    ...noFaults,
     latencyMs: options.latencyMs ?? 0,
     failureRate: options.failureRate ?? 0,
   };
@@ -106,6 +115,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     notifySecret: options.notifySecret,
     logger: options.logger ?? false,
     baseUrl: () => baseUrl,
+    stateFile: options.stateFile,
   });
   const { app } = simulatorApp;
   await app.listen({ port: options.port, host });
@@ -117,8 +127,14 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     url,
     port,
     configureFaults(changes) {
-      assertDurations({ latencyMs: changes.latencyMs });
+      assertDurations({
+        latencyMs: changes.latencyMs,
+        delayBeforeDecisionMs: changes.delayBeforeDecisionMs,
+      });
       assertFailureRate(changes.failureRate);
+      assertFailureRate(changes.errorAfterDecisionRate);
+      if (changes.clockOffsetMs !== undefined && !Number.isInteger(changes.clockOffsetMs))
+        throw new RangeError(`clockOffsetMs must be an integer, got ${changes.clockOffsetMs}`);
       Object.assign(faults, changes);
     },
     close() {

@@ -20,6 +20,8 @@ interface NotifierSettings {
   readonly notifySecret?: string | undefined;
   readonly pauses: Pauses;
   readonly log: SimulatorLog;
+  /** The simulator's clock (webhook-timestamp). Default Date.now. */
+  readonly now?: () => number;
 }
 
 function backoffMs(attempt: number): number {
@@ -45,7 +47,7 @@ export function createNotifier(settings: NotifierSettings): Notify {
   async function attempt(notification: OutcomeNotification, webhookId: string, attemptNumber: number) {
     try {
       const body = JSON.stringify(notification);
-      const timestamp = String(Math.floor(Date.now() / 1000));
+      const timestamp = String(Math.floor((settings.now ?? Date.now)() / 1000));
       const secret = settings.notifySecret;
       const response = await fetch(targetUrl, {
         method: 'POST',

@@ -95,6 +95,18 @@ export class OperationStore {
     stored.inquiry = inquiry;
   }
 
+  /** The stored operation (fingerprint and current answer), for the journal. */
+  stored(
+    reference: string,
+  ): { readonly fingerprint: string; readonly inquiry: OperationInquiry } | undefined {
+    return this.operations.get(reference);
+  }
+
+  /** Puts back an operation read from the journal at start. */
+  load(reference: string, fingerprint: string, inquiry: OperationInquiry): void {
+    this.operations.set(reference, { fingerprint, inquiry });
+  }
+
   find(reference: string): OperationInquiry | undefined {
     return this.operations.get(reference)?.inquiry;
   }

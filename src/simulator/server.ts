@@ -1,13 +1,16 @@
-// Builds the simulator's Fastify app: the fault hooks (failure rate, latency), the error mapping, the
+// Builds the simulator's Fastify app: the fault hooks (failure rate, delays before and after the
+// decision, errors after it, the clock), the fault API (/_simulator/faults), the error mapping, the
 // routes and an orderly close. Listening belongs to startSimulator in index.ts.
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { Acquirer } from './acquirer.ts';
 import { registerApiRoutes, registerBankRoutes } from './api-routes.ts';
 import { Bank } from './bank.ts';
 import { registerBankPages } from './bank-pages.ts';
 import type { ErrorAnswer } from './contract.ts';
+import { Journal } from './journal.ts';
 import { createNotifier } from './notifier.ts';
 import { Pauses, SimulatorStoppedError } from './pauses.ts';
 
@@ -18,11 +21,45 @@ export const referencesMax = 1_000_000;
 
 /** Fault injection, changeable while the simulator runs (an outage that starts and ends mid-test). */
 export interface SimulatorFaults {
-  /** Added to every answer. */
+  /** Added to every answer, after the decision is recorded ("times out after the approval"). */
   latencyMs: number;
   /** Fraction (0..1) of /v1 requests answered 503 without recording anything. */
   failureRate: number;
+  /**
+   * Added before a /v1 POST is decided ("times out before the approval"): a client that gives up
+   * meanwhile finds nothing by inquiry until the delay ends, then the decision recorded.
+   */
+  delayBeforeDecisionMs: number;
+  /** Fraction (0..1) of /v1 POSTs answered 500 internal_error after their decision was recorded. */
+  errorAfterDecisionRate: number;
+  /** Moves the simulator's clock (settlement times, notification timestamps, payouts). */
+  clockOffsetMs: number;
 }
+
+/** No fault: what a simulator starts with unless told otherwise. */
+export const noFaults: SimulatorFaults = {
+  latencyMs: 0,
+  failureRate: 0,
+  delayBeforeDecisionMs: 0,
+  errorAfterDecisionRate: 0,
+  clockOffsetMs: 0,
+};
+
+const durationMax = 600_000;
+
+/** The body of PUT /_simulator/faults: any subset of the faults. */
+export const FaultChanges = Type.Object(
+  {
+    latencyMs: Type.Optional(Type.Integer({ minimum: 0, maximum: durationMax })),
+    failureRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    delayBeforeDecisionMs: Type.Optional(Type.Integer({ minimum: 0, maximum: durationMax })),
+    errorAfterDecisionRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    clockOffsetMs: Type.Optional(
+      Type.Integer({ minimum: -(10 * 365 * 86_400_000), maximum: 10 * 365 * 86_400_000 }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 export interface SimulatorSettings {
   readonly faults: SimulatorFaults;
@@ -33,6 +70,8 @@ export interface SimulatorSettings {
   readonly logger: false | Logger;
   /** The simulator's own base URL, known once it listens; bank redirect URLs start with it. */
   readonly baseUrl: () => string;
+  /** Journal file of the state (journal.ts): read at start, appended on every change. */
+  readonly stateFile?: string | undefined;
 }
 
 export interface SimulatorApp {
@@ -96,6 +135,10 @@ function registerInFlightHook(app: FastifyInstance, inFlight: InFlightRequests):
   });
 }
 
+function isDecision(method: string, url: string): boolean {
+  return method === 'POST' && url.startsWith('/v1/');
+}
+
 function registerFaultHooks(app: FastifyInstance, faults: SimulatorFaults, pauses: Pauses): void {
   // An outage refuses before the body is even read, so nothing can be recorded.
   app.addHook('onRequest', async (request, reply) => {
@@ -105,12 +148,37 @@ function registerFaultHooks(app: FastifyInstance, faults: SimulatorFaults, pause
       return reply.code(503).send(body);
     }
   });
-  app.addHook('onSend', async (_request, _reply, payload) => {
+  // After the body is read, so the request is decided once the delay ends even if its client left.
+  app.addHook('preHandler', async (request) => {
+    if (faults.delayBeforeDecisionMs > 0 && isDecision(request.method, request.url))
+      await pauses.wait(faults.delayBeforeDecisionMs);
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (
+      faults.errorAfterDecisionRate > 0 &&
+      reply.statusCode === 200 &&
+      isDecision(request.method, request.url) &&
+      Math.random() < faults.errorAfterDecisionRate
+    ) {
+      reply.code(500);
+      const body: ErrorAnswer = { error: 'internal_error' };
+      payload = JSON.stringify(body);
+    }
     // A stopping simulator answers at once rather than holding shutdown for the latency.
     await pauses.wait(faults.latencyMs).catch((error: unknown) => {
       if (!(error instanceof SimulatorStoppedError)) throw error;
     });
     return payload;
+  });
+}
+
+/** GET and PUT /_simulator/faults: a harness in another process changes faults while it runs. */
+function registerFaultRoutes(root: FastifyInstance, faults: SimulatorFaults): void {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
+  app.get('/_simulator/faults', async () => faults);
+  app.put('/_simulator/faults', { schema: { body: FaultChanges } }, async (request) => {
+    Object.assign(faults, request.body);
+    return faults;
   });
 }
 
@@ -132,7 +200,10 @@ export async function buildSimulatorApp(settings: SimulatorSettings): Promise<Si
   const app = createFastify(settings.logger);
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   const pauses = new Pauses();
+  const now = () => Date.now() + settings.faults.clockOffsetMs;
   const acquirer = new Acquirer({
+    now,
+    ...(settings.stateFile !== undefined && { journal: new Journal(settings.stateFile) }),
     slowResponseMs: settings.slowResponseMs,
     refundFailureDelayMs: settings.refundFailureDelayMs,
     referencesMax,
@@ -143,12 +214,14 @@ export async function buildSimulatorApp(settings: SimulatorSettings): Promise<Si
       notifySecret: settings.notifySecret,
       pauses,
       log: app.log,
+      now,
     }),
     log: app.log,
   });
   const inFlight = new InFlightRequests();
   registerInFlightHook(app, inFlight);
   registerFaultHooks(app, settings.faults, pauses);
+  registerFaultRoutes(app, settings.faults);
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { statusCode, body } = errorReplyFor(error);
     const unexpected = statusCode >= 500 && !(error instanceof SimulatorStoppedError);
@@ -160,7 +233,7 @@ export async function buildSimulatorApp(settings: SimulatorSettings): Promise<Si
     return reply.code(404).send(body);
   });
   registerApiRoutes(app, acquirer);
-  registerBankRoutes(app, new Bank());
+  registerBankRoutes(app, new Bank(0, now));
   await registerBankPages(app, acquirer);
   return {
     app,
