@@ -75,6 +75,16 @@ test('the alert rules pass promtool check rules; a broken rule fails it', { skip
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
+  // The rules' unit tests (series in, alerts expected out), e.g. the fraud velocity alert.
+  const unit = spawnSync(
+    'promtool',
+    ['test', 'rules', path.join(path.dirname(rulesFile), 'alerts.test.yml')],
+    {
+      encoding: 'utf8',
+    },
+  );
+  assert.equal(unit.status, 0, unit.stdout + unit.stderr);
+  assert.match(unit.stdout, /SUCCESS/);
 });
 
 test(

@@ -74,6 +74,9 @@ export const fraudModule: ModuleDefinition = {
       labelNames: ['fail_mode'],
       registers: context.metrics ? [context.metrics] : [],
     });
+    // Both series exist from the start at 0, so rate() and the alert see the first screening without
+    // counters (ops/prometheus/alerts.yml, PayflowFraudVelocityUnavailable).
+    for (const failMode of ['open', 'closed']) unavailable.inc({ fail_mode: failMode }, 0);
     const decisions = new Counter({
       name: 'payflow_fraud_decisions_total',
       help: 'Screening decisions, by decision.',
