@@ -282,8 +282,7 @@ interface Started {
 }
 
 /** The pool `npm start` runs with, unless DATABASE_POOL_MAX says otherwise. */
-const payflowPoolMax =
-  process.env.DATABASE_POOL_MAX ?? configVariables.databasePoolMax.defaultValue ?? '10';
+const payflowPoolMax = process.env.DATABASE_POOL_MAX ?? configVariables.databasePoolMax.defaultValue ?? '10';
 
 async function startPayFlow(
   sql: Sql,

@@ -1,4 +1,4 @@
-// The `payflow` command line; `npm start` runs `payflow start`. Expected failures (bad configuration,
+// The `payflow` command line; `npm start` runs `payflow start` (with WEBHOOK_ALLOW_PRIVATE=true unless set). Expected failures (bad configuration,
 // unreachable database, port in use, a failed migration) print one line and exit non-zero.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../platform/config.ts';
@@ -19,6 +19,7 @@ import {
   type Role,
 } from './platform.ts';
 import { superviseWorkers } from './worker-supervisor.ts';
+import { webhooksListenCommand } from './webhook-receiver.ts';
 
 const builtInCommands: readonly CliCommand[] = [
   {
@@ -40,6 +41,7 @@ const builtInCommands: readonly CliCommand[] = [
     },
   },
   createSecretsRotateKeyCommand(() => manifests().flatMap((manifest) => manifest.sealedColumns ?? [])),
+  webhooksListenCommand,
 ];
 
 function allCommands(): CliCommand[] {

@@ -133,6 +133,15 @@ export function completeDocument(document: OpenApiObject): OpenApiObject {
           content: { 'application/json': { schema: { type: 'object' } } },
         };
       }
+      // 204 and 304 have no body (RFC 9110): a route that wrote `{description}` for its 204 gets no
+      // JSON content from @fastify/swagger's reading of it as a schema.
+      for (const code of ['204', '304']) {
+        const answer = responses[code] as { content?: unknown } | undefined;
+        if (answer?.content !== undefined) {
+          const { content: _dropped, ...rest } = answer;
+          responses[code] = rest;
+        }
+      }
       const codes = Object.keys(responses);
       if (!codes.some((code) => code.startsWith('4')))
         responses['4XX'] = problemAnswer('The request was refused; `code` says why.');
