@@ -116,7 +116,14 @@ test('a --role vault process holds the key; an api process with VAULT_URL and no
     where action = 'detokenize' and token_id = ${cardToken}`;
   assert.deepEqual(
     [...audit],
-    [{ actor: `${service.clientId}/payments`, purpose: 'authorization', outcome: 'ok', cvc_released: true }],
+    [
+      {
+        actor: `${service.clientId}/payments`,
+        purpose: 'authorization',
+        outcome: 'released',
+        cvc_released: true,
+      },
+    ],
   );
 
   // The internal route: service tokens only.

@@ -1,11 +1,12 @@
-// Detokenize for a payment processor (never for a merchant; there is no HTTP route). Phases, in one
-// transaction: load the merchant's token → for an authorization, delete-and-return its CVC (so it
-// never survives the authorization, PCI DSS 3.3.1) → decrypt → append the audit row (who, when,
-// token, purpose, outcome; never the data). A failed decryption is audited too. No outside calls.
+// Detokenize for a payment processor (never for a merchant; there is no HTTP route). One statement
+// loads the merchant's token, for an authorization deletes-and-returns its CVC (so it never survives
+// the authorization, PCI DSS 3.3.1), and appends the audit row (who, when, token, purpose, outcome;
+// never the data) before anything leaves the vault; then decrypt. A failed decryption is audited
+// with a row of its own. No outside calls.
 import { DomainError } from '../../../platform/errors.ts';
 import { isId } from '../../../platform/ids.ts';
 import { Secret } from '../domain/masked.ts';
-import { appendAccessLog, findTokenWithSecret } from '../infra/vault-repository.ts';
+import { appendAccessLog, takeTokenForRelease } from '../infra/vault-repository.ts';
 import { cvcAad, decryptWithReload, type VaultDependencies } from './dependencies.ts';
 import type { SealedPayload } from './tokenize.ts';
 
@@ -74,21 +75,24 @@ export async function detokenizeForProcessor(
     purpose: request.purpose,
     detail: null,
   };
-  // One statement reads the token and takes its CVC (ADR 18); the audit row commits with the CVC's
-  // deletion or neither does.
-  const outcome = await dependencies.sql.begin(async (transaction) => {
-    const token = audit.tokenId
-      ? await findTokenWithSecret(
-          transaction,
-          request.merchantId,
-          audit.tokenId,
-          request.purpose === 'authorization',
-        )
-      : undefined;
-    if (!token) {
-      await appendAccessLog(transaction, { ...audit, outcome: 'not_found', cvcReleased: false });
-      return { found: false as const };
-    }
+  // One statement reads the token, takes its CVC and writes the audit row ('released' or
+  // 'not_found') before anything leaves the vault (ADR 18, migration 0203). A record that then does
+  // not decrypt gets a 'failed' row after it: nothing was handed over.
+  const record = audit.tokenId
+    ? await takeTokenForRelease(
+        dependencies.sql,
+        request.merchantId,
+        audit.tokenId,
+        request.purpose === 'authorization',
+        audit,
+      )
+    : undefined;
+  if (!audit.tokenId) {
+    await appendAccessLog(dependencies.sql, { ...audit, outcome: 'not_found', cvcReleased: false });
+  }
+  const outcome = await (async () => {
+    const token = record;
+    if (!token) return { found: false as const };
     let opened: { payload: SealedPayload; cvc: Secret<string> | undefined } | { failure: unknown };
     try {
       const payload = parsePayload(decryptWithReload(dependencies, token.secret, token.tokenId));
@@ -105,12 +109,11 @@ export async function detokenizeForProcessor(
     if ('failure' in opened) {
       const error = opened.failure;
       const detail = error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 500) : 'error';
-      await appendAccessLog(transaction, { ...audit, outcome: 'failed', cvcReleased: false, detail });
+      await appendAccessLog(dependencies.sql, { ...audit, outcome: 'failed', cvcReleased: false, detail });
       return { found: true as const, failure: error };
     }
-    await appendAccessLog(transaction, { ...audit, outcome: 'ok', cvcReleased: opened.cvc !== undefined });
     return { found: true as const, token, payload: opened.payload, cvc: opened.cvc };
-  });
+  })();
   if (!outcome.found) throw tokenNotFound();
   if ('failure' in outcome) {
     dependencies.log.error(

@@ -128,15 +128,25 @@ export interface TokenWithSecret extends TokenRow {
   readonly cvc?: EncryptedSecret & { readonly expiresAt: Date };
 }
 
+/** Who reads a token for release, for the audit row the reading statement writes. */
+export interface ReleaseAudit {
+  readonly occurredAt: Date;
+  readonly actor: string;
+  readonly purpose: 'authorization' | 'capture' | 'refund' | 'void';
+}
+
 /**
  * The token with its encrypted payload, scoped to its merchant, and (when `takeCvc`) its CVC record
- * deleted and returned in the same statement: at most one caller ever receives a CVC.
+ * deleted and returned, and the audit row, all in one statement (one commit): at most one caller
+ * ever receives a CVC, and the row is written before anything leaves the vault (log before release):
+ * 'released' (with `cvc_released` when a live CVC was taken) or 'not_found'.
  */
-export async function findTokenWithSecret(
+export async function takeTokenForRelease(
   sql: Queryable,
   merchantId: string,
   tokenId: string,
   takeCvc: boolean,
+  audit: ReleaseAudit,
 ): Promise<TokenWithSecret | undefined> {
   const [record] = await sql<
     (TokenRecord & {
@@ -153,6 +163,13 @@ export async function findTokenWithSecret(
     ), cvc as (
       delete from vault.cvc_records where ${takeCvc} and token_id = (select token_id from token)
       returning key_version, wrapped_key, ciphertext, expires_at
+    ), audited as (
+      insert into vault.access_log
+        (occurred_at, actor, action, merchant_id, token_id, purpose, outcome, cvc_released)
+      select ${audit.occurredAt}, ${audit.actor.slice(0, 255) || 'unknown'}, 'detokenize', ${merchantId},
+             ${tokenId}, ${audit.purpose},
+             case when exists (select 1 from token) then 'released' else 'not_found' end,
+             exists (select 1 from cvc where expires_at > ${audit.occurredAt})
     )
     select token.*, cvc.key_version as cvc_key_version, cvc.wrapped_key as cvc_wrapped_key,
            cvc.ciphertext as cvc_ciphertext, cvc.expires_at as cvc_expires_at
@@ -188,7 +205,7 @@ export interface AccessLogEntry {
   readonly merchantId: string | null;
   readonly tokenId: string | null;
   readonly purpose: 'authorization' | 'capture' | 'refund' | 'void' | null;
-  readonly outcome: 'ok' | 'not_found' | 'failed';
+  readonly outcome: 'ok' | 'not_found' | 'failed' | 'released';
   readonly cvcReleased: boolean;
   readonly detail: string | null;
 }
