@@ -6,7 +6,8 @@
 // receiver gets the same webhook-id again); disables the endpoint. A payment's page lists the
 // deliveries of its events and resends one. An analyst sees the clients but no
 // buttons, and the API refuses its create with 403 problem+json; a merchant's bearer token cannot
-// create clients either; another merchant's client is 404. axe-core runs on the page.
+// create clients either; another merchant's client is 404. The recent API requests list the page's
+// own calls. axe-core runs on the page.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -118,6 +119,13 @@ describe('dashboard developers page in Chromium', { skip: browserUnavailable }, 
     await page.locator(`tr[data-client-id="${created.id}"][data-status="disabled"]`).waitFor();
     await assert.rejects(fetchToken(rig.server.baseUrl, created.id, rotated.secret), /failed with/);
     await assertAccessible(page, 'developers page (clients)');
+    // The recent API requests (ADR 32) list this page's own calls, e.g. the client's disable.
+    await page
+      .locator('[data-testid="request-log"] tr', { hasText: `/dashboard/api/clients/${created.id}/disable` })
+      .first()
+      .waitFor({ timeout: 20_000 });
+    await assertAccessible(page, 'developers page (request log)');
+    await screenshot(page, 'dashboard-developers-request-log');
     assert.deepEqual(csp, []);
     await page.close();
   });

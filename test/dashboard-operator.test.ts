@@ -175,7 +175,10 @@ test('an operator lists, creates and disables merchants; the disabled merchantâ€
   // The audit names the operator's dashboard user.
   const [audit] = await server.database.sql<{ actor: string; reason: string }[]>`
     select actor, reason from identity.client_access_changes where client_id = ${merchant.clientId}`;
-  assert.deepEqual(audit, { actor: `user:${operator.user['id'] as string}`, reason: 'terms breach (test)' });
+  assert.deepEqual(audit, {
+    actor: `dashboard:${operator.user['id'] as string}`,
+    reason: 'terms breach (test)',
+  });
   // The other merchant still works.
   const other = await fetch(`${server.baseUrl}/payments`, {
     headers: { authorization: `Bearer ${newToken}` },

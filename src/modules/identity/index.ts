@@ -30,6 +30,8 @@ import { registerAccessRoutes, registerIdentityRoutes } from './http/routes.ts';
 import { registerClientRoutes } from './http/client-routes.ts';
 import { registerMerchantClientRoutes } from './http/merchant-client-routes.ts';
 import { registerMerchantAdminRoutes } from './http/merchant-admin-routes.ts';
+import { recordMerchantRequests, registerRequestLogRoutes } from './http/request-log-routes.ts';
+import { RequestLog } from './infra/request-log.ts';
 import { identityCommands } from './cli.ts';
 import { dashboardUserCommands } from './dashboard-cli.ts';
 import { ensureDemoDashboardUser, ensureDemoMerchant } from './application/demo-merchant.ts';
@@ -228,12 +230,17 @@ export const identityModule: ModuleDefinition = {
         if (result.retired.length > 0) context.log.info({ kids: result.retired }, 'signing keys retired');
       },
     };
+    const requestLog = new RequestLog(sql, context.log);
     // Last, so that a failure above leaves no listening connection behind.
     await revocations.start();
     return {
       name: 'identity',
       jobs: [keyMaintenance],
       async registerRoutes(app) {
+        // Recent API requests per merchant (ADR 32): recorded in memory, written in batches.
+        recordMerchantRequests(app, requestLog);
+        requestLog.start();
+        registerRequestLogRoutes(app, dependencies, requestAuthenticator);
         await registerIdentityRoutes(app, dependencies);
         registerAccessRoutes(app, dependencies, authenticator);
         // Admin routes take an admin token or an operator's dashboard session (ADR 32).
@@ -249,7 +256,10 @@ export const identityModule: ModuleDefinition = {
         });
       },
       face,
-      close: () => revocations.close(),
+      async close() {
+        await requestLog.close();
+        await revocations.close();
+      },
     };
   },
 };

@@ -296,6 +296,18 @@ export const api = {
     request<ApiClient>('POST', `/dashboard/api/clients/${encodeURIComponent(clientId)}/${verb}`, {
       csrfToken,
     }),
+  requestLog: () =>
+    request<{
+      data: readonly {
+        method: string;
+        path: string;
+        status: number;
+        durationMs: number;
+        requestId: string;
+        clientId: string;
+        at: string;
+      }[];
+    }>('GET', '/dashboard/api/request-log'),
   webhookEventTypes: () => request<{ data: readonly string[] }>('GET', '/v1/webhooks/event-types'),
   webhookEndpoints: () => request<{ data: readonly WebhookEndpoint[] }>('GET', '/v1/webhooks/endpoints'),
   createWebhookEndpoint: (body: { url: string; eventTypes: readonly string[] }, csrfToken: string) =>

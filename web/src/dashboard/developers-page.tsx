@@ -23,13 +23,7 @@ export function DevelopersPage({ session }: { readonly session: DashboardSession
       {secret && <SecretPanel secret={secret} onDone={() => setSecret(undefined)} />}
       <Clients session={session} onSecret={setSecret} />
       <Webhooks session={session} onSecret={setSecret} />
-      <section aria-labelledby="request-log-heading">
-        <h2 id="request-log-heading">Recent API requests</h2>
-        <p className="hint">
-          Not recorded yet: PayFlow keeps no per-merchant request log. Its traces and access logs are for
-          operators.
-        </p>
-      </section>
+      <RequestLog />
     </section>
   );
 }
@@ -391,5 +385,72 @@ function EndpointForm({
         Add endpoint
       </button>
     </form>
+  );
+}
+
+/**
+ * The merchant's recent API requests (ADR 32): method, path, status, time, request id, duration and
+ * who called; never a body. Written by the API in batches, so a request shows within a few seconds.
+ */
+function RequestLog() {
+  const requests = useQuery({ queryKey: ['request-log'], queryFn: api.requestLog, refetchInterval: 5_000 });
+  return (
+    <section aria-labelledby="request-log-heading">
+      <h2 id="request-log-heading">Recent API requests</h2>
+      <p className="hint">
+        The latest requests of this account&apos;s API clients, publishable key and dashboard users (the last
+        200 are kept; no bodies, no query strings). Refreshed every 5 seconds.
+      </p>
+      {requests.error && (
+        <p role="alert" className="problem">
+          {messageFor(requests.error)}
+        </p>
+      )}
+      {requests.data && requests.data.data.length === 0 && <p>No API request yet.</p>}
+      {requests.data && requests.data.data.length > 0 && (
+        <div
+          className="table-scroll"
+          tabIndex={0}
+          role="region"
+          aria-label="Recent API requests (scrolls sideways)"
+        >
+          <table data-testid="request-log">
+            <caption className="visually-hidden">Recent API requests</caption>
+            <thead>
+              <tr>
+                <th scope="col">Time</th>
+                <th scope="col">Method</th>
+                <th scope="col">Path</th>
+                <th scope="col" className="number">
+                  Status
+                </th>
+                <th scope="col" className="number">
+                  Duration
+                </th>
+                <th scope="col">Request id</th>
+                <th scope="col">Caller</th>
+              </tr>
+            </thead>
+            <tbody>
+              {requests.data.data.map((entry) => (
+                <tr
+                  key={entry.requestId + entry.at}
+                  data-request-id={entry.requestId}
+                  data-status={entry.status}
+                >
+                  <td>{new Date(entry.at).toLocaleString()}</td>
+                  <td>{entry.method}</td>
+                  <td className="mono">{entry.path}</td>
+                  <td className="number">{entry.status}</td>
+                  <td className="number">{entry.durationMs} ms</td>
+                  <td className="mono">{entry.requestId}</td>
+                  <td className="mono">{entry.clientId}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
   );
 }

@@ -315,7 +315,7 @@ function Jobs() {
       <Problem error={jobs.error} />
       {jobs.data && jobs.data.data.length === 0 && <p>No job has run yet.</p>}
       {jobs.data && jobs.data.data.length > 0 && (
-        <div className="table-scroll">
+        <div className="table-scroll" tabIndex={0} role="region" aria-label="Batch jobs (scrolls sideways)">
           <table data-testid="jobs">
             <caption className="visually-hidden">Batch jobs</caption>
             <thead>

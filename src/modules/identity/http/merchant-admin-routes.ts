@@ -31,7 +31,7 @@ const CreatedMerchantBody = Type.Object({
 
 /** Who acts, for the clients' audit trail: a dashboard operator or an admin API client. */
 export function actorOf(clientId: string): string {
-  return clientId.startsWith('usr_') ? `user:${clientId}` : `client:${clientId}`;
+  return clientId.startsWith('usr_') ? `dashboard:${clientId}` : `client:${clientId}`;
 }
 
 function describeMerchant(merchant: MerchantSummary) {
