@@ -14,7 +14,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { createApiPaths, routeTemplateOf } from './api-paths.ts';
-import { completeDocument, documentRoute } from './openapi.ts';
+import { authenticateBeforeValidation, completeDocument, documentRoute } from './openapi.ts';
 import type { Logger } from '../log.ts';
 import {
   contextFrom,
@@ -86,6 +86,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   // Before any route (and before @fastify/swagger's own onRoute hook) so that the document lists
   // the moved paths.
   if (apiPaths) app.addHook('onRoute', apiPaths.onRoute);
+  app.addHook('onRoute', authenticateBeforeValidation);
   app.addHook('onRequest', async (request, reply) => {
     reply.header(requestIdHeader, request.id);
   });
@@ -104,7 +105,13 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
       components: {
         securitySchemes: {
           // Routes declare `security: [{ bearer: [] }]`; tokens come from POST /oauth/token.
-          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description:
+              'An access token from `POST /oauth/token` (OAuth2 client credentials, RFC 6749 §4.4; metadata at `/.well-known/oauth-authorization-server`).',
+          },
           // Dashboard-only routes: the session cookie from POST /dashboard/api/session (changes
           // also need its X-CSRF-Token header).
           dashboardSession: { type: 'apiKey', in: 'cookie', name: 'payflow_session' },

@@ -14,6 +14,26 @@ export function markScopes<T extends object>(handler: T, scopes: readonly string
   return handler;
 }
 
+const isMarked = (handler: unknown): boolean =>
+  typeof handler === 'function' && (handler as unknown as Record<symbol, unknown>)[scopesKey] !== undefined;
+
+/**
+ * An `onRoute` hook: a route's authentication (its `requireScopes` preHandler) runs before the
+ * request is validated, so a caller without credentials gets 401 with the bearer challenge whatever
+ * it sent, and learns nothing of the route's schema from a 400.
+ */
+export function authenticateBeforeValidation(route: RouteOptions): void {
+  const preHandlers = [route.preHandler].flat().filter((handler) => handler !== undefined);
+  const authentication = preHandlers.filter(isMarked);
+  if (authentication.length === 0) return;
+  const rest = preHandlers.filter((handler) => !isMarked(handler));
+  route.preHandler = (rest.length > 0 ? rest : undefined) as never;
+  route.preValidation = [
+    ...authentication,
+    ...[route.preValidation].flat().filter((handler) => handler !== undefined),
+  ] as never;
+}
+
 function scopesOf(route: RouteOptions): readonly string[] | undefined {
   const handlers = [route.preHandler, route.onRequest, route.preValidation].flat().filter(Boolean);
   for (const handler of handlers) {
