@@ -67,11 +67,15 @@ test('a merchant’s requests show with status, path without query, request id a
   );
   assert.equal(sale.status, 201, sale.text);
   const paymentId = sale.body['paymentId'] as string;
-  const missing = await fetch(`${server.baseUrl}/payments/pay_00000000000000000000000000`, {
+  const missing = await fetch(`${server.baseUrl}/payments/pay_zzzzzzzzzzzzzzzzzzzzzzzzzz`, {
     headers: merchant.headers(),
   });
   assert.equal(missing.status, 404);
   const missingId = missing.headers.get('x-request-id') ?? '';
+  // A card number pasted into a path (the vault-leak test does the same) is kept masked.
+  const pasted = await fetch(`${server.baseUrl}/tokens/${approvedCard}`, { headers: merchant.headers() });
+  assert.equal(pasted.status, 404);
+  const pastedId = pasted.headers.get('x-request-id') ?? '';
   const search = await fetch(`${server.baseUrl}/payments?email=secret.person%40example.com`, {
     headers: merchant.headers(),
   });
@@ -81,6 +85,7 @@ test('a merchant’s requests show with status, path without query, request id a
   const entries = await eventually('the requests in the log', async () => {
     const found = await logged(owner);
     return found.some((entry) => entry.requestId === missingId) &&
+      found.some((entry) => entry.requestId === pastedId) &&
       found.some((entry) => entry.path === `/payments/authorize`)
       ? found
       : undefined;
@@ -95,12 +100,13 @@ test('a merchant’s requests show with status, path without query, request id a
     },
     {
       method: 'GET',
-      path: '/payments/pay_00000000000000000000000000',
+      path: '/payments/pay_zzzzzzzzzzzzzzzzzzzzzzzzzz',
       status: 404,
       clientId: merchant.clientId,
     },
   );
   assert.ok(Number.isInteger(notFound?.durationMs) && notFound!.durationMs >= 0);
+  assert.equal(entries.find((entry) => entry.requestId === pastedId)?.path, '/tokens/[redacted]');
   const authorize = entries.find((entry) => entry.path === '/payments/authorize');
   assert.equal(authorize?.status, 201);
   assert.equal(authorize?.method, 'POST');

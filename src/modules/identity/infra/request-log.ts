@@ -2,9 +2,10 @@
 // pushes to an in-memory buffer; a timer writes the buffer as one INSERT every second (and at
 // close), then trims each merchant it wrote for to its newest `requestLogKeptPerMerchant` rows.
 // The buffer is bounded: past `pendingMax` entries waiting, new ones are dropped and counted (a
-// database outage must not grow the heap). No body, query string or header is ever kept.
+// database outage must not grow the heap). No body, query string or header is ever kept, and
+// anything shaped like a card number in the path is masked.
 import type { Sql } from '../../../platform/db/client.ts';
-import type { Logger } from '../../../platform/log.ts';
+import { maskCardNumbers, type Logger } from '../../../platform/log.ts';
 
 export const requestLogKeptPerMerchant = 200;
 const flushIntervalMs = 1_000;
@@ -46,7 +47,9 @@ export class RequestLog {
       return;
     }
     const queryAt = entry.path.indexOf('?');
-    const path = (queryAt < 0 ? entry.path : entry.path.slice(0, queryAt)).slice(0, pathLengthMax) || '/';
+    // A merchant may paste a card number into a path (`GET /v1/tokens/4242…`): masked as the logs are.
+    const path =
+      maskCardNumbers(queryAt < 0 ? entry.path : entry.path.slice(0, queryAt)).slice(0, pathLengthMax) || '/';
     this.pending.push({ ...entry, path, durationMs: Math.max(0, Math.round(entry.durationMs)) });
   }
 

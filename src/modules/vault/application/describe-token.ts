@@ -62,6 +62,53 @@ export async function describeToken(
   return row ? describeRow(row) : undefined;
 }
 
+/**
+ * The descriptions this process has read or made, so that a token used again (a returning payer, a
+ * capture after an authorization) is described without a database read. Safe because a token's
+ * public columns never change: nothing updates or deletes them (a key rotation re-seals the
+ * encrypted payload only). Scoped by merchant like the read; bounded, the least recently used out
+ * first. Card data never enters it (descriptions hold brand, BIN, last 4, expiry, fingerprint).
+ */
+export interface DescriptionCache {
+  get(merchantId: string, token: string): TokenDescription | undefined;
+  put(merchantId: string, description: TokenDescription): void;
+}
+
+export function createDescriptionCache(entriesMax = 10_000): DescriptionCache {
+  const entries = new Map<string, TokenDescription>();
+  const keyOf = (merchantId: string, token: string) => `${merchantId}\u0000${token}`;
+  return {
+    get(merchantId, token) {
+      const key = keyOf(merchantId, token);
+      const found = entries.get(key);
+      if (found !== undefined) {
+        entries.delete(key); // most recently used last
+        entries.set(key, found);
+      }
+      return found;
+    },
+    put(merchantId, description) {
+      entries.set(keyOf(merchantId, description.token), description);
+      if (entries.size > entriesMax) entries.delete(entries.keys().next().value!);
+    },
+  };
+}
+
+/** describeToken through the process's cache (a miss reads the database and fills it). */
+export async function describeTokenCached(
+  sql: Queryable,
+  cache: DescriptionCache,
+  merchantId: string,
+  token: string,
+): Promise<TokenDescription | undefined> {
+  if (typeof token !== 'string') return undefined;
+  const cached = cache.get(merchantId, token);
+  if (cached !== undefined) return cached;
+  const found = await describeToken(sql, merchantId, token);
+  if (found !== undefined) cache.put(merchantId, found);
+  return found;
+}
+
 /** describeTokens takes at most this many tokens per call (a page of a list or an export). */
 export const describeTokensMax = 500;
 /** tokensEndingIn finds at most this many tokens; more means the search is too broad to answer. */

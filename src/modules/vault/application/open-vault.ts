@@ -4,7 +4,8 @@ import type { PlatformContext } from '../../../platform/module.ts';
 import { openKeyringSource, type KeyringSource } from '../infra/keyring-source.ts';
 import type { VaultDependencies } from './dependencies.ts';
 import {
-  describeToken,
+  createDescriptionCache,
+  describeTokenCached,
   describeTokens,
   tokensEndingIn,
   type TokenDescription,
@@ -60,12 +61,17 @@ export async function openVault(
     log: context.log,
     cvcTtlSeconds: context.config.vaultCvcTtlSeconds,
   };
+  const descriptions = createDescriptionCache();
   return {
     dependencies,
-    tokenize: (merchantId, input, options) => tokenize(dependencies, merchantId, input, options),
+    async tokenize(merchantId, input, options) {
+      const description = await tokenize(dependencies, merchantId, input, options);
+      descriptions.put(merchantId, description);
+      return description;
+    },
     tokenizeIdempotently: (merchantId, input, options) =>
       tokenizeIdempotently(dependencies, merchantId, input, options),
-    describe: (merchantId, token) => describeToken(dependencies.sql, merchantId, token),
+    describe: (merchantId, token) => describeTokenCached(dependencies.sql, descriptions, merchantId, token),
     describeMany: (merchantId, tokens) => describeTokens(dependencies.sql, merchantId, tokens),
     tokensEndingIn: (merchantId, last4) => tokensEndingIn(dependencies.sql, merchantId, last4),
     detokenizeForProcessor: (request) => detokenizeForProcessor(dependencies, request),

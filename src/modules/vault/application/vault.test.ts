@@ -70,6 +70,12 @@ test('tokenize returns the public description; describe returns it again; the da
   assert.deepEqual(await vault.describe(merchantId, description.token), description);
   assert.equal(await vault.describe(otherMerchantId, description.token), undefined);
   assert.equal(await vault.describe(merchantId, 'tok_nope'), undefined);
+  // Another process (a vault without this one's cache) reads the same description from the database,
+  // and its cache, once filled by the owner's read, still answers another merchant with nothing.
+  const elsewhere = await openVault(vaultContext(database.sql, clock, {}, dataDir));
+  assert.equal(await elsewhere.describe(otherMerchantId, description.token), undefined);
+  assert.deepEqual(await elsewhere.describe(merchantId, description.token), description);
+  assert.equal(await elsewhere.describe(otherMerchantId, description.token), undefined);
 
   const [row] = await database.sql<{ text: string }[]>`
     select row_to_json(t)::text as text from vault.card_tokens t where token_id = ${description.token}`;
