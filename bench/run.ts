@@ -466,7 +466,8 @@ async function main(): Promise<void> {
       order by calls desc limit 25`.catch(() => []);
     const authorize = figures('authorize', alone.authorize.latencies, alone.authorize.errors, seconds);
     const generatorCpu = process.cpuUsage(cpuBefore.generator);
-    const cpu = {
+    /** PayFlow's and PostgreSQL's CPU since the run began, per authorize it completed. */
+    const serverCpuPerAuthorize = () => ({
       payflowMsPerAuthorize: round2(
         ((cpuSecondsOf(serverPid) - cpuBefore.payflow) * 1000) / Math.max(authorize.completed, 1),
       ),
@@ -475,6 +476,9 @@ async function main(): Promise<void> {
             ((cpuSecondsOf(postmaster, true) - cpuBefore.postgres) * 1000) / Math.max(authorize.completed, 1),
           )
         : undefined,
+    });
+    const cpu = {
+      ...serverCpuPerAuthorize(),
       generatorMsPerAuthorize: round2(
         (generatorCpu.user + generatorCpu.system) / 1000 / Math.max(authorize.completed, 1),
       ),
@@ -483,16 +487,7 @@ async function main(): Promise<void> {
     // drained now, with the CPU that costs charged to the authorizations that caused it.
     const backlog = await eventBacklog(sql);
     const drain = await drainEvents(sql, 180_000);
-    const cpuWithEvents = {
-      payflowMsPerAuthorize: round2(
-        ((cpuSecondsOf(serverPid) - cpuBefore.payflow) * 1000) / Math.max(authorize.completed, 1),
-      ),
-      postgresMsPerAuthorize: postmaster
-        ? round2(
-            ((cpuSecondsOf(postmaster, true) - cpuBefore.postgres) * 1000) / Math.max(authorize.completed, 1),
-          )
-        : undefined,
-    };
+    const cpuWithEvents = serverCpuPerAuthorize();
     const perAuthorize =
       before && after && authorize.completed > 0
         ? {
