@@ -5,6 +5,8 @@
 //   npm run bench -- --duration 10 --concurrency 50 [--json results.json]
 //   npm run bench -- --bus postgres|nats|kafka [--events N] [--payments P]: the event bus bench
 //   (bench/bus.ts, the same as `npm run bench:bus`) instead of the money path.
+//   npm run bench -- --settlement [10k,100k,1M]: the settlement job and the reconciliation import
+//   over N captured payments (bench/settlement.ts) instead of the money path.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,6 +21,7 @@ import { createClientWith } from '../src/modules/identity/index.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import { withLuhnCheckDigit } from '../src/simulator/test-cards.ts';
 import { measureCeiling } from './ceiling.ts';
+import { settlementBenchMain, settlementSizes } from './settlement.ts';
 import { createHttpClient } from '../src/platform/http/client.ts';
 import { freePort } from '../src/platform/ports.ts';
 import { configVariables } from '../src/platform/config.ts';
@@ -652,6 +655,8 @@ async function main(): Promise<void> {
 }
 
 // `--bus` runs the event bus bench (issue 15: `npm run bench -- --bus kafka`), with the same flags.
-if (process.argv.slice(2).some((arg) => arg === '--bus' || arg.startsWith('--bus=')))
-  await import('./bus.ts');
+// `--settlement [N,…]` runs the settlement and reconciliation bench (issue 11), not the money path.
+const argv = process.argv.slice(2);
+if (argv.some((arg) => arg === '--bus' || arg.startsWith('--bus='))) await import('./bus.ts');
+else if (settlementSizes(argv)) process.exitCode = await settlementBenchMain(argv);
 else await main();

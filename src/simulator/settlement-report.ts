@@ -62,29 +62,107 @@ function share(amount: bigint, bps: number): bigint {
   return (amount * BigInt(bps) * 2n + 10_000n) / 20_000n;
 }
 
-export function settlementReportCsv(
-  entries: readonly SettlementEntry[],
-  options: {
-    readonly date: string;
-    readonly batchNumber: number;
-    readonly costBps: number;
-    readonly faults?: ReportFaults;
-  },
-): string {
-  const faults = options.faults ?? {};
-  const rows: string[][] = [];
-  const created = (entry: SettlementEntry) =>
-    new Date(entry.atMs).toISOString().replace('T', ' ').slice(0, 19);
-  const row = (fields: Partial<Record<(typeof reportColumns)[number], string>>) =>
+export interface ReportOptions {
+  readonly date: string;
+  readonly batchNumber: number;
+  readonly costBps: number;
+  readonly faults?: ReportFaults;
+}
+
+/**
+ * The report written a piece at a time (the header, then each entry's rows, then the payout rows),
+ * so that a report of a million rows can be streamed to a file (the settlement bench) without
+ * holding it whole; `settlementReportCsv` is the same writer over a list, joined.
+ */
+export class SettlementReportWriter {
+  private readonly faults: ReportFaults;
+  private readonly totals = new Map<string, { net: bigint; costs: bigint }>();
+  private firstCurrency: string | undefined;
+
+  constructor(private readonly options: ReportOptions) {
+    this.faults = options.faults ?? {};
+  }
+
+  /** The header line. */
+  header(): string {
+    return `${reportColumns.join(',')}\n`;
+  }
+
+  /** The lines of one capture or refund (none when a fault leaves it out). */
+  entry(entry: SettlementEntry): string {
+    this.firstCurrency ??= entry.currency;
+    const rows: string[][] = [];
+    const faults = this.faults;
+    if (faults.missing?.includes(entry.reference)) return '';
+    const amount = faults.amount?.includes(entry.reference) ? entry.amount + 1n : entry.amount;
+    this.line(rows, entry, amount, faults.cost?.includes(entry.reference) ? 1n : 0n);
+    if (faults.duplicate?.includes(entry.reference)) this.line(rows, entry, amount);
+    if (faults.chargeback?.includes(entry.reference)) {
+      this.row(rows, {
+        'Company Account': 'PayFlowSimulator',
+        'Merchant Account': 'PayFlowMerchants',
+        'Psp Reference': `${entry.pspReference}-CB`,
+        'Merchant Reference': entry.reference,
+        'Creation Date': created(entry),
+        TimeZone: 'UTC',
+        Type: 'Chargeback',
+        'Gross Currency': entry.currency,
+        'Gross Debit (GC)': formatMajorUnits(entry.amount, entry.currency),
+        'Net Currency': entry.currency,
+        'Net Debit (NC)': formatMajorUnits(entry.amount, entry.currency),
+        'Batch Number': String(this.options.batchNumber),
+      });
+      this.add(entry.currency, -entry.amount, 0n);
+    }
+    return lines(rows);
+  }
+
+  /** The row for an unknown reference (a fault), then one MerchantPayout row per currency. */
+  end(): string {
+    const rows: string[][] = [];
+    if (this.faults.unknown) {
+      this.line(
+        rows,
+        {
+          kind: 'capture',
+          reference: 'pay_never_sent_by_payflow.capture',
+          pspReference: 'PSPUNKNOWN0001',
+          amount: 1234n,
+          currency: this.firstCurrency ?? 'USD',
+          atMs: Date.parse(`${this.options.date}T12:00:00Z`),
+        },
+        1234n,
+      );
+    }
+    for (const [currency, total] of this.totals) {
+      this.row(rows, {
+        'Company Account': 'PayFlowSimulator',
+        'Merchant Account': 'PayFlowMerchants',
+        Type: 'MerchantPayout',
+        'Net Currency': currency,
+        [total.net >= 0n ? 'Net Debit (NC)' : 'Net Credit (NC)']: formatMajorUnits(
+          total.net >= 0n ? total.net : -total.net,
+          currency,
+        ),
+        'Batch Number': String(this.options.batchNumber),
+      });
+    }
+    return lines(rows);
+  }
+
+  private row(rows: string[][], fields: Partial<Record<(typeof reportColumns)[number], string>>): void {
     rows.push(reportColumns.map((column) => fields[column] ?? ''));
-  const totals = new Map<string, { net: bigint; costs: bigint }>();
-  const add = (currency: string, net: bigint, costs: bigint) => {
-    const total = totals.get(currency) ?? { net: 0n, costs: 0n };
+  }
+
+  private add(currency: string, net: bigint, costs: bigint): void {
+    const total = this.totals.get(currency) ?? { net: 0n, costs: 0n };
     total.net += net;
     total.costs += costs;
-    totals.set(currency, total);
-  };
-  const line = (entry: SettlementEntry, amount: bigint, extraCost = 0n) => {
+    this.totals.set(currency, total);
+  }
+
+  private line(rows: string[][], entry: SettlementEntry, amount: bigint, extraCost = 0n): void {
+    const { costBps, batchNumber } = this.options;
     const money = (value: bigint) => formatMajorUnits(value, entry.currency);
     const common = {
       'Company Account': 'PayFlowSimulator',
@@ -97,13 +175,13 @@ export function settlementReportCsv(
       'Gross Currency': entry.currency,
       'Exchange Rate': '1',
       'Net Currency': entry.currency,
-      'Batch Number': String(options.batchNumber),
+      'Batch Number': String(batchNumber),
     };
     if (entry.kind === 'capture') {
-      const cost = share(amount, options.costBps) + extraCost;
-      const interchange = share(amount, Math.floor(options.costBps / 2));
-      const scheme = share(amount, Math.floor(options.costBps / 5));
-      row({
+      const cost = share(amount, costBps) + extraCost;
+      const interchange = share(amount, Math.floor(costBps / 2));
+      const scheme = share(amount, Math.floor(costBps / 5));
+      this.row(rows, {
         ...common,
         Type: 'Settled',
         'Gross Credit (GC)': money(amount),
@@ -113,65 +191,32 @@ export function settlementReportCsv(
         'Scheme Fees (NC)': money(scheme),
         'Interchange (NC)': money(interchange),
       });
-      add(entry.currency, amount - cost, cost);
+      this.add(entry.currency, amount - cost, cost);
     } else {
-      row({
+      this.row(rows, {
         ...common,
         Type: 'Refunded',
         'Gross Debit (GC)': money(amount),
         'Net Debit (NC)': money(amount),
       });
-      add(entry.currency, -amount, 0n);
-    }
-  };
-  for (const entry of entries) {
-    if (faults.missing?.includes(entry.reference)) continue;
-    const amount = faults.amount?.includes(entry.reference) ? entry.amount + 1n : entry.amount;
-    line(entry, amount, faults.cost?.includes(entry.reference) ? 1n : 0n);
-    if (faults.duplicate?.includes(entry.reference)) line(entry, amount);
-    if (faults.chargeback?.includes(entry.reference)) {
-      row({
-        'Company Account': 'PayFlowSimulator',
-        'Merchant Account': 'PayFlowMerchants',
-        'Psp Reference': `${entry.pspReference}-CB`,
-        'Merchant Reference': entry.reference,
-        'Creation Date': created(entry),
-        TimeZone: 'UTC',
-        Type: 'Chargeback',
-        'Gross Currency': entry.currency,
-        'Gross Debit (GC)': formatMajorUnits(entry.amount, entry.currency),
-        'Net Currency': entry.currency,
-        'Net Debit (NC)': formatMajorUnits(entry.amount, entry.currency),
-        'Batch Number': String(options.batchNumber),
-      });
-      add(entry.currency, -entry.amount, 0n);
+      this.add(entry.currency, -amount, 0n);
     }
   }
-  if (faults.unknown) {
-    line(
-      {
-        kind: 'capture',
-        reference: 'pay_never_sent_by_payflow.capture',
-        pspReference: 'PSPUNKNOWN0001',
-        amount: 1234n,
-        currency: entries[0]?.currency ?? 'USD',
-        atMs: Date.parse(`${options.date}T12:00:00Z`),
-      },
-      1234n,
-    );
-  }
-  for (const [currency, total] of totals) {
-    row({
-      'Company Account': 'PayFlowSimulator',
-      'Merchant Account': 'PayFlowMerchants',
-      Type: 'MerchantPayout',
-      'Net Currency': currency,
-      [total.net >= 0n ? 'Net Debit (NC)' : 'Net Credit (NC)']: formatMajorUnits(
-        total.net >= 0n ? total.net : -total.net,
-        currency,
-      ),
-      'Batch Number': String(options.batchNumber),
-    });
-  }
-  return [reportColumns.join(','), ...rows.map((fields) => fields.map(csvField).join(','))].join('\n') + '\n';
+}
+
+function created(entry: SettlementEntry): string {
+  return new Date(entry.atMs).toISOString().replace('T', ' ').slice(0, 19);
+}
+
+function lines(rows: readonly string[][]): string {
+  let text = '';
+  for (const fields of rows) text += `${fields.map(csvField).join(',')}\n`;
+  return text;
+}
+
+export function settlementReportCsv(entries: readonly SettlementEntry[], options: ReportOptions): string {
+  const writer = new SettlementReportWriter(options);
+  let csv = writer.header();
+  for (const entry of entries) csv += writer.entry(entry);
+  return csv + writer.end();
 }

@@ -14,6 +14,10 @@ import { httpBank } from './infra/bank-client.ts';
 import { findJobRun } from './infra/settlement-repository.ts';
 import { registerScrapedGauges } from '../../platform/metrics.ts';
 
+// The entry points `payflow settlement run` and `payflow reconcile` call, for the settlement bench.
+export { runSettlement, settlementDependencies };
+export { reconcileReport } from './application/reconcile.ts';
+
 export interface SettlementFace {
   runSettlement(date: string): Promise<SettlementRunResult>;
   /** One pass over open payouts now (the worker does it every few seconds). */

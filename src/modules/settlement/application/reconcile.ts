@@ -28,6 +28,7 @@ import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
 import { DomainError } from '../../../platform/errors.ts';
 import type { TransactionSql } from '../../../platform/db/client.ts';
+import { withAdvisoryLock } from '../../../platform/db/advisory-lock.ts';
 import { newId } from '../../../platform/ids.ts';
 import { basisPoints } from '../domain/pricing.ts';
 import { checkHeader, parseReportRow, ReportError, type ReportRow } from '../domain/report.ts';
@@ -272,69 +273,61 @@ async function reconcileFile(
   const done = await completedRun(dependencies, sha256);
   if (done) return done;
   const { sql, clock, log } = dependencies;
-  const lockKey = `reconciliation:${sha256}`;
-  const lock = await sql.reserve();
-  try {
-    const [locked] = await lock<{ ok: boolean }[]>`select pg_try_advisory_lock(hashtext(${lockKey})) as ok`;
-    if (!locked?.ok)
-      throw new DomainError('job_running', 409, 'This report is being reconciled by another process.');
-    try {
-      const claimed = await sql.begin(async (transaction) => {
-        const now = clock.now();
-        const { row, created } = await claimJobRun(transaction, {
-          id: newId('job'),
-          jobName: reconciliationJobName,
-          paramsKey: sha256,
-          params: {
-            sha256,
-            source: options.source.slice(0, 255),
-            ...(options.date !== undefined && { date: options.date }),
-            ...(keepsFile && { file: path.resolve(file) }),
-          },
-          now,
-        });
-        if (created) {
-          const runId = newId('rcn');
-          await transaction`
-            insert into settlement.reconciliation_runs (id, report_sha256, source, row_count, counts, created_at,
-              status, job_id)
-            values (${runId}, ${sha256}, ${options.source.slice(0, 255)}, 0, '{}', ${now}, 'running', ${row.id})`;
-          return { job: row, runId };
-        }
-        if (row.status !== 'completed') {
-          await restartJobRun(transaction, row.id, now);
-          await transaction`
-            update settlement.reconciliation_runs set status = 'running' where job_id = ${row.id}`;
-        }
-        const [run] = await transaction<{ id: string }[]>`
-          select id from settlement.reconciliation_runs where job_id = ${row.id}`;
-        return { job: row, runId: run!.id };
+  const locked = await withAdvisoryLock(sql, { name: `reconciliation:${sha256}` }, async () => {
+    const claimed = await sql.begin(async (transaction) => {
+      const now = clock.now();
+      const { row, created } = await claimJobRun(transaction, {
+        id: newId('job'),
+        jobName: reconciliationJobName,
+        paramsKey: sha256,
+        params: {
+          sha256,
+          source: options.source.slice(0, 255),
+          ...(options.date !== undefined && { date: options.date }),
+          ...(keepsFile && { file: path.resolve(file) }),
+        },
+        now,
       });
-      if (claimed.job.status === 'completed') return (await completedRun(dependencies, sha256))!;
-      try {
-        return await importChunks(dependencies, file, options, claimed.job, claimed.runId, totalRows);
-      } catch (error) {
-        log.error({ err: error, jobId: claimed.job.id }, 'reconciliation: the import failed');
-        await sql
-          .begin(async (transaction) => {
-            await finishJobRun(
-              transaction,
-              claimed.job.id,
-              { status: 'failed', error: String(error) },
-              clock.now(),
-            );
-            await transaction`
-              update settlement.reconciliation_runs set status = 'failed' where id = ${claimed.runId}`;
-          })
-          .catch(() => undefined);
-        throw error;
+      if (created) {
+        const runId = newId('rcn');
+        await transaction`
+          insert into settlement.reconciliation_runs (id, report_sha256, source, row_count, counts, created_at,
+            status, job_id)
+          values (${runId}, ${sha256}, ${options.source.slice(0, 255)}, 0, '{}', ${now}, 'running', ${row.id})`;
+        return { job: row, runId };
       }
-    } finally {
-      await lock`select pg_advisory_unlock(hashtext(${lockKey}))`.catch(() => undefined);
+      if (row.status !== 'completed') {
+        await restartJobRun(transaction, row.id, now);
+        await transaction`
+          update settlement.reconciliation_runs set status = 'running' where job_id = ${row.id}`;
+      }
+      const [run] = await transaction<{ id: string }[]>`
+        select id from settlement.reconciliation_runs where job_id = ${row.id}`;
+      return { job: row, runId: run!.id };
+    });
+    if (claimed.job.status === 'completed') return (await completedRun(dependencies, sha256))!;
+    try {
+      return await importChunks(dependencies, file, options, claimed.job, claimed.runId, totalRows);
+    } catch (error) {
+      log.error({ err: error, jobId: claimed.job.id }, 'reconciliation: the import failed');
+      await sql
+        .begin(async (transaction) => {
+          await finishJobRun(
+            transaction,
+            claimed.job.id,
+            { status: 'failed', error: String(error) },
+            clock.now(),
+          );
+          await transaction`
+            update settlement.reconciliation_runs set status = 'failed' where id = ${claimed.runId}`;
+        })
+        .catch(() => undefined);
+      throw error;
     }
-  } finally {
-    lock.release();
-  }
+  });
+  if (!locked.ran)
+    throw new DomainError('job_running', 409, 'This report is being reconciled by another process.');
+  return locked.value;
 }
 
 function rowKey(row: ReportRow): string | undefined {

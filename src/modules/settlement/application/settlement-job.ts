@@ -4,10 +4,11 @@
 // refunds of one merchant and currency per chunk: batch row, items marked settled, ledger journal,
 // `settlement.completed.v1`, progress, all in one transaction), so a run killed at any point
 // resumes from its last committed chunk with every item settled exactly once. One process at a
-// time runs an instance (a session advisory lock, released by PostgreSQL if the process dies).
+// time runs an instance (`withAdvisoryLock`: a session lock, released by PostgreSQL if the process dies).
 // Then each merchant and currency settled in the run with money available gets one payout.
 import { DomainError } from '../../../platform/errors.ts';
 import { isDatabaseUnavailable, type Sql, type TransactionSql } from '../../../platform/db/client.ts';
+import { withAdvisoryLock } from '../../../platform/db/advisory-lock.ts';
 import type { Clock } from '../../../platform/clock.ts';
 import type { Logger } from '../../../platform/log.ts';
 import { newId } from '../../../platform/ids.ts';
@@ -91,47 +92,44 @@ export async function runSettlement(
   }
   const { sql, clock, log } = dependencies;
   const paramsKey = `${dependencies.acquirer}:${date}`;
-  const lock = await sql.reserve();
-  try {
-    const [locked] = await lock<{ ok: boolean }[]>`
-      select pg_try_advisory_lock(hashtext(${`settlement:${paramsKey}`})) as ok`;
-    if (!locked?.ok)
-      throw new DomainError('job_running', 409, `Settlement of ${paramsKey} is running in another process.`);
-    try {
-      const claimed = await sql.begin(async (transaction) => {
-        const { row, created } = await claimJobRun(transaction, {
-          id: newId('job'),
-          jobName: settlementJobName,
-          paramsKey,
-          params: { acquirer: dependencies.acquirer, date, cutoff: cutoff.toISOString() },
-          now: clock.now(),
-        });
-        if (!created && row.status !== 'completed') await restartJobRun(transaction, row.id, clock.now());
-        return row;
+  const locked = await withAdvisoryLock(sql, { name: `settlement:${paramsKey}` }, async () => {
+    const claimed = await sql.begin(async (transaction) => {
+      const { row, created } = await claimJobRun(transaction, {
+        id: newId('job'),
+        jobName: settlementJobName,
+        paramsKey,
+        params: { acquirer: dependencies.acquirer, date, cutoff: cutoff.toISOString() },
+        now: clock.now(),
       });
-      if (claimed.status === 'completed')
-        return { runId: claimed.id, date, outcome: 'already_completed', summary: claimed.summary ?? {} };
-      if (claimed.chunks_done > 0)
-        log.info(
-          { runId: claimed.id, chunksDone: claimed.chunks_done },
-          'settlement: resuming after the last chunk',
-        );
-      try {
-        const summary = await settle(dependencies, claimed, date, cutoff, onProgress);
-        await finishJobRun(sql, claimed.id, { status: 'completed', summary }, clock.now());
-        return { runId: claimed.id, date, outcome: 'completed', summary };
-      } catch (error) {
-        await finishJobRun(sql, claimed.id, { status: 'failed', error: String(error) }, clock.now()).catch(
-          () => undefined,
-        );
-        throw error;
-      }
-    } finally {
-      await lock`select pg_advisory_unlock(hashtext(${`settlement:${paramsKey}`}))`.catch(() => undefined);
+      if (!created && row.status !== 'completed') await restartJobRun(transaction, row.id, clock.now());
+      return row;
+    });
+    if (claimed.status === 'completed')
+      return {
+        runId: claimed.id,
+        date,
+        outcome: 'already_completed' as const,
+        summary: claimed.summary ?? {},
+      };
+    if (claimed.chunks_done > 0)
+      log.info(
+        { runId: claimed.id, chunksDone: claimed.chunks_done },
+        'settlement: resuming after the last chunk',
+      );
+    try {
+      const summary = await settle(dependencies, claimed, date, cutoff, onProgress);
+      await finishJobRun(sql, claimed.id, { status: 'completed', summary }, clock.now());
+      return { runId: claimed.id, date, outcome: 'completed' as const, summary };
+    } catch (error) {
+      await finishJobRun(sql, claimed.id, { status: 'failed', error: String(error) }, clock.now()).catch(
+        () => undefined,
+      );
+      throw error;
     }
-  } finally {
-    lock.release();
-  }
+  });
+  if (!locked.ran)
+    throw new DomainError('job_running', 409, `Settlement of ${paramsKey} is running in another process.`);
+  return locked.value;
 }
 
 async function settle(
