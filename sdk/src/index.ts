@@ -36,6 +36,81 @@ export interface Refund {
   readonly [field: string]: unknown;
 }
 
+/** A settlement batch: one merchant, acquirer, currency and day (sums as bigint). */
+export interface Settlement {
+  readonly id: string;
+  readonly settlementDate: string;
+  readonly acquirer: string;
+  readonly currency: string;
+  readonly itemCount: number;
+  readonly gross: bigint;
+  readonly refunds: bigint;
+  readonly fees: bigint;
+  readonly net: bigint;
+  readonly runId: string;
+  readonly createdAt: string;
+  readonly [field: string]: unknown;
+}
+
+/** A payout of a settled net amount to the merchant's bank. */
+export interface Payout {
+  readonly id: string;
+  readonly currency: string;
+  readonly amount: bigint;
+  readonly status: string;
+  readonly failureReason?: string;
+  readonly createdAt: string;
+  readonly sentAt?: string;
+  readonly finishedAt?: string;
+}
+
+/** `GET /v1/payments/volume`: per currency, per UTC day. */
+export interface Volume {
+  readonly from: string;
+  readonly to: string;
+  readonly currencies: readonly {
+    readonly currency: string;
+    readonly days: readonly {
+      readonly date: string;
+      readonly count: number;
+      readonly capturedCount: number;
+      readonly capturedAmount: bigint;
+      readonly refundedAmount: bigint;
+    }[];
+  }[];
+}
+
+/** What a settlement run did (operator). */
+export interface SettlementRun {
+  readonly runId: string;
+  readonly date: string;
+  readonly outcome: string;
+  readonly summary: Readonly<Record<string, unknown>>;
+}
+
+/** The counts of one reconciliation run, by outcome (`matched`, `amount_mismatch`, …). */
+export type ReconciliationCounts = Readonly<Record<string, number>>;
+
+export interface ReconciliationResult {
+  readonly runId: string;
+  readonly alreadyReconciled: boolean;
+  readonly rows: number;
+  readonly counts: ReconciliationCounts;
+  readonly [field: string]: unknown;
+}
+
+export interface ReconciliationException {
+  readonly id: string;
+  readonly runId: string;
+  readonly outcome: string;
+  readonly reference: string | null;
+  readonly currency: string | null;
+  readonly expectedAmount: bigint | null;
+  readonly reportedAmount: bigint | null;
+  readonly status: string;
+  readonly [field: string]: unknown;
+}
+
 /** A problem+json answer (RFC 9457) with PayFlow's stable `code`. */
 export class PayFlowError extends Error {
   constructor(
@@ -252,6 +327,91 @@ export class PayFlowClient {
   /** The merchant's pending, available, in-transit and authorized money per currency. */
   getBalance(): Promise<{ balances: Balance[] }> {
     return this.request('GET', '/v1/balance');
+  }
+
+  /** Per currency and UTC day over the last `days` days: payments created, captured and refunded. */
+  getVolume(days = 14): Promise<Volume> {
+    return this.request('GET', `/v1/payments/volume?days=${days}`);
+  }
+
+  /** The merchant's settlement batches, newest first (at most `limit`, ≤ 100). */
+  async listSettlements(options: { limit?: number } = {}): Promise<Settlement[]> {
+    const query = options.limit === undefined ? '' : `?limit=${options.limit}`;
+    return (await this.request<{ data: Settlement[] }>('GET', `/v1/settlements${query}`)).data;
+  }
+
+  /** One settlement batch with its lines (payment, type, amount, fee). */
+  getSettlement(id: string): Promise<Settlement & { lines: readonly Record<string, unknown>[] }> {
+    return this.request('GET', `/v1/settlements/${encodeURIComponent(id)}`);
+  }
+
+  /** The merchant's payouts, newest first (at most `limit`, ≤ 100). */
+  async listPayouts(options: { limit?: number } = {}): Promise<Payout[]> {
+    const query = options.limit === undefined ? '' : `?limit=${options.limit}`;
+    return (await this.request<{ data: Payout[] }>('GET', `/v1/payouts${query}`)).data;
+  }
+
+  getPayout(id: string): Promise<Payout> {
+    return this.request('GET', `/v1/payouts/${encodeURIComponent(id)}`);
+  }
+
+  /** Operator (admin client): settle a day (`YYYY-MM-DD`); a day settled before is `already_completed`. */
+  runSettlement(date: string, options: { idempotencyKey?: string } = {}): Promise<SettlementRun> {
+    return this.request('POST', '/v1/admin/settlement/runs', { date }, options);
+  }
+
+  /**
+   * Operator: fetch the acquirer's settlement report of a day and reconcile it row by row
+   * (`simulatorFaults` asks the built-in simulator for discrepancies, for demos and tests).
+   */
+  fetchReconciliationReport(
+    date: string,
+    options: { simulatorFaults?: string; idempotencyKey?: string } = {},
+  ): Promise<ReconciliationResult> {
+    const { simulatorFaults, ...rest } = options;
+    return this.request(
+      'POST',
+      '/v1/admin/reconciliation/fetch',
+      { date, ...(simulatorFaults !== undefined && { simulatorFaults }) },
+      rest,
+    );
+  }
+
+  /** Operator: the latest reconciliation runs. */
+  async listReconciliationRuns(options: { limit?: number } = {}): Promise<Record<string, unknown>[]> {
+    const query = options.limit === undefined ? '' : `?limit=${options.limit}`;
+    return (
+      await this.request<{ data: Record<string, unknown>[] }>('GET', `/v1/admin/reconciliation/runs${query}`)
+    ).data;
+  }
+
+  /** Operator: reconciliation exceptions, `open` or `resolved`. */
+  async listReconciliationExceptions(
+    options: { status?: 'open' | 'resolved'; limit?: number } = {},
+  ): Promise<ReconciliationException[]> {
+    const query = new URLSearchParams();
+    if (options.status !== undefined) query.set('status', options.status);
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    return (
+      await this.request<{ data: ReconciliationException[] }>(
+        'GET',
+        `/v1/admin/reconciliation/exceptions?${query.toString()}`,
+      )
+    ).data;
+  }
+
+  /** Operator: resolve an exception, with an adjustment journal when money really differs. */
+  resolveReconciliationException(
+    id: string,
+    input: { reason: string; adjustment?: string },
+    options: { idempotencyKey?: string } = {},
+  ): Promise<{ id: string; status: string; adjustment?: Record<string, unknown> }> {
+    return this.request(
+      'POST',
+      `/v1/admin/reconciliation/exceptions/${encodeURIComponent(id)}/resolve`,
+      input,
+      options,
+    );
   }
 
   /** Every payment, newest first, following `nextCursor` page by page. */
