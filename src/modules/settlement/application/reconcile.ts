@@ -401,6 +401,8 @@ interface ItemMatch {
   currency: string;
   occurred_at: Date;
   acquirer_cost: bigint | null;
+  /** An earlier report lacked the item (an open missing_in_report): this row answers it. */
+  missing_open: boolean;
 }
 
 /** One chunk: its results, the late items it answers and the job's checkpoint, in one transaction. */
@@ -424,7 +426,10 @@ async function applyChunk(
   if (wanted.size > 0) {
     const found = await transaction<ItemMatch[]>`
       select distinct on (item.operation_id, item.kind) item.id, item.operation_id, item.kind, item.amount,
-        item.currency, item.occurred_at, item.acquirer_cost
+        item.currency, item.occurred_at, item.acquirer_cost,
+        exists (select 1 from settlement.reconciliation_results result
+                where result.item_id = item.id and result.outcome = 'missing_in_report'
+                  and result.status = 'open') as missing_open
       from settlement.items item
       join jsonb_to_recordset(${transaction.json([...wanted.values()])}) as wanted (operation_id text, kind text)
         on item.operation_id = wanted.operation_id and item.kind = wanted.kind
@@ -484,8 +489,10 @@ async function applyChunk(
       continue;
     }
     days.add(item.occurred_at.toISOString().slice(0, 10));
-    // An item an earlier report lacked has settled late: that exception is answered.
-    late.push({ item_id: item.id, reason: `settled late: report run ${runId}, line ${row.line}` });
+    // An item an earlier report lacked has settled late: that exception is answered (the lookup
+    // says which items have one, so a chunk without any sends no update).
+    if (item.missing_open)
+      late.push({ item_id: item.id, reason: `settled late: report run ${runId}, line ${row.line}` });
     const same = item.amount === row.gross && item.currency === row.currency;
     // What the acquirer kept: PayFlow's expectation (stored at settlement, else its price now).
     const expectedCost = item.acquirer_cost ?? basisPoints(item.amount, dependencies.acquirerCostBps);
