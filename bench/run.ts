@@ -281,6 +281,9 @@ interface Started {
   readonly token: readonly string[];
 }
 
+/** The bench's vault keyring: PayFlow is started more than once on the run's database. */
+const benchVaultKey = randomBytes(32).toString('hex');
+
 /** The pool `npm start` runs with, unless DATABASE_POOL_MAX says otherwise. */
 const payflowPoolMax = process.env.DATABASE_POOL_MAX ?? configVariables.databasePoolMax.defaultValue ?? '10';
 
@@ -298,8 +301,9 @@ async function startPayFlow(
       DEMO_MERCHANT: 'false',
       // The pool `npm start` runs with (the test harness's smaller test pool is for a shared server).
       DATABASE_POOL_MAX: payflowPoolMax,
-      // A fresh keyring per run: with DATABASE_URL, point the bench at an empty scratch database.
-      VAULT_MASTER_KEY: randomBytes(32).toString('hex'),
+      // A fresh keyring per run (one for all its starts of PayFlow on the same database): with
+      // DATABASE_URL, point the bench at an empty scratch database.
+      VAULT_MASTER_KEY: benchVaultKey,
       ...env,
     },
     [],
