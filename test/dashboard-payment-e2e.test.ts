@@ -286,17 +286,31 @@ describe('dashboard payment page in Chromium', { skip: browserUnavailable }, () 
     ]);
     const usd = page.getByTestId('volume-USD');
     await usd.waitFor();
-    assert.equal(await usd.locator('figcaption').textContent(), 'USD: $42.00 captured from 14 days');
+    assert.equal(await usd.locator('figcaption').textContent(), 'USD: $42.00 captured from 30 days');
     assert.equal(
       await page.getByTestId('volume-JPY').locator('figcaption').textContent(),
-      'JPY: ¥1,500 captured from 14 days',
+      'JPY: ¥1,500 captured from 30 days',
     );
-    assert.equal(await usd.locator('rect.bar').count(), 14);
-    await usd.getByText('The figures').click();
+    assert.equal(await usd.locator('rect.bar').count(), 30);
+    assert.equal(
+      await page.getByTestId('payments-USD').locator('figcaption').textContent(),
+      'USD: 2 payments',
+    );
+    assert.equal(
+      await page.getByTestId('approval-USD').locator('figcaption').textContent(),
+      'USD: approval rate 100 %',
+    );
+    assert.equal(
+      await page.getByTestId('refunds-USD').locator('figcaption').textContent(),
+      'USD: $0.00 refunded',
+    );
+    const usdFigures = page.getByTestId('figures-USD');
+    await page.locator('details', { has: usdFigures }).locator('summary').click();
     const today = new Date().toISOString().slice(0, 10);
-    assert.deepEqual((await usd.locator('tbody tr').last().innerText()).split('\t'), [
+    assert.deepEqual((await usdFigures.locator('tbody tr').last().innerText()).split('\t'), [
       today,
       '2',
+      '100 %',
       '$42.00',
       '$0.00',
     ]);

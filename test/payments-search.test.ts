@@ -202,6 +202,7 @@ test('GET /payments/volume: today per currency, zeros for the other days, days b
   assert.deepEqual(usd.days[2], {
     date: today,
     count: 3,
+    authorizedCount: 3,
     capturedCount: 1,
     capturedAmount: '25000',
     refundedAmount: '0',

@@ -79,6 +79,7 @@ export interface Balance {
 export interface VolumeDay {
   readonly date: string;
   readonly count: number;
+  readonly authorizedCount: number;
   readonly capturedCount: number;
   /** Sums: decimal strings of minor units (ADR 27). */
   readonly capturedAmount: string;

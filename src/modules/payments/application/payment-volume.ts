@@ -1,5 +1,5 @@
 // GET /payments/volume: the dashboard's chart of recent days. Per UTC day and currency, the payments
-// created that day, how many were captured, and the amounts captured and refunded on them so far.
+// created that day, how many the acquirer authorized (the approval rate) and how many were captured, and the amounts captured and refunded on them so far.
 // One grouped read (index payments_merchant_created); days without payments are filled with zeros.
 import { totalToJson } from '../../../platform/money.ts';
 import { dailyVolume } from '../infra/payment-repository.ts';
@@ -29,6 +29,7 @@ export async function paymentVolume(dependencies: PaymentsDependencies, merchant
         return {
           date,
           count: row?.count ?? 0,
+          authorizedCount: row?.authorizedCount ?? 0,
           capturedCount: row?.capturedCount ?? 0,
           capturedAmount: totalToJson(row?.capturedAmount ?? 0n),
           refundedAmount: totalToJson(row?.refundedAmount ?? 0n),

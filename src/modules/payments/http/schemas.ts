@@ -348,7 +348,7 @@ export const documented = {
   volume: {
     200: {
       description:
-        'UTC days from `from` to `to` (today), per currency with payments: each day its payments created (`count`), how many were captured, and the amounts captured and refunded on them so far (sums: decimal strings of minor units, ADR 27); days without payments are zeros.',
+        'UTC days from `from` to `to` (today), per currency with payments: each day its payments created (`count`), how many were authorized and how many captured, and the amounts captured and refunded on them so far (sums: decimal strings of minor units, ADR 27); days without payments are zeros.',
       content: {
         'application/json': {
           schema: Type.Object({
@@ -361,6 +361,10 @@ export const documented = {
                   Type.Object({
                     date: Type.String({ format: 'date' }),
                     count: Type.Integer(),
+                    authorizedCount: Type.Integer({
+                      description:
+                        'Of the day’s payments, how many the acquirer authorized: the approval rate is this over `count`.',
+                    }),
                     capturedCount: Type.Integer(),
                     capturedAmount: totalSchema('Captured on the day’s payments so far.'),
                     refundedAmount: totalSchema('Refunded on the day’s payments so far.'),

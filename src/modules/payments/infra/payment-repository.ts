@@ -444,6 +444,8 @@ export interface DailyVolumeRow {
   readonly day: string;
   readonly currency: string;
   readonly count: number;
+  /** Payments the acquirer authorized (whatever became of them after). */
+  readonly authorizedCount: number;
   readonly capturedCount: number;
   readonly capturedAmount: bigint;
   readonly refundedAmount: bigint;
@@ -456,13 +458,15 @@ export async function dailyVolume(sql: Queryable, merchantId: string, from: Date
       day: string;
       currency: string;
       count: number;
+      authorized_count: number;
       captured_count: number;
       captured: string;
       refunded: string;
     }[]
   >`
     select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD') as day, currency,
-           count(*)::int as count, count(*) filter (where captured_amount > 0)::int as captured_count,
+           count(*)::int as count, count(*) filter (where authorized_at is not null)::int as authorized_count,
+           count(*) filter (where captured_amount > 0)::int as captured_count,
            sum(captured_amount)::text as captured, sum(refunded_amount)::text as refunded
     from payments.payments
     where merchant_id = ${merchantId} and created_at >= ${from}
@@ -472,6 +476,7 @@ export async function dailyVolume(sql: Queryable, merchantId: string, from: Date
     day: row.day,
     currency: row.currency,
     count: row.count,
+    authorizedCount: row.authorized_count,
     capturedCount: row.captured_count,
     capturedAmount: BigInt(row.captured),
     refundedAmount: BigInt(row.refunded),
