@@ -102,7 +102,7 @@ test(
 
     // Zipkin's query API: the whole trace, once both processes have flushed their batches.
     const wanted = [
-      /^post \/payments\/authorize$/,
+      /^post \/v1\/payments\/authorize$/,
       /^payments\.authorize$/,
       /^payments\.authorize\.phase1$/,
       /^payments\.authorize\.phase2$/,
@@ -135,7 +135,7 @@ test(
     const roots = spans.filter((span) => span.parentId === undefined);
     assert.deepEqual(
       roots.map((span) => span.name),
-      ['post /payments/authorize'],
+      ['post /v1/payments/authorize'],
     );
     for (const span of spans) if (span.parentId) assert.ok(ids.has(span.parentId), `${span.name}: orphan`);
     const byName = (pattern: RegExp) => spans.find((span) => pattern.test(span.name ?? ''))!;
