@@ -1,6 +1,7 @@
 // The web app's non-trivial pure pieces (web/src/shared), run here because the test harness skips
 // directories named `web`: amounts formatted exactly for 0-, 2- and 3-decimal currencies, and the
-// card helpers the checkout form uses as the payer types.
+// card helpers the checkout form uses as the payer types, and the payments table's filters (the
+// form ⇄ API query translation).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decimalToMinor, formatAmount, minorToDecimalString } from '../web/src/shared/money.ts';
@@ -11,6 +12,7 @@ import {
   luhnValid,
   parseExpiry,
 } from '../web/src/shared/card.ts';
+import { emptySearch, formOf, queryOf, type SearchForm } from '../web/src/dashboard/payment-search.ts';
 
 // Intl separates some symbols with a no-break space; compare with plain spaces.
 const plain = (text: string) => text.replace(/\s/g, ' ');
@@ -63,4 +65,53 @@ test('card: Luhn, brand from the prefix as typed, grouping, expiry', () => {
   assert.equal(parseExpiry('13/30'), undefined);
   assert.equal(expiryInPast({ month: 11, year: 2026 }, new Date('2026-12-04')), true);
   assert.equal(expiryInPast({ month: 12, year: 2026 }, new Date('2026-12-04')), false);
+});
+
+test('payments filters: a form becomes the API query (amounts in minor units, local days), and back', () => {
+  const form: SearchForm = {
+    ...emptySearch,
+    status: 'CAPTURED',
+    last4: ' 4242 ',
+    email: 'payer@example.com',
+    currency: 'JPY',
+    amountFrom: '1500',
+    amountTo: '2000',
+    createdFrom: '2026-06-01',
+    createdTo: '2026-06-30',
+  };
+  const result = queryOf(form);
+  assert.ok(result.ok);
+  const query = new URLSearchParams(result.query);
+  assert.equal(query.get('status'), 'CAPTURED');
+  assert.equal(query.get('last4'), '4242');
+  assert.equal(query.get('amountMin'), '1500', 'JPY has no minor digits');
+  assert.equal(query.get('amountMax'), '2000');
+  // The end day is included: the query's bound is the next local day's start (exclusive).
+  assert.equal(query.get('createdFrom'), new Date(2026, 5, 1).toISOString());
+  assert.equal(query.get('createdTo'), new Date(2026, 6, 1).toISOString());
+  assert.deepEqual(formOf(result.query), { ...form, last4: '4242' });
+
+  const usd = queryOf({ ...emptySearch, currency: 'USD', amountFrom: '12.5', amountTo: '' });
+  assert.ok(usd.ok);
+  assert.equal(new URLSearchParams(usd.query).get('amountMin'), '1250');
+  assert.equal(formOf(usd.query).amountFrom, '12.50');
+  const kwd = queryOf({ ...emptySearch, currency: 'KWD', amountFrom: '1.005' });
+  assert.ok(kwd.ok);
+  assert.equal(new URLSearchParams(kwd.query).get('amountMin'), '1005', 'three minor digits');
+  assert.equal(queryOf(emptySearch).ok && (queryOf(emptySearch) as { query: string }).query, '');
+
+  assert.deepEqual(queryOf({ ...emptySearch, last4: '42' }), {
+    ok: false,
+    problem: 'Card last 4 is four digits.',
+  });
+  assert.deepEqual(queryOf({ ...emptySearch, amountFrom: '10' }), {
+    ok: false,
+    problem: 'Pick a currency to search by amount.',
+  });
+  assert.deepEqual(queryOf({ ...emptySearch, currency: 'USD', amountFrom: '1.234' }), {
+    ok: false,
+    problem: '1.234 is not an amount in USD.',
+  });
+  // A hand-edited address with nonsense leaves those fields empty instead of failing.
+  assert.deepEqual(formOf('amountMin=abc&createdFrom=yesterday'), emptySearch);
 });
