@@ -96,9 +96,22 @@ test('every operation has a summary and a described success answer (no bare JSON
 });
 
 test('a route that needs a token declares bearer security; public ones declare none', async () => {
-  assert.deepEqual(document.paths['/v1/payments/authorize']!.post!.security, [{ bearer: [] }]);
-  assert.deepEqual(document.paths['/v1/tokens']!.post!.security, [{ bearer: [] }]);
-  assert.deepEqual(document.paths['/v1/balance']!.get!.security, [{ bearer: [] }]);
+  // The bearer scheme is OAuth2 client credentials; a requirement names the scopes its route checks.
+  assert.deepEqual(document.paths['/v1/payments/authorize']!.post!.security, [
+    { bearer: ['payments:write'] },
+  ]);
+  assert.deepEqual(document.paths['/v1/tokens']!.post!.security, [{ bearer: ['tokens:create'] }]);
+  assert.deepEqual(document.paths['/v1/balance']!.get!.security, [{ bearer: ['balance:read'] }]);
+  const schemes = (
+    document as unknown as { components: { securitySchemes: Record<string, Record<string, unknown>> } }
+  ).components.securitySchemes;
+  const flow = (
+    schemes['bearer']!['flows'] as Record<string, { tokenUrl: string; scopes: Record<string, string> }>
+  )['clientCredentials']!;
+  assert.equal(schemes['bearer']!['type'], 'oauth2');
+  assert.equal(flow.tokenUrl, '/oauth/token');
+  for (const scope of ['payments:write', 'tokens:create', 'balance:read'])
+    assert.ok(flow.scopes[scope] !== undefined, `the flow lists ${scope}`);
   assert.deepEqual(document.paths['/healthz']!.get!.security, []);
   // What the document says is what the server does: a protected route without a token is 401.
   for (const [path, operations] of Object.entries(document.paths)) {

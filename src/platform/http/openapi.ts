@@ -85,6 +85,13 @@ export function documentRoute({
   document.operationId ??= operationIdOf(method, url);
   const scopes = scopesOf(route);
   if (document.security === undefined) document.security = scopes === undefined ? [] : [{ bearer: [] }];
+  // The bearer scheme is OAuth2 client credentials: a requirement names the scopes the route checks.
+  if (scopes !== undefined && scopes.length > 0 && Array.isArray(document.security))
+    document.security = (document.security as Record<string, string[]>[]).map((requirement) =>
+      requirement['bearer'] !== undefined && requirement['bearer'].length === 0
+        ? { ...requirement, bearer: [...scopes] }
+        : requirement,
+    );
   if (scopes !== undefined && scopes.length > 0) {
     const needs = `Requires a bearer token with scope ${scopes.map((scope) => `\`${scope}\``).join(', ')}.`;
     document.description =
@@ -169,6 +176,31 @@ export function completeDocument(document: OpenApiObject): OpenApiObject {
         responses['5XX'] = problemAnswer('PayFlow or a service it depends on failed.');
       paths[path][method] = { ...operation, responses };
     }
+  }
+  // The bearer scheme as what it is: OAuth2 client credentials at POST /oauth/token (a relative URL,
+  // resolved against `servers`), with every scope an operation requires.
+  const scopes = new Set<string>();
+  for (const operations of Object.values(paths))
+    for (const operation of Object.values(operations ?? {}))
+      for (const requirement of ((operation as { security?: Record<string, string[]>[] } | undefined)
+        ?.security ?? []) as Record<string, string[]>[])
+        for (const scope of requirement['bearer'] ?? []) scopes.add(scope);
+  const schemes = (components as { securitySchemes?: Schema }).securitySchemes;
+  if (schemes?.['bearer'] !== undefined) {
+    (components as { securitySchemes?: Schema }).securitySchemes = {
+      ...schemes,
+      bearer: {
+        type: 'oauth2',
+        description:
+          'OAuth2 client credentials (RFC 6749 §4.4): an access token (a JWT) from `POST /oauth/token`, sent as `Authorization: Bearer …`; metadata at `/.well-known/oauth-authorization-server`.',
+        flows: {
+          clientCredentials: {
+            tokenUrl: '/oauth/token',
+            scopes: Object.fromEntries([...scopes].sort().map((scope) => [scope, `The \`${scope}\` scope.`])),
+          },
+        },
+      },
+    };
   }
   return {
     ...document,
