@@ -18,6 +18,7 @@ import { createLogger } from '../src/platform/log.ts';
 import { spawnServer, type SpawnedServer } from '../test/support/server.ts';
 import { createMerchantCredentials, fetchToken } from '../test/support/identity.ts';
 import { createClientWith } from '../src/modules/identity/index.ts';
+import { postgresBusStats } from '../src/modules/events/index.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import { withLuhnCheckDigit } from '../src/simulator/test-cards.ts';
 import { measureCeiling } from './ceiling.ts';
@@ -363,15 +364,10 @@ const round2 = (value: number) => Math.round(value * 100) / 100;
 async function eventBacklog(
   sql: Sql,
 ): Promise<{ outbox: number; groups: Record<string, number>; total: number }> {
-  const [outbox] = await sql<{ unpublished: number }[]>`
-    select count(*)::int as unpublished from events.outbox where position is null`;
-  const groups = await sql<{ consumer_group: string; lag: number }[]>`
-    select consumer_group,
-           greatest((select last_position from events.relay_state where singleton) - position, 0)::int as lag
-    from events.consumer_offsets order by consumer_group`;
-  const byGroup = Object.fromEntries(groups.map((group) => [group.consumer_group, group.lag]));
-  const total = outbox!.unpublished + groups.reduce((sum, group) => sum + group.lag, 0);
-  return { outbox: outbox!.unpublished, groups: byGroup, total };
+  const stats = await postgresBusStats(sql);
+  const groups = Object.fromEntries(stats.consumerGroups.map((group) => [group.group, group.lag]));
+  const total = stats.outboxUnpublished + stats.consumerGroups.reduce((sum, group) => sum + group.lag, 0);
+  return { outbox: stats.outboxUnpublished, groups, total };
 }
 
 /** Waits until the relay and every consumer group caught up (or `timeoutMs`); how long it took. */

@@ -31,6 +31,8 @@ const retentionIntervalMs = 10 * 60_000;
 export { forbiddenPayloadKeys, toJsonPayload } from './domain/envelope.ts';
 /** Stages an event in the caller's transaction (the face's `stage`, usable from CLI commands too). */
 export { stageEvent };
+/** The PostgreSQL bus's own figures (outbox, consumer-group lag, dead letters), as `payflow events stats` reads them. */
+export { busStats as postgresBusStats };
 
 /** What a module hands to `stage`. */
 export interface EventToStage {
