@@ -101,7 +101,6 @@ export async function describeTokenCached(
   merchantId: string,
   token: string,
 ): Promise<TokenDescription | undefined> {
-  if (typeof token !== 'string') return undefined;
   const cached = cache.get(merchantId, token);
   if (cached !== undefined) return cached;
   const found = await describeToken(sql, merchantId, token);

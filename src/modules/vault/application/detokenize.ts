@@ -78,51 +78,36 @@ export async function detokenizeForProcessor(
   // One statement reads the token, takes its CVC and writes the audit row ('released' or
   // 'not_found') before anything leaves the vault (ADR 18, migration 0203). A record that then does
   // not decrypt gets a 'failed' row after it: nothing was handed over.
-  const record = audit.tokenId
-    ? await takeTokenForRelease(
-        dependencies.sql,
-        request.merchantId,
-        audit.tokenId,
-        request.purpose === 'authorization',
-        audit,
-      )
-    : undefined;
   if (!audit.tokenId) {
     await appendAccessLog(dependencies.sql, { ...audit, outcome: 'not_found', cvcReleased: false });
+    throw tokenNotFound();
   }
-  const outcome = await (async () => {
-    const token = record;
-    if (!token) return { found: false as const };
-    let opened: { payload: SealedPayload; cvc: Secret<string> | undefined } | { failure: unknown };
-    try {
-      const payload = parsePayload(decryptWithReload(dependencies, token.secret, token.tokenId));
-      let cvc: Secret<string> | undefined;
-      if (token.cvc && token.cvc.expiresAt.getTime() > now.getTime()) {
-        const clear = decryptWithReload(dependencies, token.cvc, cvcAad(token.tokenId));
-        cvc = new Secret(clear.toString('ascii'));
-        clear.fill(0);
-      }
-      opened = { payload, cvc };
-    } catch (error) {
-      opened = { failure: error };
+  const token = await takeTokenForRelease(
+    dependencies.sql,
+    request.merchantId,
+    audit.tokenId,
+    request.purpose === 'authorization',
+    audit,
+  );
+  if (!token) throw tokenNotFound();
+  let payload: SealedPayload;
+  let cvc: Secret<string> | undefined;
+  try {
+    payload = parsePayload(decryptWithReload(dependencies, token.secret, token.tokenId));
+    if (token.cvc && token.cvc.expiresAt.getTime() > now.getTime()) {
+      const clear = decryptWithReload(dependencies, token.cvc, cvcAad(token.tokenId));
+      cvc = new Secret(clear.toString('ascii'));
+      clear.fill(0);
     }
-    if ('failure' in opened) {
-      const error = opened.failure;
-      const detail = error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 500) : 'error';
-      await appendAccessLog(dependencies.sql, { ...audit, outcome: 'failed', cvcReleased: false, detail });
-      return { found: true as const, failure: error };
-    }
-    return { found: true as const, token, payload: opened.payload, cvc: opened.cvc };
-  })();
-  if (!outcome.found) throw tokenNotFound();
-  if ('failure' in outcome) {
+  } catch (error) {
+    const detail = error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 500) : 'error';
+    await appendAccessLog(dependencies.sql, { ...audit, outcome: 'failed', cvcReleased: false, detail });
     dependencies.log.error(
       { token: audit.tokenId, purpose: request.purpose },
       'vault: a token could not be decrypted',
     );
     throw new Error('the vault could not decrypt the token (see the vault access log)');
   }
-  const { token, payload, cvc } = outcome;
   if (payload.kind === 'card') {
     return {
       kind: 'card',
