@@ -153,6 +153,14 @@ export function runInContext<T>(parent: Context, work: () => T): T {
   return enabled ? context.with(parent, work) : work();
 }
 
+/**
+ * `work` bound to the context active now: it runs under the caller's span wherever it is called
+ * from (work handed to a batch that another request's call starts).
+ */
+export function bindToActiveContext<A extends unknown[], R>(work: (...args: A) => R): (...args: A) => R {
+  return enabled ? context.bind(context.active(), work) : work;
+}
+
 /** Starts a span that the caller ends (an HTTP request's server span). */
 export function startSpan(
   name: string,

@@ -10,6 +10,8 @@
 // is run again alone (`runOne`), so each caller gets its own answer or its own error. A batch
 // statement must therefore be all-or-nothing (one statement is), and running an item alone after
 // its batch failed must be safe (the batch wrote nothing).
+import { bindToActiveContext } from '../tracing.ts';
+import type { Sql, TransactionSql } from './client.ts';
 
 export interface BatcherOptions<Item, Result> {
   /** Runs several items as one all-or-nothing statement; the results in the items' order. */
@@ -87,5 +89,49 @@ export function createBatcher<Item, Result>(options: BatcherOptions<Item, Result
         pump();
       });
     },
+  };
+}
+
+/**
+ * Work of one caller inside a transaction. It may run twice: first in a batch whose transaction
+ * rolled back (another caller's work failed), then alone; it must write only to the database.
+ */
+export type TransactionWork<T> = (transaction: TransactionSql) => Promise<T>;
+
+export interface TransactionBatcher {
+  /** Runs `work` in a transaction, shared with other callers' work under load; its own result or error. */
+  run<T>(work: TransactionWork<T>): Promise<T>;
+  readonly counts: Batcher<unknown, unknown>['counts'];
+}
+
+/**
+ * Concurrent callers' transactions as one (ADR 18): under load, the work of several callers runs in
+ * one transaction, its statements pipelined, with one BEGIN and one COMMIT for all of them. All or
+ * nothing: when any work fails, the transaction rolls back and each work runs again alone.
+ *
+ * Only for work that never relies on a row lock against the others of its batch (they share one
+ * transaction, so a `for update` of one does not hold the other back): guarded updates (`where
+ * version = …`) are safe, since a second change of one row in the same transaction misses its guard.
+ */
+export function createTransactionBatcher(
+  sql: Sql,
+  options: Pick<BatcherOptions<unknown, unknown>, 'maxInFlight' | 'maxBatch'>,
+): TransactionBatcher {
+  const batcher = createBatcher<TransactionWork<unknown>, unknown>({
+    ...options,
+    runOne: (work) => sql.begin((transaction) => work(transaction)) as Promise<unknown>,
+    runBatch: (works) =>
+      sql.begin(async (transaction) => {
+        // Every work settles before the transaction ends (no statement is left in flight).
+        const settled = await Promise.allSettled(works.map((work) => work(transaction)));
+        const failed = settled.find((outcome) => outcome.status === 'rejected');
+        if (failed) throw failed.reason;
+        return settled.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value);
+      }) as Promise<unknown[]>,
+  });
+  return {
+    counts: batcher.counts,
+    run: <T>(work: TransactionWork<T>) =>
+      batcher.submit(bindToActiveContext(work) as TransactionWork<unknown>) as Promise<T>,
   };
 }
