@@ -460,8 +460,9 @@ async function main(): Promise<void> {
     const screening = screeningP99(screeningBefore, await screeningHistogram(sql, server.baseUrl));
     const waits = await activity;
     const after = await statementCounts(sql);
-    const topStatements = await sql<{ calls: number; query: string }[]>`
-      select calls::float8 as calls, regexp_replace(query, '\\s+', ' ', 'g') as query from pg_stat_statements
+    const topStatements = await sql<{ calls: number; ms: number; query: string }[]>`
+      select calls::float8 as calls, total_exec_time::float8 as ms,
+             regexp_replace(query, '\\s+', ' ', 'g') as query from pg_stat_statements
       where dbid = (select oid from pg_database where datname = current_database()) and query not ilike '%pg_stat%'
       order by calls desc limit 25`.catch(() => []);
     const authorize = figures('authorize', alone.authorize.latencies, alone.authorize.errors, seconds);
@@ -527,10 +528,10 @@ async function main(): Promise<void> {
             .join(', ') || 'no consumer group'
         }); ${drain.left === 0 ? `drained in ${drain.seconds} s` : `${drain.left} still left after ${drain.seconds} s`}\n` +
         `CPU per authorize with that deferred event work: PayFlow ${cpuWithEvents.payflowMsPerAuthorize} ms, PostgreSQL ${cpuWithEvents.postgresMsPerAuthorize ?? '?'} ms\n` +
-        `statements per authorize (pg_stat_statements, the most called first):\n${topStatements
+        `statements per authorize (pg_stat_statements, the most called first; with the µs PostgreSQL spent executing them per authorize, a trigger's inside its statement's):\n${topStatements
           .map(
             (row) =>
-              `  ${(row.calls / Math.max(authorize.completed, 1)).toFixed(2)}  ${row.query.slice(0, 110)}`,
+              `  ${(row.calls / Math.max(authorize.completed, 1)).toFixed(2)}  ${((row.ms * 1000) / Math.max(authorize.completed, 1)).toFixed(0).padStart(4)} µs  ${row.query.slice(0, 100)}`,
           )
           .join('\n')}\n` +
         `PayFlow's database connections during the authorize run (share of samples):\n${[...waits]
