@@ -137,6 +137,10 @@ export function createTransactionBatcher(
   };
 }
 
+function afterTwoTurns(run: () => void): void {
+  setImmediate(() => setImmediate(run));
+}
+
 /** Transactions the batcher runs several callers' work in (their writes are coalesced). */
 const sharedTransactions = new WeakSet<object>();
 
@@ -147,8 +151,8 @@ interface PendingRows<Row, Result> {
 
 /**
  * A write whose rows, from the works sharing one transaction (`createTransactionBatcher`), leave as
- * one statement: the works of a batch reach the same write in the same turn of the event loop, each
- * adds its row, and the rows go out together once the turn's other callbacks have run. `write`
+ * one statement: the works of a batch reach the same write within a turn or two of the event loop (their
+ * answers may arrive in more than one read), each adds its row, and the rows go out together. `write`
  * answers one result per row, in the rows' order. On a transaction of one work (or outside any
  * batch) each row is its own statement at once, as a plain write would be.
  *
@@ -166,7 +170,8 @@ export function coalescedWrite<Row, Result>(
       const batch: PendingRows<Row, Result> = { rows: [], waiters: [] };
       waiting = batch;
       pending.set(transaction, batch);
-      setImmediate(() => {
+      // Two turns: the answers the works wait on before this write may arrive in more than one read.
+      afterTwoTurns(() => {
         pending.delete(transaction);
         write(transaction, batch.rows).then(
           (results) => {
