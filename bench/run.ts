@@ -21,6 +21,7 @@ import { createClientWith } from '../src/modules/identity/index.ts';
 import { postgresBusStats } from '../src/modules/events/index.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import { withLuhnCheckDigit } from '../src/simulator/test-cards.ts';
+import { startSimulator } from '../src/simulator/index.ts';
 import { measureCeiling } from './ceiling.ts';
 import { settlementBenchMain, settlementSizes } from './settlement.ts';
 import { createHttpClient } from '../src/platform/http/client.ts';
@@ -617,10 +618,30 @@ async function main(): Promise<void> {
     if (values.soak) {
       // 70 % of the authorize rate just measured, paced, for the given seconds; memory each minute.
       const soakSeconds = Number(values.soak);
-      const current = started!;
+      // PayFlow's memory alone: the acquirer simulator (which remembers every reference it answered,
+      // as an acquirer's database would) runs in this process for the soak, and PayFlow is started
+      // again with ACQUIRER_URL pointing at it.
+      const notifySecret = randomBytes(32).toString('base64');
+      const soakSimulator = await startSimulator({
+        port: 0,
+        host: '127.0.0.1',
+        notifySecret,
+        logger: createLogger({ level: 'silent' }),
+      });
+      await started?.server.stop();
+      started = undefined;
+      started = await startPayFlow(
+        sql,
+        database.url,
+        { ACQUIRER_URL: soakSimulator.url, ACQUIRER_NOTIFY_SECRET: notifySecret },
+        [],
+      );
+      const current = started;
+      await driveApi(current.client, 10, 2_000, current.token, false); // warm-up
       const rate = Math.max(1, Math.round(authorize.throughputPerSecond * 0.7));
       process.stdout.write(
-        `\nsoak: ${rate} authorize/s (70 % of ${authorize.throughputPerSecond}/s) for ${soakSeconds} s\n`,
+        `\nsoak: ${rate} authorize/s (70 % of ${authorize.throughputPerSecond}/s) for ${soakSeconds} s; ` +
+          `PayFlow started again with the acquirer simulator outside it (in the load generator's process)\n`,
       );
       soak = [];
       const pid = current.server.child.pid!;
@@ -656,6 +677,9 @@ async function main(): Promise<void> {
         soakSeconds,
       );
       printTable([soakFigures]);
+      await current.server.stop();
+      started = undefined;
+      await soakSimulator.close();
     }
 
     const maxRss = soak ? Math.max(...soak.map((entry) => entry.rssMb as number)) : undefined;
