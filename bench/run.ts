@@ -324,26 +324,39 @@ async function startPayFlow(
  * `payflow_fraud_screening_seconds` through /metrics: the upper bound of the bucket holding the 99th
  * percentile of the screenings made since `before` (a histogram knows no finer).
  */
-async function screeningHistogram(sql: Sql, baseUrl: string): Promise<Map<number, number>> {
+async function screeningHistogram(sql: Sql, baseUrl: string): Promise<ScreeningHistograms> {
   const client = await createClientWith({ sql, clock: systemClock }, { role: 'service' });
   const token = await fetchToken(baseUrl, client.clientId, client.clientSecret);
   const text = await (
     await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } })
   ).text();
-  const buckets = new Map<number, number>();
-  for (const match of text.matchAll(/^payflow_fraud_screening_seconds_bucket\{le="([^"]+)"\} (\d+)/gm))
-    buckets.set(match[1] === '+Inf' ? Infinity : Number(match[1]), Number(match[2]));
-  return buckets;
+  const histograms: ScreeningHistograms = new Map();
+  const pattern =
+    /^payflow_fraud_screening(?:_part_seconds_bucket\{le="([^"]+)",part="([^"]+)"\}|_seconds_bucket\{le="([^"]+)"\}) (\d+)/gm;
+  for (const match of text.matchAll(pattern)) {
+    const series = match[2] ?? '';
+    const bound = match[1] ?? match[3]!;
+    const buckets = histograms.get(series) ?? new Map<number, number>();
+    buckets.set(bound === '+Inf' ? Infinity : Number(bound), Number(match[4]));
+    histograms.set(series, buckets);
+  }
+  return histograms;
 }
 
+/** Cumulative bucket counts by upper bound, per series: '' the whole screening, else its part. */
+type ScreeningHistograms = Map<string, Map<number, number>>;
+
 function screeningP99(
-  before: Map<number, number>,
-  after: Map<number, number>,
+  before: ScreeningHistograms,
+  after: ScreeningHistograms,
+  series = '',
 ): { p99Ms: number; count: number } {
-  const bounds = [...after.keys()].sort((a, b) => a - b);
-  const count = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
+  const from = before.get(series) ?? new Map<number, number>();
+  const to = after.get(series) ?? new Map<number, number>();
+  const bounds = [...to.keys()].sort((a, b) => a - b);
+  const count = (to.get(Infinity) ?? 0) - (from.get(Infinity) ?? 0);
   for (const bound of bounds) {
-    const within = (after.get(bound) ?? 0) - (before.get(bound) ?? 0);
+    const within = (to.get(bound) ?? 0) - (from.get(bound) ?? 0);
     if (count > 0 && within >= 0.99 * count) return { p99Ms: bound * 1000, count };
   }
   return { p99Ms: Infinity, count };
@@ -435,7 +448,15 @@ async function main(): Promise<void> {
     const lowLoadMs = Math.min(durationMs, 4_000);
     const quietBefore = await screeningHistogram(sql, server.baseUrl);
     const quiet = await driveApi(client, 2, lowLoadMs, token, false);
-    const quietScreening = screeningP99(quietBefore, await screeningHistogram(sql, server.baseUrl));
+    const quietAfter = await screeningHistogram(sql, server.baseUrl);
+    const quietScreening = screeningP99(quietBefore, quietAfter);
+    // Its parts (payflow_fraud_screening_part_seconds): which one holds the tail.
+    const quietParts = Object.fromEntries(
+      (['rules', 'velocity', 'decision'] as const).map((part) => [
+        part,
+        screeningP99(quietBefore, quietAfter, part).p99Ms,
+      ]),
+    );
     const quietAuthorize = figures(
       'authorize (2 clients)',
       quiet.authorize.latencies,
@@ -460,8 +481,9 @@ async function main(): Promise<void> {
     const screening = screeningP99(screeningBefore, await screeningHistogram(sql, server.baseUrl));
     const waits = await activity;
     const after = await statementCounts(sql);
-    const topStatements = await sql<{ calls: number; query: string }[]>`
-      select calls::float8 as calls, regexp_replace(query, '\\s+', ' ', 'g') as query from pg_stat_statements
+    const topStatements = await sql<{ calls: number; ms: number; query: string }[]>`
+      select calls::float8 as calls, total_exec_time::float8 as ms,
+             regexp_replace(query, '\\s+', ' ', 'g') as query from pg_stat_statements
       where dbid = (select oid from pg_database where datname = current_database()) and query not ilike '%pg_stat%'
       order by calls desc limit 25`.catch(() => []);
     const authorize = figures('authorize', alone.authorize.latencies, alone.authorize.errors, seconds);
@@ -515,7 +537,7 @@ async function main(): Promise<void> {
         `velocity in ${process.env.REDIS_URL ? 'Redis' : 'PostgreSQL'}; wall time inside PayFlow's one event loop, so it includes waiting behind other requests when that loop is saturated): ` +
         `p99 <= ${screening.p99Ms} ms\n` +
         `at low load (2 clients, ${lowLoadMs / 1000} s): authorize p50 ${quietAuthorize.p50Ms} ms, p99 ${quietAuthorize.p99Ms} ms; ` +
-        `fraud screening p99 <= ${quietScreening.p99Ms} ms (${quietScreening.count} screenings)\n`,
+        `fraud screening p99 <= ${quietScreening.p99Ms} ms (${quietScreening.count} screenings; its parts' p99: rules <= ${quietParts['rules']} ms, velocity <= ${quietParts['velocity']} ms, decision <= ${quietParts['decision']} ms)\n`,
     );
     const sampled = [...waits.values()].reduce((sum, n) => sum + n, 0) || 1;
     process.stdout.write(
@@ -527,10 +549,10 @@ async function main(): Promise<void> {
             .join(', ') || 'no consumer group'
         }); ${drain.left === 0 ? `drained in ${drain.seconds} s` : `${drain.left} still left after ${drain.seconds} s`}\n` +
         `CPU per authorize with that deferred event work: PayFlow ${cpuWithEvents.payflowMsPerAuthorize} ms, PostgreSQL ${cpuWithEvents.postgresMsPerAuthorize ?? '?'} ms\n` +
-        `statements per authorize (pg_stat_statements, the most called first):\n${topStatements
+        `statements per authorize (pg_stat_statements, the most called first; with the µs PostgreSQL spent executing them per authorize, a trigger's inside its statement's):\n${topStatements
           .map(
             (row) =>
-              `  ${(row.calls / Math.max(authorize.completed, 1)).toFixed(2)}  ${row.query.slice(0, 110)}`,
+              `  ${(row.calls / Math.max(authorize.completed, 1)).toFixed(2)}  ${((row.ms * 1000) / Math.max(authorize.completed, 1)).toFixed(0).padStart(4)} µs  ${row.query.slice(0, 100)}`,
           )
           .join('\n')}\n` +
         `PayFlow's database connections during the authorize run (share of samples):\n${[...waits]
@@ -643,7 +665,7 @@ async function main(): Promise<void> {
     if (values.json) {
       writeFileSync(
         values.json,
-        `${JSON.stringify({ ...report, authorize, chain, chainsPerSecond, ceiling, ratio, screening, quietAuthorize, quietScreening, perAuthorize, cpu, eventBacklog: backlog, drain, cpuWithEvents, connectionStates: Object.fromEntries(waits), latencyCheck, soak }, null, 2)}\n`,
+        `${JSON.stringify({ ...report, authorize, chain, chainsPerSecond, ceiling, ratio, screening, quietAuthorize, quietScreening, quietParts, perAuthorize, cpu, eventBacklog: backlog, drain, cpuWithEvents, connectionStates: Object.fromEntries(waits), latencyCheck, soak }, null, 2)}\n`,
       );
     }
   } finally {

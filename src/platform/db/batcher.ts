@@ -122,6 +122,7 @@ export function createTransactionBatcher(
     runOne: (work) => sql.begin((transaction) => work(transaction)) as Promise<unknown>,
     runBatch: (works) =>
       sql.begin(async (transaction) => {
+        sharedTransactions.add(transaction);
         // Every work settles before the transaction ends (no statement is left in flight).
         const settled = await Promise.allSettled(works.map((work) => work(transaction)));
         const failed = settled.find((outcome) => outcome.status === 'rejected');
@@ -133,5 +134,64 @@ export function createTransactionBatcher(
     counts: batcher.counts,
     run: <T>(work: TransactionWork<T>) =>
       batcher.submit(bindToActiveContext(work) as TransactionWork<unknown>) as Promise<T>,
+  };
+}
+
+function afterTwoTurns(run: () => void): void {
+  setImmediate(() => setImmediate(run));
+}
+
+/** Transactions the batcher runs several callers' work in (their writes are coalesced). */
+const sharedTransactions = new WeakSet<object>();
+
+interface PendingRows<Row, Result> {
+  readonly rows: Row[];
+  readonly waiters: { resolve: (result: Result) => void; reject: (error: unknown) => void }[];
+}
+
+/**
+ * A write whose rows, from the works sharing one transaction (`createTransactionBatcher`), leave as
+ * one statement: the works of a batch reach the same write within a turn or two of the event loop (their
+ * answers may arrive in more than one read), each adds its row, and the rows go out together. `write`
+ * answers one result per row, in the rows' order. On a transaction of one work (or outside any
+ * batch) each row is its own statement at once, as a plain write would be.
+ *
+ * When the statement fails, every row's caller gets the error: the shared transaction is lost
+ * anyway, and each work then runs again alone.
+ */
+export function coalescedWrite<Row, Result>(
+  write: (transaction: TransactionSql, rows: readonly Row[]) => Promise<readonly Result[]>,
+): (transaction: TransactionSql, row: Row) => Promise<Result> {
+  const pending = new WeakMap<TransactionSql, PendingRows<Row, Result>>();
+  return async (transaction, row) => {
+    if (!sharedTransactions.has(transaction)) return (await write(transaction, [row]))[0]!;
+    let waiting = pending.get(transaction);
+    if (waiting === undefined) {
+      const batch: PendingRows<Row, Result> = { rows: [], waiters: [] };
+      waiting = batch;
+      pending.set(transaction, batch);
+      // Two turns: the answers the works wait on before this write may arrive in more than one read.
+      afterTwoTurns(() => {
+        pending.delete(transaction);
+        write(transaction, batch.rows).then(
+          (results) => {
+            if (results.length !== batch.rows.length) {
+              const error = new Error(`a write of ${batch.rows.length} rows answered ${results.length}`);
+              for (const waiter of batch.waiters) waiter.reject(error);
+              return;
+            }
+            batch.waiters.forEach((waiter, index) => waiter.resolve(results[index]!));
+          },
+          (error: unknown) => {
+            for (const waiter of batch.waiters) waiter.reject(error);
+          },
+        );
+      });
+    }
+    const batch = waiting;
+    return new Promise<Result>((resolve, reject) => {
+      batch.rows.push(row);
+      batch.waiters.push({ resolve, reject });
+    });
   };
 }

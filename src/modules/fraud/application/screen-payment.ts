@@ -32,6 +32,8 @@ import type { VelocityStore } from '../infra/velocity-store.ts';
 export interface FraudMetrics {
   velocityUnavailable(mode: 'open' | 'closed'): void;
   decision(decision: Decision): void;
+  /** Seconds one part of a screening took: the ruleset, the velocity counters, the rules' decision. */
+  part(part: 'rules' | 'velocity' | 'decision', seconds: number): void;
 }
 
 export interface FraudDependencies {
@@ -81,17 +83,77 @@ export interface Ruleset {
   readonly lists: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
-const cache = new Map<string, { readonly until: number; readonly ruleset: Ruleset }>();
+interface CachedRuleset {
+  readonly ruleset: Ruleset;
+  /** After this, a screening still uses it but reloads it in the background (one reload at a time). */
+  readonly refreshAt: number;
+  /** After this, a screening waits for a fresh load. */
+  readonly until: number;
+  refreshing?: Promise<unknown>;
+}
+
+const cache = new Map<string, CachedRuleset>();
+/** A merchant's loads in flight: concurrent screenings of a cold merchant share one. */
+const loading = new Map<string, Promise<Ruleset>>();
+/** Bumped by a change: a load begun before it must not be cached after it. */
+const generations = new Map<string, number>();
 
 /** Forgets a merchant's cached ruleset (after a change in this process). */
 export function invalidateRuleset(merchantId: string): void {
   cache.delete(merchantId);
+  loading.delete(merchantId);
+  generations.set(merchantId, (generations.get(merchantId) ?? 0) + 1);
 }
 
+/**
+ * The merchant's rules and lists, cached for FRAUD_RULES_CACHE_MS. A screening never waits for a
+ * reload while traffic flows: past half of that time the next screening starts a reload in the
+ * background and uses the cached ruleset meanwhile; only a ruleset older than the whole time (or none)
+ * is waited for. A change made in another process applies within FRAUD_RULES_CACHE_MS.
+ */
 export async function loadRuleset(dependencies: FraudDependencies, merchantId: string): Promise<Ruleset> {
   const cached = cache.get(merchantId);
   const nowMs = Date.now();
-  if (cached && cached.until > nowMs) return cached.ruleset;
+  if (cached && nowMs < cached.until) {
+    if (nowMs >= cached.refreshAt && cached.refreshing === undefined)
+      cached.refreshing = loadOnce(dependencies, merchantId).catch((error: unknown) => {
+        dependencies.log.warn(
+          { err: error, merchantId },
+          'fraud rules could not be reloaded; using the cached ones',
+        );
+      });
+    return cached.ruleset;
+  }
+  return loadOnce(dependencies, merchantId);
+}
+
+function loadOnce(dependencies: FraudDependencies, merchantId: string): Promise<Ruleset> {
+  let load = loading.get(merchantId);
+  if (load === undefined) {
+    const generation = generations.get(merchantId) ?? 0;
+    const startedMs = Date.now();
+    load = readRuleset(dependencies, merchantId).then(
+      (ruleset) => {
+        if (loading.get(merchantId) === load) loading.delete(merchantId);
+        if ((generations.get(merchantId) ?? 0) === generation)
+          cache.set(merchantId, {
+            ruleset,
+            refreshAt: startedMs + dependencies.rulesCacheMs / 2,
+            until: startedMs + dependencies.rulesCacheMs,
+          });
+        return ruleset;
+      },
+      (error: unknown) => {
+        if (loading.get(merchantId) === load) loading.delete(merchantId);
+        throw error;
+      },
+    );
+    loading.set(merchantId, load);
+  }
+  return load;
+}
+
+async function readRuleset(dependencies: FraudDependencies, merchantId: string): Promise<Ruleset> {
   const [rules, ruleset, items] = await Promise.all([
     listRules(dependencies.sql, merchantId),
     findRuleset(dependencies.sql, merchantId),
@@ -117,7 +179,6 @@ export async function loadRuleset(dependencies: FraudDependencies, merchantId: s
     rules: [...dependencies.builtins, ...merchantRules],
     lists,
   };
-  cache.set(merchantId, { until: nowMs + dependencies.rulesCacheMs, ruleset: loaded });
   return loaded;
 }
 
@@ -141,7 +202,14 @@ let lastWarningMs = 0;
  */
 export async function assessPayment(dependencies: FraudDependencies, input: AssessInput): Promise<Screening> {
   const at = dependencies.clock.now();
+  let partStarted = process.hrtime.bigint();
+  const partDone = (part: 'rules' | 'velocity' | 'decision') => {
+    const now = process.hrtime.bigint();
+    dependencies.metrics.part(part, Number(now - partStarted) / 1e9);
+    partStarted = now;
+  };
   const ruleset = await loadRuleset(dependencies, input.merchantId);
+  partDone('rules');
   const usd = amountInUsd(dependencies, input.amount, input.currency, input.exponent);
   const facts: PaymentFacts = {
     amount: input.amount,
@@ -176,6 +244,7 @@ export async function assessPayment(dependencies: FraudDependencies, input: Asse
       );
     }
   }
+  partDone('velocity');
   const score = riskScore(facts, velocity);
   const values = signalValues(facts, velocity, score);
   let result = decide(ruleset.rules, values, ruleset.lists, score);
@@ -190,6 +259,7 @@ export async function assessPayment(dependencies: FraudDependencies, input: Asse
         ? { ...result, decision: 'block', reasons: [reason] }
         : { ...result, reasons: [...result.reasons, reason] };
   }
+  partDone('decision');
   const row: AssessmentRow = {
     payment_id: input.paymentId,
     merchant_id: input.merchantId,

@@ -1,5 +1,6 @@
 // SQL for the fraud module's own tables (schema `fraud`): rules and their versions, lists, the
 // per-merchant ruleset version and settings, assessments and alerts.
+import { coalescedWrite } from '../../../platform/db/batcher.ts';
 import type { Queryable, TransactionSql } from '../../../platform/db/client.ts';
 import type { Decision, Reason } from '../domain/screening.ts';
 import type { RuleAction, Value } from '../domain/rule-language.ts';
@@ -165,12 +166,29 @@ export interface AssessmentRow {
  * led to); a payment whose decision is stored already keeps its first one.
  */
 export async function insertAssessment(transaction: TransactionSql, row: AssessmentRow): Promise<void> {
-  await transaction`
-    insert into fraud.assessments (payment_id, merchant_id, decision, score, reasons, signals, ruleset_version, created_at)
-    values (${row.payment_id}, ${row.merchant_id}, ${row.decision}, ${row.score}, ${transaction.json(row.reasons as never)},
-      ${transaction.json(row.signals as never)}, ${row.ruleset_version}, ${row.created_at})
-    on conflict (payment_id) do nothing`;
+  await insertAssessments(transaction, row);
 }
+
+/** Decisions in one insert (the rows of the works sharing a transaction, ADR 18). */
+const insertAssessments = coalescedWrite(
+  async (transaction: TransactionSql, rows: readonly AssessmentRow[]): Promise<readonly undefined[]> => {
+    await transaction`
+      insert into fraud.assessments (payment_id, merchant_id, decision, score, reasons, signals, ruleset_version, created_at)
+      select payment_id, merchant_id, decision, score, reasons::jsonb, signals::jsonb, ruleset_version, created_at
+      from unnest(
+        ${rows.map((row) => row.payment_id)}::text[],
+        ${rows.map((row) => row.merchant_id)}::text[],
+        ${rows.map((row) => row.decision)}::text[],
+        ${rows.map((row) => row.score)}::int[],
+        ${rows.map((row) => JSON.stringify(row.reasons))}::text[],
+        ${rows.map((row) => JSON.stringify(row.signals))}::text[],
+        ${rows.map((row) => row.ruleset_version)}::int[],
+        ${rows.map((row) => row.created_at.toISOString())}::timestamptz[]
+      ) as row (payment_id, merchant_id, decision, score, reasons, signals, ruleset_version, created_at)
+      on conflict (payment_id) do nothing`;
+    return rows.map(() => undefined);
+  },
+);
 
 export async function findAssessment(sql: Queryable, paymentId: string): Promise<AssessmentRow | undefined> {
   const [row] = await sql<AssessmentRow[]>`select * from fraud.assessments where payment_id = ${paymentId}`;

@@ -2,6 +2,7 @@
 // caller's transaction: create the journal's accounts if new (insert … on conflict do nothing), then
 // the journal and all its postings in one statement. Reads fold postings with the domain's folds.
 import assert from 'node:assert/strict';
+import { coalescedWrite } from '../../../platform/db/batcher.ts';
 import type { Queryable, TransactionSql } from '../../../platform/db/client.ts';
 import type { CurrencyCode } from '../../../platform/money.ts';
 import { normalSide, parseAccountCode, type AccountRole } from '../domain/accounts.ts';
@@ -36,47 +37,77 @@ function journalMerchant(journal: Journal): string {
 
 export async function postJournal(transaction: TransactionSql, journal: Journal): Promise<void> {
   assertBalanced(journal);
-  const merchantId = journalMerchant(journal);
-  // Sorted, so two transactions creating the same new accounts lock them in the same order.
-  const codes = [...new Set(journal.postings.map((posting) => posting.accountCode))].sort();
-  const accounts = codes.map((code) => parseAccountCode(code)!);
-  const createAccounts = transaction`
-    insert into ledger.accounts (code, merchant_id, currency, role, normal_side)
-    select * from unnest(
-      ${codes}::text[],
-      ${accounts.map((account) => account.merchantId)}::text[],
-      ${accounts.map((account) => account.currency)}::text[],
-      ${accounts.map((account) => account.role)}::text[],
-      ${accounts.map((account) => normalSide(account.role))}::text[]
-    )
-    on conflict (code) do nothing`;
-  const postings = journal.postings;
-  const insertJournal = transaction`
-    with journal as (
-      insert into ledger.journals (id, kind, payment_id, merchant_id, occurred_at)
-      values (${journal.journalId}, ${journal.kind}, ${journal.paymentId ?? null}, ${merchantId},
-              ${journal.occurredAt})
-      returning id
-    )
-    insert into ledger.postings (journal_id, sequence, account_id, currency, amount)
-    select journal.id, posting.sequence, account.id, posting.currency, posting.amount
-    from journal
-    cross join unnest(
-      ${postings.map((_, index) => index)}::int[],
-      ${postings.map((posting) => posting.accountCode)}::text[],
-      ${postings.map((posting) => posting.currency)}::text[],
-      ${postings.map((posting) => posting.amount.toString())}::bigint[]
-    ) as posting (sequence, code, currency, amount)
-    join ledger.accounts account on account.code = posting.code
-    order by posting.sequence`;
-  // Pipelined: both statements go out at once and run in order on the transaction's connection.
-  const [, inserted] = await Promise.all([createAccounts, insertJournal]);
-  assert.equal(
-    inserted.count,
-    postings.length,
-    `journal ${journal.journalId}: not every posting was written`,
-  );
+  await postJournals(transaction, { journal, merchantId: journalMerchant(journal) });
 }
+
+/**
+ * Journals in two statements, pipelined: create their accounts if new, then every journal and all
+ * their postings in one statement. Several journals go together when works share a transaction
+ * (ADR 18); each journal's postings are counted on their own.
+ */
+const postJournals = coalescedWrite(
+  async (
+    transaction: TransactionSql,
+    rows: readonly { journal: Journal; merchantId: string }[],
+  ): Promise<readonly undefined[]> => {
+    // Sorted, so two transactions creating the same new accounts lock them in the same order.
+    const codes = [
+      ...new Set(rows.flatMap((row) => row.journal.postings.map((posting) => posting.accountCode))),
+    ].sort();
+    const accounts = codes.map((code) => parseAccountCode(code)!);
+    const createAccounts = transaction`
+      insert into ledger.accounts (code, merchant_id, currency, role, normal_side)
+      select * from unnest(
+        ${codes}::text[],
+        ${accounts.map((account) => account.merchantId)}::text[],
+        ${accounts.map((account) => account.currency)}::text[],
+        ${accounts.map((account) => account.role)}::text[],
+        ${accounts.map((account) => normalSide(account.role))}::text[]
+      )
+      on conflict (code) do nothing`;
+    const journals = rows.map((row) => row.journal);
+    const lines = journals.flatMap((journal) =>
+      journal.postings.map((posting, sequence) => ({ journalId: journal.journalId, sequence, posting })),
+    );
+    const insertJournals = transaction<{ journal_id: string }[]>`
+      with journal as (
+        insert into ledger.journals (id, kind, payment_id, merchant_id, occurred_at)
+        select * from unnest(
+          ${journals.map((journal) => journal.journalId)}::text[],
+          ${journals.map((journal) => journal.kind)}::text[],
+          ${journals.map((journal) => journal.paymentId ?? null)}::text[],
+          ${rows.map((row) => row.merchantId)}::text[],
+          ${journals.map((journal) => journal.occurredAt.toISOString())}::timestamptz[]
+        )
+        returning id
+      )
+      insert into ledger.postings (journal_id, sequence, account_id, currency, amount)
+      select journal.id, line.sequence, account.id, line.currency, line.amount
+      from unnest(
+        ${lines.map((line) => line.journalId)}::text[],
+        ${lines.map((line) => line.sequence)}::int[],
+        ${lines.map((line) => line.posting.accountCode)}::text[],
+        ${lines.map((line) => line.posting.currency)}::text[],
+        ${lines.map((line) => line.posting.amount.toString())}::bigint[]
+      ) with ordinality as line (journal_id, sequence, code, currency, amount, position)
+      join journal on journal.id = line.journal_id
+      join ledger.accounts account on account.code = line.code
+      order by line.position
+      returning journal_id`;
+    // Pipelined: both statements go out at once and run in order on the transaction's connection.
+    const [, inserted] = await Promise.all([createAccounts, insertJournals]);
+    const written = new Map<string, number>();
+    for (const row of inserted) written.set(row.journal_id, (written.get(row.journal_id) ?? 0) + 1);
+    for (const journal of journals) {
+      assert.equal(
+        written.get(journal.journalId) ?? 0,
+        journal.postings.length,
+        `journal ${journal.journalId}: not every posting was written`,
+      );
+    }
+    return rows.map(() => undefined);
+  },
+);
 
 type PostingRow = {
   id: bigint;

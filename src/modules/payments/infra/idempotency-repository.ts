@@ -1,6 +1,7 @@
 // The idempotency keys table (Brandur Leach's design): insert-or-lock a key in phase 1, record the
 // recovery point, store the final answer in phase 2, and let the janitor find unfinished keys. The
 // reaper is the platform's (deleteFinishedKeysBefore in src/platform/idempotency.ts).
+import { coalescedWrite } from '../../../platform/db/batcher.ts';
 import type { Queryable, TransactionSql } from '../../../platform/db/client.ts';
 import type { ApiAnswer } from '../domain/payment.ts';
 
@@ -103,17 +104,34 @@ export async function markPhase1Committed(
 }
 
 /** Stores the final answer and unlocks the key; a finished key is only ever replayed. */
+/** Keys' final answers in one statement (the rows of the works sharing a transaction, ADR 18). */
+const finishKeys = coalescedWrite(
+  async (
+    transaction: TransactionSql,
+    rows: readonly { merchantId: string; key: string; answer: ApiAnswer }[],
+  ): Promise<readonly undefined[]> => {
+    await transaction`
+      update payments.idempotency_keys key
+      set recovery_point = 'finished', response_status = answer.status, response_body = answer.body,
+        locked_at = null, next_attempt_at = null, updated_at = now(), finished_at = now()
+      from unnest(
+        ${rows.map((row) => row.merchantId)}::text[],
+        ${rows.map((row) => row.key)}::text[],
+        ${rows.map((row) => row.answer.status)}::int[],
+        ${rows.map((row) => row.answer.body)}::text[]
+      ) as answer (merchant_id, idempotency_key, status, body)
+      where key.merchant_id = answer.merchant_id and key.idempotency_key = answer.idempotency_key`;
+    return rows.map(() => undefined);
+  },
+);
+
 export async function finishKey(
   transaction: TransactionSql,
   merchantId: string,
   key: string,
   answer: ApiAnswer,
 ): Promise<void> {
-  await transaction`
-    update payments.idempotency_keys
-    set recovery_point = 'finished', response_status = ${answer.status}, response_body = ${answer.body},
-      locked_at = null, next_attempt_at = null, updated_at = now(), finished_at = now()
-    where merchant_id = ${merchantId} and idempotency_key = ${key}`;
+  await finishKeys(transaction, { merchantId, key, answer });
 }
 
 /** The outcome is still unknown: unlock the key and say when the janitor should ask again. */

@@ -1,6 +1,8 @@
 // SQL for payments and refunds. Every change of a payment is a guarded update
 // (`WHERE id AND version = expected AND status = expected`): a writer that lost a race changes
 // nothing and learns it from the row count.
+import assert from 'node:assert/strict';
+import { coalescedWrite } from '../../../platform/db/batcher.ts';
 import type { Queryable, TransactionSql } from '../../../platform/db/client.ts';
 import type { CurrencyCode } from '../../../platform/money.ts';
 import type { PaymentStatus } from '../domain/payment-state.ts';
@@ -261,7 +263,8 @@ export type PaymentChanges = Partial<{
 
 /**
  * `UPDATE … WHERE id = $id AND status = $expected AND version = $v`; returns the new row, or undefined
- * when another writer got there first (nothing changed).
+ * when another writer got there first (nothing changed). The updates of works sharing a transaction
+ * leave together (ADR 18): one statement per set of changed columns.
  */
 export async function updatePayment(
   transaction: TransactionSql,
@@ -269,6 +272,98 @@ export async function updatePayment(
   changes: PaymentChanges,
   now: Date,
 ): Promise<Payment | undefined> {
+  return updatePayments(transaction, { expected, changes, now });
+}
+
+interface GuardedUpdate {
+  readonly expected: Payment;
+  readonly changes: PaymentChanges;
+  readonly now: Date;
+}
+
+/** Each changeable column's type, for reading a batch's changes from JSON. */
+const changeColumnTypes: Record<keyof PaymentChanges, string> = {
+  status: 'text',
+  authorized_amount: 'bigint',
+  captured_amount: 'bigint',
+  refunded_amount: 'bigint',
+  refunding_amount: 'bigint',
+  acquirer_authorization_id: 'text',
+  decline_code: 'text',
+  next_action: 'jsonb',
+  pending_operation: 'text',
+  pending_operation_amount: 'bigint',
+  expires_at: 'timestamptz',
+  authorized_at: 'timestamptz',
+  captured_at: 'timestamptz',
+  voided_at: 'timestamptz',
+  risk: 'jsonb',
+  review: 'text',
+};
+
+const updatePayments = coalescedWrite(
+  async (
+    transaction: TransactionSql,
+    updates: readonly GuardedUpdate[],
+  ): Promise<(Payment | undefined)[]> => {
+    if (updates.length === 1) return [await updateOne(transaction, updates[0]!)];
+    // Two changes of one payment in one statement would both see it unchanged: the batch fails and
+    // each runs alone, where the second misses its guard.
+    const ids = new Set(updates.map((update) => update.expected.id));
+    assert.ok(ids.size === updates.length, 'a payment is changed twice in one batch');
+    // One statement per set of changed columns; each row guarded by its own status and version.
+    const groups = new Map<string, GuardedUpdate[]>();
+    for (const update of updates) {
+      const columns = Object.keys(update.changes).sort().join(',');
+      groups.set(columns, [...(groups.get(columns) ?? []), update]);
+    }
+    const updated = new Map<string, Payment>();
+    await Promise.all(
+      [...groups].map(async ([columnList, group]) => {
+        const columns = columnList === '' ? [] : (columnList.split(',') as (keyof PaymentChanges)[]);
+        for (const column of columns) assert.ok(column in changeColumnTypes, `no payment column ${column}`);
+        const rows = group.map((update) => ({
+          id: update.expected.id,
+          expected_status: update.expected.status,
+          expected_version: update.expected.version,
+          updated_at: update.now.toISOString(),
+          ...Object.fromEntries(columns.map((column) => [column, jsonValue(update.changes[column])])),
+        }));
+        // The column names come from the list above, never from input.
+        const assignments = [
+          ...columns.map((column) => `${column} = change.${column}`),
+          'updated_at = change.updated_at',
+        ];
+        const definitions = [
+          'id text',
+          'expected_status text',
+          'expected_version integer',
+          'updated_at timestamptz',
+          ...columns.map((column) => `${column} ${changeColumnTypes[column]}`),
+        ];
+        const found = await transaction<PaymentRow[]>`
+          update payments.payments payment
+          set ${transaction.unsafe(assignments.join(', '))}, version = payment.version + 1
+          from jsonb_to_recordset(${transaction.json(rows as never)}) as change (${transaction.unsafe(definitions.join(', '))})
+          where payment.id = change.id and payment.status = change.expected_status
+            and payment.version = change.expected_version
+          returning payment.*`;
+        for (const row of found) updated.set(row.id, toPayment(row));
+      }),
+    );
+    return updates.map((update) => updated.get(update.expected.id));
+  },
+);
+
+/** A change as JSON: amounts as strings, dates as ISO strings, objects as they are. */
+function jsonValue(value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Date) return value.toISOString();
+  return value ?? null;
+}
+
+async function updateOne(transaction: TransactionSql, update: GuardedUpdate): Promise<Payment | undefined> {
+  const { expected, changes, now } = update;
   const columns: Record<string, unknown> = { ...changes, updated_at: now, version: expected.version + 1 };
   if ('next_action' in changes)
     columns.next_action = changes.next_action ? transaction.json(changes.next_action) : null;
