@@ -21,6 +21,7 @@ import { createClientWith } from '../src/modules/identity/index.ts';
 import { postgresBusStats } from '../src/modules/events/index.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import { withLuhnCheckDigit } from '../src/simulator/test-cards.ts';
+import { startSimulator } from '../src/simulator/index.ts';
 import { measureCeiling } from './ceiling.ts';
 import { settlementBenchMain, settlementSizes } from './settlement.ts';
 import { createHttpClient } from '../src/platform/http/client.ts';
@@ -362,6 +363,26 @@ function screeningP99(
   return { p99Ms: Infinity, count };
 }
 
+/** RSS at the end within 10 % of RSS after the first minute (the warm-up's growth is not a leak). */
+function soakFlat(samples: readonly Record<string, unknown>[]): boolean {
+  const settled = samples.find((entry) => (entry.minute as number) >= 1) ?? samples[0]!;
+  const last = samples[samples.length - 1]!;
+  return (last.rssMb as number) <= (settled.rssMb as number) * 1.1;
+}
+
+/** PayFlow's V8 heap in use, from its own /metrics (prom-client's default metrics). */
+async function heapUsedMb(baseUrl: string, token: string): Promise<number | undefined> {
+  try {
+    const text = await (
+      await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } })
+    ).text();
+    const bytes = /^payflow_nodejs_heap_size_used_bytes (\d+(?:\.\d+)?)/m.exec(text)?.[1];
+    return bytes === undefined ? undefined : Math.round(Number(bytes) / 1024 / 1024);
+  } catch {
+    return undefined;
+  }
+}
+
 function memoryOf(pid: number): { rssMb: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
@@ -597,26 +618,58 @@ async function main(): Promise<void> {
     if (values.soak) {
       // 70 % of the authorize rate just measured, paced, for the given seconds; memory each minute.
       const soakSeconds = Number(values.soak);
-      const current = started!;
+      // PayFlow's memory alone: the acquirer simulator (which remembers every reference it answered,
+      // as an acquirer's database would) runs in this process for the soak, and PayFlow is started
+      // again with ACQUIRER_URL pointing at it.
+      const notifySecret = randomBytes(32).toString('base64');
+      const soakSimulator = await startSimulator({
+        port: 0,
+        host: '127.0.0.1',
+        notifySecret,
+        logger: createLogger({ level: 'silent' }),
+      });
+      await started?.server.stop();
+      started = undefined;
+      started = await startPayFlow(
+        sql,
+        database.url,
+        { ACQUIRER_URL: soakSimulator.url, ACQUIRER_NOTIFY_SECRET: notifySecret },
+        [],
+      );
+      const current = started;
+      await driveApi(current.client, 10, 2_000, current.token, false); // warm-up
       const rate = Math.max(1, Math.round(authorize.throughputPerSecond * 0.7));
       process.stdout.write(
-        `\nsoak: ${rate} authorize/s (70 % of ${authorize.throughputPerSecond}/s) for ${soakSeconds} s\n`,
+        `\nsoak: ${rate} authorize/s (70 % of ${authorize.throughputPerSecond}/s) for ${soakSeconds} s; ` +
+          `PayFlow started again with the acquirer simulator outside it (in the load generator's process)\n`,
       );
       soak = [];
       const pid = current.server.child.pid!;
-      const sample = (minute: number) => {
-        const memory = memoryOf(pid);
+      const metricsToken = await fetchToken(
+        current.server.baseUrl,
+        ...(await (async () => {
+          const service = await createClientWith({ sql, clock: systemClock }, { role: 'service' });
+          return [service.clientId, service.clientSecret] as const;
+        })()),
+      );
+      const sample = async (minute: number) => {
+        const memory = {
+          ...memoryOf(pid),
+          heapUsedMb: await heapUsedMb(current.server.baseUrl, metricsToken),
+        };
         soak!.push({ minute, ...memory });
-        process.stdout.write(`  minute ${minute}: PayFlow RSS ${memory.rssMb} MB\n`);
+        process.stdout.write(
+          `  minute ${minute}: PayFlow RSS ${memory.rssMb} MB, V8 heap used ${memory.heapUsedMb ?? '?'} MB\n`,
+        );
       };
-      sample(0);
+      await sample(0);
       let minute = 0;
-      const timer = setInterval(() => sample(++minute), 60_000);
+      const timer = setInterval(() => void sample(++minute), 60_000);
       const paced = await driveApi(current.client, concurrency, soakSeconds * 1000, current.token, false, {
         perSecond: rate,
       });
       clearInterval(timer);
-      sample(round2(soakSeconds / 60));
+      await sample(round2(soakSeconds / 60));
       const soakFigures = figures(
         'authorize (soak)',
         paced.authorize.latencies,
@@ -624,6 +677,9 @@ async function main(): Promise<void> {
         soakSeconds,
       );
       printTable([soakFigures]);
+      await current.server.stop();
+      started = undefined;
+      await soakSimulator.close();
     }
 
     const maxRss = soak ? Math.max(...soak.map((entry) => entry.rssMb as number)) : undefined;
@@ -656,7 +712,11 @@ async function main(): Promise<void> {
               )
             : '  not run  acquirer latency (--acquirer-latency 50)',
           maxRss !== undefined
-            ? verdict('soak RSS <= 300 MB', maxRss <= 300, `max ${maxRss} MB (heap not sampled: RSS only)`)
+            ? verdict(
+                'soak RSS <= 300 MB and flat (within 10 % of its first minute)',
+                maxRss <= 300 && soakFlat(soak!),
+                `max ${maxRss} MB; RSS ${soak!.map((entry) => entry.rssMb).join(' → ')} MB; heap ${soak!.map((entry) => entry.heapUsedMb ?? '?').join(' → ')} MB`,
+              )
             : '  not run  soak (--soak 600)',
         ].join('\n') +
         `\nWhat limits it: see the CPU split and connection states above; ADR 18 and the README's performance ` +

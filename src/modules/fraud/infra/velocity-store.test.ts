@@ -137,6 +137,10 @@ test('50 parallel attempts on one card are counted 1..50, each number once', asy
     Array.from({ length: 50 }, (_, index) => index + 1),
   );
   assert.equal(answers.filter((answer) => answer.firstSeenCard).length, 1, 'one attempt is the card’s first');
+  // Under load the store sends them in batches (migration 0802): each answer is its own attempt's,
+  // the n-th counted seeing the n − 1 before it (sum n × 1,000), whatever batch it travelled in.
+  for (const answer of answers)
+    assert.equal(answer.card!.sum['1m'], answer.card!.count['1m'] * 1_000, 'count and sum of one attempt');
 });
 
 test('the PostgreSQL store works as the first query of a fresh pool', async () => {

@@ -7,6 +7,7 @@
 // nothing. Emails and IPs are keyed by a hash, never stored in clear in the counters.
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { createBatcher } from '../../../platform/db/batcher.ts';
 import type { Sql } from '../../../platform/db/client.ts';
 import { windows, type Velocity, type Window, type WindowCounts } from '../domain/screening.ts';
 
@@ -230,56 +231,105 @@ export function redisVelocityStore(url: string, prefix: string, commandTimeoutMs
   };
 }
 
-export function postgresVelocityStore(sql: Sql): VelocityStore {
+type CounterRow = { counter: string; c1: number; c2: number; c3: number; s1: string; s2: string; s3: string };
+
+/** One screening's attempt as fraud.record_attempt takes it. */
+function attemptOf(query: VelocityQuery) {
+  const names = counterNames(query);
+  const at = query.at;
+  const since = (ms: number) => new Date(at.getTime() - ms);
   return {
-    kind: 'postgres',
-    async record(query) {
-      const names = counterNames(query);
-      const at = query.at;
-      const since = (ms: number) => new Date(at.getTime() - ms);
-      const amount = Math.max(0, Math.round(query.amountUsdMinor));
-      const attempts = [names.card, names.email, names.ip].filter((name): name is string => !!name);
-      const distinct = [names.ipCards, names.emailCards].filter((name): name is string => !!name);
-      const outcomes = [names.declines, names.refunds].filter((name): name is string => !!name);
-      // One statement (migration 0801): the locks, inserts, trims, counts and first-seen check. The
-      // lists go as JSON: a fresh connection's first sql.array() would be sent as plain text.
-      // Its implicit transaction commits asynchronously (`set_config(…, true)` lasts until that
-      // commit): velocity counters are a heuristic, not a record, and a PostgreSQL crash may lose
-      // the last ≈ 200 ms of them, as Redis without fsync would (ADR 21). Their visibility and the
-      // advisory locks are exact; the screening's decision is stored durably with the payment.
-      const texts = (names: string[]) => sql`array(select jsonb_array_elements_text(${sql.json(names)}))`;
-      const rows = await sql<
-        { counter: string; c1: number; c2: number; c3: number; s1: string; s2: string; s3: string }[]
-      >`select o_counter as counter, c1, c2, c3, s1, s2, s3,
+    names,
+    attempts: [names.card, names.email, names.ip].filter((name): name is string => !!name),
+    distinct: [names.ipCards, names.emailCards].filter((name): name is string => !!name),
+    outcomes: [names.declines, names.refunds].filter((name): name is string => !!name),
+    seen: names.seen ?? null,
+    paymentId: query.paymentId,
+    fingerprint: query.cardFingerprint ?? null,
+    amount: Math.max(0, Math.round(query.amountUsdMinor)),
+    at,
+    since1m: since(windows['1m']),
+    since1h: since(windows['1h']),
+    since24h: since(windows['24h']),
+  };
+}
+
+/** The counters fraud.record_attempt answered, as the screening reads them. */
+function velocityOf(names: ReturnType<typeof counterNames>, rows: readonly CounterRow[]): Velocity {
+  const found = new Map(rows.map((row) => [row.counter, row]));
+  const counts = (name: string | undefined): WindowCounts | undefined => {
+    if (!name) return undefined;
+    const row = found.get(name);
+    return {
+      count: byWindow([row?.c1 ?? 0, row?.c2 ?? 0, row?.c3 ?? 0]),
+      sum: byWindow([Number(row?.s1 ?? 0), Number(row?.s2 ?? 0), Number(row?.s3 ?? 0)]),
+    };
+  };
+  const firstSeenCard = names.seen ? found.get(names.seen)?.c1 === 1 : undefined;
+  const card = counts(names.card);
+  const email = counts(names.email);
+  const ip = counts(names.ip);
+  return {
+    ...(card && { card }),
+    ...(email && { email }),
+    ...(ip && { ip }),
+    ...(names.declines && { cardDeclines: counts(names.declines)!.count }),
+    ...(names.refunds && { cardRefunds: counts(names.refunds)!.count }),
+    ...(names.ipCards && { ipDistinctCards: counts(names.ipCards)!.count }),
+    ...(names.emailCards && { emailDistinctCards: counts(names.emailCards)!.count }),
+    ...(firstSeenCard !== undefined && { firstSeenCard }),
+  };
+}
+
+/** Velocity statements running at once per store (each holds a connection of the pool). */
+export const velocityStatementsInFlight = 3;
+/** Screenings in one velocity statement at most. */
+export const velocityBatchMax = 32;
+
+export function postgresVelocityStore(sql: Sql): VelocityStore {
+  // One statement (migration 0801): the locks, inserts, trims, counts and first-seen check. The
+  // lists go as JSON: a fresh connection's first sql.array() would be sent as plain text.
+  // Its implicit transaction commits asynchronously (`set_config(…, true)` lasts until that
+  // commit): velocity counters are a heuristic, not a record, and a PostgreSQL crash may lose
+  // the last ≈ 200 ms of them, as Redis without fsync would (ADR 21). Their visibility and the
+  // advisory locks are exact; the screening's decision is stored durably with the payment.
+  const recordOne = async (attempt: ReturnType<typeof attemptOf>): Promise<Velocity> => {
+    const texts = (names: string[]) => sql`array(select jsonb_array_elements_text(${sql.json(names)}))`;
+    const rows = await sql<CounterRow[]>`select o_counter as counter, c1, c2, c3, s1, s2, s3,
           set_config('synchronous_commit', 'off', true) as commit_mode
         from fraud.record_attempt(
-          ${texts(attempts)}, ${texts(distinct)}, ${texts(outcomes)},
-          ${names.seen ?? null}, ${query.paymentId}, ${query.cardFingerprint ?? null}, ${amount}, ${at},
-          ${since(windows['1m'])}, ${since(windows['1h'])}, ${since(windows['24h'])}, ${velocityEntriesMax})`;
-      const found = new Map(rows.map((row) => [row.counter, row]));
-      const counts = (name: string | undefined): WindowCounts | undefined => {
-        if (!name) return undefined;
-        const row = found.get(name);
-        return {
-          count: byWindow([row?.c1 ?? 0, row?.c2 ?? 0, row?.c3 ?? 0]),
-          sum: byWindow([Number(row?.s1 ?? 0), Number(row?.s2 ?? 0), Number(row?.s3 ?? 0)]),
-        };
-      };
-      const firstSeenCard = names.seen ? found.get(names.seen)?.c1 === 1 : undefined;
-      const card = counts(names.card);
-      const email = counts(names.email);
-      const ip = counts(names.ip);
-      return {
-        ...(card && { card }),
-        ...(email && { email }),
-        ...(ip && { ip }),
-        ...(names.declines && { cardDeclines: counts(names.declines)!.count }),
-        ...(names.refunds && { cardRefunds: counts(names.refunds)!.count }),
-        ...(names.ipCards && { ipDistinctCards: counts(names.ipCards)!.count }),
-        ...(names.emailCards && { emailDistinctCards: counts(names.emailCards)!.count }),
-        ...(firstSeenCard !== undefined && { firstSeenCard }),
-      };
+          ${texts(attempt.attempts)}, ${texts(attempt.distinct)}, ${texts(attempt.outcomes)},
+          ${attempt.seen}, ${attempt.paymentId}, ${attempt.fingerprint}, ${attempt.amount}, ${attempt.at},
+          ${attempt.since1m}, ${attempt.since1h}, ${attempt.since24h}, ${velocityEntriesMax})`;
+    return velocityOf(attempt.names, rows);
+  };
+  // Under load, the screenings that arrive while earlier velocity statements run leave together
+  // (migration 0802: the same function for each, in order, in one statement and one commit); a
+  // batch that fails (a deadlock between two batches' locks) runs each screening alone (ADR 18).
+  const batcher = createBatcher<ReturnType<typeof attemptOf>, Velocity>({
+    maxInFlight: velocityStatementsInFlight,
+    maxBatch: velocityBatchMax,
+    runOne: recordOne,
+    runBatch: async (attempts) => {
+      const batch = attempts.map(({ names: _names, at, since1m, since1h, since24h, ...attempt }) => ({
+        ...attempt,
+        at: at.toISOString(),
+        since1m: since1m.toISOString(),
+        since1h: since1h.toISOString(),
+        since24h: since24h.toISOString(),
+      }));
+      const rows = await sql<(CounterRow & { index: number })[]>`
+        select o_index as index, o_counter as counter, c1, c2, c3, s1, s2, s3,
+          set_config('synchronous_commit', 'off', true) as commit_mode
+        from fraud.record_attempts(${sql.json(batch as never)}, ${velocityEntriesMax})`;
+      const byIndex = attempts.map((): CounterRow[] => []);
+      for (const row of rows) byIndex[row.index]!.push(row);
+      return attempts.map((attempt, index) => velocityOf(attempt.names, byIndex[index]!));
     },
+  });
+  return {
+    kind: 'postgres',
+    record: (query) => batcher.submit(attemptOf(query)),
     async recordOutcome(kind, merchantId, cardFingerprint, member, at) {
       await sql`insert into fraud.velocity (counter, member, amount, at)
         values (${`v:${merchantId}:${kind}:${cardFingerprint}`}, ${member}, 0, ${at})
