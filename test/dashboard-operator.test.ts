@@ -64,6 +64,8 @@ const operatorEndpoints: readonly [string, string, unknown?][] = [
   ['GET', '/v1/admin/settlement/runs'],
   ['GET', '/v1/admin/reconciliation/exceptions'],
   ['POST', '/v1/admin/reconciliation/exceptions/rcr_00000000000000000000000000/resolve', { reason: 'x' }],
+  ['GET', '/v1/admin/payments/unresolved'],
+  ['POST', '/v1/admin/payments/pay_00000000000000000000000000/resolve', {}],
 ];
 
 test('payflow users create --operator makes a user of no merchant; --operator with --merchant is refused', async () => {

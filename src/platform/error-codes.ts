@@ -61,6 +61,7 @@ export const acquirerDeclineCodes = [
   'authorization_voided',
   'acquirer_rejected_request',
   'unknown_authorization',
+  'acquirer_no_record',
 ] as const;
 
 export const errorCatalogue = {
@@ -365,6 +366,20 @@ export const errorCatalogue = {
     'Fraud screening holds the payment for review; it cannot be captured yet.',
     'Approve the review (`POST /v1/fraud/reviews/{id}/approve`), then capture.',
   ),
+  payment_not_awaiting_resolution: entry(
+    'payments',
+    [409],
+    'no',
+    'Nothing of this payment or refund waits for an operator: no outcome stayed unknown past the whole inquiry schedule.',
+    'Nothing to do; `GET /v1/admin/payments/unresolved` lists what does.',
+  ),
+  acquirer_outcome_unknown: entry(
+    'payments',
+    [503],
+    'yes',
+    'The acquirer did not answer the inquiry about the operation; nothing changed.',
+    'Retry the resolution later.',
+  ),
   payment_not_in_review: entry(
     'payments',
     [409],
@@ -463,6 +478,13 @@ export const errorCatalogue = {
     [422],
     'no',
     'The acquirer does not know the authorization.',
+    'Start a new payment.',
+  ),
+  acquirer_no_record: entry(
+    'declines',
+    [422],
+    'no',
+    'The outcome stayed unknown past the whole inquiry schedule and, asked by an operator, the acquirer had no record of the request: PayFlow closed it as failed (ADR 34).',
     'Start a new payment.',
   ),
 

@@ -6,7 +6,6 @@
 import { fileURLToPath } from 'node:url';
 import type { Queryable } from '../../platform/db/client.ts';
 import type { ModuleDefinition } from '../../platform/module.ts';
-import { ConfigError } from '../../platform/config.ts';
 import { newId } from '../../platform/ids.ts';
 import type { Job, PlatformContext } from '../../platform/module.ts';
 import type { EventsFace } from '../events/index.ts';
@@ -15,13 +14,16 @@ import type { LedgerFace } from '../ledger/index.ts';
 import type { VaultFace } from '../vault/index.ts';
 import type { FraudFace, ReviewActions } from '../fraud/index.ts';
 import { approveReview, listInReview, rejectReview } from './application/review-payment.ts';
-import type { PaymentsDependencies, PaymentsSettings } from './application/dependencies.ts';
+import type { PaymentsDependencies } from './application/dependencies.ts';
 import { expireAuthorizations, reapIdempotencyKeys } from './application/maintenance-jobs.ts';
 import { sendDueOwedOperations } from './application/owed-operations.ts';
 import { getPayment } from './application/read-payments.ts';
+import { countUnresolved, keyOperations } from './application/resolve-unresolved.ts';
+import { registerScrapedGauges } from '../../platform/metrics.ts';
 import { runJanitor } from './application/operations.ts';
-import { parseSchedule } from './domain/retry-schedule.ts';
 import { registerPaymentRoutes } from './http/routes.ts';
+import { paymentsCommands } from './cli.ts';
+import { settingsFrom } from './settings.ts';
 import { AcquirerHttpClient } from './infra/acquirer/acquirer-http.ts';
 import { createProcessorFactory } from './infra/processors.ts';
 import { cardDataPort, eventStager, ledgerPort, riskPort } from './infra/module-ports.ts';
@@ -59,23 +61,23 @@ export interface PaymentsFace extends ReviewActions {
   sendOwedAcquirerOperations(): Promise<number>;
 }
 
-function scheduleFrom(text: string): readonly number[] {
-  try {
-    return parseSchedule(text);
-  } catch (error) {
-    throw new ConfigError('PAYMENT_INQUIRY_SCHEDULE', error instanceof Error ? error.message : String(error));
-  }
-}
-
-function settingsFrom(context: PlatformContext): PaymentsSettings {
-  const { config } = context;
-  return {
-    keyLockTimeoutMs: config.idempotencyKeyLockTimeoutMs,
-    inquiryScheduleMs: scheduleFrom(config.paymentInquirySchedule),
-    authorizationValidityMs: config.authorizationValiditySeconds * 1000,
-    keyRetentionMs: config.idempotencyKeyRetentionHours * 3_600_000,
-    crashAfterProcessor: config.faultCrashAfterProcessor,
-  };
+/** Operations waiting for an operator (ADR 34), read at every scrape; alerted on in ops/prometheus/alerts.yml. */
+function registerUnresolvedGauge(context: PlatformContext): void {
+  if (!context.metrics) return;
+  registerScrapedGauges(context.metrics, context.log, {
+    source: 'payments-unresolved',
+    sql: context.sql,
+    read: countUnresolved,
+    gauges: [
+      {
+        name: 'payflow_payments_awaiting_resolution',
+        help: 'Operations whose acquirer outcome stayed unknown past the whole inquiry schedule, waiting for an operator (payflow payments resolve), by operation.',
+        labelNames: ['operation'],
+        value: (counts) =>
+          keyOperations.map((operation) => ({ labels: { operation }, value: counts[operation] })),
+      },
+    ],
+  });
 }
 
 function jobsFor(dependencies: PaymentsDependencies, intervalMs: number): Job[] {
@@ -107,6 +109,7 @@ export const paymentsModule: ModuleDefinition = {
   manifest: {
     name: 'payments',
     migrationsDirectory: fileURLToPath(new URL('./migrations', import.meta.url)),
+    commands: paymentsCommands,
   },
   async create(context, faces) {
     const ledger = faces['ledger'] as LedgerFace | undefined;
@@ -142,6 +145,7 @@ export const paymentsModule: ModuleDefinition = {
       rejectReview: (merchantId, paymentId) => rejectReview(dependencies, merchantId, paymentId),
     };
     (faces['fraud'] as FraudFace | undefined)?.attachReviews(face);
+    registerUnresolvedGauge(context);
     return {
       name: 'payments',
       face,

@@ -52,9 +52,11 @@ export interface KeyRef {
  * reference first and re-sends only if it recorded nothing: `retry` when a client request resumes it
  * (a retry of the same key, or a capture/void resolving a PENDING payment), `janitor` when the janitor
  * or completer does. Only `janitor` runs count against the inquiry schedule: on an unknown outcome a
- * `retry` just unlocks the key and leaves its attempts and next inquiry time alone.
+ * `retry` just unlocks the key and leaves its attempts and next inquiry time alone. `operator`: an
+ * operator resolves a key whose schedule ran out (ADR 34): it only asks, never re-sends; an acquirer
+ * with no record under the reference is a decline `acquirer_no_record`, an unknown outcome unlocks.
  */
-export type ContinuationMode = 'request' | 'retry' | 'janitor';
+export type ContinuationMode = 'request' | 'retry' | 'janitor' | 'operator';
 
 /** What one send of an operation owed to the acquirer came to: the row is closed (`done`), or it is sent again later (`retry`). */
 export type OwedSendResult = { readonly type: 'done' } | { readonly type: 'retry'; readonly reason: string };

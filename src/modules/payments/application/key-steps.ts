@@ -27,11 +27,11 @@ export async function keepForJanitor(
   mode: ContinuationMode,
   reason: string,
 ): Promise<void> {
-  if (mode === 'retry') {
+  if (mode === 'retry' || mode === 'operator') {
     await setKeyLock(sql, key.merchantId, key.key, null);
     dependencies.log.warn(
-      { resourceId: key.resourceId, attempts: key.attempts, reason },
-      'acquirer outcome still unknown on a client retry; the janitor keeps its schedule',
+      { resourceId: key.resourceId, attempts: key.attempts, reason, mode },
+      'acquirer outcome still unknown on a client retry or an operator resolution; the schedule is left alone',
     );
     return;
   }
@@ -56,18 +56,23 @@ export async function keepUnresolvedOperation(
   await keepForJanitor(dependencies, dependencies.sql, key, mode, reason);
 }
 
+/** What an operator's resolution makes of an acquirer that recorded nothing under the reference (ADR 34). */
+export const noRecordDecline = { type: 'declined', declineCode: 'acquirer_no_record' } as const;
+
 /**
  * The janitor asks the acquirer by reference first; if the acquirer recorded nothing, it sends the
- * original request again under the same reference (safe: the acquirer deduplicates on it).
+ * original request again under the same reference (safe: the acquirer deduplicates on it). An
+ * operator's resolution never sends: nothing recorded is a decline (`acquirer_no_record`).
  */
 export async function inquireThenSend<T extends { readonly type: string }>(
   mode: ContinuationMode,
   inquire: () => Promise<InquiryOutcome<T>>,
   send: () => Promise<T>,
-): Promise<T | { readonly type: 'unknown'; readonly reason: string }> {
+): Promise<T | typeof noRecordDecline | { readonly type: 'unknown'; readonly reason: string }> {
   if (mode === 'request') return send();
   const inquiry = await inquire();
   if (inquiry.type === 'found') return inquiry.outcome;
   if (inquiry.type === 'unknown') return inquiry;
+  if (mode === 'operator') return noRecordDecline;
   return send();
 }

@@ -23,6 +23,7 @@ import {
   type ListInput,
 } from '../application/read-payments.ts';
 import { exportPayments } from '../application/export-payments.ts';
+import { registerOperatorPaymentRoutes } from './operator-routes.ts';
 import { paymentVolume, volumeDaysDefault, volumeDaysMax } from '../application/payment-volume.ts';
 import { authorizePayment, capturePayment, refundPayment, voidPayment } from '../application/operations.ts';
 import type { PaymentStatus } from '../domain/payment-state.ts';
@@ -126,6 +127,7 @@ export function registerPaymentRoutes(app: HttpApp, options: PaymentRoutesOption
   const read = requireScopes(authenticator, 'payments:read');
   const refunds = requireScopes(authenticator, 'refunds:write');
   const tags = ['payments'];
+  registerOperatorPaymentRoutes(app, authenticator, dependencies);
 
   app.post(
     '/payments/authorize',

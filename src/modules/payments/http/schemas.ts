@@ -268,7 +268,45 @@ const withPayment = (description: string) => ({
   content: { 'application/json': { schema: PaymentDocument } },
 });
 
+const UnresolvedDocument = Type.Object({
+  paymentId: Type.String({ pattern: paymentIdPattern }),
+  resourceId: Type.String({ description: 'The payment, or the refund of a `refund` operation.' }),
+  merchantId: Type.String(),
+  operation: Type.Union(['authorize', 'capture', 'refund', 'void'].map((kind) => Type.Literal(kind))),
+  amount,
+  currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+  paymentStatus,
+  inquiries: Type.Integer({ description: 'Inquiries the schedule made, all unanswered.' }),
+  createdAt: Type.String({ format: 'date-time' }),
+  lastInquiryAt: Type.String({ format: 'date-time' }),
+});
+
 export const documented = {
+  unresolved: {
+    200: {
+      description:
+        'Operations whose acquirer outcome stayed unknown past the whole inquiry schedule, oldest first (at most 200).',
+      content: { 'application/json': { schema: Type.Object({ data: Type.Array(UnresolvedDocument) }) } },
+    },
+  },
+  resolve: {
+    200: {
+      description:
+        'Resolved: `answer` is what the idempotency key now answers a client retry (status and body), `payment` the payment after it.',
+      content: {
+        'application/json': {
+          schema: Type.Object({
+            resourceId: Type.String(),
+            operation: Type.String(),
+            answer: Type.Object({ status: Type.Integer(), body: Type.Record(Type.String(), Type.Unknown()) }),
+            payment: PaymentDocument,
+          }),
+        },
+      },
+    },
+    409: problem('`payment_not_awaiting_resolution`: nothing of it waits for an operator.'),
+    503: problem('`acquirer_outcome_unknown`: the acquirer did not answer the inquiry; nothing changed.'),
+  },
   erasePayerData: {
     204: { description: 'Erased (or nothing was left to erase).' },
     404: problem('`payment_not_found`.'),

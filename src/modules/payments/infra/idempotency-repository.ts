@@ -190,3 +190,102 @@ export async function claimKeyOfResource(
     returning *`;
   return row ? toKey(row) : undefined;
 }
+
+/** A key whose inquiry schedule ran out with the outcome still unknown (ADR 34), with its payment. */
+export interface UnresolvedKey {
+  readonly merchantId: string;
+  readonly operation: KeyOperation;
+  readonly resourceId: string;
+  readonly paymentId: string;
+  readonly amount: bigint;
+  readonly currency: string;
+  readonly paymentStatus: string;
+  readonly attempts: number;
+  readonly createdAt: Date;
+  readonly lastAttemptAt: Date;
+}
+
+/**
+ * The keys waiting for an operator, oldest first: unfinished, no next inquiry (the schedule ran out),
+ * not locked by a resolution in progress. A refund's key names the refund; its payment is the refund's.
+ */
+export async function listUnresolvedKeys(sql: Queryable, limit: number): Promise<UnresolvedKey[]> {
+  const rows = await sql<
+    {
+      merchant_id: string;
+      operation: string;
+      resource_id: string;
+      payment_id: string;
+      amount: bigint;
+      currency: string;
+      payment_status: string;
+      attempts: number;
+      created_at: Date;
+      updated_at: Date;
+    }[]
+  >`
+    select k.merchant_id, k.operation, k.resource_id, p.id as payment_id,
+      coalesce(r.amount, p.amount) as amount, p.currency, p.status as payment_status, k.attempts,
+      k.created_at, k.updated_at
+    from payments.idempotency_keys k
+    left join payments.refunds r on k.operation = 'refund' and r.id = k.resource_id
+    join payments.payments p on p.id = coalesce(r.payment_id, k.resource_id)
+    where k.recovery_point = 'phase1_committed' and k.next_attempt_at is null
+    order by k.created_at, k.resource_id
+    limit ${limit}`;
+  return rows.map((row) => ({
+    merchantId: row.merchant_id,
+    operation: row.operation as KeyOperation,
+    resourceId: row.resource_id,
+    paymentId: row.payment_id,
+    amount: BigInt(row.amount),
+    currency: row.currency,
+    paymentStatus: row.payment_status,
+    attempts: row.attempts,
+    createdAt: row.created_at,
+    lastAttemptAt: row.updated_at,
+  }));
+}
+
+/** How many keys wait for an operator, by operation (the gauge payflow_payments_awaiting_resolution). */
+export async function countUnresolvedKeys(sql: Queryable): Promise<Map<KeyOperation, number>> {
+  const rows = await sql<{ operation: string; keys: bigint }[]>`
+    select operation, count(*)::bigint as keys from payments.idempotency_keys
+    where recovery_point = 'phase1_committed' and next_attempt_at is null
+    group by operation`;
+  return new Map(rows.map((row) => [row.operation as KeyOperation, Number(row.keys)]));
+}
+
+/**
+ * Claims the key of a resource (payment or refund) that waits for an operator; undefined when none
+ * does or when someone is resolving it (locked and the lock still young).
+ */
+export async function claimUnresolvedKeyOfResource(
+  sql: Queryable,
+  resourceId: string,
+  now: Date,
+  lockExpiredBefore: Date,
+): Promise<IdempotencyKey | undefined> {
+  const [row] = await sql<KeyRow[]>`
+    update payments.idempotency_keys set locked_at = ${now}, updated_at = now()
+    where (merchant_id, idempotency_key) in (
+      select merchant_id, idempotency_key from payments.idempotency_keys
+      where recovery_point = 'phase1_committed' and resource_id = ${resourceId}
+        and next_attempt_at is null and (locked_at is null or locked_at < ${lockExpiredBefore})
+      limit 1
+      for update skip locked)
+    returning *`;
+  return row ? toKey(row) : undefined;
+}
+
+/** Whether the key of a resource is finished now (after a resolution). */
+export async function keyOfResourceFinished(
+  sql: Queryable,
+  merchantId: string,
+  key: string,
+): Promise<boolean> {
+  const [row] = await sql<{ recovery_point: string }[]>`
+    select recovery_point from payments.idempotency_keys
+    where merchant_id = ${merchantId} and idempotency_key = ${key}`;
+  return row?.recovery_point === 'finished';
+}
