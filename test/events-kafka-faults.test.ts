@@ -4,6 +4,9 @@
 // disturbs no other test. PayFlow runs with EVENT_BUS=kafka while payments flow; the `webhooks`
 // consumer group's side effect (one delivery per event and endpoint) must happen once for every
 // event, and a receiver must get every event once:
+//   - a follower of every partition of the events topic (a broker that leads none of them, found in
+//     the topic's metadata) is killed with SIGKILL under load: the ISR shrinks to 2 (still
+//     min.insync.replicas) and grows back to 3 when it returns;
 //   - the leader of the events topic's first partition is killed with SIGKILL (by pid) under load;
 //   - all three brokers are killed for 30 s (PAYFLOW_TEST_KAFKA_OUTAGE_MS), then started again.
 //   - a consumer joins after the transport closed (KafkaJS runs a fetcher per broker).
@@ -28,10 +31,11 @@ import {
 } from '../scripts/kafka.ts';
 // The transport's stop of a consumer that joins after close(), on a KafkaJS consumer of the test's.
 // eslint-disable-next-line payflow/module-boundaries
-import { stopOnceFetchingWhen } from '../src/modules/events/infra/kafka-transport.ts';
+import { kafkaPartitions, stopOnceFetchingWhen } from '../src/modules/events/infra/kafka-transport.ts';
 import { startTestServer } from './support/server.ts';
 import { merchantSession } from './support/identity.ts';
 import { authorizeBody, call, paymentsEnv, startTestAcquirer, tokenize } from './support/payments.ts';
+import { eventually } from './support/eventually.ts';
 
 const outageMs = Number(process.env['PAYFLOW_TEST_KAFKA_OUTAGE_MS'] ?? 30_000);
 // The all-brokers-down fault once stalled the relay for good (issue 15): a send cut off by it may be
@@ -70,6 +74,7 @@ async function relaunchNode(id: number): Promise<void> {
 /** Runs payments through PayFlow on the cluster while `fault` happens; checks once-only delivery. */
 async function paymentsThrough(
   fault: (context: { prefix: string; whileFlowing: (during: boolean) => void }) => Promise<void>,
+  beforeStart?: (prefix: string) => Promise<void>,
 ): Promise<{ payments: number; duringFault: number; events: number }> {
   const received = new Map<string, number>();
   const receiver = http.createServer((request, response) => {
@@ -84,6 +89,7 @@ async function paymentsThrough(
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const acquirer = await startTestAcquirer();
   const prefix = `f${randomBytes(6).toString('hex')}`;
+  await beforeStart?.(prefix);
   const server = await startTestServer({
     env: paymentsEnv(acquirer.url, {
       EVENT_BUS: 'kafka',
@@ -230,6 +236,94 @@ describe('Kafka faults on a three-broker cluster', { skip: unavailable ?? false 
         assert.ok(members === 0 || Date.now() < deadline, `${members} consumer(s) still in the group`);
         if (members !== 0) await new Promise((resolve) => setTimeout(resolve, 250));
       }
+    },
+  );
+
+  test(
+    'a follower of the events topic killed with SIGKILL under load: the ISR shrinks to 2 and recovers; producers and consumers carry on; nothing lost, nothing twice',
+    { timeout: 300_000 },
+    async (t) => {
+      const admin = new Kafka({
+        brokers: brokersOf(cluster!).split(','),
+        logLevel: logLevel.NOTHING,
+      }).admin();
+      await admin.connect();
+      t.after(() => admin.disconnect());
+      const isrs = async (topic: string) =>
+        (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions.map((partition) => ({
+          partition: partition.partitionId,
+          leader: partition.leader,
+          replicas: partition.replicas,
+          isr: partition.isr,
+        }));
+      let follower: number | undefined;
+      let shrunk = '';
+      const result = await paymentsThrough(
+        async ({ prefix, whileFlowing }) => {
+          // The follower as the topic's metadata names it: a replica of every partition, leader of none.
+          const before = await isrs(`${prefix}.payment.events`);
+          const leaders = new Set(before.map((partition) => partition.leader));
+          const candidates = cluster!.nodes
+            .map((node) => node.id)
+            .filter(
+              (id) =>
+                !leaders.has(id) &&
+                before.every((partition) => partition.replicas.includes(id) && partition.isr.includes(id)),
+            );
+          assert.equal(candidates.length, 1, `one broker follows every partition: ${JSON.stringify(before)}`);
+          follower = candidates[0]!;
+          await killNode(follower);
+          whileFlowing(true);
+          // The controller fences the dead broker and takes it out of every ISR; 2 replicas still meet
+          // min.insync.replicas=2, so acks=all sends keep succeeding (the payments go on).
+          const shrinking = await eventually(
+            () => `the ISR without broker ${follower}`,
+            async () => {
+              const now = await isrs(`${prefix}.payment.events`);
+              return now.every(
+                (partition) => partition.isr.length === 2 && !partition.isr.includes(follower!),
+              )
+                ? now
+                : undefined;
+            },
+            { timeoutMs: 60_000, intervalMs: 250 },
+          );
+          shrunk = shrinking
+            .map((partition) => `${partition.partition}:[${partition.isr.join(',')}]`)
+            .join(' ');
+          await new Promise((resolve) => setTimeout(resolve, 3_000)); // payments on two replicas
+          await relaunchNode(follower);
+          await eventually(
+            () => `broker ${follower} back in every ISR`,
+            async () =>
+              (await isrs(`${prefix}.payment.events`)).every((partition) => partition.isr.length === 3)
+                ? true
+                : undefined,
+            { timeoutMs: 90_000, intervalMs: 250 },
+          );
+          whileFlowing(false);
+        },
+        // The topic made before PayFlow starts (its own createTopics then finds it), with one broker
+        // last in every partition's replica list: the preferred leader is always another one.
+        async (prefix) => {
+          const ids = cluster!.nodes.map((node) => node.id);
+          await admin.createTopics({
+            waitForLeaders: true,
+            topics: [
+              {
+                topic: `${prefix}.payment.events`,
+                replicaAssignment: Array.from({ length: kafkaPartitions }, (_, partition) => ({
+                  partition,
+                  replicas: partition % 2 === 0 ? [ids[0]!, ids[1]!, ids[2]!] : [ids[1]!, ids[0]!, ids[2]!],
+                })),
+              },
+            ],
+          });
+        },
+      );
+      t.diagnostic(
+        `broker ${follower} (follower of every partition, leader of none) killed: ISR ${shrunk}, back to 3; ${result.payments} payments (${result.duringFault} while it was down or catching up), ${result.events} events, each delivered once`,
+      );
     },
   );
 
