@@ -409,41 +409,38 @@ async function applyChunk(
   before: Checkpoint,
 ): Promise<{ checkpoint: Checkpoint }> {
   const now = dependencies.clock.now();
-  // The keys of this chunk that an earlier chunk of the run named: a repeat is a duplicate.
-  const keys = [
-    ...new Set(chunk.flatMap(({ row }) => (row && rowKey(row) !== undefined ? [rowKey(row)!] : []))),
-  ];
-  const seen = new Set(
-    keys.length === 0
-      ? []
-      : (
-          await transaction<{ row_key: string }[]>`
-            select row_key from settlement.reconciliation_results
-            where run_id = ${runId} and row_key in (select jsonb_array_elements_text(${transaction.json(keys)}))`
-        ).map((row) => row.row_key),
-  );
   const wanted = new Map<string, { operation_id: string; kind: string }>();
   for (const { row } of chunk) {
     if (!row || row.type === 'Fee' || row.type === 'MerchantPayout') continue;
     const kind = row.type === 'Refunded' ? 'refund' : 'capture';
     wanted.set(`${kind}:${row.operationId}`, { operation_id: row.operationId, kind });
   }
+  // Pipelined, one round trip: the chunk's items, and which of its keys an earlier chunk of the run
+  // named (a repeat is a duplicate).
+  const [found, named] =
+    wanted.size === 0
+      ? [[], []]
+      : await Promise.all([
+          transaction<ItemMatch[]>`
+            select distinct on (item.operation_id, item.kind) item.id, item.operation_id, item.kind, item.amount,
+              item.currency, item.occurred_at, item.acquirer_cost,
+              exists (select 1 from settlement.reconciliation_results result
+                      where result.item_id = item.id and result.outcome = 'missing_in_report'
+                        and result.status = 'open') as missing_open
+            from settlement.items item
+            join jsonb_to_recordset(${transaction.json([...wanted.values()])}) as wanted (operation_id text, kind text)
+              on item.operation_id = wanted.operation_id and item.kind = wanted.kind
+            order by item.operation_id, item.kind, item.id`,
+          transaction<{ row_key: string }[]>`
+            select row_key from settlement.reconciliation_results
+            where run_id = ${runId}
+              and row_key in (select jsonb_array_elements_text(${transaction.json([...wanted.keys()])}))`,
+        ]);
   const items = new Map<string, ItemMatch>();
-  if (wanted.size > 0) {
-    const found = await transaction<ItemMatch[]>`
-      select distinct on (item.operation_id, item.kind) item.id, item.operation_id, item.kind, item.amount,
-        item.currency, item.occurred_at, item.acquirer_cost,
-        exists (select 1 from settlement.reconciliation_results result
-                where result.item_id = item.id and result.outcome = 'missing_in_report'
-                  and result.status = 'open') as missing_open
-      from settlement.items item
-      join jsonb_to_recordset(${transaction.json([...wanted.values()])}) as wanted (operation_id text, kind text)
-        on item.operation_id = wanted.operation_id and item.kind = wanted.kind
-      order by item.operation_id, item.kind, item.id`;
-    for (const item of found) items.set(`${item.kind}:${item.operation_id}`, item);
-  }
+  for (const item of found) items.set(`${item.kind}:${item.operation_id}`, item);
+  const seen = new Set(named.map((row) => row.row_key));
   const results: ResultRow[] = [];
-  const named = new Set<string>();
+  const namedHere = new Set<string>();
   const late: { item_id: string; reason: string }[] = [];
   const days = new Set(before.days);
   let skipped = 0;
@@ -484,11 +481,11 @@ async function applyChunk(
       currency: row.currency ?? null,
       reported: row.gross,
     };
-    if (seen.has(key) || named.has(key)) {
+    if (seen.has(key) || namedHere.has(key)) {
       results.push({ ...base, outcome: 'duplicate_in_report', itemId: null, expected: null, detail: null });
       continue;
     }
-    named.add(key);
+    namedHere.add(key);
     const item = items.get(key);
     if (!item) {
       results.push({
