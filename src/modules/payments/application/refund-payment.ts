@@ -131,13 +131,14 @@ export async function recordRefundOutcome(
       { status: 'FAILED', declineCode: outcome.declineCode },
       now,
     );
-    await updatePayment(
+    const released = await updatePayment(
       transaction,
       payment,
       { refunding_amount: payment.refundingAmount - refund.amount },
       now,
     );
-    return { refund: failed!, paymentStatus: payment.status };
+    assert.ok(failed && released, 'the payment changed under its row lock');
+    return { refund: failed, paymentStatus: payment.status };
   }
   const refundedAfter = payment.refundedAmount + refund.amount;
   const next = statusAfterRefund({ captured: payment.capturedAmount, refundedAfter });

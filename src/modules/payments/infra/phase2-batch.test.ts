@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { barrier } from '../../../../test/support/barrier.ts';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database.ts';
-import { createTransactionBatcher } from '../../../platform/db/batcher.ts';
+import { createTransactionBatcher, type TransactionBatcher } from '../../../platform/db/batcher.ts';
 import type { TransactionSql } from '../../../platform/db/client.ts';
 import { newId } from '../../../platform/ids.ts';
 import { references, type Payment } from '../domain/payment.ts';
@@ -47,6 +47,19 @@ async function pendingPayment(merchantId: string): Promise<Payment> {
   return inserted!;
 }
 
+/**
+ * A phase-2-like work through the batcher: a round trip, then (once its batch-mates arrive) the
+ * guarded update.
+ */
+function guardedUpdateIn(batcher: TransactionBatcher) {
+  return (payment: Payment, changes: PaymentChanges, arrived: () => Promise<void>) =>
+    batcher.run(async (transaction: TransactionSql) => {
+      await transaction`select 1`;
+      await arrived();
+      return updatePayment(transaction, payment, changes, later);
+    });
+}
+
 const approved: PaymentChanges = {
   status: 'AUTHORIZED',
   acquirer_authorization_id: 'auth_1',
@@ -66,12 +79,7 @@ test('updates sharing a transaction write what one update each writes, and a mis
   await database.sql`update payments.payments set version = version + 1 where id = ${c!.id}`;
   const batcher = createTransactionBatcher(database.sql, { maxInFlight: 1, maxBatch: 8 });
   const three = barrier(3);
-  const update = (payment: Payment, changes: PaymentChanges, arrived: () => Promise<void>) =>
-    batcher.run(async (transaction: TransactionSql) => {
-      await transaction`select 1`;
-      await arrived();
-      return updatePayment(transaction, payment, changes, later);
-    });
+  const update = guardedUpdateIn(batcher);
   // The first runs alone; the others queue behind it, share one transaction and reach their
   // update together (one statement per set of changed columns).
   const [first, ...rest] = await Promise.all([
@@ -107,12 +115,7 @@ test('one payment changed twice in one batch is refused and each change runs alo
   const [blocker, payment] = await Promise.all([pendingPayment(merchantId), pendingPayment(merchantId)]);
   const batcher = createTransactionBatcher(database.sql, { maxInFlight: 1, maxBatch: 8 });
   const two = barrier(2);
-  const update = (target: Payment, changes: PaymentChanges, arrived: () => Promise<void>) =>
-    batcher.run(async (transaction: TransactionSql) => {
-      await transaction`select 1`;
-      await arrived();
-      return updatePayment(transaction, target, changes, later);
-    });
+  const update = guardedUpdateIn(batcher);
   const [, once, twice] = await Promise.all([
     update(blocker!, declined, async () => undefined),
     update(payment!, approved, two),
