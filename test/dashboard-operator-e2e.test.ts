@@ -1,6 +1,7 @@
 // The operator view (ADR 32) in Chromium against a started PayFlow (real PostgreSQL, the acquirer
 // simulator): an operator signs in on the same form as merchants, creates a merchant (its client
-// secret shown once), sees a dead-lettered event and replays it, runs a day's settlement through the
+// secret shown once), sees a dead-lettered event and replays it, resolves a payment whose acquirer
+// outcome stayed unknown past the whole inquiry schedule (ADR 34), runs a day's settlement through the
 // API and sees the job on the Jobs page, and every operator page passes axe-core, also at a phone's
 // width. A merchant owner who types an operator address sees the API's refusal, no operator data.
 import { test, before, after, describe } from 'node:test';
@@ -15,6 +16,7 @@ import {
   type DashboardRig,
 } from './support/browser.ts';
 import { createOperatorUser, dashboardSession, deadLetterOf } from './support/dashboard.ts';
+import { eventually } from './support/eventually.ts';
 import { authorizeBody, call, tokenize } from './support/payments.ts';
 
 if (browserUnavailable) process.stdout.write(`# ${browserUnavailable}\n`);
@@ -56,7 +58,7 @@ describe('dashboard operator view in Chromium', { skip: browserUnavailable }, ()
     const csp = collectCspViolations(page);
     // The merchant made by the rig is listed; the merchant sections are not offered.
     await page.locator(`tr[data-merchant-id="${rig.merchant.merchantId}"]`).waitFor();
-    assert.equal(await page.getByRole('link', { name: 'Payments' }).count(), 0);
+    assert.equal(await page.getByRole('link', { name: 'Payments', exact: true }).count(), 0);
 
     await page.getByLabel('Name of the new merchant').fill('Fresh Bakery');
     await page.getByLabel('Contact email (optional)').fill('owner@fresh.example');
@@ -95,6 +97,44 @@ describe('dashboard operator view in Chromium', { skip: browserUnavailable }, ()
     assert.equal(stored?.replayed, true);
   });
 
+  test('an operator resolves a payment the acquirer approved but never confirmed: it leaves the list, AUTHORIZED', async () => {
+    const token = await tokenize(rig.server.baseUrl, rig.merchant);
+    // The acquirer approves, then answers 500; then it answers no inquiry until the schedule ran out.
+    rig.acquirer.configureFaults({ errorAfterDecisionRate: 1 });
+    const first = await call(
+      rig.server.baseUrl,
+      rig.merchant,
+      'POST',
+      '/payments/authorize',
+      authorizeBody(token),
+    );
+    rig.acquirer.configureFaults({ errorAfterDecisionRate: 0, failureRate: 1 });
+    assert.equal(first.status, 202, first.text);
+    const pending = first.body['paymentId'] as string;
+    const ops = await dashboardSession(rig.server, ...(await operatorCredentials()));
+    await eventually(`${pending} waits for an operator`, async () => {
+      const listed = await ops.fetch('GET', '/v1/admin/payments/unresolved');
+      const data = (listed.body as { data?: { paymentId: string }[] }).data ?? [];
+      return data.some((item) => item.paymentId === pending) ? true : undefined;
+    });
+    rig.acquirer.configureFaults({ failureRate: 0 });
+    const page = operatorPage;
+    await page.getByRole('link', { name: 'Unresolved payments' }).click();
+    await page.getByRole('heading', { name: 'Unresolved payments', exact: true }).waitFor();
+    const row = page.locator(`tr[data-resource-id="${pending}"]`);
+    await row.waitFor();
+    assert.match((await row.textContent()) ?? '', /authorize/);
+    await assertAccessible(page, 'operator unresolved payments page');
+    await screenshot(page, 'dashboard-operator-unresolved');
+    await row.getByRole('button', { name: /Resolve/ }).click();
+    const notice = page.getByTestId('resolve-notice');
+    await notice.waitFor();
+    assert.match((await notice.textContent()) ?? '', /AUTHORIZED/);
+    await row.waitFor({ state: 'detached' });
+    const payment = await call(rig.server.baseUrl, rig.merchant, 'GET', `/payments/${pending}`);
+    assert.equal(payment.body['status'], 'AUTHORIZED');
+  });
+
   test('an operator sees a job with its progress, and the other operator pages pass axe-core', async () => {
     const page = operatorPage;
     const date = new Date().toISOString().slice(0, 10);
@@ -130,7 +170,7 @@ describe('dashboard operator view in Chromium', { skip: browserUnavailable }, ()
   test('a merchant owner cannot reach the operator pages: the API refuses and no operator data shows', async () => {
     const page = await rig.signedInPage('owner');
     assert.equal(await page.getByRole('link', { name: 'Merchants' }).count(), 0);
-    for (const path of ['merchants', 'events', 'jobs']) {
+    for (const path of ['merchants', 'events', 'unresolved', 'jobs']) {
       await page.goto(`${rig.server.baseUrl}/dashboard/operator/${path}`);
       await page.getByRole('alert').waitFor();
       assert.match((await page.getByRole('alert').textContent()) ?? '', /Your role cannot do this/);

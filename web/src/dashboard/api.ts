@@ -168,6 +168,20 @@ export interface DeadLetter {
   readonly deadAt: string;
 }
 
+/** An operation whose acquirer outcome stayed unknown past the whole inquiry schedule (ADR 34). */
+export interface UnresolvedPayment {
+  readonly paymentId: string;
+  readonly resourceId: string;
+  readonly merchantId: string;
+  readonly operation: 'authorize' | 'capture' | 'refund' | 'void';
+  readonly amount: number;
+  readonly currency: string;
+  readonly paymentStatus: string;
+  readonly inquiries: number;
+  readonly createdAt: string;
+  readonly lastInquiryAt: string;
+}
+
 export interface JobRun {
   readonly id: string;
   readonly job: string;
@@ -367,6 +381,15 @@ export const api = {
     request<{ id: string }>('POST', `/v1/admin/events/dead-letters/${encodeURIComponent(id)}/replay`, {
       csrfToken,
     }),
+  unresolvedPayments: () =>
+    request<{ data: readonly UnresolvedPayment[] }>('GET', '/v1/admin/payments/unresolved'),
+  resolvePayment: (id: string, csrfToken: string) =>
+    request<{
+      resourceId: string;
+      operation: string;
+      answer: { status: number };
+      payment: { status: string };
+    }>('POST', `/v1/admin/payments/${encodeURIComponent(id)}/resolve`, { body: {}, csrfToken }),
   jobs: () => request<{ data: readonly JobRun[] }>('GET', '/v1/admin/settlement/runs?limit=100'),
   reconciliationExceptions: () =>
     request<{ data: readonly ReconciliationException[] }>('GET', '/v1/admin/reconciliation/exceptions'),

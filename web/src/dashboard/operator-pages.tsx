@@ -1,7 +1,8 @@
 // The operator view (ADR 32): PayFlow's own staff, signed in as a dashboard user with the role
 // `operator`, see every merchant (create, disable), every API client (disable, enable), the events
 // consumers gave up on (replay), the batch jobs with their progress, and the open reconciliation
-// exceptions (resolve with a reason). Each page calls the admin API (/v1/admin/…) with the session;
+// exceptions (resolve with a reason), and the payments whose acquirer outcome stayed unknown past the
+// whole inquiry schedule (resolve: ask the acquirer once more, ADR 34). Each page calls the admin API (/v1/admin/…) with the session;
 // the API decides: a merchant's session gets 403 there, and these pages then show that refusal.
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -13,6 +14,7 @@ export const operatorSections = [
   { to: '/dashboard/operator/merchants', name: 'Merchants' },
   { to: '/dashboard/operator/clients', name: 'API clients' },
   { to: '/dashboard/operator/events', name: 'Dead letters' },
+  { to: '/dashboard/operator/unresolved', name: 'Unresolved payments' },
   { to: '/dashboard/operator/jobs', name: 'Jobs' },
   { to: '/dashboard/operator/reconciliation', name: 'Reconciliation' },
 ] as const;
@@ -40,6 +42,8 @@ export function OperatorPage({
       return <OperatorClients session={session} />;
     case '/dashboard/operator/events':
       return <DeadLetters session={session} />;
+    case '/dashboard/operator/unresolved':
+      return <UnresolvedPayments session={session} />;
     case '/dashboard/operator/jobs':
       return <Jobs />;
     case '/dashboard/operator/reconciliation':
@@ -292,6 +296,82 @@ function DeadLetters({ session }: { readonly session: DashboardSession }) {
                       onClick={() => replay.mutate(letter.id)}
                     >
                       Replay<span className="visually-hidden"> {letter.eventId}</span>
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function UnresolvedPayments({ session }: { readonly session: DashboardSession }) {
+  const queryClient = useQueryClient();
+  const unresolved = useQuery({ queryKey: ['operator', 'unresolved'], queryFn: api.unresolvedPayments });
+  const [notice, setNotice] = useState<string | undefined>();
+  const resolve = useMutation({
+    mutationFn: (id: string) => api.resolvePayment(id, session.csrfToken),
+    onSuccess: async (answer) => {
+      setNotice(
+        `Resolved the ${answer.operation} of ${answer.resourceId}: the payment is ${answer.payment.status}; a retry of its key answers ${answer.answer.status}.`,
+      );
+      await queryClient.invalidateQueries({ queryKey: ['operator', 'unresolved'] });
+    },
+  });
+  return (
+    <section aria-labelledby="unresolved-heading">
+      <h1 id="unresolved-heading">Unresolved payments</h1>
+      <p className="hint">
+        Operations the acquirer never answered, even after every scheduled inquiry. Resolve asks the acquirer
+        once more: its answer is applied (an approval it holds makes the payment AUTHORIZED); no record there
+        fails it.
+      </p>
+      {notice && (
+        <p role="status" className="notice" data-testid="resolve-notice">
+          {notice}
+        </p>
+      )}
+      <Problem error={unresolved.error ?? resolve.error} />
+      {unresolved.data && unresolved.data.data.length === 0 && <p>No payment waits for a resolution.</p>}
+      {unresolved.data && unresolved.data.data.length > 0 && (
+        <div className="table-scroll">
+          <table data-testid="unresolved-payments">
+            <caption className="visually-hidden">Unresolved payments</caption>
+            <thead>
+              <tr>
+                <th scope="col">Payment</th>
+                <th scope="col">Merchant</th>
+                <th scope="col">Operation</th>
+                <th scope="col">Amount</th>
+                <th scope="col">Status</th>
+                <th scope="col">Inquiries</th>
+                <th scope="col">Since</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {unresolved.data.data.map((item) => (
+                <tr key={item.resourceId} data-resource-id={item.resourceId}>
+                  <td className="mono">{item.paymentId}</td>
+                  <td className="mono">{item.merchantId}</td>
+                  <td>{item.operation}</td>
+                  <td>{formatAmount(item.amount, item.currency)}</td>
+                  <td>{item.paymentStatus}</td>
+                  <td>{item.inquiries}</td>
+                  <td>{when(item.createdAt)}</td>
+                  <td className="row-actions">
+                    <button
+                      type="button"
+                      className="secondary small"
+                      disabled={resolve.isPending}
+                      onClick={() => resolve.mutate(item.resourceId)}
+                    >
+                      Resolve<span className="visually-hidden"> {item.resourceId}</span>
                     </button>
                   </td>
                 </tr>
