@@ -27,13 +27,8 @@ import {
   PaymentChangedMeanwhile,
   type DecidedAuthorization,
 } from './apply-authorization.ts';
-import type { Queryable, Sql, TransactionSql } from '../../../platform/db/client.ts';
-import {
-  createBatcher,
-  createTransactionBatcher,
-  type Batcher,
-  type TransactionBatcher,
-} from '../../../platform/db/batcher.ts';
+import type { Queryable, TransactionSql } from '../../../platform/db/client.ts';
+import { createBatcher, type Batcher } from '../../../platform/db/batcher.ts';
 import { settleCapture } from './capture-payment.ts';
 import {
   crashIfFaultInjected,
@@ -43,7 +38,7 @@ import {
 } from './dependencies.ts';
 import { sendOwedOperationNow } from './owed-operations.ts';
 import { finish, inquireThenSend, keepForJanitor } from './key-steps.ts';
-import type { PaymentOperation } from './pipeline.ts';
+import { inSharedTransaction, type PaymentOperation } from './pipeline.ts';
 import type {
   AuthorizationOutcome,
   OperationOutcome,
@@ -144,29 +139,6 @@ function phase1Batcher(sql: Queryable): Batcher<NewKeyAndPayment, Payment | unde
   }
   return batcher;
 }
-
-/**
- * Phase 2 of concurrent authorizations (the optimistic, guarded path) shares a transaction under load:
- * one BEGIN and one COMMIT for many (ADR 18). One batcher per database client.
- */
-const phase2Batchers = new WeakMap<Sql, TransactionBatcher>();
-
-function phase2Batcher(sql: Sql): TransactionBatcher {
-  let batcher = phase2Batchers.get(sql);
-  if (batcher === undefined) {
-    batcher = createTransactionBatcher(sql, {
-      maxInFlight: phase2TransactionsInFlight,
-      maxBatch: phase2BatchMax,
-    });
-    phase2Batchers.set(sql, batcher);
-  }
-  return batcher;
-}
-
-/** Phase 2 transactions of authorizations open at once per process (each holds a connection). */
-export const phase2TransactionsInFlight = 4;
-/** Authorizations in one phase 2 transaction at most. */
-export const phase2BatchMax = 32;
 
 /** Phase 1 statements of new authorizations running at once per process (each holds a connection). */
 export const phase1StatementsInFlight = 4;
@@ -300,7 +272,7 @@ async function persistAuthorization(
   const phase2 = <T>(run: () => Promise<T>) => withSpan('payments.authorize.phase2', {}, run);
   // The guarded update makes this path safe to share a transaction with other authorizations.
   const optimistic = await phase2(() =>
-    phase2Batcher(dependencies.sql).run(async (transaction) => {
+    inSharedTransaction(dependencies, async (transaction) => {
       let answer: Promise<ApiAnswer> | undefined;
       await applyAuthorization(transaction, dependencies, read, outcome, capture, (updated) => {
         answer = conclude(transaction, updated);

@@ -11,7 +11,8 @@
 // Imports run one way: operations import this file and the shared steps (key-steps, idempotency);
 // nothing here imports an operation. The registry of operations (operations.ts) hands them to
 // createPipeline, which gives the janitor and the resolving of an unfinished resource.
-import type { Queryable, TransactionSql } from '../../../platform/db/client.ts';
+import { createTransactionBatcher, type TransactionBatcher } from '../../../platform/db/batcher.ts';
+import type { Queryable, Sql, TransactionSql } from '../../../platform/db/client.ts';
 import { withSpan } from '../../../platform/tracing.ts';
 import type { ApiAnswer } from '../domain/payment.ts';
 import { nextAttemptAt } from '../domain/retry-schedule.ts';
@@ -169,8 +170,42 @@ export interface PaymentOperation<
 }
 
 /**
+ * Phase 2 transactions of concurrent requests share one under load (ADR 18): one BEGIN and one COMMIT
+ * for many, their writes coalesced; all or nothing, each work run again alone after a failure. One
+ * batcher per database client.
+ */
+const phase2Batchers = new WeakMap<Sql, TransactionBatcher>();
+
+/** Phase 2 transactions open at once per process (each holds a connection of the pool). */
+export const phase2TransactionsInFlight = 4;
+/** Phase 2s in one transaction at most. */
+export const phase2BatchMax = 32;
+
+/**
+ * Runs a phase 2 in a transaction shared with other requests' under load. Only for work whose every
+ * change of an existing row is guarded (status, version) and fails loudly when its guard misses: the
+ * work of a batch shares one transaction, so a row lock does not hold a batch-mate back; a second
+ * change of one payment misses its guard instead, and the batch runs one by one.
+ */
+export function inSharedTransaction<T>(
+  dependencies: PaymentsDependencies,
+  work: (transaction: TransactionSql) => Promise<T>,
+): Promise<T> {
+  let batcher = phase2Batchers.get(dependencies.sql);
+  if (batcher === undefined) {
+    batcher = createTransactionBatcher(dependencies.sql, {
+      maxInFlight: phase2TransactionsInFlight,
+      maxBatch: phase2BatchMax,
+    });
+    phase2Batchers.set(dependencies.sql, batcher);
+  }
+  return batcher.run(work);
+}
+
+/**
  * Continues a key whose subject is already read: the settled answer, or send/inquire, park an
- * unknown outcome for the janitor, and phase 2.
+ * unknown outcome for the janitor, and phase 2 (capture, refund and void lock the payment, then
+ * change it under guards that fail loudly: safe to share a transaction, see inSharedTransaction).
  */
 export async function continueWithSubject<Subject>(
   dependencies: PaymentsDependencies,
@@ -193,7 +228,7 @@ export async function continueWithSubject<Subject>(
     return steps.unknownAnswer(subject);
   }
   crashIfFaultInjected(dependencies);
-  return dependencies.sql.begin(async (transaction) =>
+  return inSharedTransaction(dependencies, async (transaction) =>
     finish(transaction, key, await steps.apply(transaction, dependencies, key, subject, outcome)),
   );
 }

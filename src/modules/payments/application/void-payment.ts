@@ -105,12 +105,13 @@ const voidSteps: AcquirerSteps<Payment> = {
     if (current.pendingOperation !== 'void') return voidAnswer(current);
     if (outcome.type === 'declined') {
       const now = dependencies.clock.now();
-      await updatePayment(
+      const cleared = await updatePayment(
         transaction,
         current,
         { pending_operation: null, pending_operation_amount: null },
         now,
       );
+      assert.ok(cleared, 'the payment changed under its row lock');
       return operationDeclinedAnswer('void', current.id, outcome.declineCode);
     }
     return voidAnswer(await recordVoid(transaction, dependencies, current));
