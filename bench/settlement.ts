@@ -1,6 +1,7 @@
 // `npm run bench -- --settlement [N,…]` (issue 11): the settlement job and the reconciliation import
 // over N captured payments, for each N (default 10k, 100k, 1M), each in a fresh database of its own
-// (payflow_bench_settlement_<pid>_<n>, created on TEST_DATABASE_URL's or DATABASE_URL's server,
+// (payflow_bench_settlement_<pid>_<n>, created on TEST_DATABASE_URL's or DATABASE_URL's server, or on an
+// embedded PostgreSQL the bench starts when neither is set,
 // migrated, dropped at the end; never the server's `postgres` database itself).
 //   1. Seed, set-based SQL (generate_series): N captured payments with what the capture path leaves
 //      behind: the payment row, its authorization-hold and capture journals with their postings, and
@@ -33,6 +34,7 @@ import { createSql, type Sql } from '../src/platform/db/client.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
 import { createLogger } from '../src/platform/log.ts';
 import { SettlementReportWriter } from '../src/simulator/settlement-report.ts';
+import { openBenchDatabase } from './database.ts';
 
 const defaultSizes = [10_000, 100_000, 1_000_000];
 const merchants = 10;
@@ -502,17 +504,19 @@ export async function settlementBenchMain(argv: readonly string[]): Promise<numb
   const fault = optionValue(argv, '--settlement-fault');
   if (fault !== undefined && fault !== 'missing')
     throw new Error(`--settlement-fault: only "missing" (one report row left out) is known, not "${fault}"`);
-  const adminUrl = process.env['TEST_DATABASE_URL'] ?? process.env['DATABASE_URL'];
-  if (!adminUrl)
-    throw new Error(
-      'set TEST_DATABASE_URL or DATABASE_URL (a PostgreSQL URL allowed to create databases): the bench creates and drops one database per size',
-    );
+  // A server allowed to create databases (one per size), or else an embedded PostgreSQL of its own.
+  const database = await openBenchDatabase(process.env['TEST_DATABASE_URL'] ?? process.env['DATABASE_URL']);
   process.stdout.write(
     `settlement bench (issue 11): ${sizes.map((n) => n.toLocaleString('en')).join(', ')} captured payments; ` +
-      `target per size: each job ≤ ${targetSeconds} s at 1,000,000 rows, peak RSS ≤ ${targetRssMb} MB, linear in N\n`,
+      `target per size: each job ≤ ${targetSeconds} s at 1,000,000 rows, peak RSS ≤ ${targetRssMb} MB, linear in N\n` +
+      `database: ${database.embedded ? 'embedded PostgreSQL, the settings npm start uses' : 'TEST_DATABASE_URL / DATABASE_URL'}\n`,
   );
   const results: SizeResult[] = [];
-  for (const n of sizes) results.push(await benchSize(adminUrl, n, fault));
+  try {
+    for (const n of sizes) results.push(await benchSize(database.url, n, fault));
+  } finally {
+    await database.close();
+  }
   process.stdout.write('\nverdicts (at 1,000,000 rows, scaled from the largest N when it is smaller):\n');
   const largest = results.at(-1)!;
   for (const phase of [largest.settlement, largest.reconciliation]) {

@@ -91,6 +91,8 @@ function emptyCounts(): Record<ReconciliationOutcome, number> {
 
 interface ResultRow {
   line: number | null;
+  /** The row's kind and operation, on the first row of that key in the run (the duplicate finder's). */
+  key?: string;
   outcome: ReconciliationOutcome;
   reference: string | null;
   itemId: string | null;
@@ -353,7 +355,6 @@ async function importChunks(
       'reconciliation: resuming after the last committed chunk',
     );
   const resumedAfterRows = checkpoint.records;
-  const seen = new Set<string>();
   let chunks = job.chunks_done;
   let index = 0;
   let pending: ParsedRecord[] = [];
@@ -362,24 +363,17 @@ async function importChunks(
     pending = [];
     const outcome = await withRetries(
       () =>
-        sql.begin((transaction) =>
-          applyChunk(dependencies, transaction, job.id, runId, chunk, seen, checkpoint),
-        ),
+        sql.begin((transaction) => applyChunk(dependencies, transaction, job.id, runId, chunk, checkpoint)),
       log,
     );
-    for (const key of outcome.named) seen.add(key);
     checkpoint = outcome.checkpoint;
     chunks += 1;
     options.onProgress?.({ chunks, rows: checkpoint.records, totalRows });
   };
   for await (const record of readRecords(file)) {
     index += 1;
-    if (index <= checkpoint.records) {
-      // Committed before the interruption: only the duplicate finder needs it again.
-      const key = record.row && rowKey(record.row);
-      if (key) seen.add(key);
-      continue;
-    }
+    // Committed before the interruption (the duplicate finder reads its keys from the database).
+    if (index <= checkpoint.records) continue;
     pending.push(record);
     if (pending.length >= chunkSize) await commit();
   }
@@ -412,9 +406,8 @@ async function applyChunk(
   jobId: string,
   runId: string,
   chunk: readonly ParsedRecord[],
-  seen: ReadonlySet<string>,
   before: Checkpoint,
-): Promise<{ named: ReadonlySet<string>; checkpoint: Checkpoint }> {
+): Promise<{ checkpoint: Checkpoint }> {
   const now = dependencies.clock.now();
   const wanted = new Map<string, { operation_id: string; kind: string }>();
   for (const { row } of chunk) {
@@ -422,22 +415,32 @@ async function applyChunk(
     const kind = row.type === 'Refunded' ? 'refund' : 'capture';
     wanted.set(`${kind}:${row.operationId}`, { operation_id: row.operationId, kind });
   }
+  // Pipelined, one round trip: the chunk's items, and which of its keys an earlier chunk of the run
+  // named (a repeat is a duplicate).
+  const [found, named] =
+    wanted.size === 0
+      ? [[], []]
+      : await Promise.all([
+          transaction<ItemMatch[]>`
+            select distinct on (item.operation_id, item.kind) item.id, item.operation_id, item.kind, item.amount,
+              item.currency, item.occurred_at, item.acquirer_cost,
+              exists (select 1 from settlement.reconciliation_results result
+                      where result.item_id = item.id and result.outcome = 'missing_in_report'
+                        and result.status = 'open') as missing_open
+            from settlement.items item
+            join jsonb_to_recordset(${transaction.json([...wanted.values()])}) as wanted (operation_id text, kind text)
+              on item.operation_id = wanted.operation_id and item.kind = wanted.kind
+            order by item.operation_id, item.kind, item.id`,
+          transaction<{ row_key: string }[]>`
+            select row_key from settlement.reconciliation_results
+            where run_id = ${runId}
+              and row_key in (select jsonb_array_elements_text(${transaction.json([...wanted.keys()])}))`,
+        ]);
   const items = new Map<string, ItemMatch>();
-  if (wanted.size > 0) {
-    const found = await transaction<ItemMatch[]>`
-      select distinct on (item.operation_id, item.kind) item.id, item.operation_id, item.kind, item.amount,
-        item.currency, item.occurred_at, item.acquirer_cost,
-        exists (select 1 from settlement.reconciliation_results result
-                where result.item_id = item.id and result.outcome = 'missing_in_report'
-                  and result.status = 'open') as missing_open
-      from settlement.items item
-      join jsonb_to_recordset(${transaction.json([...wanted.values()])}) as wanted (operation_id text, kind text)
-        on item.operation_id = wanted.operation_id and item.kind = wanted.kind
-      order by item.operation_id, item.kind, item.id`;
-    for (const item of found) items.set(`${item.kind}:${item.operation_id}`, item);
-  }
+  for (const item of found) items.set(`${item.kind}:${item.operation_id}`, item);
+  const seen = new Set(named.map((row) => row.row_key));
   const results: ResultRow[] = [];
-  const named = new Set<string>();
+  const namedHere = new Set<string>();
   const late: { item_id: string; reason: string }[] = [];
   const days = new Set(before.days);
   let skipped = 0;
@@ -478,14 +481,21 @@ async function applyChunk(
       currency: row.currency ?? null,
       reported: row.gross,
     };
-    if (seen.has(key) || named.has(key)) {
+    if (seen.has(key) || namedHere.has(key)) {
       results.push({ ...base, outcome: 'duplicate_in_report', itemId: null, expected: null, detail: null });
       continue;
     }
-    named.add(key);
+    namedHere.add(key);
     const item = items.get(key);
     if (!item) {
-      results.push({ ...base, outcome: 'unexpected_in_report', itemId: null, expected: null, detail: null });
+      results.push({
+        ...base,
+        key,
+        outcome: 'unexpected_in_report',
+        itemId: null,
+        expected: null,
+        detail: null,
+      });
       continue;
     }
     days.add(item.occurred_at.toISOString().slice(0, 10));
@@ -504,6 +514,7 @@ async function applyChunk(
     ) {
       results.push({
         ...base,
+        key,
         outcome: 'cost_mismatch',
         itemId: item.id,
         expected: expectedCost,
@@ -514,6 +525,7 @@ async function applyChunk(
     }
     results.push({
       ...base,
+      key,
       outcome: same ? 'matched' : 'amount_mismatch',
       itemId: item.id,
       expected: item.amount,
@@ -541,7 +553,7 @@ async function applyChunk(
       updated_at = ${now}
     where id = ${jobId}`;
   await transaction`update settlement.reconciliation_runs set row_count = ${checkpoint.records} where id = ${runId}`;
-  return { named, checkpoint };
+  return { checkpoint };
 }
 
 async function insertResults(transaction: TransactionSql, runId: string, results: readonly ResultRow[]) {
@@ -557,14 +569,16 @@ async function insertResults(transaction: TransactionSql, runId: string, results
     reported: result.reported?.toString() ?? null,
     detail: result.detail,
     status: result.outcome === 'matched' ? 'none' : 'open',
+    row_key: result.key ?? null,
   }));
   await transaction`
     insert into settlement.reconciliation_results (id, run_id, line, outcome, reference, item_id, currency,
-      expected_amount, reported_amount, detail, status)
+      expected_amount, reported_amount, detail, status, row_key)
     select row.id, ${runId}, row.line, row.outcome, row.reference, row.item_id, row.currency,
-      row.expected::bigint, row.reported::bigint, row.detail, row.status
+      row.expected::bigint, row.reported::bigint, row.detail, row.status, row.row_key
     from jsonb_to_recordset(${transaction.json(rows)}) as row (id text, line integer, outcome text,
-      reference text, item_id text, currency text, expected text, reported text, detail text, status text)`;
+      reference text, item_id text, currency text, expected text, reported text, detail text, status text,
+      row_key text)`;
 }
 
 /** Step 3: the items nobody named, the counts, the run completed and its event, in one transaction. */
