@@ -90,3 +90,34 @@ test('a batch answering the wrong number of results falls back to one statement 
   assert.deepEqual(await Promise.all([1, 2, 3].map((item) => batcher.submit(item))), [2, 3, 4]);
   assert.equal(batcher.counts.fallbacks, 1);
 });
+
+test('a batch whose connection is lost may have committed: every item gets that error, none runs again alone', async () => {
+  const log: string[] = [];
+  const lost = Object.assign(new Error('write CONNECTION_CLOSED'), { code: 'CONNECTION_CLOSED' });
+  let release!: () => void;
+  const first = new Promise<void>((resolve) => (release = resolve));
+  const batcher = createBatcher<number, number>({
+    maxInFlight: 1,
+    maxBatch: 3,
+    runBatch: async (items) => {
+      log.push(`batch ${items.join(',')}`);
+      throw lost;
+    },
+    runOne: async (item) => {
+      log.push(`one ${item}`);
+      if (item === 1) await first;
+      return item * 10;
+    },
+  });
+  const alone = batcher.submit(1);
+  const queued = [2, 3, 4].map((item) => batcher.submit(item));
+  release();
+  assert.equal(await alone, 10);
+  const settled = await Promise.allSettled(queued);
+  assert.deepEqual(
+    settled.map((outcome) => outcome.status === 'rejected' && outcome.reason === lost),
+    [true, true, true],
+  );
+  assert.deepEqual(log, ['one 1', 'batch 2,3,4']);
+  assert.equal(batcher.counts.fallbacks, 0);
+});

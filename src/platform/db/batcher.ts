@@ -6,12 +6,13 @@
 // statement when one returns. At low load every item is its own statement (no added latency); under
 // load, batches grow with the queue.
 //
-// One caller's bad item must not fail the others: when a batch's statement fails, each of its items
-// is run again alone (`runOne`), so each caller gets its own answer or its own error. A batch
+// One caller's bad item must not fail the others: when the server refuses a batch's statement, each
+// of its items is run again alone (`runOne`), so each caller gets its own answer or its own error.
+// When the connection is lost instead, the batch may have committed: every caller gets that error. A batch
 // statement must therefore be all-or-nothing (one statement is), and running an item alone after
 // its batch failed must be safe (the batch wrote nothing).
 import { bindToActiveContext } from '../tracing.ts';
-import type { Sql, TransactionSql } from './client.ts';
+import { isDatabaseUnavailable, type Sql, type TransactionSql } from './client.ts';
 
 export interface BatcherOptions<Item, Result> {
   /** Runs several items as one all-or-nothing statement; the results in the items' order. */
@@ -61,8 +62,16 @@ export function createBatcher<Item, Result>(options: BatcherOptions<Item, Result
       if (results.length !== batch.length) {
         throw new Error(`a batch of ${batch.length} answered ${results.length} results`);
       }
-    } catch {
-      // Whose item failed the statement is not known: each runs alone and gets its own answer.
+    } catch (error) {
+      // The connection went away: whether the batch committed is not known (its answer may be what
+      // was lost), so nobody runs again alone — each caller gets the error, as it would have alone,
+      // and resolves it as any lost answer is resolved (the idempotency key, the janitor).
+      if (isDatabaseUnavailable(error)) {
+        for (const waiting of batch) waiting.reject(error);
+        return;
+      }
+      // The server refused it, so nothing of it was written, and whose item failed the statement is
+      // not known: each runs alone and gets its own answer.
       counts.fallbacks += 1;
       await Promise.all(batch.map(runAlone));
       return;
