@@ -1,6 +1,7 @@
 // `npm run bench -- --settlement [N,…]` (issue 11): the settlement job and the reconciliation import
 // over N captured payments, for each N (default 10k, 100k, 1M), each in a fresh database of its own
-// (payflow_bench_settlement_<pid>_<n>, created on TEST_DATABASE_URL's or DATABASE_URL's server,
+// (payflow_bench_settlement_<pid>_<n>, created on TEST_DATABASE_URL's or DATABASE_URL's server, else
+// on an embedded PostgreSQL the bench starts and removes as `npm run bench` does,
 // migrated, dropped at the end; never the server's `postgres` database itself).
 //   1. Seed, set-based SQL (generate_series): N captured payments with what the capture path leaves
 //      behind: the payment row, its authorization-hold and capture journals with their postings, and
@@ -20,7 +21,7 @@
 // check must fail: the bench's own test uses it.
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -30,7 +31,9 @@ import { reconcileReport, runSettlement, settlementDependencies } from '../src/m
 import { systemClock } from '../src/platform/clock.ts';
 import { loadConfig } from '../src/platform/config.ts';
 import { createSql, type Sql } from '../src/platform/db/client.ts';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/platform/db/embedded.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
+import { freePort } from '../src/platform/ports.ts';
 import { createLogger } from '../src/platform/log.ts';
 import { SettlementReportWriter } from '../src/simulator/settlement-report.ts';
 
@@ -502,11 +505,38 @@ export async function settlementBenchMain(argv: readonly string[]): Promise<numb
   const fault = optionValue(argv, '--settlement-fault');
   if (fault !== undefined && fault !== 'missing')
     throw new Error(`--settlement-fault: only "missing" (one report row left out) is known, not "${fault}"`);
-  const adminUrl = process.env['TEST_DATABASE_URL'] ?? process.env['DATABASE_URL'];
-  if (!adminUrl)
-    throw new Error(
-      'set TEST_DATABASE_URL or DATABASE_URL (a PostgreSQL URL allowed to create databases): the bench creates and drops one database per size',
-    );
+  // Without a URL, an embedded PostgreSQL as `npm run bench` (the money path) starts one: Node and npm suffice.
+  let adminUrl = process.env['TEST_DATABASE_URL'] ?? process.env['DATABASE_URL'];
+  let embedded: { database: EmbeddedDatabase; dataDir: string } | undefined;
+  if (!adminUrl) {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'payflow-bench-settlement-'));
+    await chmod(dataDir, 0o755);
+    const database = await startEmbeddedPostgres({
+      dataDir,
+      port: await freePort(),
+      log: createLogger({ level: 'warn', name: 'bench' }),
+      mode: 'exclusive',
+    });
+    embedded = { database, dataDir };
+    adminUrl = database.url;
+  }
+  try {
+    return await benchSizes(adminUrl, sizes, fault, embedded !== undefined);
+  } finally {
+    await embedded?.database.stop();
+    if (embedded) await rm(embedded.dataDir, { recursive: true, force: true });
+  }
+}
+
+async function benchSizes(
+  adminUrl: string,
+  sizes: readonly number[],
+  fault: string | undefined,
+  embedded: boolean,
+): Promise<number> {
+  process.stdout.write(
+    `database: ${embedded ? 'embedded PostgreSQL (no TEST_DATABASE_URL or DATABASE_URL)' : 'TEST_DATABASE_URL or DATABASE_URL'}\n`,
+  );
   process.stdout.write(
     `settlement bench (issue 11): ${sizes.map((n) => n.toLocaleString('en')).join(', ')} captured payments; ` +
       `target per size: each job ≤ ${targetSeconds} s at 1,000,000 rows, peak RSS ≤ ${targetRssMb} MB, linear in N\n`,
