@@ -8,12 +8,13 @@
 //   npm run bench -- --settlement [10k,100k,1M]: the settlement job and the reconciliation import
 //   over N captured payments (bench/settlement.ts) instead of the money path.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createSql, type Sql } from '../src/platform/db/client.ts';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/platform/db/embedded.ts';
+import type { EmbeddedDatabase } from '../src/platform/db/embedded.ts';
+import { openBenchDatabase } from './database.ts';
 import { createLogger } from '../src/platform/log.ts';
 import { spawnServer, type SpawnedServer } from '../test/support/server.ts';
 import { createMerchantCredentials, fetchToken } from '../test/support/identity.ts';
@@ -25,7 +26,6 @@ import { startSimulator } from '../src/simulator/index.ts';
 import { measureCeiling } from './ceiling.ts';
 import { settlementBenchMain, settlementSizes } from './settlement.ts';
 import { createHttpClient } from '../src/platform/http/client.ts';
-import { freePort } from '../src/platform/ports.ts';
 import { configVariables } from '../src/platform/config.ts';
 
 interface Figures {
@@ -55,20 +55,6 @@ function figures(operation: string, latencies: number[], errors: number, seconds
     p95Ms: round(percentile(sorted, 0.95)),
     p99Ms: round(percentile(sorted, 0.99)),
   };
-}
-
-async function openDatabase(): Promise<{ url: string; embedded?: EmbeddedDatabase; dataDir?: string }> {
-  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL };
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'payflow-bench-'));
-  chmodSync(dataDir, 0o755);
-  const embedded = await startEmbeddedPostgres({
-    dataDir,
-    port: await freePort(),
-    log: createLogger({ level: 'warn', name: 'bench' }),
-    mode: 'exclusive',
-    settings: ['shared_preload_libraries=pg_stat_statements'],
-  });
-  return { url: embedded.url, embedded, dataDir };
 }
 
 interface Client {
@@ -448,7 +434,9 @@ async function main(): Promise<void> {
   if (!(durationMs > 0) || !(concurrency > 0) || !(rawClients > 0))
     throw new Error('--duration, --concurrency and --raw-clients must be positive numbers');
   const seconds = durationMs / 1000;
-  const database = await openDatabase();
+  const database = await openBenchDatabase(process.env.DATABASE_URL, [
+    'shared_preload_libraries=pg_stat_statements',
+  ]);
   const sql = createSql({ url: database.url, maxConnections: 4 });
   const nodeArgs = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [];
   let started: Started | undefined;
@@ -743,7 +731,7 @@ async function main(): Promise<void> {
     loadClient.close();
     await started?.server.stop();
     await sql.end({ timeout: 2 });
-    await database.embedded?.stop();
+    await database.close();
   }
 }
 

@@ -1,7 +1,7 @@
 // `npm run bench -- --settlement [N,…]` (issue 11): the settlement job and the reconciliation import
 // over N captured payments, for each N (default 10k, 100k, 1M), each in a fresh database of its own
-// (payflow_bench_settlement_<pid>_<n>, created on TEST_DATABASE_URL's or DATABASE_URL's server, else
-// on an embedded PostgreSQL the bench starts and removes as `npm run bench` does,
+// (payflow_bench_settlement_<pid>_<n>, created on TEST_DATABASE_URL's or DATABASE_URL's server, or on an
+// embedded PostgreSQL the bench starts when neither is set,
 // migrated, dropped at the end; never the server's `postgres` database itself).
 //   1. Seed, set-based SQL (generate_series): N captured payments with what the capture path leaves
 //      behind: the payment row, its authorization-hold and capture journals with their postings, and
@@ -21,7 +21,7 @@
 // check must fail: the bench's own test uses it.
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -31,11 +31,10 @@ import { reconcileReport, runSettlement, settlementDependencies } from '../src/m
 import { systemClock } from '../src/platform/clock.ts';
 import { loadConfig } from '../src/platform/config.ts';
 import { createSql, type Sql } from '../src/platform/db/client.ts';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/platform/db/embedded.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
-import { freePort } from '../src/platform/ports.ts';
 import { createLogger } from '../src/platform/log.ts';
 import { SettlementReportWriter } from '../src/simulator/settlement-report.ts';
+import { openBenchDatabase } from './database.ts';
 
 const defaultSizes = [10_000, 100_000, 1_000_000];
 const merchants = 10;
@@ -505,44 +504,19 @@ export async function settlementBenchMain(argv: readonly string[]): Promise<numb
   const fault = optionValue(argv, '--settlement-fault');
   if (fault !== undefined && fault !== 'missing')
     throw new Error(`--settlement-fault: only "missing" (one report row left out) is known, not "${fault}"`);
-  // Without a URL, an embedded PostgreSQL as `npm run bench` (the money path) starts one: Node and npm suffice.
-  let adminUrl = process.env['TEST_DATABASE_URL'] ?? process.env['DATABASE_URL'];
-  let embedded: { database: EmbeddedDatabase; dataDir: string } | undefined;
-  if (!adminUrl) {
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'payflow-bench-settlement-'));
-    await chmod(dataDir, 0o755);
-    const database = await startEmbeddedPostgres({
-      dataDir,
-      port: await freePort(),
-      log: createLogger({ level: 'warn', name: 'bench' }),
-      mode: 'exclusive',
-    });
-    embedded = { database, dataDir };
-    adminUrl = database.url;
-  }
-  try {
-    return await benchSizes(adminUrl, sizes, fault, embedded !== undefined);
-  } finally {
-    await embedded?.database.stop();
-    if (embedded) await rm(embedded.dataDir, { recursive: true, force: true });
-  }
-}
-
-async function benchSizes(
-  adminUrl: string,
-  sizes: readonly number[],
-  fault: string | undefined,
-  embedded: boolean,
-): Promise<number> {
-  process.stdout.write(
-    `database: ${embedded ? 'embedded PostgreSQL (no TEST_DATABASE_URL or DATABASE_URL)' : 'TEST_DATABASE_URL or DATABASE_URL'}\n`,
-  );
+  // A server allowed to create databases (one per size), or else an embedded PostgreSQL of its own.
+  const database = await openBenchDatabase(process.env['TEST_DATABASE_URL'] ?? process.env['DATABASE_URL']);
   process.stdout.write(
     `settlement bench (issue 11): ${sizes.map((n) => n.toLocaleString('en')).join(', ')} captured payments; ` +
-      `target per size: each job ≤ ${targetSeconds} s at 1,000,000 rows, peak RSS ≤ ${targetRssMb} MB, linear in N\n`,
+      `target per size: each job ≤ ${targetSeconds} s at 1,000,000 rows, peak RSS ≤ ${targetRssMb} MB, linear in N\n` +
+      `database: ${database.embedded ? 'embedded PostgreSQL, the settings npm start uses' : 'TEST_DATABASE_URL / DATABASE_URL'}\n`,
   );
   const results: SizeResult[] = [];
-  for (const n of sizes) results.push(await benchSize(adminUrl, n, fault));
+  try {
+    for (const n of sizes) results.push(await benchSize(database.url, n, fault));
+  } finally {
+    await database.close();
+  }
   process.stdout.write('\nverdicts (at 1,000,000 rows, scaled from the largest N when it is smaller):\n');
   const largest = results.at(-1)!;
   for (const phase of [largest.settlement, largest.reconciliation]) {
