@@ -5,8 +5,9 @@
 // PayFlow process and of the simulator, which keeps its state in a journal file; acquirer timeouts
 // before/after approval via the simulator's timeout cards and, for 1–4 s windows, via its fault API:
 // latency spikes past ACQUIRER_TIMEOUT_MS after the decision, delays before it, 503s before it and
-// 500s after it; the simulator's clock moved; pg_terminate_backend; NATS cut for 1–4 s behind a TCP
-// proxy; failing webhook receivers).
+// 500s after it; the simulator's clock moved; pg_terminate_backend; the bus out for 1–4 s: NATS cut
+// behind a TCP proxy, or with `--bus kafka` a real broker of the run's own (`--brokers 1|3`) stopped
+// by kill -9 or a graceful SIGTERM and started again; failing webhook receivers).
 // Then it waits for quiescence and checks the invariants (PayFlow's amounts against the acquirer
 // simulator's among them), printing each with a count; exit 1 on any violation. Same seed, same schedule
 // (the order of operations and faults; timing is not deterministic).
@@ -31,6 +32,16 @@ import { startPayflowProcess, type PayflowProcess } from '../test/support/proces
 import { repositoryRoot } from '../test/support/server.ts';
 import { behindProxy } from '../test/support/tcp-proxy.ts';
 import { seededRandom } from '../test/support/untrusted-values.ts';
+import {
+  brokersOf,
+  kafkaUnavailable,
+  launchNode,
+  startKafka,
+  stopKafka,
+  waitForPorts,
+  type KafkaClusterState,
+  type KafkaNode,
+} from './kafka.ts';
 
 export type Fault =
   | 'kill-api'
@@ -206,6 +217,51 @@ async function setAcquirerFaults(url: string, faults: Record<string, number>): P
   }).catch(() => undefined);
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The Kafka bus fault from a step's `pick` (the seed's stream): which broker, kill -9 or SIGTERM
+ * (Kafka's controlled shutdown), and how long it stays down.
+ */
+export function kafkaOutage(
+  pick: number,
+  brokers: number,
+): { node: number; signal: 'SIGKILL' | 'SIGTERM'; outageMs: number } {
+  return {
+    node: Math.min(brokers - 1, Math.floor(pick * brokers)),
+    signal: Math.floor(pick * 1_000) % 2 === 0 ? 'SIGKILL' : 'SIGTERM',
+    outageMs: 1_000 + Math.floor(pick * 3_000),
+  };
+}
+
+/**
+ * Stops one broker by its pid (SIGTERM escalates to kill -9 past 30 s), waits `outageMs`, starts it
+ * again on its own data directory, and resolves once it listens.
+ */
+async function bounceBroker(
+  cluster: KafkaClusterState,
+  node: KafkaNode,
+  signal: 'SIGKILL' | 'SIGTERM',
+  outageMs: number,
+): Promise<void> {
+  const graceful = Date.now() + 30_000;
+  process.kill(node.pid, signal);
+  while (processAlive(node.pid)) {
+    if (signal === 'SIGTERM' && Date.now() > graceful) process.kill(node.pid, 'SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await new Promise((resolve) => setTimeout(resolve, outageMs));
+  launchNode(cluster, node);
+  await waitForPorts([node]);
+}
+
 /** Ends a fault window: everything but the clock back to normal. */
 const acquirerRecovered = {
   latencyMs: 0,
@@ -217,9 +273,30 @@ const acquirerRecovered = {
 async function main(): Promise<number> {
   const seconds = Number(argument('seconds') ?? '60');
   const seed = Number(argument('seed') ?? randomInt(0, 2 ** 31));
+  const busChoice = argument('bus') ?? (process.env['NATS_URL'] ? 'nats' : 'postgres');
+  const brokerCount = Number(argument('brokers') ?? '1');
+  if (!['postgres', 'nats', 'kafka'].includes(busChoice) || ![1, 3].includes(brokerCount)) {
+    process.stderr.write('chaos: --bus must be postgres, nats or kafka; --brokers 1 or 3\n');
+    return 64;
+  }
+  const busFlags =
+    busChoice === 'kafka'
+      ? ` --bus kafka${brokerCount === 3 ? ' --brokers 3' : ''}`
+      : argument('bus')
+        ? ` --bus ${busChoice}`
+        : '';
   process.stdout.write(
-    `chaos: seed ${seed}, ${seconds} s (replay: npm run chaos -- --seconds ${seconds} --seed ${seed})\n`,
+    `chaos: seed ${seed}, ${seconds} s, bus ${busChoice}${busChoice === 'kafka' ? ` (${brokerCount} broker${brokerCount === 3 ? 's' : ''})` : ''} (replay: npm run chaos -- --seconds ${seconds} --seed ${seed}${busFlags})\n`,
   );
+  if (busChoice === 'nats' && !process.env['NATS_URL']) {
+    process.stderr.write('chaos: --bus nats needs NATS_URL\n');
+    return 2;
+  }
+  const kafkaMissing = busChoice === 'kafka' ? kafkaUnavailable() : undefined;
+  if (kafkaMissing) {
+    process.stderr.write(`chaos: --bus kafka cannot run here: ${kafkaMissing}\n`);
+    return 2;
+  }
   const serverUrl = process.env['TEST_DATABASE_URL'] ?? process.env['DATABASE_URL'];
   if (!serverUrl) {
     process.stderr.write(
@@ -271,14 +348,22 @@ async function main(): Promise<number> {
         }),
     );
 
-    // NATS (when NATS_URL is set) sits behind a TCP proxy: a bus outage cuts it for 1–4 s while
-    // traffic goes on. On the PostgreSQL bus the outage is the database's (terminate-connections).
+    // NATS sits behind a TCP proxy: a bus outage cuts it for 1–4 s while traffic goes on. Kafka is
+    // a broker (or three) of this run's own, in its state directory: a bus outage stops one broker
+    // (kill -9 or SIGTERM) for 1–4 s and starts it again. On the PostgreSQL bus the outage is the
+    // database's (terminate-connections).
     const natsUrl = process.env['NATS_URL'];
-    const natsProxy = natsUrl ? await behindProxy(natsUrl) : undefined;
+    const natsProxy = busChoice === 'nats' && natsUrl ? await behindProxy(natsUrl) : undefined;
     if (natsProxy) cleanups.push(() => natsProxy.proxy.close());
+    const kafkaDir = path.join(stateDirectory, 'kafka');
+    const kafka =
+      busChoice === 'kafka' ? await startKafka({ dir: kafkaDir, brokers: brokerCount }) : undefined;
+    if (kafka) cleanups.push(() => stopKafka(kafkaDir, 5_000));
     const bus: Record<string, string> = natsProxy
       ? { EVENT_BUS: 'nats', NATS_URL: natsProxy.url }
-      : { EVENT_BUS: 'postgres' };
+      : kafka
+        ? { EVENT_BUS: 'kafka', KAFKA_BROKERS: brokersOf(kafka) }
+        : { EVENT_BUS: 'postgres' };
     let busRestored: Promise<void> | undefined;
     let acquirerRestored: Promise<void> | undefined;
     const env: Record<string, string> = {
@@ -350,6 +435,18 @@ async function main(): Promise<number> {
       if (s.fault !== 'none') {
         faultCounts.set(s.fault, (faultCounts.get(s.fault) ?? 0) + 1);
         if (s.fault === 'bus-outage') {
+          if (kafka && !busRestored) {
+            const outage = kafkaOutage(s.pick, kafka.nodes.length);
+            const how = outage.signal === 'SIGKILL' ? 'kafka-kill-9' : 'kafka-stop';
+            faultCounts.set(how, (faultCounts.get(how) ?? 0) + 1);
+            busRestored = bounceBroker(kafka, kafka.nodes[outage.node]!, outage.signal, outage.outageMs)
+              .catch((error: unknown) => {
+                const problem = `kafka broker restart: ${error instanceof Error ? error.message : String(error)}`;
+                process.stdout.write(`chaos: FAIL ${problem}\n`);
+                violations.push(problem);
+              })
+              .finally(() => (busRestored = undefined));
+          }
           if (natsProxy && !busRestored) {
             await natsProxy.proxy.cut();
             const outageMs = 1_000 + Math.floor(s.pick * 3_000);
@@ -459,6 +556,23 @@ async function main(): Promise<number> {
     let missing: string[] = [];
     let locked = 0;
     let unsettled = 0;
+    // Each consumer group (webhooks, receipts, settlement, fraud) has handled every outbox event of
+    // the types it handles: its inbox row commits with the handler's effect and is unique per group
+    // and event, so a row is the effect once. A group's types are those it has handled at all.
+    let groupsBehind: { consumer_group: string; handled: number; behind: number }[] = [];
+    const consumerGroups = () => sql<{ consumer_group: string; handled: number; behind: number }[]>`
+      with groups as (
+        select inbox.consumer_group, outbox.type
+        from events.inbox inbox join events.outbox outbox using (event_id)
+        group by inbox.consumer_group, outbox.type)
+      select groups.consumer_group,
+             count(inbox.event_id)::int as handled,
+             (count(*) - count(inbox.event_id))::int as behind
+      from groups
+      join events.outbox outbox on outbox.type = groups.type
+      left join events.inbox inbox
+        on inbox.consumer_group = groups.consumer_group and inbox.event_id = outbox.event_id
+      group by groups.consumer_group order by groups.consumer_group`;
     while (Date.now() < quiet) {
       const [row] = await sql<{ locked: number; unsettled: number }[]>`
         select (select count(*)::int from payments.idempotency_keys where recovery_point <> 'finished') as locked,
@@ -469,7 +583,14 @@ async function main(): Promise<number> {
       const events = await sql<{ event_id: string }[]>`
         select event_id from events.outbox where type in ${sql(subscribed)}`;
       missing = events.map((e) => e.event_id).filter((id) => !received.has(id));
-      if (locked === 0 && unsettled === 0 && missing.length === 0) break;
+      groupsBehind = await consumerGroups();
+      if (
+        locked === 0 &&
+        unsettled === 0 &&
+        missing.length === 0 &&
+        groupsBehind.every((group) => group.behind === 0)
+      )
+        break;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
     const report = (label: string, ok: boolean, detail: string) => {
@@ -481,6 +602,13 @@ async function main(): Promise<number> {
       'every event delivered to the webhook endpoint',
       missing.length === 0,
       `${received.size} delivered, ${missing.length} missing${missing.length ? ` (${missing.slice(0, 5).join(', ')})` : ''}`,
+    );
+    report(
+      'every event handled once by each consumer group',
+      groupsBehind.length > 0 && groupsBehind.every((group) => group.behind === 0),
+      groupsBehind
+        .map((group) => `${group.consumer_group} ${group.handled} handled, ${group.behind} missing`)
+        .join('; ') || 'no group handled any event',
     );
     report('no payment left PENDING, no acquirer operation left owed', unsettled === 0, `${unsettled} left`);
     const disagreements = await compareWithAcquirer(sql, simulator.url);

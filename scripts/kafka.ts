@@ -23,6 +23,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import net from 'node:net';
+import { freePort } from '../src/platform/ports.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,17 +87,6 @@ export function fetchKafka(): string {
     .filter((file) => file.endsWith('.jar'))
     .map((file) => path.join(libs, file))
     .join(':');
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function portOpen(port: number): Promise<boolean> {

@@ -4,7 +4,7 @@
 // (test/support/database.ts), so files run in parallel without seeing each other's rows.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import net from 'node:net';
+import { freePort } from '../src/platform/ports.ts';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
@@ -27,17 +27,6 @@ function findTestFiles(directory: string): string[] {
     else if (testFilePattern.test(entry)) found.push(path.relative(root, full));
   }
   return found.sort();
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address() as net.AddressInfo;
-      server.close(() => resolve(address.port));
-    });
-  });
 }
 
 function withDatabase(url: string, database: string): string {

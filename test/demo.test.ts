@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, test } from 'node:test';
 import { createTestDatabase } from './support/database.ts';
-import { freePort } from './support/nats.ts';
+import { freePort } from '../src/platform/ports.ts';
 import { repositoryRoot, testPoolMax } from './support/server.ts';
 
 const database = await createTestDatabase();

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { freePort } from '../src/platform/ports.ts';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import postgres from 'postgres';
@@ -16,14 +17,6 @@ import { createLogger } from '../src/platform/log.ts';
 import { runCli, spawnServer, temporaryDataDir } from './support/server.ts';
 
 const log = createLogger({ level: process.env.DBG ? 'debug' : 'silent' });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * A port found free can be taken by a parallel test file before PostgreSQL binds it, so a start that

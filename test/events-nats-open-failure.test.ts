@@ -8,7 +8,8 @@ import { loadConfig } from '../src/platform/config.ts';
 import { createLogger } from '../src/platform/log.ts';
 import { openTransport } from '../src/modules/events/index.ts';
 import { createTestDatabase } from './support/database.ts';
-import { freePort, natsServer } from './support/nats.ts';
+import { freePort } from '../src/platform/ports.ts';
+import { natsServer } from './support/nats.ts';
 
 async function connections(monitorPort: number): Promise<number | undefined> {
   try {

@@ -14,7 +14,8 @@ import { randomBytes } from 'node:crypto';
 import { startTestServer } from './support/server.ts';
 import { merchantSession } from './support/identity.ts';
 import { authorizeBody, call, paymentsEnv, startTestAcquirer, tokenize } from './support/payments.ts';
-import { freePort, natsServer } from './support/nats.ts';
+import { freePort } from '../src/platform/ports.ts';
+import { natsServer } from './support/nats.ts';
 
 const outageMs = Number(process.env['PAYFLOW_TEST_NATS_OUTAGE_MS'] ?? 30_000);
 

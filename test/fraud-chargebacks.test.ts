@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunningSimulator } from '../src/simulator/index.ts';
-import { adminToken, merchantSession, type MerchantSession } from './support/identity.ts';
+import { adminToken, merchantSession, type MerchantSession, bearerCall } from './support/identity.ts';
 import { authorizeBody, call, paymentsEnv, startTestAcquirer, tokenize } from './support/payments.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { eventually } from './support/eventually.ts';
@@ -19,17 +19,8 @@ let admin: string;
 let merchant: MerchantSession;
 let otherMerchant: MerchantSession;
 
-async function adminCall(method: 'GET' | 'POST', path: string, body?: unknown) {
-  const response = await fetch(`${server.baseUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${admin}`,
-      ...(body !== undefined && { 'content-type': 'application/json' }),
-    },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
+const adminCall = (method: 'GET' | 'POST', path: string, body?: unknown) =>
+  bearerCall(server.baseUrl, admin, method, path, body);
 
 async function sale(session: MerchantSession, card: string, amount: number) {
   const token = await tokenize(server.baseUrl, session, card);

@@ -10,7 +10,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../scripts/kafka.ts';
+import { freePort } from '../src/platform/ports.ts';
 import { repositoryRoot, startTestServer } from './support/server.ts';
 import { merchantSession, serviceToken } from './support/identity.ts';
 import { authorizeBody, call, paymentsEnv, startTestAcquirer, tokenize } from './support/payments.ts';

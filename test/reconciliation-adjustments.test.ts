@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunningSimulator } from '../src/simulator/index.ts';
-import { adminToken, merchantSession, type MerchantSession } from './support/identity.ts';
+import { adminToken, merchantSession, type MerchantSession, bearerCall } from './support/identity.ts';
 import {
   assertLedgerVerifies,
   authorizeBody,
@@ -25,17 +25,8 @@ let merchant: MerchantSession;
 const payments: string[] = [];
 const today = new Date().toISOString().slice(0, 10);
 
-async function adminCall(method: 'GET' | 'POST', path: string, body?: unknown) {
-  const response = await fetch(`${server.baseUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${admin}`,
-      ...(body !== undefined && { 'content-type': 'application/json' }),
-    },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
+const adminCall = (method: 'GET' | 'POST', path: string, body?: unknown) =>
+  bearerCall(server.baseUrl, admin, method, path, body);
 
 /** The merchant's ledger balance (debits minus credits) per account role, in USD. */
 async function ledgerByRole(): Promise<Record<string, bigint>> {

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunningSimulator } from '../src/simulator/index.ts';
-import { adminToken, merchantSession, type MerchantSession } from './support/identity.ts';
+import { adminToken, bearerCall, merchantSession, type MerchantSession } from './support/identity.ts';
 import { authorizeBody, call, paymentsEnv, startTestAcquirer, tokenize } from './support/payments.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
@@ -17,19 +17,8 @@ const payments: string[] = [];
 let refundId = '';
 const today = new Date().toISOString().slice(0, 10);
 
-async function adminCall(
-  method: 'GET' | 'POST',
-  path: string,
-  body?: unknown,
-  contentType = 'application/json',
-) {
-  const response = await fetch(`${server.baseUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${admin}`, ...(body !== undefined && { 'content-type': contentType }) },
-    ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
+const adminCall = (method: 'GET' | 'POST', path: string, body?: unknown, contentType?: string) =>
+  bearerCall(server.baseUrl, admin, method, path, body, contentType);
 
 before(async () => {
   acquirer = await startTestAcquirer();

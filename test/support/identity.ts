@@ -86,3 +86,23 @@ export async function serviceToken(server: TestServer): Promise<string> {
   );
   return fetchToken(server.baseUrl, client.clientId, client.clientSecret);
 }
+
+/**
+ * An API call with a bearer token (an admin's, from adminToken): its status and JSON body. A string
+ * body goes as it is, with `contentType` (a CSV report); anything else as JSON.
+ */
+export async function bearerCall(
+  baseUrl: string,
+  token: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  contentType = 'application/json',
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': contentType }) },
+    ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}

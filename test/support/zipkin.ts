@@ -5,7 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../scripts/kafka.ts';
+import { freePort } from '../../src/platform/ports.ts';
 
 export const zipkinVersion = '3.5.1';
 
