@@ -581,6 +581,8 @@ async function insertResults(transaction: TransactionSql, runId: string, results
       row_key text)`;
 }
 
+const missingPage = 5_000;
+
 /** Step 3: the items nobody named, the counts, the run completed and its event, in one transaction. */
 async function finish(
   dependencies: SettlementDependencies,
@@ -593,22 +595,37 @@ async function finish(
   const now = dependencies.clock.now();
   for (const day of checkpoint.days) {
     const from = new Date(`${day}T00:00:00.000Z`);
-    const missing = await transaction<
-      { id: string; operation_id: string; kind: string; amount: bigint; currency: string }[]
-    >`
-      select item.id, item.operation_id, item.kind, item.amount, item.currency from settlement.items item
-      where item.occurred_at >= ${from} and item.occurred_at < ${new Date(from.getTime() + 86_400_000)}
-        and not exists (
-          select 1 from settlement.reconciliation_results result
-          join settlement.items named on named.id = result.item_id
-          where result.run_id = ${runId} and result.outcome in ('matched', 'amount_mismatch', 'cost_mismatch')
-            and named.operation_id = item.operation_id and named.kind = item.kind)
-      order by item.occurred_at, item.id`;
-    for (let start = 0; start < missing.length; start += 5_000)
+    const to = new Date(from.getTime() + 86_400_000);
+    // Page by page (keyset), so a report lacking most of a busy day never loads the day at once; the
+    // anti-join asks the run's row keys (its index), the snapshot keeps the pages consistent.
+    let after: { occurred_at: Date; id: string } | undefined;
+    for (;;) {
+      const missing = await transaction<
+        {
+          id: string;
+          operation_id: string;
+          kind: string;
+          amount: bigint;
+          currency: string;
+          occurred_at: Date;
+        }[]
+      >`
+        select item.id, item.operation_id, item.kind, item.amount, item.currency, item.occurred_at
+        from settlement.items item
+        where item.occurred_at >= ${from} and item.occurred_at < ${to}
+          ${after ? transaction`and (item.occurred_at, item.id) > (${after.occurred_at}, ${after.id})` : transaction``}
+          and not exists (
+            select 1 from settlement.reconciliation_results result
+            where result.run_id = ${runId} and result.row_key = item.kind || ':' || item.operation_id
+              and result.outcome in ('matched', 'amount_mismatch', 'cost_mismatch'))
+        order by item.occurred_at, item.id
+        limit ${missingPage}`;
+      if (missing.length === 0) break;
+      after = missing.at(-1)!;
       await insertResults(
         transaction,
         runId,
-        missing.slice(start, start + 5_000).map((item) => ({
+        missing.map((item) => ({
           line: null,
           outcome: 'missing_in_report',
           reference: item.operation_id,
@@ -619,6 +636,8 @@ async function finish(
           detail: `${item.kind} of ${day} not in the report`,
         })),
       );
+      if (missing.length < missingPage) break;
+    }
   }
   const counts = emptyCounts();
   const tallied = await transaction<{ outcome: ReconciliationOutcome; count: bigint }[]>`
