@@ -433,8 +433,7 @@ async function applyChunk(
             order by item.operation_id, item.kind, item.id`,
           transaction<{ row_key: string }[]>`
             select row_key from settlement.reconciliation_results
-            where run_id = ${runId}
-              and row_key in (select jsonb_array_elements_text(${transaction.json([...wanted.keys()])}))`,
+            where run_id = ${runId} and row_key = any(${[...wanted.keys()]}::text[])`,
         ]);
   const items = new Map<string, ItemMatch>();
   for (const item of found) items.set(`${item.kind}:${item.operation_id}`, item);
