@@ -8,7 +8,7 @@ import type { Queryable } from '../../../platform/db/client.ts';
 import { amountToJson } from '../../../platform/money.ts';
 import { DomainError } from '../../../platform/errors.ts';
 import {
-  claimUnresolvedKeyOfResource,
+  claimKeyOfResource,
   countUnresolvedKeys,
   keyOfResourceFinished,
   listUnresolvedKeys,
@@ -60,7 +60,9 @@ export async function resolveUnresolved(
 ) {
   const now = dependencies.clock.now();
   const lockExpiredBefore = new Date(now.getTime() - dependencies.settings.keyLockTimeoutMs);
-  const key = await claimUnresolvedKeyOfResource(dependencies.sql, resourceId, now, lockExpiredBefore);
+  const key = await claimKeyOfResource(dependencies.sql, resourceId, now, lockExpiredBefore, {
+    awaitingOperator: true,
+  });
   if (!key)
     throw new DomainError(
       'payment_not_awaiting_resolution',

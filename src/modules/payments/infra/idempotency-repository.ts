@@ -172,18 +172,24 @@ export async function claimDueKeys(
   return rows.map(toKey);
 }
 
-/** Claims the unfinished key of a resource (to resolve it before a follow-up operation). */
+/**
+ * Claims the unfinished key of a resource: to resolve it before a follow-up operation, or with
+ * `awaitingOperator` only one whose inquiry schedule has run out (an operator's resolution).
+ * Undefined when none, or when someone holds it (locked and the lock still young).
+ */
 export async function claimKeyOfResource(
   sql: Queryable,
   resourceId: string,
   now: Date,
   lockExpiredBefore: Date,
+  { awaitingOperator = false }: { readonly awaitingOperator?: boolean } = {},
 ): Promise<IdempotencyKey | undefined> {
   const [row] = await sql<KeyRow[]>`
     update payments.idempotency_keys set locked_at = ${now}, updated_at = now()
     where (merchant_id, idempotency_key) in (
       select merchant_id, idempotency_key from payments.idempotency_keys
       where recovery_point = 'phase1_committed' and resource_id = ${resourceId}
+        ${awaitingOperator ? sql`and next_attempt_at is null` : sql``}
         and (locked_at is null or locked_at < ${lockExpiredBefore})
       limit 1
       for update skip locked)
@@ -254,28 +260,6 @@ export async function countUnresolvedKeys(sql: Queryable): Promise<Map<KeyOperat
     where recovery_point = 'phase1_committed' and next_attempt_at is null
     group by operation`;
   return new Map(rows.map((row) => [row.operation as KeyOperation, Number(row.keys)]));
-}
-
-/**
- * Claims the key of a resource (payment or refund) that waits for an operator; undefined when none
- * does or when someone is resolving it (locked and the lock still young).
- */
-export async function claimUnresolvedKeyOfResource(
-  sql: Queryable,
-  resourceId: string,
-  now: Date,
-  lockExpiredBefore: Date,
-): Promise<IdempotencyKey | undefined> {
-  const [row] = await sql<KeyRow[]>`
-    update payments.idempotency_keys set locked_at = ${now}, updated_at = now()
-    where (merchant_id, idempotency_key) in (
-      select merchant_id, idempotency_key from payments.idempotency_keys
-      where recovery_point = 'phase1_committed' and resource_id = ${resourceId}
-        and next_attempt_at is null and (locked_at is null or locked_at < ${lockExpiredBefore})
-      limit 1
-      for update skip locked)
-    returning *`;
-  return row ? toKey(row) : undefined;
 }
 
 /** Whether the key of a resource is finished now (after a resolution). */
