@@ -101,6 +101,21 @@ export function createBatcher<Item, Result>(options: BatcherOptions<Item, Result
   };
 }
 
+/** One value per database client, made on its first use (a batcher per pool). */
+export function perClient<Client extends object, Value>(
+  create: (client: Client) => Value,
+): (client: Client) => Value {
+  const made = new WeakMap<Client, Value>();
+  return (client) => {
+    let value = made.get(client);
+    if (value === undefined) {
+      value = create(client);
+      made.set(client, value);
+    }
+    return value;
+  };
+}
+
 /**
  * Work of one caller inside a transaction. It may run twice: first in a batch whose transaction
  * rolled back (another caller's work failed), then alone; it must write only to the database.
@@ -118,9 +133,9 @@ export interface TransactionBatcher {
  * one transaction, its statements pipelined, with one BEGIN and one COMMIT for all of them. All or
  * nothing: when any work fails, the transaction rolls back and each work runs again alone.
  *
- * Only for work that never relies on a row lock against the others of its batch (they share one
- * transaction, so a `for update` of one does not hold the other back): guarded updates (`where
- * version = …`) are safe, since a second change of one row in the same transaction misses its guard.
+ * Only for work whose every change of an existing row is guarded (`where version = …`) and fails
+ * when its guard misses: the works of a batch share one transaction, so a `for update` of one does
+ * not hold another back, but a second change of one row misses its guard and sends the batch one by one.
  */
 export function createTransactionBatcher(
   sql: Sql,

@@ -28,7 +28,7 @@ import {
   type DecidedAuthorization,
 } from './apply-authorization.ts';
 import type { Queryable, TransactionSql } from '../../../platform/db/client.ts';
-import { createBatcher, type Batcher } from '../../../platform/db/batcher.ts';
+import { createBatcher, perClient } from '../../../platform/db/batcher.ts';
 import { settleCapture } from './capture-payment.ts';
 import {
   crashIfFaultInjected,
@@ -124,21 +124,14 @@ type NewKeyAndPayment = Parameters<typeof insertKeysAndPayments>[1][number];
  * Phase 1 of concurrent authorizations leaves as one statement per batch (batching across requests,
  * ADR 18): alone at low load, together while earlier ones run. One batcher per database client.
  */
-const phase1Batchers = new WeakMap<Queryable, Batcher<NewKeyAndPayment, Payment | undefined>>();
-
-function phase1Batcher(sql: Queryable): Batcher<NewKeyAndPayment, Payment | undefined> {
-  let batcher = phase1Batchers.get(sql);
-  if (batcher === undefined) {
-    batcher = createBatcher({
-      maxInFlight: phase1StatementsInFlight,
-      maxBatch: phase1BatchMax,
-      runBatch: (rows) => insertKeysAndPayments(sql, rows),
-      runOne: (row) => insertKeyAndPayment(sql, row.key, row.payment),
-    });
-    phase1Batchers.set(sql, batcher);
-  }
-  return batcher;
-}
+const phase1Batcher = perClient((sql: Queryable) =>
+  createBatcher<NewKeyAndPayment, Payment | undefined>({
+    maxInFlight: phase1StatementsInFlight,
+    maxBatch: phase1BatchMax,
+    runBatch: (rows) => insertKeysAndPayments(sql, rows),
+    runOne: (row) => insertKeyAndPayment(sql, row.key, row.payment),
+  }),
+);
 
 /** Phase 1 statements of new authorizations running at once per process (each holds a connection). */
 export const phase1StatementsInFlight = 4;

@@ -11,7 +11,7 @@
 // Imports run one way: operations import this file and the shared steps (key-steps, idempotency);
 // nothing here imports an operation. The registry of operations (operations.ts) hands them to
 // createPipeline, which gives the janitor and the resolving of an unfinished resource.
-import { createTransactionBatcher, type TransactionBatcher } from '../../../platform/db/batcher.ts';
+import { createTransactionBatcher, perClient } from '../../../platform/db/batcher.ts';
 import type { Queryable, Sql, TransactionSql } from '../../../platform/db/client.ts';
 import { withSpan } from '../../../platform/tracing.ts';
 import type { ApiAnswer } from '../domain/payment.ts';
@@ -169,17 +169,19 @@ export interface PaymentOperation<
   ): Promise<ApiAnswer>;
 }
 
+/** Phase 2 transactions open at once per process (each holds a connection of the pool). */
+export const phase2TransactionsInFlight = 4;
+/** Phase 2s in one transaction at most. */
+export const phase2BatchMax = 32;
+
 /**
  * Phase 2 transactions of concurrent requests share one under load (ADR 18): one BEGIN and one COMMIT
  * for many, their writes coalesced; all or nothing, each work run again alone after a failure. One
  * batcher per database client.
  */
-const phase2Batchers = new WeakMap<Sql, TransactionBatcher>();
-
-/** Phase 2 transactions open at once per process (each holds a connection of the pool). */
-export const phase2TransactionsInFlight = 4;
-/** Phase 2s in one transaction at most. */
-export const phase2BatchMax = 32;
+const phase2Batcher = perClient((sql: Sql) =>
+  createTransactionBatcher(sql, { maxInFlight: phase2TransactionsInFlight, maxBatch: phase2BatchMax }),
+);
 
 /**
  * Runs a phase 2 in a transaction shared with other requests' under load. Only for work whose every
@@ -191,15 +193,7 @@ export function inSharedTransaction<T>(
   dependencies: PaymentsDependencies,
   work: (transaction: TransactionSql) => Promise<T>,
 ): Promise<T> {
-  let batcher = phase2Batchers.get(dependencies.sql);
-  if (batcher === undefined) {
-    batcher = createTransactionBatcher(dependencies.sql, {
-      maxInFlight: phase2TransactionsInFlight,
-      maxBatch: phase2BatchMax,
-    });
-    phase2Batchers.set(dependencies.sql, batcher);
-  }
-  return batcher.run(work);
+  return phase2Batcher(dependencies.sql).run(work);
 }
 
 /**

@@ -315,7 +315,9 @@ const updatePayments = coalescedWrite(
     const groups = new Map<string, GuardedUpdate[]>();
     for (const update of updates) {
       const columns = Object.keys(update.changes).sort().join(',');
-      groups.set(columns, [...(groups.get(columns) ?? []), update]);
+      const group = groups.get(columns) ?? [];
+      group.push(update);
+      groups.set(columns, group);
     }
     const updated = new Map<string, Payment>();
     await Promise.all(
