@@ -287,45 +287,30 @@ export const velocityStatementsInFlight = 3;
 export const velocityBatchMax = 32;
 
 export function postgresVelocityStore(sql: Sql): VelocityStore {
-  // One statement (migration 0801): the locks, inserts, trims, counts and first-seen check. The
-  // lists go as JSON: a fresh connection's first sql.array() would be sent as plain text.
-  // Its implicit transaction commits asynchronously (`set_config(…, true)` lasts until that
-  // commit): velocity counters are a heuristic, not a record, and a PostgreSQL crash may lose
-  // the last ≈ 200 ms of them, as Redis without fsync would (ADR 21). Their visibility and the
-  // advisory locks are exact; the screening's decision is stored durably with the payment.
-  const recordOne = async (attempt: ReturnType<typeof attemptOf>): Promise<Velocity> => {
-    const texts = (names: string[]) => sql`array(select jsonb_array_elements_text(${sql.json(names)}))`;
-    const rows = await sql<CounterRow[]>`select o_counter as counter, c1, c2, c3, s1, s2, s3,
-          set_config('synchronous_commit', 'off', true) as commit_mode
-        from fraud.record_attempt(
-          ${texts(attempt.attempts)}, ${texts(attempt.distinct)}, ${texts(attempt.outcomes)},
-          ${attempt.seen}, ${attempt.paymentId}, ${attempt.fingerprint}, ${attempt.amount}, ${attempt.at},
-          ${attempt.since1m}, ${attempt.since1h}, ${attempt.since24h}, ${velocityEntriesMax})`;
-    return velocityOf(attempt.names, rows);
+  // One statement (migrations 0801, 0802): for each screening, in order, fraud.record_attempt's
+  // locks, inserts, trims, counts and first-seen check; the attempts go as JSON. Its implicit
+  // transaction commits asynchronously (`set_config(…, true)` lasts until that commit): velocity
+  // counters are a heuristic, not a record, and a PostgreSQL crash may lose the last ≈ 200 ms of
+  // them, as Redis without fsync would (ADR 21). Their visibility and the advisory locks are exact;
+  // the screening's decision is stored durably with the payment.
+  const recordAll = async (attempts: readonly ReturnType<typeof attemptOf>[]): Promise<Velocity[]> => {
+    const rows = await sql<(CounterRow & { index: number })[]>`
+      select o_index as index, o_counter as counter, c1, c2, c3, s1, s2, s3,
+        set_config('synchronous_commit', 'off', true) as commit_mode
+      from fraud.record_attempts(
+        ${sql.json(attempts.map(({ names: _names, ...attempt }) => attempt) as never)}, ${velocityEntriesMax})`;
+    const byIndex = attempts.map((): CounterRow[] => []);
+    for (const row of rows) byIndex[row.index]!.push(row);
+    return attempts.map((attempt, index) => velocityOf(attempt.names, byIndex[index]!));
   };
-  // Under load, the screenings that arrive while earlier velocity statements run leave together
-  // (migration 0802: the same function for each, in order, in one statement and one commit); a
-  // batch that fails (a deadlock between two batches' locks) runs each screening alone (ADR 18).
+  // Alone at low load; under load, the screenings that arrive while earlier velocity statements run
+  // leave together; a batch the server refuses (a deadlock between two batches' locks) runs each
+  // screening alone (ADR 18).
   const batcher = createBatcher<ReturnType<typeof attemptOf>, Velocity>({
     maxInFlight: velocityStatementsInFlight,
     maxBatch: velocityBatchMax,
-    runOne: recordOne,
-    runBatch: async (attempts) => {
-      const batch = attempts.map(({ names: _names, at, since1m, since1h, since24h, ...attempt }) => ({
-        ...attempt,
-        at: at.toISOString(),
-        since1m: since1m.toISOString(),
-        since1h: since1h.toISOString(),
-        since24h: since24h.toISOString(),
-      }));
-      const rows = await sql<(CounterRow & { index: number })[]>`
-        select o_index as index, o_counter as counter, c1, c2, c3, s1, s2, s3,
-          set_config('synchronous_commit', 'off', true) as commit_mode
-        from fraud.record_attempts(${sql.json(batch as never)}, ${velocityEntriesMax})`;
-      const byIndex = attempts.map((): CounterRow[] => []);
-      for (const row of rows) byIndex[row.index]!.push(row);
-      return attempts.map((attempt, index) => velocityOf(attempt.names, byIndex[index]!));
-    },
+    runOne: async (attempt) => (await recordAll([attempt]))[0]!,
+    runBatch: recordAll,
   });
   return {
     kind: 'postgres',
