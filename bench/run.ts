@@ -306,17 +306,24 @@ async function startPayFlow(
   return { server, client, token: await cardTokens(client) };
 }
 
+/** A token of a new service client, for PayFlow's /metrics. */
+async function serviceToken(sql: Sql, baseUrl: string): Promise<string> {
+  const client = await createClientWith({ sql, clock: systemClock }, { role: 'service' });
+  return fetchToken(baseUrl, client.clientId, client.clientSecret);
+}
+
+/** PayFlow's /metrics as text. */
+async function metricsText(baseUrl: string, token: string): Promise<string> {
+  return (await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+}
+
 /**
  * The fraud screening's p99 (issue 13: ≤ 2 ms added to authorize), read from PayFlow's own histogram
  * `payflow_fraud_screening_seconds` through /metrics: the upper bound of the bucket holding the 99th
  * percentile of the screenings made since `before` (a histogram knows no finer).
  */
 async function screeningHistogram(sql: Sql, baseUrl: string): Promise<ScreeningHistograms> {
-  const client = await createClientWith({ sql, clock: systemClock }, { role: 'service' });
-  const token = await fetchToken(baseUrl, client.clientId, client.clientSecret);
-  const text = await (
-    await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } })
-  ).text();
+  const text = await metricsText(baseUrl, await serviceToken(sql, baseUrl));
   const histograms: ScreeningHistograms = new Map();
   const pattern =
     /^payflow_fraud_screening(?:_part_seconds_bucket\{le="([^"]+)",part="([^"]+)"\}|_seconds_bucket\{le="([^"]+)"\}) (\d+)/gm;
@@ -370,9 +377,7 @@ function soakFlat(samples: readonly Record<string, unknown>[]): boolean {
 /** PayFlow's V8 heap in use, from its own /metrics (prom-client's default metrics). */
 async function heapUsedMb(baseUrl: string, token: string): Promise<number | undefined> {
   try {
-    const text = await (
-      await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } })
-    ).text();
+    const text = await metricsText(baseUrl, token);
     const bytes = /^payflow_nodejs_heap_size_used_bytes (\d+(?:\.\d+)?)/m.exec(text)?.[1];
     return bytes === undefined ? undefined : Math.round(Number(bytes) / 1024 / 1024);
   } catch {
@@ -644,13 +649,7 @@ async function main(): Promise<void> {
       );
       soak = [];
       const pid = current.server.child.pid!;
-      const metricsToken = await fetchToken(
-        current.server.baseUrl,
-        ...(await (async () => {
-          const service = await createClientWith({ sql, clock: systemClock }, { role: 'service' });
-          return [service.clientId, service.clientSecret] as const;
-        })()),
-      );
+      const metricsToken = await serviceToken(sql, current.server.baseUrl);
       const sample = async (minute: number) => {
         const memory = {
           ...memoryOf(pid),
