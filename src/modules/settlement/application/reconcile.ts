@@ -5,33 +5,46 @@
 // unexpected_in_report, duplicate_in_report or chargeback; then every item of the report's days that
 // no row named is missing_in_report (answered as settled late when a later report names the item).
 //
-// The report is read as a stream (csv-parse), never whole in memory, in three steps:
-// 1. Check: an upload is spooled to a temporary file; the file is read once to take its SHA-256 and
-//    check every row. A broken file (bad header, a line too long, ragged row) or more malformed rows
-//    than the skip limit is refused with its line (422) and nothing is recorded. Malformed rows
-//    within the limit are recorded as `malformed` with their line and reason.
-// 2. Chunks: the job instance is (`reconciliation`, SHA-256). Every CHUNK rows, the rows' results
-//    and the job's checkpoint (rows read, results written, rows skipped, last line, days so far)
-//    commit in one transaction. A process killed mid-way (kill -9) resumes on the next import of the
-//    same bytes after its last committed chunk: the rows before it are re-read without touching the
-//    database (only to rebuild the in-memory set that finds duplicates), so each row is applied once.
+// The report is read as a stream (csv-parse), never whole in memory, and parsed once, in three steps:
+// 1. Check: an upload is spooled to a temporary file; the file is read once to take its SHA-256,
+//    check every row and spool the parsed records (one JSON array a line, a temporary file) for the
+//    import, which so applies the very bytes the digest names. A broken file (bad header, a line too
+//    long, ragged row) or more malformed rows than the skip limit is refused with its line (422) and
+//    nothing is recorded. Malformed rows within the limit are recorded as `malformed` with their line
+//    and reason.
+// 2. Chunks: the job instance is (`reconciliation`, SHA-256). Every CHUNK records of the spool, the
+//    rows' results and the job's checkpoint (rows read, results written, rows skipped, last line,
+//    days so far) commit in one transaction: one round trip looks up the chunk's items and the keys
+//    earlier chunks named, one more sends its writes. A process killed mid-way (kill -9) resumes on
+//    the next import of the same bytes after its last committed chunk (the records before it are
+//    passed over: the duplicate finder asks the database for the keys they named), so each row is
+//    applied once.
 // 3. End (REPEATABLE READ): missing items, counts from the recorded results, the run completed and
 //    `reconciliation.completed.v1`, in one transaction. The same bytes once completed record nothing
 //    and answer the first run.
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
 import { DomainError } from '../../../platform/errors.ts';
 import type { TransactionSql } from '../../../platform/db/client.ts';
 import { withAdvisoryLock } from '../../../platform/db/advisory-lock.ts';
 import { newId } from '../../../platform/ids.ts';
 import { basisPoints } from '../domain/pricing.ts';
-import { checkHeader, parseReportRow, ReportError, type ReportRow } from '../domain/report.ts';
+import type { CurrencyCode } from '../../../platform/money.ts';
+import {
+  checkHeader,
+  parseReportRow,
+  ReportError,
+  requiredColumns,
+  type ReportRow,
+} from '../domain/report.ts';
 import { claimJobRun, finishJobRun, restartJobRun, type JobRunRow } from '../infra/settlement-repository.ts';
 import { withRetries, type SettlementDependencies } from './settlement-job.ts';
 
@@ -118,50 +131,122 @@ interface ParsedRecord {
   readonly error: ReportError | undefined;
 }
 
-function newParser() {
-  return parse({
+/**
+ * Parses `file`'s records in order (csv-parse), each with its line and its row or why it is
+ * malformed. Fields come as arrays and only the report's required columns are looked at.
+ */
+async function* parseRecords(file: string, counting: Transform): AsyncGenerator<ParsedRecord> {
+  let columns: number[] | undefined;
+  const toRecord = (fields: string[], context: { lines: number }): ParsedRecord | null => {
+    if (!columns) {
+      checkHeader(fields);
+      columns = requiredColumns.map((column) => fields.lastIndexOf(column));
+      return null;
+    }
+    const line = context.lines;
+    const named: Record<string, string> = {};
+    for (let index = 0; index < columns.length; index += 1)
+      named[requiredColumns[index]!] = fields[columns[index]!]!;
+    try {
+      return { line, row: parseReportRow(named, line), error: undefined };
+    } catch (error) {
+      if (!(error instanceof ReportError)) throw error;
+      return { line, row: undefined, error };
+    }
+  };
+  const parser = parse({
     bom: true,
-    columns: (header: string[]) => {
-      checkHeader(header);
-      return header;
-    },
     max_record_size: recordBytesMax,
     skip_empty_lines: true,
-    info: true,
+    // The typings want a record out of the same type as in; csv-parse passes on whatever it returns.
+    on_record: toRecord as unknown as (fields: string[]) => string[],
   });
-}
-
-/** Parses `file`'s records in order, each with its line and its row or why it is malformed. */
-async function* readRecords(file: string, counting?: Transform): AsyncGenerator<ParsedRecord> {
-  const parser = newParser();
-  const input = createReadStream(file);
-  const piping = (counting ? pipeline(input, counting, parser) : pipeline(input, parser)).catch(
-    (error: unknown) => {
-      parser.destroy(error as Error);
-    },
-  );
+  const input = createReadStream(file, { highWaterMark: 256 * 1024 });
+  const piping = pipeline(input, counting, parser).catch((error: unknown) => {
+    parser.destroy(error as Error);
+  });
   try {
-    for await (const parsed of parser as AsyncIterable<{
-      record: Record<string, string>;
-      info: { lines: number };
-    }>) {
-      const line = parsed.info.lines;
-      try {
-        yield { line, row: parseReportRow(parsed.record, line), error: undefined };
-      } catch (error) {
-        if (!(error instanceof ReportError)) throw error;
-        yield { line, row: undefined, error };
-      }
-    }
+    for await (const record of parser as AsyncIterable<ParsedRecord>) yield record;
   } finally {
     input.destroy();
     await piping;
   }
 }
 
-/** Step 1: the report's digest and row count; refuses a broken report before anything is recorded. */
+/**
+ * A record as the check spools it for the import, one JSON array a line: a row
+ * `[line, type, merchant reference, psp reference, currency, gross, acquirer cost, batch]`
+ * (amounts as strings), or a malformed one `[line, null, why]`.
+ */
+type SpooledRecord =
+  | [number, ReportRow['type'], string, string, string | null, string, string | null, string]
+  | [number, null, string];
+
+function spooled({ line, row, error }: ParsedRecord): SpooledRecord {
+  if (!row) return [line, null, error!.message.slice(0, 500)];
+  return [
+    line,
+    row.type,
+    row.merchantReference,
+    row.pspReference,
+    row.currency ?? null,
+    row.gross.toString(),
+    row.acquirerCost?.toString() ?? null,
+    row.batchNumber,
+  ];
+}
+
+/** A record of the spool: its line, and its row or why it is malformed. */
+interface ImportRecord {
+  readonly line: number;
+  readonly row: ReportRow | undefined;
+  readonly malformed: string | undefined;
+}
+
+/** The checked records of a spool after its first `skip`, in the report's order. */
+async function* readSpool(file: string, skip: number): AsyncGenerator<ImportRecord> {
+  const input = createReadStream(file, { highWaterMark: 256 * 1024 });
+  let index = 0;
+  try {
+    for await (const text of createInterface({ input, crlfDelay: Infinity })) {
+      index += 1;
+      if (index <= skip) continue;
+      const record = JSON.parse(text) as SpooledRecord;
+      if (record[1] === null) {
+        yield { line: record[0], row: undefined, malformed: record[2] };
+        continue;
+      }
+      const [line, type, merchantReference, pspReference, currency, gross, acquirerCost, batchNumber] =
+        record;
+      yield {
+        line,
+        row: {
+          line,
+          type,
+          merchantReference,
+          operationId: type === 'Fee' || type === 'MerchantPayout' ? '' : merchantReference.split('.')[0]!,
+          pspReference,
+          currency: (currency ?? undefined) as CurrencyCode | undefined,
+          gross: BigInt(gross),
+          acquirerCost: acquirerCost === null ? undefined : BigInt(acquirerCost),
+          batchNumber,
+        },
+        malformed: undefined,
+      };
+    }
+  } finally {
+    input.destroy();
+  }
+}
+
+/**
+ * Step 1: the report's digest and row count, its records spooled to `spoolFile` for the import (the
+ * one CSV parse, and the import applies the very bytes the digest names); refuses a broken report
+ * before anything is recorded.
+ */
 async function checkReport(
   file: string,
+  spoolFile: string,
   skipLimit: number,
   maxBytes: number,
 ): Promise<{ sha256: string; records: number }> {
@@ -178,11 +263,21 @@ async function checkReport(
       callback(null, chunk);
     },
   });
+  const out = createWriteStream(spoolFile);
+  const write = async (text: string) => {
+    if (!out.write(text)) await Promise.race([once(out, 'drain'), once(out, 'error')]);
+  };
   let records = 0;
   let malformed = 0;
+  let text = '';
   try {
-    for await (const record of readRecords(file, counting)) {
+    for await (const record of parseRecords(file, counting)) {
       records += 1;
+      text += `${JSON.stringify(spooled(record))}\n`;
+      if (text.length >= 64 * 1024) {
+        await write(text);
+        text = '';
+      }
       if (!record.error) continue;
       malformed += 1;
       if (malformed > skipLimit)
@@ -193,7 +288,11 @@ async function checkReport(
           { line: record.line },
         );
     }
+    await write(text);
+    out.end();
+    await finished(out);
   } catch (error) {
+    out.destroy();
     throw toReportProblem(error);
   }
   return { sha256: hash.digest('hex'), records };
@@ -266,9 +365,31 @@ async function reconcileFile(
   options: ReconciliationOptions,
   keepsFile: boolean,
 ): Promise<ReconciliationRun> {
+  const directory = await mkdtemp(path.join(tmpdir(), 'payflow-reconcile-'));
+  try {
+    return await checkAndImport(
+      dependencies,
+      file,
+      path.join(directory, 'records.ndjson'),
+      options,
+      keepsFile,
+    );
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+async function checkAndImport(
+  dependencies: SettlementDependencies,
+  file: string,
+  spoolFile: string,
+  options: ReconciliationOptions,
+  keepsFile: boolean,
+): Promise<ReconciliationRun> {
   const skipLimit = options.skipLimit ?? defaultSkipLimit;
   const { sha256, records: totalRows } = await checkReport(
     file,
+    spoolFile,
     skipLimit,
     options.maxBytes ?? reportBytesMax,
   );
@@ -309,7 +430,7 @@ async function reconcileFile(
     });
     if (claimed.job.status === 'completed') return (await completedRun(dependencies, sha256))!;
     try {
-      return await importChunks(dependencies, file, options, claimed.job, claimed.runId, totalRows);
+      return await importChunks(dependencies, spoolFile, options, claimed.job, claimed.runId, totalRows);
     } catch (error) {
       log.error({ err: error, jobId: claimed.job.id }, 'reconciliation: the import failed');
       await sql
@@ -339,7 +460,7 @@ function rowKey(row: ReportRow): string | undefined {
 
 async function importChunks(
   dependencies: SettlementDependencies,
-  file: string,
+  spoolFile: string,
   options: ReconciliationOptions,
   job: JobRunRow,
   runId: string,
@@ -355,9 +476,9 @@ async function importChunks(
       'reconciliation: resuming after the last committed chunk',
     );
   const resumedAfterRows = checkpoint.records;
+  if (resumedAfterRows > 0) await fillRowKeys(dependencies, spoolFile, runId, resumedAfterRows);
   let chunks = job.chunks_done;
-  let index = 0;
-  let pending: ParsedRecord[] = [];
+  let pending: ImportRecord[] = [];
   const commit = async () => {
     const chunk = pending;
     pending = [];
@@ -370,10 +491,9 @@ async function importChunks(
     chunks += 1;
     options.onProgress?.({ chunks, rows: checkpoint.records, totalRows });
   };
-  for await (const record of readRecords(file)) {
-    index += 1;
-    // Committed before the interruption (the duplicate finder reads its keys from the database).
-    if (index <= checkpoint.records) continue;
+  // The records committed before an interruption are passed over (the duplicate finder reads their
+  // keys from the database).
+  for await (const record of readSpool(spoolFile, checkpoint.records)) {
     pending.push(record);
     if (pending.length >= chunkSize) await commit();
   }
@@ -385,6 +505,52 @@ async function importChunks(
       ),
     log,
   );
+}
+
+/** The outcomes of the first row of a key in a run: the rows that carry the key (0705). */
+const keyedOutcomes = ['matched', 'amount_mismatch', 'cost_mismatch', 'unexpected_in_report'];
+
+/**
+ * A run interrupted before migration 0705 and resumed after it has first rows without their key: the
+ * duplicate finder and the end's missing items would not see them. Their keys are filled from the
+ * committed records (a first row has one of the keyed outcomes, a repeat is duplicate_in_report), a
+ * chunk at a time; a run whose rows all have theirs costs one probe.
+ */
+async function fillRowKeys(
+  dependencies: SettlementDependencies,
+  spoolFile: string,
+  runId: string,
+  committed: number,
+): Promise<void> {
+  const { sql, log } = dependencies;
+  const [keyless] = await sql<{ line: number }[]>`
+    select line from settlement.reconciliation_results
+    where run_id = ${runId} and line is not null and row_key is null and outcome in ${sql(keyedOutcomes)}
+    limit 1`;
+  if (!keyless) return;
+  log.info({ runId }, 'reconciliation: filling the row keys of rows committed before migration 0705');
+  let lines: number[] = [];
+  let keys: string[] = [];
+  const fill = async () => {
+    await sql`
+      update settlement.reconciliation_results as result set row_key = keyed.row_key
+      from unnest(${lines}::integer[], ${keys}::text[]) as keyed (line, row_key)
+      where result.run_id = ${runId} and result.line = keyed.line and result.row_key is null
+        and result.outcome in ${sql(keyedOutcomes)}`;
+    lines = [];
+    keys = [];
+  };
+  let index = 0;
+  for await (const { row } of readSpool(spoolFile, 0)) {
+    index += 1;
+    if (index > committed) break;
+    const key = row && rowKey(row);
+    if (!key) continue;
+    lines.push(row.line);
+    keys.push(key);
+    if (lines.length >= 5_000) await fill();
+  }
+  if (lines.length > 0) await fill();
 }
 
 interface ItemMatch {
@@ -405,7 +571,7 @@ async function applyChunk(
   transaction: TransactionSql,
   jobId: string,
   runId: string,
-  chunk: readonly ParsedRecord[],
+  chunk: readonly ImportRecord[],
   before: Checkpoint,
 ): Promise<{ checkpoint: Checkpoint }> {
   const now = dependencies.clock.now();
@@ -443,7 +609,7 @@ async function applyChunk(
   const late: { item_id: string; reason: string }[] = [];
   const days = new Set(before.days);
   let skipped = 0;
-  for (const { line, row, error } of chunk) {
+  for (const { line, row, malformed } of chunk) {
     if (!row) {
       skipped += 1;
       results.push({
@@ -454,7 +620,7 @@ async function applyChunk(
         currency: null,
         expected: null,
         reported: null,
-        detail: error!.message.slice(0, 500),
+        detail: malformed!.slice(0, 500),
       });
       continue;
     }
@@ -533,25 +699,28 @@ async function applyChunk(
         : `PayFlow recorded ${item.amount} ${item.currency}, the report ${row.gross} ${row.currency}`,
     });
   }
-  await insertResults(transaction, runId, results);
-  if (late.length > 0)
-    await transaction`
-      update settlement.reconciliation_results as result
-      set status = 'resolved', resolution = late.reason, resolved_at = ${now}
-      from jsonb_to_recordset(${transaction.json(late)}) as late (item_id text, reason text)
-      where result.item_id = late.item_id and result.outcome = 'missing_in_report' and result.status = 'open'`;
   const checkpoint: Checkpoint = {
     records: before.records + chunk.length,
     line: chunk.at(-1)!.line,
     days: [...days].sort(),
   };
-  await transaction`
-    update settlement.job_runs set chunks_done = chunks_done + 1, items_done = items_done + ${chunk.length},
-      read_count = ${checkpoint.records}, write_count = write_count + ${results.length},
-      skip_count = skip_count + ${skipped}, checkpoint = ${transaction.json(checkpoint as never)},
-      updated_at = ${now}
-    where id = ${jobId}`;
-  await transaction`update settlement.reconciliation_runs set row_count = ${checkpoint.records} where id = ${runId}`;
+  // The chunk's writes, pipelined: one round trip.
+  await Promise.all([
+    insertResults(transaction, runId, results),
+    late.length > 0 &&
+      transaction`
+        update settlement.reconciliation_results as result
+        set status = 'resolved', resolution = late.reason, resolved_at = ${now}
+        from jsonb_to_recordset(${transaction.json(late)}) as late (item_id text, reason text)
+        where result.item_id = late.item_id and result.outcome = 'missing_in_report' and result.status = 'open'`,
+    transaction`
+      update settlement.job_runs set chunks_done = chunks_done + 1, items_done = items_done + ${chunk.length},
+        read_count = ${checkpoint.records}, write_count = write_count + ${results.length},
+        skip_count = skip_count + ${skipped}, checkpoint = ${transaction.json(checkpoint as never)},
+        updated_at = ${now}
+      where id = ${jobId}`,
+    transaction`update settlement.reconciliation_runs set row_count = ${checkpoint.records} where id = ${runId}`,
+  ]);
   return { checkpoint };
 }
 
