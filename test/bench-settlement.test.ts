@@ -1,7 +1,7 @@
 // The settlement bench (`npm run bench -- --settlement N`, issue 11) at a small N: it prints its
-// figures (rows/s, seconds, peak RSS, the ceilings, the load average) and verifies what the jobs did;
-// with one report row left out (the simulator's `missing` fault) the verification fails, and so
-// does the bench (exit code 1), so a fast wrong answer cannot pass.
+// figures (rows/s, seconds, each job's own peak RSS, the ceilings, the load average) and verifies
+// what the jobs did; with one report row left out (the simulator's `missing` fault) the
+// verification fails, and so does the bench (exit code 1), so a fast wrong answer cannot pass.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -44,6 +44,11 @@ test('npm run bench -- --settlement 2000 prints rows/s, peak RSS and ceilings, a
   assert.match(run.stdout, /verified: 2000 items settled once in 20 batches/);
   assert.match(run.stdout, /reconciliation: 2000 of 2000 rows matched, no other outcome/);
   assert.match(run.stdout, /all results verified/);
+  // The memory verdict is each job's own peak, and says how it was measured.
+  assert.match(
+    run.stdout,
+    /reconciliation \(payflow reconcile --file\): peak RSS \d+ MB, (the kernel's high-water mark \(VmHWM\) reset at the phase's start|sampled every 20 ms)/,
+  );
 });
 
 test('the settlement bench fails when its results do not verify (a report row left out)', async () => {

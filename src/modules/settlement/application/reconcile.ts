@@ -161,7 +161,7 @@ async function* parseRecords(file: string, counting: Transform): AsyncGenerator<
     // The typings want a record out of the same type as in; csv-parse passes on whatever it returns.
     on_record: toRecord as unknown as (fields: string[]) => string[],
   });
-  const input = createReadStream(file, { highWaterMark: 256 * 1024 });
+  const input = createReadStream(file);
   const piping = pipeline(input, counting, parser).catch((error: unknown) => {
     parser.destroy(error as Error);
   });
@@ -205,7 +205,7 @@ interface ImportRecord {
 
 /** The checked records of a spool after its first `skip`, in the report's order. */
 async function* readSpool(file: string, skip: number): AsyncGenerator<ImportRecord> {
-  const input = createReadStream(file, { highWaterMark: 256 * 1024 });
+  const input = createReadStream(file);
   let index = 0;
   try {
     for await (const text of createInterface({ input, crlfDelay: Infinity })) {
@@ -265,7 +265,8 @@ async function checkReport(
   });
   const out = createWriteStream(spoolFile);
   const write = async (text: string) => {
-    if (!out.write(text)) await Promise.race([once(out, 'drain'), once(out, 'error')]);
+    // once() rejects if the stream fails meanwhile.
+    if (!out.write(text)) await once(out, 'drain');
   };
   let records = 0;
   let malformed = 0;
