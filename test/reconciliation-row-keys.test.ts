@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { loadConfiguration } from '../src/apps/configuration.ts';
 import { reconcileReport, settlementDependencies } from '../src/modules/settlement/index.ts';
 import { systemClock } from '../src/platform/clock.ts';
-import { loadConfig } from '../src/platform/config.ts';
 import { createLogger } from '../src/platform/log.ts';
 import { createTestDatabase } from './support/database.ts';
 
@@ -34,7 +34,7 @@ test('a run interrupted before migration 0705 (first rows without their row key)
       `${[header, ...Array.from({ length: 40 }, (_, index) => settled(index + 1)), settled(3)].join('\n')}\n`,
     );
     const dependencies = settlementDependencies({
-      config: loadConfig({ DATABASE_URL: database.url, SETTLEMENT_SCHEDULE: 'off' }),
+      ...loadConfiguration({ DATABASE_URL: database.url, SETTLEMENT_SCHEDULE: 'off' }),
       sql: database.sql,
       log: createLogger({ level: 'silent', name: 'test' }),
       clock: systemClock,
