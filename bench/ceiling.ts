@@ -30,7 +30,7 @@ const accountsSql = `
 insert into ledger.accounts (code, merchant_id, currency, role, normal_side)
 values (${code('authorization_holds')}, '${rawMerchant}', 'USD', 'authorization_holds', 'debit'),
        (${code('authorization_hold_contra')}, '${rawMerchant}', 'USD', 'authorization_hold_contra', 'credit')
-on conflict (code) do nothing`;
+on conflict (code, merchant_id) do nothing`;
 
 /** The statements of one authorize, `$1` being a number unique to the transaction. */
 const phase1 = [
@@ -55,9 +55,9 @@ const phase2 = [
   `with journal as (
      insert into ledger.journals (id, kind, payment_id, merchant_id, occurred_at)
      values ('jrn_' || $1::text, 'authorization_hold', 'pay_' || lpad($1::text, 26, '0'), '${rawMerchant}', now())
-     returning id)
-   insert into ledger.postings (journal_id, sequence, account_id, currency, amount)
-   select journal.id, posting.sequence, account.id, 'USD', posting.amount
+     returning id, merchant_id)
+   insert into ledger.postings (journal_id, merchant_id, sequence, account_id, currency, amount)
+   select journal.id, journal.merchant_id, posting.sequence, account.id, 'USD', posting.amount
    from journal cross join (values
      (0, ${code('authorization_holds')}, 1000::bigint),
      (1, ${code('authorization_hold_contra')}, -1000::bigint)) as posting (sequence, code, amount)

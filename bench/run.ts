@@ -318,32 +318,35 @@ async function metricsText(baseUrl: string, token: string): Promise<string> {
 }
 
 /**
- * The fraud screening's p99 (issue 13: ≤ 2 ms added to authorize), read from PayFlow's own histogram
- * `payflow_fraud_screening_seconds` through /metrics: the upper bound of the bucket holding the 99th
- * percentile of the screenings made since `before` (a histogram knows no finer).
+ * The fraud screening's histograms, read from PayFlow's /metrics: its wall time
+ * (`payflow_fraud_screening_seconds`), its parts (`…_part_seconds{part}`) and what it adds to
+ * authorize (`…_added_seconds`: the time an authorization waited for it beyond the vault's
+ * credentials, fetched meanwhile, measured per request; issue 13: ≤ 2 ms at p99; ADR 31).
  */
 async function screeningHistogram(sql: Sql, baseUrl: string): Promise<ScreeningHistograms> {
   const text = await metricsText(baseUrl, await serviceToken(sql, baseUrl));
   const histograms: ScreeningHistograms = new Map();
   const pattern =
-    /^payflow_fraud_screening(?:_part_seconds_bucket\{le="([^"]+)",part="([^"]+)"\}|_seconds_bucket\{le="([^"]+)"\}) (\d+)/gm;
+    /^payflow_fraud_screening(?:_part_seconds_bucket\{le="([^"]+)",part="([^"]+)"\}|(_added)?_seconds_bucket\{le="([^"]+)"\}) (\d+)/gm;
   for (const match of text.matchAll(pattern)) {
-    const series = match[2] ?? '';
-    const bound = match[1] ?? match[3]!;
+    const series = match[2] ?? (match[3] ? 'added' : '');
+    const bound = match[1] ?? match[4]!;
     const buckets = histograms.get(series) ?? new Map<number, number>();
-    buckets.set(bound === '+Inf' ? Infinity : Number(bound), Number(match[4]));
+    buckets.set(bound === '+Inf' ? Infinity : Number(bound), Number(match[5]));
     histograms.set(series, buckets);
   }
   return histograms;
 }
 
-/** Cumulative bucket counts by upper bound, per series: '' the whole screening, else its part. */
+/** Cumulative bucket counts by upper bound, per series: '' the whole screening, 'added' what it adds to authorize, else its part. */
 type ScreeningHistograms = Map<string, Map<number, number>>;
 
+/** The upper bound of the bucket holding the 99th percentile (or `quantile`) of the observations since `before` (a histogram knows no finer). */
 function screeningP99(
   before: ScreeningHistograms,
   after: ScreeningHistograms,
   series = '',
+  quantile = 0.99,
 ): { p99Ms: number; count: number } {
   const from = before.get(series) ?? new Map<number, number>();
   const to = after.get(series) ?? new Map<number, number>();
@@ -351,7 +354,7 @@ function screeningP99(
   const count = (to.get(Infinity) ?? 0) - (from.get(Infinity) ?? 0);
   for (const bound of bounds) {
     const within = (to.get(bound) ?? 0) - (from.get(bound) ?? 0);
-    if (count > 0 && within >= 0.99 * count) return { p99Ms: bound * 1000, count };
+    if (count > 0 && within >= quantile * count) return { p99Ms: bound * 1000, count };
   }
   return { p99Ms: Infinity, count };
 }
@@ -469,12 +472,21 @@ async function main(): Promise<void> {
     await driveApi(client, Math.min(concurrency, 10), 2_000, token); // warm-up
 
     // Phase 0: low load (2 clients), where a request waits for nobody: what the fraud screening
-    // itself adds to an authorize (issue 13), without the queueing of a saturated event loop.
-    const lowLoadMs = Math.min(durationMs, 4_000);
+    // itself adds to an authorize (issue 13), without the queueing of a saturated event loop. The
+    // whole duration: its p99 is the 1 % tail of a few hundred screenings per second.
+    const lowLoadMs = durationMs;
+    const quietLoad = [os.loadavg()[0]!];
     const quietBefore = await screeningHistogram(sql, server.baseUrl);
     const quiet = await driveApi(client, 2, lowLoadMs, token, false);
     const quietAfter = await screeningHistogram(sql, server.baseUrl);
+    quietLoad.push(os.loadavg()[0]!);
     const quietScreening = screeningP99(quietBefore, quietAfter);
+    // What it adds to authorize (payflow_fraud_screening_added_seconds, ADR 31).
+    const quietAdded = {
+      ...screeningP99(quietBefore, quietAfter, 'added'),
+      p50Ms: screeningP99(quietBefore, quietAfter, 'added', 0.5).p99Ms,
+      p90Ms: screeningP99(quietBefore, quietAfter, 'added', 0.9).p99Ms,
+    };
     // Its parts (payflow_fraud_screening_part_seconds): which one holds the tail.
     const quietParts = Object.fromEntries(
       (['rules', 'velocity', 'decision'] as const).map((part) => [
@@ -503,7 +515,9 @@ async function main(): Promise<void> {
     const activity = sampleActivity(sql, durationMs);
     const screeningBefore = await screeningHistogram(sql, server.baseUrl);
     const alone = await driveApi(client, concurrency, durationMs, token, false);
-    const screening = screeningP99(screeningBefore, await screeningHistogram(sql, server.baseUrl));
+    const screeningAfter = await screeningHistogram(sql, server.baseUrl);
+    const screening = screeningP99(screeningBefore, screeningAfter);
+    const screeningAdded = screeningP99(screeningBefore, screeningAfter, 'added');
     const waits = await activity;
     const after = await statementCounts(sql);
     const topStatements = await sql<{ calls: number; ms: number; query: string }[]>`
@@ -570,9 +584,10 @@ async function main(): Promise<void> {
         `authorize / raw ceiling: ${ratio}\n` +
         `fraud screening inside authorize (PayFlow's payflow_fraud_screening_seconds, ${screening.count} screenings, ` +
         `velocity in ${process.env.REDIS_URL ? 'Redis' : 'PostgreSQL'}; wall time inside PayFlow's one event loop, so it includes waiting behind other requests when that loop is saturated): ` +
-        `p99 <= ${screening.p99Ms} ms\n` +
-        `at low load (2 clients, ${lowLoadMs / 1000} s): authorize p50 ${quietAuthorize.p50Ms} ms, p99 ${quietAuthorize.p99Ms} ms; ` +
-        `fraud screening p99 <= ${quietScreening.p99Ms} ms (${quietScreening.count} screenings; its parts' p99: rules <= ${quietParts['rules']} ms, velocity <= ${quietParts['velocity']} ms, decision <= ${quietParts['decision']} ms)\n`,
+        `p99 <= ${screening.p99Ms} ms; added to authorize p99 <= ${screeningAdded.p99Ms} ms\n` +
+        `at low load (2 clients, ${lowLoadMs / 1000} s, machine load average ${quietLoad.map((load) => load.toFixed(1)).join(' → ')}): authorize p50 ${quietAuthorize.p50Ms} ms, p99 ${quietAuthorize.p99Ms} ms; ` +
+        `fraud screening p99 <= ${quietScreening.p99Ms} ms (${quietScreening.count} screenings; its parts' p99: rules <= ${quietParts['rules']} ms, velocity <= ${quietParts['velocity']} ms, decision <= ${quietParts['decision']} ms); ` +
+        `added to authorize (waited beyond the vault's credentials, payflow_fraud_screening_added_seconds) p50 <= ${quietAdded.p50Ms} ms, p90 <= ${quietAdded.p90Ms} ms, p99 <= ${quietAdded.p99Ms} ms (${quietAdded.count} authorizations)\n`,
     );
     const sampled = [...waits.values()].reduce((sum, n) => sum + n, 0) || 1;
     process.stdout.write(
@@ -711,9 +726,9 @@ async function main(): Promise<void> {
           ),
           verdict('chain >= 700 chains/s', chainsPerSecond >= 700, `${chainsPerSecond} chains/s`),
           verdict(
-            'fraud screening p99 <= 2 ms at low load (issue 13)',
-            quietScreening.p99Ms <= 2,
-            `<= ${quietScreening.p99Ms} ms (at ${concurrency} clients: <= ${screening.p99Ms} ms, mostly queueing)`,
+            'fraud screening adds <= 2 ms to authorize at p99, low load (issue 13)',
+            quietAdded.p99Ms <= 2,
+            `<= ${quietAdded.p99Ms} ms (the screening itself: p99 <= ${quietScreening.p99Ms} ms, beside the vault's credentials)`,
           ),
           latencyCheck
             ? verdict(
@@ -736,7 +751,7 @@ async function main(): Promise<void> {
     if (values.json) {
       writeFileSync(
         values.json,
-        `${JSON.stringify({ ...report, authorize, chain, chainsPerSecond, ceiling, ratio, screening, quietAuthorize, quietScreening, quietParts, perAuthorize, perChain, cpu, eventBacklog: backlog, drain, cpuWithEvents, connectionStates: Object.fromEntries(waits), latencyCheck, soak }, null, 2)}\n`,
+        `${JSON.stringify({ ...report, authorize, chain, chainsPerSecond, ceiling, ratio, screening, screeningAdded, quietAuthorize, quietScreening, quietParts, quietAdded, quietLoad, perAuthorize, perChain, cpu, eventBacklog: backlog, drain, cpuWithEvents, connectionStates: Object.fromEntries(waits), latencyCheck, soak }, null, 2)}\n`,
       );
     }
   } finally {

@@ -142,8 +142,8 @@ async function seed(sql: Sql, n: number, date: string): Promise<void> {
         union all
         select 'jnl_c' || lpad(i::text, 25, '0'), 'capture', id, merchant_id, at from bench_payments`;
       await transaction`
-        insert into ledger.postings (journal_id, sequence, account_id, currency, amount)
-        select posting.journal_id, posting.sequence, account.id, p.currency, posting.amount
+        insert into ledger.postings (journal_id, merchant_id, sequence, account_id, currency, amount)
+        select posting.journal_id, p.merchant_id, posting.sequence, account.id, p.currency, posting.amount
         from bench_payments p
         cross join lateral (values
           ('jnl_h' || lpad(p.i::text, 25, '0'), 0, 'authorization_holds', p.amount),

@@ -173,6 +173,46 @@ test("Stripe Radar's test cards (docs.stripe.com/radar/testing): always blocked,
   assert.equal(review.body['review'], 'pending');
 });
 
+test("the screening runs beside the vault (ADR 31): a blocked payment never reaches the acquirer, but the vault's log shows its card released, CVC included, as for a decline", async () => {
+  const merchant = await merchantSession(server);
+  const admin = await adminToken(server);
+  const addedCount = async () => {
+    const text = await (
+      await fetch(`${server.baseUrl}/metrics`, { headers: { authorization: `Bearer ${admin}` } })
+    ).text();
+    return Number(/^payflow_fraud_screening_added_seconds_count (\d+)/m.exec(text)?.[1] ?? Number.NaN);
+  };
+  const countBefore = await addedCount();
+  const blockedToken = await tokenize(server.baseUrl, merchant, '4100000000000019');
+  const blocked = await authorize(server.baseUrl, merchant, blockedToken, 1000);
+  assert.equal(blocked.status, 422, blocked.text);
+  assert.equal(blocked.body['code'], 'fraud_blocked');
+  const blockedId = blocked.body['paymentId'] as string;
+  assert.equal(await acquirerStatus(`${blockedId}.authorization`), 404, 'the acquirer never heard of it');
+  const allowedToken = await tokenize(server.baseUrl, merchant, cardNumber(31_000));
+  const allowed = await authorize(server.baseUrl, merchant, allowedToken, 1000);
+  assert.equal(allowed.status, 201, allowed.text);
+  assert.equal(await acquirerStatus(`${allowed.body['paymentId'] as string}.authorization`), 200);
+  const log = (token: string) => server.database.sql<
+    { purpose: string; outcome: string; cvc_released: boolean }[]
+  >`select purpose, outcome, cvc_released from vault.access_log
+    where action = 'detokenize' and token_id = ${token} order by id`;
+  const released = [{ purpose: 'authorization', outcome: 'released', cvc_released: true }];
+  assert.deepEqual([...(await log(blockedToken))], released, 'released while the screening ran');
+  assert.deepEqual([...(await log(allowedToken))], released);
+  // The one-time CVC went with the blocked attempt: a new attempt on the token has none to take.
+  assert.equal((await authorize(server.baseUrl, merchant, blockedToken, 1000)).status, 422);
+  assert.deepEqual(
+    (await log(blockedToken)).map((row) => row.cvc_released),
+    [true, false],
+  );
+  assert.equal(
+    await addedCount(),
+    countBefore + 3,
+    'each screened authorization is timed on its critical path',
+  );
+});
+
 test('review flow: authorize → review → capture refused → approve → capture; and a sale approved is captured; rejected is voided at the acquirer', async () => {
   const merchant = await merchantSession(server);
   const reviewCard = () => tokenize(server.baseUrl, merchant, '4000000000009235');

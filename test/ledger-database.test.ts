@@ -101,8 +101,8 @@ async function rawJournal(
   for (const amount of amounts) {
     const code = sequence % 2 === 0 ? accounts.fee_revenue : accounts.bank;
     await transaction`
-      insert into ledger.postings (journal_id, sequence, account_id, currency, amount)
-      select ${journalId}, ${sequence}, id, 'USD', ${amount} from ledger.accounts where code = ${code}`;
+      insert into ledger.postings (journal_id, merchant_id, sequence, account_id, currency, amount)
+      select ${journalId}, merchant_id, ${sequence}, id, 'USD', ${amount} from ledger.accounts where code = ${code}`;
     sequence += 1;
   }
 }
@@ -154,8 +154,8 @@ test('a posting added later to a balanced journal is refused at commit', async (
   const accounts = merchantAccounts(merchantId, 'USD');
   const message = await refusal(
     () => database.sql`
-    insert into ledger.postings (journal_id, sequence, account_id, currency, amount)
-    select ${journalId}, 2, id, 'USD', 5 from ledger.accounts where code = ${accounts.bank}`,
+    insert into ledger.postings (journal_id, merchant_id, sequence, account_id, currency, amount)
+    select ${journalId}, merchant_id, 2, id, 'USD', 5 from ledger.accounts where code = ${accounts.bank}`,
   );
   assert.match(message, /unbalanced in USD: postings sum to 5/);
   assert.equal((await ledger.verify(database.sql)).ok, true);
@@ -287,8 +287,8 @@ test('the schema refuses postings in another currency than their account, and ac
         insert into ledger.journals (id, kind, merchant_id, occurred_at)
         values (${journalId}, 'fee', ${ref.merchantId}, now())`;
       await transaction`
-        insert into ledger.postings (journal_id, sequence, account_id, currency, amount)
-        select ${journalId}, 0, id, 'EUR', 5 from ledger.accounts where code = ${accounts.authorization_holds}`;
+        insert into ledger.postings (journal_id, merchant_id, sequence, account_id, currency, amount)
+        select ${journalId}, merchant_id, 0, id, 'EUR', 5 from ledger.accounts where code = ${accounts.authorization_holds}`;
     }),
   );
   assert.match(message, /postings_account_currency/);

@@ -64,15 +64,15 @@ test('payflow ledger verify exits 0 on a sound ledger and 1, naming the journal,
   await database.sql.begin(async (transaction) => {
     await transaction`alter table ledger.postings disable trigger postings_balanced_at_commit`;
     await transaction`
-      insert into ledger.postings (journal_id, sequence, account_id, currency, amount)
-      select ${capture!.id}, 9, id, 'USD', 1 from ledger.accounts where code = ${accounts.payable}`;
+      insert into ledger.postings (journal_id, merchant_id, sequence, account_id, currency, amount)
+      select ${capture!.id}, merchant_id, 9, id, 'USD', 1 from ledger.accounts where code = ${accounts.payable}`;
     await transaction`alter table ledger.postings enable trigger postings_balanced_at_commit`;
   });
   // The trigger is back: the same insert is refused again.
   await assert.rejects(
     database.sql`
-      insert into ledger.postings (journal_id, sequence, account_id, currency, amount)
-      select ${capture!.id}, 10, id, 'USD', 1 from ledger.accounts where code = ${accounts.payable}`,
+      insert into ledger.postings (journal_id, merchant_id, sequence, account_id, currency, amount)
+      select ${capture!.id}, merchant_id, 10, id, 'USD', 1 from ledger.accounts where code = ${accounts.payable}`,
     /unbalanced/,
   );
 
@@ -132,8 +132,8 @@ test('verify reports every invariant broken behind the database’s back, and no
       amount: bigint,
     ) =>
       transaction`
-        insert into ledger.postings (journal_id, sequence, account_id, currency, amount)
-        values (${journalId}, ${sequence}, ${accountId}, ${currency}, ${amount})`;
+        insert into ledger.postings (journal_id, merchant_id, sequence, account_id, currency, amount)
+        values (${journalId}, ${merchantId}, ${sequence}, ${accountId}, ${currency}, ${amount})`;
     await transaction`
       insert into ledger.accounts (code, merchant_id, currency, role, normal_side)
       values (${mine.fee_revenue}, ${merchantId}, 'USD', 'fee_revenue', 'credit'),

@@ -53,6 +53,15 @@ test('invalid configuration stops with one line naming the variable', async () =
   assert.match(result.stderr, /PORT/);
 });
 
+test('several invalid variables stop with one line each, no stack trace', async () => {
+  const result = await runCli(['start'], { PORT: 'eighty', EVENTS_MAX_ATTEMPTS: '0' });
+  assert.equal(result.code, 1);
+  const lines = result.stderr.trim().split('\n');
+  assert.equal(lines.length, 2, result.stderr);
+  assert.match(lines[0]!, /^payflow: invalid configuration: PORT /);
+  assert.match(lines[1]!, /^payflow: invalid configuration: EVENTS_MAX_ATTEMPTS /);
+});
+
 test('an unreachable DATABASE_URL stops with one line', async () => {
   const result = await runCli(['start'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none', PORT: '0' });
   assert.equal(result.code, 1);

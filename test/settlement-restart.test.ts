@@ -35,8 +35,8 @@ test('settlement killed with SIGKILL mid-run resumes from its last chunk: each i
         insert into ledger.journals (id, kind, payment_id, merchant_id, occurred_at)
         select 'jnl_seed_' || id, kind, payment_id, merchant_id, occurred_at from settlement.items`;
       await transaction`
-        insert into ledger.postings (journal_id, sequence, account_id, currency, amount)
-        select 'jnl_seed_' || item.id, leg.sequence, account.id, 'USD', leg.sign * item.amount
+        insert into ledger.postings (journal_id, merchant_id, sequence, account_id, currency, amount)
+        select 'jnl_seed_' || item.id, item.merchant_id, leg.sequence, account.id, 'USD', leg.sign * item.amount
         from settlement.items item
         cross join lateral (values
           (0, case when item.kind = 'capture' then 'receivable_from_acquirer' else 'payable' end, 1),

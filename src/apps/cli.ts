@@ -1,7 +1,8 @@
 // The `payflow` command line; `npm start` runs `payflow start` (with WEBHOOK_ALLOW_PRIVATE=true unless set). Expected failures (bad configuration,
-// unreachable database, port in use, a failed migration) print one line and exit non-zero.
+// unreachable database, port in use, a failed migration) print one line (a bad configuration: one per
+// bad variable) and exit non-zero.
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type Config } from '../platform/config.ts';
+import { ConfigError, ConfigurationError, loadConfig, type Config } from '../platform/config.ts';
 import { StartupError } from '../platform/db/embedded.ts';
 import { DomainError } from '../platform/errors.ts';
 import { MigrationError, migrate } from '../platform/db/migrate.ts';
@@ -157,6 +158,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 function isExpected(error: unknown): error is Error {
   return (
     error instanceof ConfigError ||
+    error instanceof ConfigurationError ||
     error instanceof StartupError ||
     error instanceof MigrationError ||
     error instanceof UsageError ||
@@ -168,7 +170,8 @@ function isExpected(error: unknown): error is Error {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
-  if (isExpected(error)) process.stderr.write(`payflow: ${error.message}\n`);
+  // One line per problem (a bad configuration lists every bad variable), each saying it is PayFlow's.
+  if (isExpected(error)) process.stderr.write(`${error.message.replace(/^/gm, 'payflow: ')}\n`);
   else
     process.stderr.write(
       `payflow: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { ConfigError, configVariables, loadConfig } from './config.ts';
+import { ConfigurationError, configVariables, loadConfig } from './config.ts';
 
 test('defaults apply when the environment is empty', () => {
   const config = loadConfig({});
@@ -24,13 +24,33 @@ test('an invalid value names its variable in one line', () => {
     assert.throws(
       () => loadConfig({ [name]: value }),
       (error: unknown) =>
-        error instanceof ConfigError &&
-        error.variable === name &&
+        error instanceof ConfigurationError &&
+        error.problems.length === 1 &&
+        error.problems[0]!.variable === name &&
         error.message.includes(name) &&
         !error.message.includes('\n'),
       name,
     );
   }
+});
+
+test('every invalid value is reported at once, one line per variable naming it', () => {
+  assert.throws(
+    () => loadConfig({ PORT: 'eighty', LOG_LEVEL: 'loud', HOST: 'localhost' }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigurationError);
+      assert.deepEqual(
+        error.problems.map((problem) => problem.variable),
+        ['PORT', 'LOG_LEVEL'],
+      );
+      const lines = error.message.split('\n');
+      assert.equal(lines.length, 2);
+      assert.match(lines[0]!, /^invalid configuration: PORT must be an integer/);
+      assert.match(lines[1]!, /^invalid configuration: LOG_LEVEL must be one of/);
+      assert.doesNotMatch(error.message, /\bat\b.*\.ts:\d+/);
+      return true;
+    },
+  );
 });
 
 test('variables that must agree are checked together', () => {
@@ -46,7 +66,9 @@ test('variables that must agree are checked together', () => {
   for (const [env, variable] of cases) {
     assert.throws(
       () => loadConfig(env),
-      (error: unknown) => error instanceof ConfigError && error.variable === variable,
+      (error: unknown) =>
+        error instanceof ConfigurationError &&
+        error.problems.map((problem) => problem.variable).includes(variable),
       JSON.stringify(env),
     );
   }

@@ -1,81 +1,23 @@
 // The one place PayFlow reads its environment. Every variable is declared here with its default and a
-// parser; an invalid value stops the process with one line naming the variable. The README's
-// configuration table is checked against this list by a test.
+// parser (the machinery is in settings.ts); every invalid value is reported at start, one line per
+// variable naming it. The README's configuration table is checked against this list by a test.
 import path from 'node:path';
+import {
+  ConfigError,
+  boolean,
+  declareSettings,
+  integer,
+  loadSettings,
+  oneOf,
+  optionalText,
+  optionalUrl,
+  settingsTable,
+  type Settings,
+  text,
+  variable,
+} from './settings.ts';
 
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`invalid configuration: ${variable} ${message}`);
-    this.name = 'ConfigError';
-  }
-}
-
-type Parser<T> = (raw: string, name: string) => T;
-
-interface VariableSpec<T> {
-  readonly name: string;
-  readonly defaultValue: string | undefined;
-  readonly description: string;
-  readonly parse: Parser<T>;
-}
-
-function variable<T>(name: string, defaultValue: string | undefined, description: string, parse: Parser<T>) {
-  return { name, defaultValue, description, parse } satisfies VariableSpec<T>;
-}
-
-const integer =
-  (minimum: number, maximum: number): Parser<number> =>
-  (raw, name) => {
-    if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `must be an integer (got "${raw}")`);
-    const value = Number(raw.trim());
-    if (!Number.isSafeInteger(value) || value < minimum || value > maximum) {
-      throw new ConfigError(name, `must be an integer from ${minimum} to ${maximum} (got "${raw}")`);
-    }
-    return value;
-  };
-
-const boolean: Parser<boolean> = (raw, name) => {
-  const value = raw.trim().toLowerCase();
-  if (['true', '1', 'yes', 'on'].includes(value)) return true;
-  if (['false', '0', 'no', 'off'].includes(value)) return false;
-  throw new ConfigError(name, `must be true or false (got "${raw}")`);
-};
-
-const oneOf =
-  <T extends string>(...values: readonly T[]): Parser<T> =>
-  (raw, name) => {
-    const value = raw.trim() as T;
-    if (!values.includes(value))
-      throw new ConfigError(name, `must be one of ${values.join(', ')} (got "${raw}")`);
-    return value;
-  };
-
-const text: Parser<string> = (raw) => raw;
-
-const optionalText: Parser<string | undefined> = (raw) => (raw.trim() === '' ? undefined : raw.trim());
-
-const optionalUrl =
-  (...protocols: readonly string[]): Parser<string | undefined> =>
-  (raw, name) => {
-    const value = raw.trim();
-    if (value === '') return undefined;
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      throw new ConfigError(name, 'must be a URL');
-    }
-    if (!protocols.includes(url.protocol)) {
-      throw new ConfigError(
-        name,
-        `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
-      );
-    }
-    return value;
-  };
+export { ConfigError, ConfigurationError } from './settings.ts';
 
 /** Every environment variable PayFlow reads, in the order the README lists them. */
 export const configVariables = {
@@ -91,7 +33,7 @@ export const configVariables = {
     'PAYFLOW_DATA_DIR',
     '.payflow',
     'Directory for the embedded database and generated local secrets.',
-    text,
+    (raw) => path.resolve(raw),
   ),
   embeddedPostgresPort: variable(
     'EMBEDDED_PG_PORT',
@@ -617,45 +559,43 @@ export const configVariables = {
   ),
 } as const;
 
-type Variables = typeof configVariables;
+const declaration = declareSettings(configVariables, checkCombinations);
 
-export type Config = { readonly [K in keyof Variables]: ReturnType<Variables[K]['parse']> };
+export type Config = Settings<typeof configVariables>;
 
-/** Reads and validates the environment. Throws ConfigError naming the first invalid variable. */
+/** Reads and validates the environment. Throws ConfigurationError naming every invalid variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const entries = Object.entries(configVariables).map(([key, spec]) => {
-    const raw = env[spec.name] ?? spec.defaultValue;
-    const parse = spec.parse as Parser<unknown>;
-    return [key, raw === undefined ? undefined : parse(raw, spec.name)];
-  });
-  const config = Object.fromEntries(entries) as { -readonly [K in keyof Config]: Config[K] };
-  config.dataDir = path.resolve(config.dataDir);
-  checkCombinations(config);
-  return config;
+  return loadSettings(declaration, env);
 }
 
 /** Rules between variables, checked after each one parsed on its own. */
-function checkCombinations(config: Config): void {
+function checkCombinations(config: {
+  readonly idempotencyKeyLockTimeoutMs: number;
+  readonly acquirerTimeoutMs: number;
+  readonly eventBus: string;
+  readonly natsUrl: string | undefined;
+  readonly kafkaBrokers: readonly string[] | undefined;
+}): ConfigError[] {
+  const problems: ConfigError[] = [];
   if (config.idempotencyKeyLockTimeoutMs <= config.acquirerTimeoutMs) {
     // Otherwise a request still waiting for the acquirer could have its key taken over.
-    throw new ConfigError(
-      'IDEMPOTENCY_KEY_LOCK_TIMEOUT_MS',
-      `must exceed ACQUIRER_TIMEOUT_MS (${config.idempotencyKeyLockTimeoutMs} <= ${config.acquirerTimeoutMs})`,
+    problems.push(
+      new ConfigError(
+        'IDEMPOTENCY_KEY_LOCK_TIMEOUT_MS',
+        `must exceed ACQUIRER_TIMEOUT_MS (${config.idempotencyKeyLockTimeoutMs} <= ${config.acquirerTimeoutMs})`,
+      ),
     );
   }
   if (config.eventBus === 'nats' && config.natsUrl === undefined) {
-    throw new ConfigError('NATS_URL', 'must be set when EVENT_BUS=nats');
+    problems.push(new ConfigError('NATS_URL', 'must be set when EVENT_BUS=nats'));
   }
   if (config.eventBus === 'kafka' && config.kafkaBrokers === undefined) {
-    throw new ConfigError('KAFKA_BROKERS', 'must be set when EVENT_BUS=kafka');
+    problems.push(new ConfigError('KAFKA_BROKERS', 'must be set when EVENT_BUS=kafka'));
   }
+  return problems;
 }
 
 /** The configuration table as Markdown, for the README (`npm run docs:config`). */
 export function configurationTable(): string {
-  const rows = Object.values(configVariables).map(
-    (spec) =>
-      `| \`${spec.name}\` | ${spec.defaultValue === undefined ? '_(unset)_' : `\`${spec.defaultValue}\``} | ${spec.description} |`,
-  );
-  return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
+  return settingsTable(Object.values(configVariables));
 }

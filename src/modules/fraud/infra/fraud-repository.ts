@@ -66,8 +66,8 @@ export async function saveRuleVersion(
   now: Date,
 ): Promise<void> {
   await transaction`
-    insert into fraud.rule_versions (rule_id, version, action, source, enabled, deleted, created_at)
-    values (${rule.id}, ${rule.version}, ${rule.action}, ${rule.source}, ${rule.enabled}, ${deleted}, ${now})`;
+    insert into fraud.rule_versions (rule_id, merchant_id, version, action, source, enabled, deleted, created_at)
+    values (${rule.id}, ${rule.merchant_id}, ${rule.version}, ${rule.action}, ${rule.source}, ${rule.enabled}, ${deleted}, ${now})`;
 }
 
 export async function insertRule(
@@ -185,7 +185,7 @@ const insertAssessments = coalescedWrite(
         ${rows.map((row) => row.ruleset_version)}::int[],
         ${rows.map((row) => row.created_at.toISOString())}::timestamptz[]
       ) as row (payment_id, merchant_id, decision, score, reasons, signals, ruleset_version, created_at)
-      on conflict (payment_id) do nothing`;
+      on conflict (payment_id, merchant_id) do nothing`;
     return rows.map(() => undefined);
   },
 );

@@ -64,7 +64,7 @@ const postJournals = coalescedWrite(
         ${accounts.map((account) => account.role)}::text[],
         ${accounts.map((account) => normalSide(account.role))}::text[]
       )
-      on conflict (code) do nothing`;
+      on conflict (code, merchant_id) do nothing`;
     const journals = rows.map((row) => row.journal);
     const lines = journals.flatMap((journal) =>
       journal.postings.map((posting, sequence) => ({ journalId: journal.journalId, sequence, posting })),
@@ -79,10 +79,10 @@ const postJournals = coalescedWrite(
           ${rows.map((row) => row.merchantId)}::text[],
           ${journals.map((journal) => journal.occurredAt.toISOString())}::timestamptz[]
         )
-        returning id
+        returning id, merchant_id
       )
-      insert into ledger.postings (journal_id, sequence, account_id, currency, amount)
-      select journal.id, line.sequence, account.id, line.currency, line.amount
+      insert into ledger.postings (journal_id, merchant_id, sequence, account_id, currency, amount)
+      select journal.id, journal.merchant_id, line.sequence, account.id, line.currency, line.amount
       from unnest(
         ${lines.map((line) => line.journalId)}::text[],
         ${lines.map((line) => line.sequence)}::int[],

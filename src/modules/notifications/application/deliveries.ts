@@ -143,7 +143,7 @@ async function record(
   const attemptNumber = delivery.attemptCount + 1;
   const now = settings.now();
   await settings.sql.begin(async (transaction) => {
-    await insertAttempt(transaction, {
+    await insertAttempt(transaction, delivery.merchantId, {
       deliveryId: delivery.id,
       attemptNumber,
       attemptedAt,

@@ -59,7 +59,7 @@ export async function insertMessage(
        created_at, updated_at)
     values (${id}, ${message.channel}, ${message.merchantId}, ${message.kind}, ${message.sourceId},
             ${message.recipient}, ${message.subject}, ${message.body}, 'queued', ${now}, ${now}, ${now})
-    on conflict (kind, channel, source_id) do nothing`;
+    on conflict (kind, channel, source_id, merchant_id) do nothing`;
   return inserted.count === 1;
 }
 

@@ -316,7 +316,7 @@ export async function insertDelivery(sql: Queryable, delivery: NewDelivery): Pro
     values (${delivery.id}, ${delivery.endpointId}, ${delivery.merchantId}, ${delivery.eventId},
             ${delivery.eventType}, ${delivery.paymentId}, ${delivery.body}, 'pending', ${delivery.createdAt},
             ${delivery.createdAt}, ${delivery.createdAt})
-    on conflict (endpoint_id, event_id) do nothing`;
+    on conflict (endpoint_id, event_id, merchant_id) do nothing`;
 }
 
 /**
@@ -371,12 +371,16 @@ export async function claimDueDeliveries(
   }));
 }
 
-export async function insertAttempt(sql: Queryable, attempt: DeliveryAttempt): Promise<void> {
+export async function insertAttempt(
+  sql: Queryable,
+  merchantId: string,
+  attempt: DeliveryAttempt,
+): Promise<void> {
   await sql`
     insert into notifications.webhook_attempts
-      (delivery_id, attempt_number, attempted_at, webhook_timestamp, status_code, latency_ms,
+      (delivery_id, merchant_id, attempt_number, attempted_at, webhook_timestamp, status_code, latency_ms,
        response_body, error, succeeded)
-    values (${attempt.deliveryId}, ${attempt.attemptNumber}, ${attempt.attemptedAt},
+    values (${attempt.deliveryId}, ${merchantId}, ${attempt.attemptNumber}, ${attempt.attemptedAt},
             ${BigInt(attempt.webhookTimestamp)}, ${attempt.statusCode}, ${attempt.latencyMs},
             ${attempt.responseBody}, ${attempt.error}, ${attempt.succeeded})`;
 }

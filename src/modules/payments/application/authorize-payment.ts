@@ -1,6 +1,6 @@
 // POST /payments/authorize, an operation of the pipeline (pipeline.ts). Steps: validate (token exists,
 // nothing stored on failure) → phase 1 (claim the key, insert the PENDING payment: one statement) →
-// outside any tx: the fraud screening (a step of this operation only), vault credentials, then the
+// outside any tx: the fraud screening (a step of this operation only) beside the vault credentials, then the
 // acquirer with a deadline under a reference derived from the payment id → phase 2 tx (status, ledger,
 // event, stored answer). An unknown outcome leaves the payment PENDING (202) for the janitor.
 import { DomainError } from '../../../platform/errors.ts';
@@ -38,6 +38,7 @@ import {
 } from './dependencies.ts';
 import { sendOwedOperationNow } from './owed-operations.ts';
 import { finish, inquireThenSend, keepForJanitor } from './key-steps.ts';
+import { screenBesideVault } from './screening-beside-vault.ts';
 import { inSharedTransaction, type PaymentOperation } from './pipeline.ts';
 import type {
   AuthorizationOutcome,
@@ -187,13 +188,18 @@ async function screenThenAuthorize(
 ): Promise<ScreenedOutcome> {
   const processor = dependencies.processors.processorFor(payment.method);
   let risk: PaymentRisk | ScreenedRisk | undefined;
+  const token = processor.needsCredentials ? payment.token : null;
   const send = async (): Promise<AuthorizationOutcome | { readonly type: 'blocked' }> => {
-    risk = await screen(dependencies, payment, signals);
+    // The screening and the vault's credentials at once (ADR 31): a block has taken the CVC but
+    // never reaches the acquirer.
+    const screened = await screenBesideVault(
+      () => screen(dependencies, payment, signals),
+      token === null ? undefined : () => dependencies.cardData.credentialsFor(payment.merchantId, token),
+    );
+    risk = screened.risk;
+    if (risk) dependencies.risk?.added(screened.addedSeconds);
     if (risk?.decision === 'block') return { type: 'blocked' };
-    const credentials =
-      processor.needsCredentials && payment.token !== null
-        ? await dependencies.cardData.credentialsFor(payment.merchantId, payment.token)
-        : undefined;
+    const credentials = screened.credentials;
     const returnUrl = payment.returnUrl ?? undefined;
     return processor.authorize({
       reference: payment.processorReference,

@@ -75,6 +75,8 @@ export interface RiskPort {
   assess(request: RiskRequest): Promise<ScreenedRisk>;
   /** The decision stored for the payment, if it was ever screened. */
   recorded(paymentId: string): Promise<PaymentRisk | undefined>;
+  /** Seconds an authorization waited for its screening beyond its other steps (ADR 31). */
+  added(seconds: number): void;
 }
 
 /** The vault, as payments sees it. */

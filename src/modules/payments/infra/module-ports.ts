@@ -36,6 +36,7 @@ export function riskPort(fraud: FraudFace | undefined): RiskPort | undefined {
         exponent: currencyExponent(request.currency),
       }),
     recorded: (paymentId) => fraud.recorded(paymentId),
+    added: (seconds) => fraud.added(seconds),
   };
 }
 

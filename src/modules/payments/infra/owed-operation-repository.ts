@@ -65,7 +65,7 @@ export async function insertOwedOperation(
       acquirer_authorization_id, reference, reason, amount, status, next_attempt_at, created_at, updated_at)
     values (${owed.paymentId}, ${owed.operation}, ${owed.merchantId}, ${owed.acquirerAuthorizationId},
       ${owed.reference}, ${owed.reason}, ${owed.amount}, 'pending', ${owed.now}, ${owed.now}, ${owed.now})
-    on conflict (payment_id, operation) do nothing`;
+    on conflict (payment_id, operation, merchant_id) do nothing`;
 }
 
 /**

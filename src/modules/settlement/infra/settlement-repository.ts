@@ -42,7 +42,7 @@ export async function insertItem(
     insert into settlement.items (id, operation_id, merchant_id, currency, payment_id, kind, amount, occurred_at)
     values (${item.id}, ${item.operationId}, ${item.merchantId}, ${item.currency}, ${item.paymentId}, ${item.kind},
             ${item.amount}, ${item.occurredAt})
-    on conflict (id) do nothing`;
+    on conflict (id, merchant_id) do nothing`;
 }
 
 export async function findPricing(sql: Queryable, merchantId: string): Promise<Pricing | undefined> {
