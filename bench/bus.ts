@@ -10,7 +10,7 @@ import postgres from 'postgres';
 import { moduleMigrations } from '../src/apps/platform.ts';
 import { eventsModule, type EventsFace } from '../src/modules/events/index.ts';
 import { systemClock } from '../src/platform/clock.ts';
-import { loadConfig } from '../src/platform/config.ts';
+import { loadConfiguration } from '../src/apps/configuration.ts';
 import { createSql } from '../src/platform/db/client.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
 import { newId } from '../src/platform/ids.ts';
@@ -37,14 +37,14 @@ url.pathname = `/${name}`;
 const sql = createSql({ url: url.toString(), maxConnections: 6 });
 try {
   await migrate(sql, moduleMigrations());
-  const config = loadConfig({
+  const configuration = loadConfiguration({
     DATABASE_URL: url.toString(),
     EVENT_BUS: bus,
     EVENT_BUS_PREFIX: `b${randomBytes(5).toString('hex')}`,
     ...(process.env['NATS_URL'] ? { NATS_URL: process.env['NATS_URL'] } : {}),
     ...(process.env['KAFKA_BROKERS'] ? { KAFKA_BROKERS: process.env['KAFKA_BROKERS'] } : {}),
   });
-  const context = { config, sql, log: createLogger({ level: 'silent' }), clock: systemClock };
+  const context = { ...configuration, sql, log: createLogger({ level: 'silent' }), clock: systemClock };
   const runtime = await eventsModule.create!(context, {});
   const face = runtime.face as EventsFace;
   let handled = 0;

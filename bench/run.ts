@@ -26,7 +26,7 @@ import { startSimulator } from '../src/simulator/index.ts';
 import { measureCeiling } from './ceiling.ts';
 import { settlementBenchMain, settlementSizes } from './settlement.ts';
 import { createHttpClient } from '../src/platform/http/client.ts';
-import { configVariables } from '../src/platform/config.ts';
+import { platformSettings } from '../src/platform/config.ts';
 
 interface Figures {
   operation: string;
@@ -273,7 +273,8 @@ interface Started {
 const benchVaultKey = randomBytes(32).toString('hex');
 
 /** The pool `npm start` runs with, unless DATABASE_POOL_MAX says otherwise. */
-const payflowPoolMax = process.env.DATABASE_POOL_MAX ?? configVariables.databasePoolMax.defaultValue ?? '10';
+const payflowPoolMax =
+  process.env.DATABASE_POOL_MAX ?? platformSettings.variables.databasePoolMax.defaultValue ?? '10';
 
 async function startPayFlow(
   sql: Sql,

@@ -29,7 +29,7 @@ import postgres from 'postgres';
 import { moduleMigrations } from '../src/apps/platform.ts';
 import { reconcileReport, runSettlement, settlementDependencies } from '../src/modules/settlement/index.ts';
 import { systemClock } from '../src/platform/clock.ts';
-import { loadConfig } from '../src/platform/config.ts';
+import { loadConfiguration } from '../src/apps/configuration.ts';
 import { createSql, type Sql } from '../src/platform/db/client.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
 import { createLogger } from '../src/platform/log.ts';
@@ -387,9 +387,18 @@ async function benchSize(adminUrl: string, n: number, fault: string | undefined)
     const passed = Object.fromEntries(
       Object.entries(process.env).filter(([key]) => key.startsWith('SETTLEMENT_')),
     );
-    const config = loadConfig({ DATABASE_URL: url.toString(), SETTLEMENT_SCHEDULE: 'off', ...passed });
+    const configuration = loadConfiguration({
+      DATABASE_URL: url.toString(),
+      SETTLEMENT_SCHEDULE: 'off',
+      ...passed,
+    });
     // The context the CLI builds for `payflow settlement run` and `payflow reconcile`.
-    const context = { config, sql, log: createLogger({ level: 'warn', name: 'bench' }), clock: systemClock };
+    const context = {
+      ...configuration,
+      sql,
+      log: createLogger({ level: 'warn', name: 'bench' }),
+      clock: systemClock,
+    };
     const dependencies = settlementDependencies(context);
     const date = benchDate();
     const [others] = await sql<{ active: number; databases: number }[]>`

@@ -1,4 +1,5 @@
-// Prints the configuration table for the README from the one list in src/platform/config.ts.
-import { configurationTable } from '../src/platform/config.ts';
+// Prints the README's configuration table: the platform's variables, then each module's in the app's
+// module order (src/apps/configuration.ts).
+import { configurationTable } from '../src/apps/configuration.ts';
 
 process.stdout.write(`${configurationTable()}\n`);

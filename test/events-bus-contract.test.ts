@@ -8,7 +8,8 @@ import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { loadConfig } from '../src/platform/config.ts';
+import { loadConfiguration } from '../src/apps/configuration.ts';
+import { loadSettings } from '../src/platform/settings.ts';
 import { createLogger } from '../src/platform/log.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import { newId } from '../src/platform/ids.ts';
@@ -16,6 +17,7 @@ import type { Sql } from '../src/platform/db/client.ts';
 import type { ModuleRuntime } from '../src/platform/module.ts';
 import {
   eventsModule,
+  eventsSettings,
   openTransport,
   type EventHandler,
   type EventsFace,
@@ -75,7 +77,7 @@ async function bus(kind: Kind, env: Record<string, string> = {}): Promise<Bus> {
   const database = await createTestDatabase();
   cleanups.push(() => database.drop());
   const prefix = `c${randomBytes(6).toString('hex')}`;
-  const config = loadConfig({
+  const configuration = loadConfiguration({
     EVENT_BUS: kind,
     EVENT_BUS_PREFIX: prefix,
     EVENTS_RETRY_BASE_MS: '20',
@@ -90,7 +92,12 @@ async function bus(kind: Kind, env: Record<string, string> = {}): Promise<Bus> {
     create table public.effects (
       id bigserial primary key, consumer_group text not null, event_id text not null,
       aggregate_id text not null, sequence integer not null)`;
-  const context = { config, sql: database.sql, log: createLogger({ level: 'silent' }), clock: systemClock };
+  const context = {
+    ...configuration,
+    sql: database.sql,
+    log: createLogger({ level: 'silent' }),
+    clock: systemClock,
+  };
   let runtime: (ModuleRuntime & { face?: unknown }) | undefined;
   let controller = new AbortController();
   const stageWith = await eventsModule.create!(context, {});
@@ -249,7 +256,7 @@ function loggedEvents(sql: Sql): Promise<Logged[]> {
 /** A transport of the test's own on the bus's broker (as a second relay process would have). */
 function secondTransport(kind: Kind, events: Bus) {
   return openTransport(
-    loadConfig({
+    loadSettings(eventsSettings, {
       EVENT_BUS: kind,
       EVENT_BUS_PREFIX: events.prefix,
       ...(natsUrl ? { NATS_URL: natsUrl } : {}),

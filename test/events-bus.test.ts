@@ -10,7 +10,7 @@ import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { repositoryRoot, runCli } from './support/server.ts';
 import { createSql, type Sql } from '../src/platform/db/client.ts';
 import { newId } from '../src/platform/ids.ts';
-import { loadConfig } from '../src/platform/config.ts';
+import { loadConfiguration } from '../src/apps/configuration.ts';
 import { createLogger } from '../src/platform/log.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import { eventsModule, type EventHandler, type EventsFace } from '../src/modules/events/index.ts';
@@ -29,7 +29,7 @@ async function setUp(): Promise<{ database: TestDatabase; events: EventsFace }> 
   const database = await createTestDatabase();
   databases.push(database);
   const context = {
-    config: loadConfig({}),
+    ...loadConfiguration({}),
     sql: database.sql,
     log: createLogger({ level: 'silent' }),
     clock: systemClock,

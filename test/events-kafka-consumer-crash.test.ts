@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { createTestDatabase } from './support/database.ts';
-import { loadConfig } from '../src/platform/config.ts';
+import { loadConfiguration } from '../src/apps/configuration.ts';
 import { createLogger } from '../src/platform/log.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import { newId } from '../src/platform/ids.ts';
@@ -35,9 +35,13 @@ test(
         id bigserial primary key, event_id text not null, aggregate_id text not null,
         sequence integer not null, pid integer not null)`;
     const prefix = `k${randomBytes(6).toString('hex')}`;
-    const config = loadConfig({ EVENT_BUS: 'kafka', KAFKA_BROKERS: kafkaBrokers!, EVENT_BUS_PREFIX: prefix });
+    const configuration = loadConfiguration({
+      EVENT_BUS: 'kafka',
+      KAFKA_BROKERS: kafkaBrokers!,
+      EVENT_BUS_PREFIX: prefix,
+    });
     const stager = await eventsModule.create!(
-      { config, sql: database.sql, log: createLogger({ level: 'silent' }), clock: systemClock },
+      { ...configuration, sql: database.sql, log: createLogger({ level: 'silent' }), clock: systemClock },
       {},
     );
     t.after(() => stager.close?.() ?? Promise.resolve());

@@ -6,7 +6,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { adminToken } from './support/identity.ts';
-import { loadConfig } from '../src/platform/config.ts';
+import { loadConfiguration } from '../src/apps/configuration.ts';
 import { createLogger } from '../src/platform/log.ts';
 import { newId } from '../src/platform/ids.ts';
 import type { Job, ModuleRuntime } from '../src/platform/module.ts';
@@ -59,10 +59,10 @@ function jobNamed(name: string): Job {
 }
 
 test('outbox, consumer-group and dead-letter gauges follow the bus', async () => {
-  const config = loadConfig({ EVENTS_MAX_ATTEMPTS: '2', EVENTS_RETRY_BASE_MS: '60000' });
+  const configuration = loadConfiguration({ EVENTS_MAX_ATTEMPTS: '2', EVENTS_RETRY_BASE_MS: '60000' });
   runtime = await eventsModule.create!(
     {
-      config,
+      ...configuration,
       sql: server.database.sql,
       log: createLogger({ level: 'silent' }),
       clock: { now: () => new Date(Date.now() + clockOffsetMs) },

@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { loadConfig } from '../src/platform/config.ts';
+import { loadSettings } from '../src/platform/settings.ts';
 import { createLogger } from '../src/platform/log.ts';
-import { openTransport } from '../src/modules/events/index.ts';
+import { eventsSettings, openTransport } from '../src/modules/events/index.ts';
 import { createTestDatabase } from './support/database.ts';
 import { freePort } from '../src/platform/ports.ts';
 import { natsServer } from './support/nats.ts';
@@ -34,9 +34,12 @@ test(
         assert.ok(attempt < 100, 'nats-server did not start');
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      const config = loadConfig({ EVENT_BUS: 'nats', NATS_URL: `nats://127.0.0.1:${port}` });
+      const settings = loadSettings(eventsSettings, {
+        EVENT_BUS: 'nats',
+        NATS_URL: `nats://127.0.0.1:${port}`,
+      });
       for (let attempt = 0; attempt < 3; attempt += 1) {
-        await assert.rejects(openTransport(config, database.sql, createLogger({ level: 'silent' })));
+        await assert.rejects(openTransport(settings, database.sql, createLogger({ level: 'silent' })));
       }
       // The server notices a closed connection a moment after the client closed it; a leaked one
       // (reconnecting forever) never goes away.

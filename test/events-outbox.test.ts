@@ -4,7 +4,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { eventsModule, type EventsFace } from '../src/modules/events/index.ts';
-import { loadConfig } from '../src/platform/config.ts';
+import { loadConfiguration } from '../src/apps/configuration.ts';
 import { createLogger } from '../src/platform/log.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import { isId, newId } from '../src/platform/ids.ts';
@@ -15,7 +15,7 @@ let events: EventsFace;
 before(async () => {
   database = await createTestDatabase();
   const context = {
-    config: loadConfig({}),
+    ...loadConfiguration({}),
     sql: database.sql,
     log: createLogger({ level: 'silent' }),
     clock: systemClock,

@@ -4,7 +4,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { newId } from '../src/platform/ids.ts';
-import { loadConfig } from '../src/platform/config.ts';
+import { loadConfiguration } from '../src/apps/configuration.ts';
 import { createLogger } from '../src/platform/log.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import { eventsModule, type EventsFace } from '../src/modules/events/index.ts';
@@ -15,7 +15,7 @@ let events: EventsFace;
 before(async () => {
   server = await startTestServer({ role: 'worker', env: { EVENTS_POLL_INTERVAL_MS: '600000' } });
   const context = {
-    config: loadConfig({}),
+    ...loadConfiguration({}),
     sql: server.database.sql,
     log: createLogger({ level: 'silent' }),
     clock: systemClock,

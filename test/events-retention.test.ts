@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import type { Sql } from '../src/platform/db/client.ts';
 import { newId } from '../src/platform/ids.ts';
-import { loadConfig } from '../src/platform/config.ts';
+import { loadConfiguration } from '../src/apps/configuration.ts';
 import { createLogger } from '../src/platform/log.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import { eventsModule, type EventsFace } from '../src/modules/events/index.ts';
@@ -42,7 +42,12 @@ test('old handled events go in batches; unpublished, unreached, retrying and dea
   const database = await createTestDatabase();
   databases.push(database);
   const { sql } = database;
-  const context = { config: loadConfig({}), sql, log: createLogger({ level: 'silent' }), clock: systemClock };
+  const context = {
+    ...loadConfiguration({}),
+    sql,
+    log: createLogger({ level: 'silent' }),
+    clock: systemClock,
+  };
   const events = (await eventsModule.create!(context, {})).face as EventsFace;
 
   const healthy = newId('pay');

@@ -9,7 +9,7 @@ import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { newId } from '../src/platform/ids.ts';
 import type { CurrencyCode } from '../src/platform/money.ts';
 import type { Sql } from '../src/platform/db/client.ts';
-import { loadConfig } from '../src/platform/config.ts';
+import { loadConfiguration } from '../src/apps/configuration.ts';
 import { createLogger } from '../src/platform/log.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import {
@@ -33,7 +33,7 @@ let ledger: LedgerFace;
 before(async () => {
   database = await createTestDatabase();
   const context = {
-    config: loadConfig({}),
+    ...loadConfiguration({}),
     sql: database.sql,
     log: createLogger({ level: 'silent' }),
     clock: systemClock,

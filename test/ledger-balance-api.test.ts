@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { adminToken, fetchToken, merchantSession } from './support/identity.ts';
 import { newId } from '../src/platform/ids.ts';
-import { loadConfig } from '../src/platform/config.ts';
+import { loadConfiguration } from '../src/apps/configuration.ts';
 import { createLogger } from '../src/platform/log.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import {
@@ -23,7 +23,7 @@ let ledger: LedgerFace;
 before(async () => {
   server = await startTestServer();
   const context = {
-    config: loadConfig({}),
+    ...loadConfiguration({}),
     sql: server.database.sql,
     log: createLogger({ level: 'silent' }),
     clock: systemClock,

@@ -7,7 +7,7 @@ import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { createSql, type Sql } from '../src/platform/db/client.ts';
 import { newId } from '../src/platform/ids.ts';
 import type { CurrencyCode } from '../src/platform/money.ts';
-import { loadConfig } from '../src/platform/config.ts';
+import { loadConfiguration } from '../src/apps/configuration.ts';
 import { createLogger } from '../src/platform/log.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import {
@@ -35,7 +35,7 @@ before(async () => {
   database = await createTestDatabase();
   pool = createSql({ url: database.url, maxConnections: poolConnections });
   const context = {
-    config: loadConfig({}),
+    ...loadConfiguration({}),
     sql: database.sql,
     log: createLogger({ level: 'silent' }),
     clock: systemClock,

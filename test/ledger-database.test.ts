@@ -14,7 +14,7 @@ import {
   type LedgerFace,
 } from '../src/modules/ledger/index.ts';
 import { ledgerModule } from '../src/modules/ledger/index.ts';
-import { loadConfig } from '../src/platform/config.ts';
+import { loadConfiguration } from '../src/apps/configuration.ts';
 import { createLogger } from '../src/platform/log.ts';
 import { systemClock } from '../src/platform/clock.ts';
 
@@ -25,7 +25,7 @@ before(async () => {
   database = await createTestDatabase();
   const runtime = await ledgerModule.create!(
     {
-      config: loadConfig({}),
+      ...loadConfiguration({}),
       sql: database.sql,
       log: createLogger({ level: 'silent' }),
       clock: systemClock,

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { runCli } from './support/server.ts';
 import { newId } from '../src/platform/ids.ts';
-import { loadConfig } from '../src/platform/config.ts';
+import { loadConfiguration } from '../src/apps/configuration.ts';
 import { createLogger } from '../src/platform/log.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import {
@@ -29,7 +29,7 @@ async function setUp(): Promise<{ database: TestDatabase; ledger: LedgerFace }> 
   const database = await createTestDatabase();
   databases.push(database);
   const context = {
-    config: loadConfig({}),
+    ...loadConfiguration({}),
     sql: database.sql,
     log: createLogger({ level: 'silent' }),
     clock: systemClock,

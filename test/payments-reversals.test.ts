@@ -22,7 +22,7 @@ import {
   type BankRedirectStack,
   type OwedOperationRow,
 } from './support/acquirer.ts';
-import { loadConfig } from '../src/platform/config.ts';
+import { loadConfiguration } from '../src/apps/configuration.ts';
 import { createLogger } from '../src/platform/log.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import { ledgerModule, type LedgerFace } from '../src/modules/ledger/index.ts';
@@ -41,7 +41,7 @@ before(async () => {
   });
   ({ server, merchant } = stack);
   const context = {
-    config: loadConfig({}),
+    ...loadConfiguration({}),
     sql: server.database.sql,
     log: createLogger({ level: 'silent' }),
     clock: systemClock,

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { loadConfig } from '../src/platform/config.ts';
+import { loadConfiguration } from '../src/apps/configuration.ts';
 import { addRedactPaths, createLogger } from '../src/platform/log.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import { vaultModule, type VaultFace } from '../src/modules/vault/index.ts';
@@ -275,8 +275,15 @@ test('no card number, CVC or holder name reaches a log line or the database in c
     // As a PayFlow process does (createProcessLogger): the modules' redaction paths apply.
     addRedactPaths(vaultModule.manifest.redactPaths ?? []);
     const log = createLogger({ level: 'debug', name: 'leak-test', destination });
-    const config = loadConfig({ DATABASE_URL: database.url, PAYFLOW_DATA_DIR: dataDir, LOG_LEVEL: 'debug' });
-    const runtime = await vaultModule.create!({ config, sql: database.sql, log, clock: systemClock }, {});
+    const configuration = loadConfiguration({
+      DATABASE_URL: database.url,
+      PAYFLOW_DATA_DIR: dataDir,
+      LOG_LEVEL: 'debug',
+    });
+    const runtime = await vaultModule.create!(
+      { ...configuration, sql: database.sql, log, clock: systemClock },
+      {},
+    );
     const vault = runtime.face as VaultFace;
     for (const [index, token] of tokens.entries()) {
       const authorization = await vault.detokenizeForProcessor({

@@ -2,7 +2,8 @@
 // unreachable database, port in use, a failed migration) print one line (a bad configuration: one per
 // bad variable) and exit non-zero.
 import { parseArgs } from 'node:util';
-import { ConfigError, ConfigurationError, loadConfig, type Config } from '../platform/config.ts';
+import { ConfigError, ConfigurationError } from '../platform/settings.ts';
+import { loadConfiguration, type Configuration } from './configuration.ts';
 import { StartupError } from '../platform/db/embedded.ts';
 import { DomainError } from '../platform/errors.ts';
 import { MigrationError, migrate } from '../platform/db/migrate.ts';
@@ -28,7 +29,7 @@ const builtInCommands: readonly CliCommand[] = [
     summary: 'Start PayFlow (HTTP API and background jobs).',
     usage: 'payflow start [--role all|api|worker|vault] [--workers N]',
     needsDatabase: false,
-    run: (args, context) => runStart(args, context.config),
+    run: (args, context) => runStart(args, context),
   },
   {
     path: ['migrate'],
@@ -82,12 +83,13 @@ function parseStart(args: readonly string[]): { role: Role; workers: number } {
 
 class UsageError extends Error {}
 
-async function runStart(args: readonly string[], config: Config): Promise<number> {
+async function runStart(args: readonly string[], configuration: Configuration): Promise<number> {
+  const { config } = configuration;
   const { role, workers } = parseStart(args);
   if (workers > 0 && !config.databaseUrl)
     throw new StartupError('--workers needs DATABASE_URL: the embedded PostgreSQL serves one process only');
   const log = createProcessLogger(config, 'payflow', 'buffered');
-  const platform = await startPlatform({ config, role, log });
+  const platform = await startPlatform({ ...configuration, role, log });
   // Started once this process runs (migrations applied), stopped before it closes.
   const supervisor = workers > 0 ? superviseWorkers(workers, log) : undefined;
   await new Promise<void>((resolve) => {
@@ -119,7 +121,12 @@ function findCommand(argv: readonly string[]): { command: CliCommand; args: stri
   return undefined;
 }
 
-async function runCommand(command: CliCommand, args: string[], config: Config): Promise<number> {
+async function runCommand(
+  command: CliCommand,
+  args: string[],
+  configuration: Configuration,
+): Promise<number> {
+  const { config, settings } = configuration;
   if (!command.needsDatabase) {
     const result = await command.run(args, undefined as never);
     return typeof result === 'number' ? result : 0;
@@ -129,7 +136,14 @@ async function runCommand(command: CliCommand, args: string[], config: Config): 
   try {
     await migrate(database.sql, moduleMigrations());
     const print = (text: string) => process.stdout.write(`${text}\n`);
-    const result = await command.run(args, { config, sql: database.sql, log, clock: systemClock, print });
+    const result = await command.run(args, {
+      config,
+      settings,
+      sql: database.sql,
+      log,
+      clock: systemClock,
+      print,
+    });
     return typeof result === 'number' ? result : 0;
   } finally {
     await database.close();
@@ -150,9 +164,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`payflow: unknown command "${argv.join(' ')}"; run payflow --help\n`);
     return 2;
   }
-  const config = loadConfig();
-  if (found.command.path[0] === 'start') return runStart(found.args, config);
-  return runCommand(found.command, found.args, config);
+  const configuration = loadConfiguration();
+  if (found.command.path[0] === 'start') return runStart(found.args, configuration);
+  return runCommand(found.command, found.args, configuration);
 }
 
 function isExpected(error: unknown): error is Error {

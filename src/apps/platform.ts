@@ -1,4 +1,4 @@
-// Starting and stopping a PayFlow process: configuration → database (embedded or DATABASE_URL) →
+// Starting and stopping a PayFlow process: configuration (validated by loadConfiguration) → database (embedded or DATABASE_URL) →
 // migrations → modules → HTTP server and/or background jobs, and the reverse order on stop.
 import { simulatorStarts, startAcquirer } from './acquirer.ts';
 import cluster from 'node:cluster';
@@ -18,6 +18,7 @@ import { createMetricsRegistry } from '../platform/metrics.ts';
 import { initTracing } from '../platform/tracing.ts';
 import type { EventsFace } from '../modules/events/index.ts';
 import { registerEventBusGauges } from './event-bus-metrics.ts';
+import type { Configuration } from './configuration.ts';
 import { manifests, modules } from './modules.ts';
 
 export const roles = ['all', 'api', 'worker', 'vault'] as const;
@@ -96,8 +97,7 @@ export interface RunningPlatform {
   close(): Promise<void>;
 }
 
-export interface StartOptions {
-  readonly config: Config;
+export interface StartOptions extends Configuration {
   readonly role: Role;
   readonly log?: Logger;
   readonly clock?: Clock;
@@ -200,6 +200,7 @@ export async function startPlatform(options: StartOptions): Promise<RunningPlatf
     if (acquirer) cleanups.push(() => acquirer.close());
     const context: PlatformContext = {
       config,
+      settings: options.settings,
       sql: database.sql,
       log,
       clock: options.clock ?? systemClock,

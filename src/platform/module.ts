@@ -1,8 +1,10 @@
 // The contract every bounded-context module fulfils towards the composition root (src/apps).
-// A module contributes migrations (its own PostgreSQL schema), HTTP routes, CLI commands, background
-// jobs and log-redaction paths; nothing else about it is visible outside its index.ts.
+// A module contributes its settings (environment variables), migrations (its own PostgreSQL schema),
+// HTTP routes, CLI commands, background jobs and log-redaction paths; nothing else about it is
+// visible outside its index.ts.
 import type { HttpApp } from './http/app.ts';
 import type { Config } from './config.ts';
+import type { SettingsDeclaration, SettingsReader } from './settings.ts';
 import type { Sql } from './db/client.ts';
 import type { Logger } from './log.ts';
 import type { Clock } from './clock.ts';
@@ -10,7 +12,13 @@ import type { MetricsRegistry } from './metrics.ts';
 import type { SealedColumn } from './secrets.ts';
 
 export interface PlatformContext {
+  /** The platform's own settings (port, database, logging, secrets key, acquirer URL…). */
   readonly config: Config;
+  /**
+   * A module's own settings, parsed from the environment the app validated at start:
+   * `context.settings(fraudSettings)` (ADR 30).
+   */
+  readonly settings: SettingsReader;
   readonly sql: Sql;
   readonly log: Logger;
   readonly clock: Clock;
@@ -59,6 +67,11 @@ export interface Job {
 /** What is known about a module without a database: used for migrations, logs and `--help`. */
 export interface ModuleManifest {
   readonly name: string;
+  /**
+   * The environment variables the module reads (its settings.ts): validated at start with every
+   * other owner's, listed in the README's configuration table in the app's module order.
+   */
+  readonly settings?: SettingsDeclaration;
   /** Absolute path of the module's `migrations/` directory, if it owns tables. */
   readonly migrationsDirectory?: string;
   readonly redactPaths?: readonly string[];

@@ -4,20 +4,20 @@
 // Prints `consumer ready` once its first round ran; runs until killed.
 import { eventsModule, type EventsFace } from '../../src/modules/events/index.ts';
 import { systemClock } from '../../src/platform/clock.ts';
-import { loadConfig } from '../../src/platform/config.ts';
+import { loadConfiguration } from '../../src/apps/configuration.ts';
 import { createSql } from '../../src/platform/db/client.ts';
 import { createLogger } from '../../src/platform/log.ts';
 
-const config = loadConfig({
+const configuration = loadConfiguration({
   DATABASE_URL: process.env['DATABASE_URL']!,
   EVENT_BUS: 'kafka',
   KAFKA_BROKERS: process.env['KAFKA_BROKERS']!,
   EVENT_BUS_PREFIX: process.env['EVENT_BUS_PREFIX']!,
   EVENTS_RETRY_BASE_MS: '20',
 });
-const sql = createSql({ url: config.databaseUrl!, maxConnections: 3 });
+const sql = createSql({ url: configuration.config.databaseUrl!, maxConnections: 3 });
 const runtime = await eventsModule.create!(
-  { config, sql, log: createLogger({ level: 'warn' }), clock: systemClock },
+  { ...configuration, sql, log: createLogger({ level: 'warn' }), clock: systemClock },
   {},
 );
 (runtime.face as EventsFace).subscribe('ledger', [], async (event, { transaction, aggregateId }) => {

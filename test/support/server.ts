@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { loadConfig } from '../../src/platform/config.ts';
+import { loadConfiguration } from '../../src/apps/configuration.ts';
 import { createLogger } from '../../src/platform/log.ts';
 import { startPlatform, type RunningPlatform, type Role } from '../../src/apps/platform.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
@@ -55,7 +55,7 @@ export function temporaryDataDir(): string {
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const database = options.database ?? (await createTestDatabase());
-  const config = loadConfig({
+  const configuration = loadConfiguration({
     PAYFLOW_DATA_DIR: temporaryDataDir(),
     SIMULATOR_PORT: '0', // the in-process acquirer simulator must not collide across parallel tests
     LOG_LEVEL: process.env.PAYFLOW_TEST_LOG_LEVEL ?? 'silent',
@@ -69,8 +69,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     PORT: '0',
     HOST: '127.0.0.1',
   });
-  const log = createLogger({ level: config.logLevel, name: 'payflow-test-server' });
-  const platform = await startPlatform({ config, role: options.role ?? 'all', log });
+  const log = createLogger({ level: configuration.config.logLevel, name: 'payflow-test-server' });
+  const platform = await startPlatform({ ...configuration, role: options.role ?? 'all', log });
   return {
     baseUrl: platform.url!,
     database,

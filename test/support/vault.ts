@@ -3,7 +3,7 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../src/platform/config.ts';
+import { loadConfiguration } from '../../src/apps/configuration.ts';
 import { createLogger } from '../../src/platform/log.ts';
 import type { Clock } from '../../src/platform/clock.ts';
 import type { PlatformContext } from '../../src/platform/module.ts';
@@ -32,6 +32,6 @@ export function vaultContext(
   env: Readonly<Record<string, string>> = {},
   dataDir: string = temporaryDirectory(),
 ): PlatformContext {
-  const config = loadConfig({ PAYFLOW_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env });
-  return { config, sql, clock, log: createLogger({ level: 'silent' }) };
+  const configuration = loadConfiguration({ PAYFLOW_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env });
+  return { ...configuration, sql, clock, log: createLogger({ level: 'silent' }) };
 }

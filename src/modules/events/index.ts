@@ -8,7 +8,6 @@ import type { Queryable, TransactionSql } from '../../platform/db/client.ts';
 import type { Job, ModuleDefinition } from '../../platform/module.ts';
 import { tracingEnabled } from '../../platform/tracing.ts';
 import { dlqListCommand, dlqReplayCommand } from './application/dlq-commands.ts';
-import type { Config } from '../../platform/config.ts';
 import type { Logger } from '../../platform/log.ts';
 import type { Sql } from '../../platform/db/client.ts';
 import { busStats } from './infra/bus-stats.ts';
@@ -24,6 +23,9 @@ import { wakeableJob } from './infra/wakeable-job.ts';
 import { pruneEvents } from './infra/retention.ts';
 import type { RequestAuthenticator } from '../../platform/http/auth.ts';
 import { registerEventRoutes } from './http/routes.ts';
+import { eventsSettings, type EventsVariables } from './settings.ts';
+
+export { eventsSettings, type EventsVariables } from './settings.ts';
 
 /** How often the worker deletes events past EVENTS_RETENTION_DAYS. */
 const retentionIntervalMs = 10 * 60_000;
@@ -137,46 +139,49 @@ export type PaymentEventType = (typeof paymentEventTypes)[number];
 const consumerGroupPattern = /^[a-z][a-z0-9_.-]{0,63}$/;
 
 /** Opens the transport EVENT_BUS names (a broker connection for nats and kafka). */
-export async function openTransport(config: Config, sql: Sql, log: Logger): Promise<BusTransport> {
-  const context = { sql, prefix: config.eventBusPrefix, log };
-  switch (config.eventBus) {
+export async function openTransport(settings: EventsVariables, sql: Sql, log: Logger): Promise<BusTransport> {
+  const context = { sql, prefix: settings.eventBusPrefix, log };
+  switch (settings.eventBus) {
     case 'postgres':
       return postgresTransport(context);
     case 'nats':
-      if (config.natsUrl === undefined) throw new Error('EVENT_BUS=nats needs NATS_URL');
-      return natsTransport({ ...context, url: config.natsUrl });
+      if (settings.natsUrl === undefined) throw new Error('EVENT_BUS=nats needs NATS_URL');
+      return natsTransport({ ...context, url: settings.natsUrl });
     case 'kafka':
-      if (config.kafkaBrokers === undefined) throw new Error('EVENT_BUS=kafka needs KAFKA_BROKERS');
-      return kafkaTransport({ ...context, brokers: config.kafkaBrokers });
+      if (settings.kafkaBrokers === undefined) throw new Error('EVENT_BUS=kafka needs KAFKA_BROKERS');
+      return kafkaTransport({ ...context, brokers: settings.kafkaBrokers });
   }
 }
 
 export const eventsModule: ModuleDefinition = {
   manifest: {
     name: 'events',
+    settings: eventsSettings,
     migrationsDirectory: new URL('./migrations', import.meta.url).pathname,
     commands: [dlqListCommand, dlqReplayCommand],
   },
   async create(context, faces) {
     const subscriptions = new Map<string, Subscription>();
     const settings = {
-      maxAttempts: context.config.eventsMaxAttempts,
-      retryBaseMs: context.config.eventsRetryBaseMs,
+      maxAttempts: context.settings(eventsSettings).eventsMaxAttempts,
+      retryBaseMs: context.settings(eventsSettings).eventsRetryBaseMs,
       now: () => context.clock.now(),
     };
     // Opened on first use (jobs run in the worker role only); a broker that cannot be reached fails
     // that run, which is logged and tried again at the next tick while the outbox keeps the events.
     let opening: Promise<BusTransport> | undefined;
     const transport = (): Promise<BusTransport> => {
-      opening ??= openTransport(context.config, context.sql, context.log).catch((error: unknown) => {
-        opening = undefined;
-        throw error;
-      });
+      opening ??= openTransport(context.settings(eventsSettings), context.sql, context.log).catch(
+        (error: unknown) => {
+          opening = undefined;
+          throw error;
+        },
+      );
       return opening;
     };
     const relay = wakeableJob({
       name: 'events-relay',
-      intervalMs: context.config.eventsPollIntervalMs,
+      intervalMs: context.settings(eventsSettings).eventsPollIntervalMs,
       channel: 'payflow_events_outbox',
       sql: context.sql,
       log: context.log,
@@ -187,7 +192,7 @@ export const eventsModule: ModuleDefinition = {
     });
     const consumers = wakeableJob({
       name: 'events-consumers',
-      intervalMs: context.config.eventsPollIntervalMs,
+      intervalMs: context.settings(eventsSettings).eventsPollIntervalMs,
       channel: 'payflow_events_log',
       sql: context.sql,
       log: context.log,
@@ -212,7 +217,7 @@ export const eventsModule: ModuleDefinition = {
         }
       },
     });
-    const retentionDays = context.config.eventsRetentionDays;
+    const retentionDays = context.settings(eventsSettings).eventsRetentionDays;
     const retention: Job = {
       name: 'events-retention',
       intervalMs: retentionIntervalMs,
@@ -229,7 +234,7 @@ export const eventsModule: ModuleDefinition = {
     const face: EventsFace = {
       stage: stageEvent,
       async stats(sql) {
-        if (context.config.eventBus === 'postgres') return busStats(sql);
+        if (context.settings(eventsSettings).eventBus === 'postgres') return busStats(sql);
         // Only a process whose jobs opened the broker asks it; an api-only process does not connect
         // for a scrape (its consumer lag reads NaN).
         const bus = opening ? await opening.catch(() => undefined) : undefined;

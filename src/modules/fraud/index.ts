@@ -4,7 +4,7 @@
 // Created before payments (payments screens through its face); payments attaches its review
 // decisions to this face when it is created.
 import { Counter, Histogram } from 'prom-client';
-import { ConfigError } from '../../platform/config.ts';
+import { ConfigError } from '../../platform/settings.ts';
 import type { ModuleDefinition } from '../../platform/module.ts';
 import type { RequestAuthenticator } from '../../platform/http/auth.ts';
 import { stageEvent, type EventsFace } from '../events/index.ts';
@@ -20,6 +20,7 @@ import {
 import { builtinRules } from './domain/screening.ts';
 import { registerFraudRoutes, type ReviewActions } from './http/routes.ts';
 import { postgresVelocityStore, redisVelocityStore, type VelocityStore } from './infra/velocity-store.ts';
+import { fraudSettings } from './settings.ts';
 
 export type { AssessInput, RiskAssessment, Screening } from './application/screen-payment.ts';
 export type { ReviewActions } from './http/routes.ts';
@@ -75,10 +76,12 @@ export function parseUsdRates(text: string): Map<string, number> {
 export const fraudModule: ModuleDefinition = {
   manifest: {
     name: 'fraud',
+    settings: fraudSettings,
     migrationsDirectory: new URL('./migrations', import.meta.url).pathname,
   },
   async create(context, faces) {
     const { config } = context;
+    const own = context.settings(fraudSettings);
     const events = faces['events'] as EventsFace | undefined;
     const identity = faces['identity'] as { readonly authenticator: RequestAuthenticator } | undefined;
     const velocity: VelocityStore = config.redisUrl
@@ -112,12 +115,12 @@ export const fraudModule: ModuleDefinition = {
       log: context.log,
       velocity,
       builtins: builtinRules({
-        cardVelocity1hMax: config.fraudCardVelocity1hMax,
-        ipDistinctCards1hMax: config.fraudIpDistinctCards1hMax,
-        cardDeclines1hMax: config.fraudCardDeclines1hMax,
+        cardVelocity1hMax: own.fraudCardVelocity1hMax,
+        ipDistinctCards1hMax: own.fraudIpDistinctCards1hMax,
+        cardDeclines1hMax: own.fraudCardDeclines1hMax,
       }),
-      usdRates: parseUsdRates(config.fraudUsdRates),
-      rulesCacheMs: config.fraudRulesCacheMs,
+      usdRates: parseUsdRates(own.fraudUsdRates),
+      rulesCacheMs: own.fraudRulesCacheMs,
       metrics: {
         velocityUnavailable: (mode) => unavailable.inc({ fail_mode: mode }),
         decision: (decision) => decisions.inc({ decision }),
@@ -126,7 +129,7 @@ export const fraudModule: ModuleDefinition = {
     };
     events?.subscribe('fraud', fraudConsumedEventTypes, (event, { transaction, merchantId }) =>
       learnFromOutcome(
-        { velocity, stage: stageEvent, alertThreshold: config.fraudAlertFailuresPerMinute },
+        { velocity, stage: stageEvent, alertThreshold: own.fraudAlertFailuresPerMinute },
         transaction,
         event,
         merchantId,
@@ -146,7 +149,7 @@ export const fraudModule: ModuleDefinition = {
     });
     let reviews: ReviewActions | undefined;
     const face: FraudFace = {
-      screening: config.fraudScreening,
+      screening: own.fraudScreening,
       async assess(input) {
         const stop = screeningSeconds.startTimer();
         try {

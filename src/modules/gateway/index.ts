@@ -9,13 +9,15 @@ import { createRedisBucketStore } from './infra/redis-bucket-store.ts';
 import { registerMetrics } from './http/metrics.ts';
 import { registerRateLimits } from './http/rate-limit.ts';
 import { registerSecurityHeaders } from './http/security.ts';
+import { gatewaySettings } from './settings.ts';
 
 export const gatewayModule: ModuleDefinition = {
-  manifest: { name: 'gateway' },
+  manifest: { name: 'gateway', settings: gatewaySettings },
   async create(context, faces) {
     const identity = faces['identity'] as IdentityFace | undefined;
     if (!identity) throw new Error('the gateway module needs the identity module before it');
     const { config } = context;
+    const own = context.settings(gatewaySettings);
     const store: BucketStore = config.redisUrl
       ? await createRedisBucketStore(config.redisUrl, config.rateLimitRedisPrefix, context.log)
       : createMemoryBucketStore();
@@ -24,13 +26,13 @@ export const gatewayModule: ModuleDefinition = {
       async registerRoutes(app) {
         await registerSecurityHeaders(app, {
           tls: config.tlsCertFile !== undefined,
-          corsOrigins: config.corsOrigins,
+          corsOrigins: own.corsOrigins,
         });
         registerRateLimits(app, {
           authenticator: identity.authenticator,
           store,
-          limits: config.rateLimits,
-          windowSeconds: config.rateLimitWindowSeconds,
+          limits: own.rateLimits,
+          windowSeconds: own.rateLimitWindowSeconds,
         });
         registerMetrics(app, identity.authenticator, context.metrics ?? createMetricsRegistry());
       },

@@ -15,6 +15,7 @@ import { rotateSigningKey } from './application/rotate-signing-key.ts';
 import { sealClearSigningKeys } from './application/seal-signing-keys.ts';
 import { openSecretSealer } from '../../platform/secrets.ts';
 import { listSigningKeys } from './infra/identity-repository.ts';
+import { identitySettings } from './settings.ts';
 
 /** Who ran the command, for the audit trail (identity.client_access_changes). */
 function cliActor(): string {
@@ -153,9 +154,9 @@ export const identityCommands: readonly CliCommand[] = [
       const rotated = await rotateSigningKey(
         { ...context, sealer },
         {
-          algorithm: context.config.tokenSigningAlgorithm,
-          tokenTtlSeconds: context.config.tokenTtlSeconds,
-          leewaySeconds: context.config.tokenLeewaySeconds,
+          algorithm: context.settings(identitySettings).tokenSigningAlgorithm,
+          tokenTtlSeconds: context.settings(identitySettings).tokenTtlSeconds,
+          leewaySeconds: context.settings(identitySettings).tokenLeewaySeconds,
         },
       );
       printJson(context, rotated);

@@ -39,6 +39,7 @@ import { maintainSigningKeys } from './application/rotate-signing-key.ts';
 import type { Job } from '../../platform/module.ts';
 import { openSecretSealer } from '../../platform/secrets.ts';
 import { sealClearSigningKeys } from './application/seal-signing-keys.ts';
+import { identitySettings, type IdentityVariables } from './settings.ts';
 
 const keyMaintenanceIntervalMs = 60_000;
 
@@ -101,8 +102,8 @@ export interface IdentityFace {
   issueClientToken(clientId: string, clientSecret: string): Promise<TokenResponse>;
 }
 
-export function tokenSettingsOf(config: Config): TokenSettings {
-  return { issuer: config.tokenIssuer, audience: config.tokenAudience, ttlSeconds: config.tokenTtlSeconds };
+export function tokenSettingsOf(own: IdentityVariables): TokenSettings {
+  return { issuer: own.tokenIssuer, audience: own.tokenAudience, ttlSeconds: own.tokenTtlSeconds };
 }
 
 /** Creates a merchant straight through the application layer (CLI, demo merchant, test support). */
@@ -133,6 +134,7 @@ export { revocationDelayMaxMs } from './infra/client-revocations.ts';
 export const identityModule: ModuleDefinition = {
   manifest: {
     name: 'identity',
+    settings: identitySettings,
     migrationsDirectory: path.join(import.meta.dirname, 'migrations'),
     redactPaths: [
       '*.clientSecret',
@@ -155,13 +157,14 @@ export const identityModule: ModuleDefinition = {
   },
   async create(context) {
     const { sql, clock, config } = context;
+    const own = context.settings(identitySettings);
     // Private signing keys are sealed at rest (ADR 16); a wrong key stops the start here.
     const sealer = openSecretSealer(config, context.log);
     const sealed = await sealClearSigningKeys(sql, sealer);
     if (sealed > 0) context.log.info({ sealed }, 'identity: sealed signing keys stored in clear');
-    const keyRing = new KeyRing(sql, clock, config.tokenSigningAlgorithm, sealer);
+    const keyRing = new KeyRing(sql, clock, own.tokenSigningAlgorithm, sealer);
     await keyRing.ensureActiveKey();
-    const settings = tokenSettingsOf(config);
+    const settings = tokenSettingsOf(own);
     const dependencies = { sql, clock, keyRing, settings, sealer };
     const staleRefusals = context.metrics
       ? new Counter({
@@ -171,7 +174,7 @@ export const identityModule: ModuleDefinition = {
         })
       : undefined;
     const revocations = new ClientRevocations(sql, context.log, {
-      staleMaxMs: config.revocationStaleMaxMs,
+      staleMaxMs: own.revocationStaleMaxMs,
       onStaleRefusal: () => staleRefusals?.inc(),
     });
     const authenticator = createBearerAuthenticator(
@@ -180,7 +183,7 @@ export const identityModule: ModuleDefinition = {
       {
         issuer: settings.issuer,
         audience: settings.audience,
-        leewaySeconds: config.tokenLeewaySeconds,
+        leewaySeconds: own.tokenLeewaySeconds,
       },
       context.log,
       revocations,
@@ -204,7 +207,7 @@ export const identityModule: ModuleDefinition = {
         }),
     };
     const demoOptions = {
-      mode: config.demoMerchant,
+      mode: own.demoMerchant,
       embeddedDatabase: config.databaseUrl === undefined,
       dataDir: config.dataDir,
     };
@@ -221,10 +224,10 @@ export const identityModule: ModuleDefinition = {
       intervalMs: keyMaintenanceIntervalMs,
       async run() {
         const result = await maintainSigningKeys(dependencies, {
-          algorithm: config.tokenSigningAlgorithm,
-          tokenTtlSeconds: config.tokenTtlSeconds,
-          leewaySeconds: config.tokenLeewaySeconds,
-          rotateAfterMs: config.signingKeyRotationDays * 86_400_000,
+          algorithm: own.tokenSigningAlgorithm,
+          tokenTtlSeconds: own.tokenTtlSeconds,
+          leewaySeconds: own.tokenLeewaySeconds,
+          rotateAfterMs: own.signingKeyRotationDays * 86_400_000,
         });
         if (result.rotated) context.log.info({ kid: result.rotated.kid }, 'signing key rotated on schedule');
         if (result.retired.length > 0) context.log.info({ kids: result.retired }, 'signing keys retired');

@@ -18,6 +18,7 @@ import { registerWebhookGauges } from './infra/webhook-metrics.ts';
 import { secretBinding } from './infra/repository.ts';
 import { openSecretSealer } from '../../platform/secrets.ts';
 import { sealClearWebhookSecrets } from './application/seal-webhook-secrets.ts';
+import { notificationsSettings } from './settings.ts';
 
 export {
   generateWebhookSecret,
@@ -34,6 +35,7 @@ type Authenticating = { readonly authenticator: RequestAuthenticator } & Partial
 export const notificationsModule: ModuleDefinition = {
   manifest: {
     name: 'notifications',
+    settings: notificationsSettings,
     migrationsDirectory: new URL('./migrations', import.meta.url).pathname,
     sealedColumns: (['secret_sealed', 'previous_secret_sealed'] as const).map((column) => ({
       table: 'notifications.webhook_endpoints',
@@ -45,7 +47,7 @@ export const notificationsModule: ModuleDefinition = {
   async create(context, faces) {
     const identity = faces['identity'] as Authenticating | undefined;
     const events = faces['events'] as EventsFace | undefined;
-    const schedule = parseRetrySchedule(context.config.webhookRetrySchedule);
+    const schedule = parseRetrySchedule(context.settings(notificationsSettings).webhookRetrySchedule);
     // Webhook signing secrets are sealed at rest (ADR 16); a wrong key stops the start here.
     const sealer = openSecretSealer(context.config, context.log);
     const sealed = await sealClearWebhookSecrets(context.sql, sealer);
@@ -63,7 +65,7 @@ export const notificationsModule: ModuleDefinition = {
       jobs: [
         {
           name: 'webhooks-sender',
-          intervalMs: context.config.webhookPollIntervalMs,
+          intervalMs: context.settings(notificationsSettings).webhookPollIntervalMs,
           run: async (signal) =>
             void (await sendDueDeliveries(
               {
@@ -71,8 +73,8 @@ export const notificationsModule: ModuleDefinition = {
                 log: context.log,
                 sealer,
                 now,
-                timeoutMs: context.config.webhookTimeoutMs,
-                allowPrivate: context.config.webhookAllowPrivate,
+                timeoutMs: context.settings(notificationsSettings).webhookTimeoutMs,
+                allowPrivate: context.settings(notificationsSettings).webhookAllowPrivate,
                 schedule,
                 merchantContact: messaging.merchantContact,
                 ...(events && {
@@ -102,8 +104,8 @@ export const notificationsModule: ModuleDefinition = {
           sql: context.sql,
           clock: context.clock,
           authenticator: identity.authenticator,
-          allowPrivate: context.config.webhookAllowPrivate,
-          rotationGraceSeconds: context.config.webhookRotationGraceSeconds,
+          allowPrivate: context.settings(notificationsSettings).webhookAllowPrivate,
+          rotationGraceSeconds: context.settings(notificationsSettings).webhookRotationGraceSeconds,
           sealer,
         });
       },

@@ -13,7 +13,7 @@ import { listUnresolved, resolveUnresolved } from './application/resolve-unresol
 import { AcquirerHttpClient } from './infra/acquirer/acquirer-http.ts';
 import { ledgerPort } from './infra/module-ports.ts';
 import { createProcessorFactory } from './infra/processors.ts';
-import { settingsFrom } from './settings.ts';
+import { paymentsSettings, settingsFrom } from './settings.ts';
 
 function noCardData(): never {
   throw new Error('an operator resolution only inquires: it never needs card data');
@@ -35,7 +35,10 @@ function cliDependencies(context: CommandContext, acquirerUrl: string): Payments
     ledger: ledgerPort(ledgerFace),
     events: { stage: async (transaction, event) => void (await stageEvent(transaction, event)) },
     processors: createProcessorFactory(
-      new AcquirerHttpClient({ baseUrl: acquirerUrl, timeoutMs: context.config.acquirerTimeoutMs }),
+      new AcquirerHttpClient({
+        baseUrl: acquirerUrl,
+        timeoutMs: context.settings(paymentsSettings).acquirerTimeoutMs,
+      }),
     ),
     settings: settingsFrom(context),
     // The CLI's answer is its JSON on stdout, where the logger writes too: errors only.

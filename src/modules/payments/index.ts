@@ -23,7 +23,9 @@ import { registerScrapedGauges } from '../../platform/metrics.ts';
 import { runJanitor } from './application/operations.ts';
 import { registerPaymentRoutes } from './http/routes.ts';
 import { paymentsCommands } from './cli.ts';
-import { settingsFrom } from './settings.ts';
+import { paymentsSettings, settingsFrom } from './settings.ts';
+
+export { paymentsSettings } from './settings.ts';
 import { AcquirerHttpClient } from './infra/acquirer/acquirer-http.ts';
 import { createProcessorFactory } from './infra/processors.ts';
 import { cardDataPort, eventStager, ledgerPort, riskPort } from './infra/module-ports.ts';
@@ -108,6 +110,7 @@ function jobsFor(dependencies: PaymentsDependencies, intervalMs: number): Job[] 
 export const paymentsModule: ModuleDefinition = {
   manifest: {
     name: 'payments',
+    settings: paymentsSettings,
     migrationsDirectory: fileURLToPath(new URL('./migrations', import.meta.url)),
     commands: paymentsCommands,
   },
@@ -126,7 +129,10 @@ export const paymentsModule: ModuleDefinition = {
       ledger: ledgerPort(ledger),
       events: eventStager(faces['events'] as EventsFace | undefined, context),
       processors: createProcessorFactory(
-        new AcquirerHttpClient({ baseUrl: acquirer.url, timeoutMs: context.config.acquirerTimeoutMs }),
+        new AcquirerHttpClient({
+          baseUrl: acquirer.url,
+          timeoutMs: context.settings(paymentsSettings).acquirerTimeoutMs,
+        }),
       ),
       risk: riskPort(faces['fraud'] as FraudFace | undefined),
       settings: settingsFrom(context),
@@ -149,7 +155,7 @@ export const paymentsModule: ModuleDefinition = {
     return {
       name: 'payments',
       face,
-      jobs: jobsFor(dependencies, context.config.paymentJobIntervalMs),
+      jobs: jobsFor(dependencies, context.settings(paymentsSettings).paymentJobIntervalMs),
       registerRoutes(app) {
         const identity = faces['identity'] as IdentityFace | undefined;
         if (!identity) {

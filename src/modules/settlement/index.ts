@@ -13,6 +13,7 @@ import { registerSettlementRoutes } from './http/routes.ts';
 import { httpBank } from './infra/bank-client.ts';
 import { findJobRun } from './infra/settlement-repository.ts';
 import { registerScrapedGauges } from '../../platform/metrics.ts';
+import { settlementSettings } from './settings.ts';
 
 // The entry points `payflow settlement run` and `payflow reconcile` call, for the settlement bench.
 export { runSettlement, settlementDependencies };
@@ -29,6 +30,7 @@ export const payoutPollIntervalMs = 2_000;
 export const settlementModule: ModuleDefinition = {
   manifest: {
     name: 'settlement',
+    settings: settlementSettings,
     migrationsDirectory: new URL('./migrations', import.meta.url).pathname,
     commands: settlementCommands,
   },
@@ -87,7 +89,7 @@ export const settlementModule: ModuleDefinition = {
         run: async (signal) => void (bank && (await processPayouts(dependencies, bank, signal))),
       },
     ];
-    const schedule = context.config.settlementSchedule;
+    const schedule = context.settings(settlementSettings).settlementSchedule;
     if (schedule !== 'off') {
       const [hours, minutes] = schedule.split(':').map(Number) as [number, number];
       jobs.push({

@@ -35,6 +35,7 @@ export type { TokenizeInput, TokenizeOptions } from './application/tokenize.ts';
 import type { TokenDescription, TokensEndingIn } from './application/describe-token.ts';
 import type { DetokenizedPaymentData, DetokenizeRequest } from './application/detokenize.ts';
 import type { TokenizeInput, TokenizeOptions } from './application/tokenize.ts';
+import { vaultSettings } from './settings.ts';
 
 /** What later modules (payments) use: `faces['vault'] as VaultFace`. */
 export interface VaultFace {
@@ -59,6 +60,7 @@ export const cvcPurgeIntervalMs = 60_000;
 export const vaultModule: ModuleDefinition = {
   manifest: {
     name: 'vault',
+    settings: vaultSettings,
     migrationsDirectory: fileURLToPath(new URL('./migrations', import.meta.url)),
     // Fastify never logs bodies; these paths catch card data passed to a logger by mistake.
     redactPaths: [
@@ -97,7 +99,7 @@ export const vaultModule: ModuleDefinition = {
     ],
   },
   async create(context, faces) {
-    const vaultUrl = context.role === 'vault' ? undefined : context.config.vaultUrl;
+    const vaultUrl = context.role === 'vault' ? undefined : context.settings(vaultSettings).vaultUrl;
     if (vaultUrl) return remoteVaultRuntime(context, faces, vaultUrl);
     const vault = await openVault(context);
     const face: VaultFace = {
@@ -157,7 +159,7 @@ function remoteVaultRuntime(
   faces: ModuleFaces,
   vaultUrl: string,
 ): ModuleRuntime & { face: VaultFace } {
-  const { vaultClientId, vaultClientSecret } = context.config;
+  const { vaultClientId, vaultClientSecret } = context.settings(vaultSettings);
   if (!vaultClientId || !vaultClientSecret)
     throw new StartupError('VAULT_URL needs VAULT_CLIENT_ID and VAULT_CLIENT_SECRET (a service client)');
   const identity = faces['identity'] as IdentityFace | undefined;

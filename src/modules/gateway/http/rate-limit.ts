@@ -3,7 +3,7 @@
 // RateLimit-Limit/-Remaining/-Reset (draft-ietf-httpapi-ratelimit-headers); a refusal is a 429
 // problem with Retry-After.
 import type { FastifyRequest } from 'fastify';
-import type { Config } from '../../../platform/config.ts';
+import type { GatewayVariables } from '../settings.ts';
 import { DomainError } from '../../../platform/errors.ts';
 import type { HttpApp } from '../../../platform/http/app.ts';
 import type { Principal, PrincipalRole, RequestAuthenticator } from '../../../platform/http/auth.ts';
@@ -31,7 +31,7 @@ export function registerRateLimits(
   options: {
     authenticator: RequestAuthenticator;
     store: BucketStore;
-    limits: Config['rateLimits'];
+    limits: GatewayVariables['rateLimits'];
     windowSeconds: number;
   },
 ): void {

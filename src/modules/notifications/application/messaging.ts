@@ -16,6 +16,7 @@ import {
   sendDueMessages,
   type MerchantContactReader,
 } from './messages.ts';
+import { notificationsSettings } from '../settings.ts';
 
 export interface Messaging {
   readonly job: Job;
@@ -32,19 +33,20 @@ export function startMessaging(
     payments?: Pick<PaymentsFace, 'receiptContact'> | undefined;
   },
 ): Messaging {
-  const { config, log } = context;
+  const { log } = context;
+  const own = context.settings(notificationsSettings);
   const now = () => context.clock.now();
   const transports: Partial<Record<MessageChannel, MessageTransport>> = {};
-  if (config.smtpUrl !== undefined)
+  if (own.smtpUrl !== undefined)
     transports.email = smtpTransport({
-      url: config.smtpUrl,
-      from: config.emailFrom,
+      url: own.smtpUrl,
+      from: own.emailFrom,
       timeoutMs: messageSendTimeoutMs,
     });
-  if (config.smsProviderUrl !== undefined)
+  if (own.smsProviderUrl !== undefined)
     transports.sms = smsTransport({
-      url: config.smsProviderUrl,
-      from: config.smsFrom,
+      url: own.smsProviderUrl,
+      from: own.smsFrom,
       timeoutMs: messageSendTimeoutMs,
     });
   const merchantContact = faces.identity?.merchantContact?.bind(faces.identity);

@@ -17,6 +17,7 @@ import { purgeExpiredCvcs } from './purge-expired-cvcs.ts';
 import { tokenize, type TokenizeInput, type TokenizeOptions } from './tokenize.ts';
 import { tokenizeIdempotently, type IdempotentTokenizeOptions } from './tokenize-idempotently.ts';
 import type { IdempotentAnswer } from '../../../platform/idempotency.ts';
+import { vaultSettings } from '../settings.ts';
 
 export interface Vault {
   tokenize(merchantId: string, input: TokenizeInput, options?: TokenizeOptions): Promise<TokenDescription>;
@@ -37,8 +38,8 @@ export interface Vault {
 export function openKeyrings(context: PlatformContext): KeyringSource {
   return openKeyringSource(
     {
-      masterKey: context.config.vaultMasterKey,
-      keyFile: context.config.vaultKeyFile,
+      masterKey: context.settings(vaultSettings).vaultMasterKey,
+      keyFile: context.settings(vaultSettings).vaultKeyFile,
       dataDir: context.config.dataDir,
     },
     context.log,
@@ -51,7 +52,7 @@ export async function openVault(
 ): Promise<Vault> {
   const fingerprintKey = await loadFingerprintKey(
     { sql: context.sql, keyrings },
-    context.config.vaultFingerprintKey,
+    context.settings(vaultSettings).vaultFingerprintKey,
   );
   const dependencies: VaultDependencies = {
     sql: context.sql,
@@ -59,7 +60,7 @@ export async function openVault(
     fingerprintKey,
     clock: context.clock,
     log: context.log,
-    cvcTtlSeconds: context.config.vaultCvcTtlSeconds,
+    cvcTtlSeconds: context.settings(vaultSettings).vaultCvcTtlSeconds,
   };
   const descriptions = createDescriptionCache();
   return {

@@ -9,6 +9,7 @@ import { parseMasterKey, rotateKeyringFile } from '../domain/envelope.ts';
 import { KeyringConfigurationError, writeKeyringFile } from '../infra/keyring-source.ts';
 import { openKeyrings, openVault } from './open-vault.ts';
 import { rewrapAll, rewrapBatchDefault, rewrapBatchMax } from './rewrap-records.ts';
+import { vaultSettings } from '../settings.ts';
 
 export const rotateKeyUsage =
   'payflow vault rotate-key [--rewrap-only] [--batch-size N] [--new-keyring-file PATH]';
@@ -96,7 +97,7 @@ function readKeyringText(file: string): string {
 }
 
 function keyringTextFromEnvironment(context: CommandContext): string {
-  const text = context.config.vaultMasterKey ?? '';
+  const text = context.settings(vaultSettings).vaultMasterKey ?? '';
   return text.trim().startsWith('{') ? text : bareKeyAsKeyring(text);
 }
 
