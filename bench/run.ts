@@ -558,12 +558,22 @@ async function main(): Promise<void> {
           }
         : undefined;
 
-    // Phase B: the authorize → capture → refund chain.
+    // Phase B: the authorize → capture → refund chain, with the statements a chain costs.
+    const beforeChains = await statementCounts(sql);
     const mixed = await driveApi(client, concurrency, durationMs, token, true);
+    const afterChains = await statementCounts(sql);
     const chain = (['authorize', 'capture', 'refund'] as const).map((operation) =>
       figures(`${operation} (in chain)`, mixed[operation].latencies, mixed[operation].errors, seconds),
     );
     const chainsPerSecond = chain[2]!.throughputPerSecond;
+    const chainsDone = chain[2]!.completed;
+    const perChain =
+      beforeChains && afterChains && chainsDone > 0
+        ? {
+            statements: round2((afterChains.statements - beforeChains.statements) / chainsDone),
+            commits: round2((afterChains.commits - beforeChains.commits) / chainsDone),
+          }
+        : undefined;
 
     // The ceiling, from a separate process, with PayFlow idle.
     const ceiling = await measureCeiling(database.url, rawClients, seconds);
@@ -583,6 +593,9 @@ async function main(): Promise<void> {
     const sampled = [...waits.values()].reduce((sum, n) => sum + n, 0) || 1;
     process.stdout.write(
       `\nper authorize: ${perAuthorize ? `${perAuthorize.statements} statements (BEGIN/COMMIT included; pg_stat_statements), ${perAuthorize.commits} commits` : 'statements not counted (pg_stat_statements not loaded: DATABASE_URL)'}\n` +
+        (perChain
+          ? `per chain (authorize → capture → refund, with the event work done meanwhile): ${perChain.statements} statements, ${perChain.commits} commits\n`
+          : '') +
         `CPU per authorize: PayFlow ${cpu.payflowMsPerAuthorize} ms, PostgreSQL ${cpu.postgresMsPerAuthorize ?? '?'} ms, load generator ${cpu.generatorMsPerAuthorize} ms\n` +
         `events left for the relay and consumers when the load stopped: ${backlog.total} (outbox ${backlog.outbox}; ${
           Object.entries(backlog.groups)
@@ -739,7 +752,7 @@ async function main(): Promise<void> {
     if (values.json) {
       writeFileSync(
         values.json,
-        `${JSON.stringify({ ...report, authorize, chain, chainsPerSecond, ceiling, ratio, screening, screeningAdded, quietAuthorize, quietScreening, quietParts, quietAdded, quietLoad, perAuthorize, cpu, eventBacklog: backlog, drain, cpuWithEvents, connectionStates: Object.fromEntries(waits), latencyCheck, soak }, null, 2)}\n`,
+        `${JSON.stringify({ ...report, authorize, chain, chainsPerSecond, ceiling, ratio, screening, screeningAdded, quietAuthorize, quietScreening, quietParts, quietAdded, quietLoad, perAuthorize, perChain, cpu, eventBacklog: backlog, drain, cpuWithEvents, connectionStates: Object.fromEntries(waits), latencyCheck, soak }, null, 2)}\n`,
       );
     }
   } finally {

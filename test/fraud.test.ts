@@ -136,7 +136,9 @@ test('50 parallel authorizations on one card against a limit of 10: exactly 10 p
   const unavailable = answers.filter(
     (answer) => answer.status === 422 && rulesOf(answer).includes('velocity_unavailable'),
   ).length;
-  const passed = statuses.filter((status) => status === 201).length;
+  // Passed the screening: authorized (201), or sent with the acquirer's answer not known in time (202,
+  // a loaded box times the acquirer out; its velocity attempt counted all the same).
+  const passed = statuses.filter((status) => status === 201 || status === 202).length;
   assert.ok(passed <= 10, `never more than the limit: ${statuses.join(',')}`);
   if (unavailable === 0) assert.equal(passed, 10, statuses.join(','));
   assert.equal(statuses.filter((status) => status === 422).length, 50 - passed, statuses.join(','));

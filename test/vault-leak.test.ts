@@ -25,17 +25,20 @@ interface UsedCard {
 }
 
 // Stripe's published test cards (docs.stripe.com/testing) and other brands, each with a CVC and a name found nowhere else.
+// Each CVC starts with 0: no integer column of a dump (a duration, an id, an amount) prints like one,
+// so a hit is a CVC stored as text, not a number that happens to share its digits (a request that took
+// 386 ms once matched a CVC 386 on a loaded box).
 const cards: readonly UsedCard[] = [
-  { number: '4242424242424242', cvc: '947', holderName: 'Zebulon Quartermaine' },
-  { number: '5555555555554444', cvc: '386', holderName: 'Philippa Wexcombe' },
-  { number: '4000000000009995', cvc: '572', holderName: 'Oswin Tregarthen' },
-  { number: '4000000000000259', cvc: '618', holderName: 'Marigold Fenwycke' },
-  { number: '378282246310005', cvc: '8351', holderName: 'Leopold Ashgrove' },
-  { number: '6011111111111117', cvc: '264', holderName: 'Rosamund Idlewild' },
-  { number: '3566002020360505', cvc: '739', holderName: 'Barnaby Stroud' },
-  { number: '6200000000000005', cvc: '815', holderName: 'Imelda Ravensworth' },
-  { number: '36227206271667', cvc: '493', holderName: 'Thaddeus Penhallow' },
-  { number: '4000056655665556', cvc: '357', holderName: 'Cordelia Winterbourne' },
+  { number: '4242424242424242', cvc: '047', holderName: 'Zebulon Quartermaine' },
+  { number: '5555555555554444', cvc: '086', holderName: 'Philippa Wexcombe' },
+  { number: '4000000000009995', cvc: '072', holderName: 'Oswin Tregarthen' },
+  { number: '4000000000000259', cvc: '018', holderName: 'Marigold Fenwycke' },
+  { number: '378282246310005', cvc: '0351', holderName: 'Leopold Ashgrove' },
+  { number: '6011111111111117', cvc: '064', holderName: 'Rosamund Idlewild' },
+  { number: '3566002020360505', cvc: '039', holderName: 'Barnaby Stroud' },
+  { number: '6200000000000005', cvc: '015', holderName: 'Imelda Ravensworth' },
+  { number: '36227206271667', cvc: '093', holderName: 'Thaddeus Penhallow' },
+  { number: '4000056655665556', cvc: '057', holderName: 'Cordelia Winterbourne' },
 ];
 const networkToken = '4895370012003478';
 const cryptogram = Buffer.from('payflow-leak-test-cryptogram').toString('base64');

@@ -102,8 +102,12 @@ export interface IdentityFace {
   issueClientToken(clientId: string, clientSecret: string): Promise<TokenResponse>;
 }
 
-export function tokenSettingsOf(own: IdentityVariables): TokenSettings {
-  return { issuer: own.tokenIssuer, audience: own.tokenAudience, ttlSeconds: own.tokenTtlSeconds };
+export function tokenSettingsOf(variables: IdentityVariables): TokenSettings {
+  return {
+    issuer: variables.tokenIssuer,
+    audience: variables.tokenAudience,
+    ttlSeconds: variables.tokenTtlSeconds,
+  };
 }
 
 /** Creates a merchant straight through the application layer (CLI, demo merchant, test support). */

@@ -1,8 +1,10 @@
-// POST /payments/{id}/capture, an operation of the pipeline (pipeline.ts). Steps: validate (resolve a
-// still-unknown authorization first) → phase 1 (lock the payment row FOR UPDATE, check review, status
-// then amount, mark the capture pending) → the acquirer capture under `{paymentId}.capture` → apply
-// (CAPTURED, capture journal, event). Of concurrent captures exactly one passes phase 1; the rest get
-// 409. A sale (`capture: true`) continues its authorization with the same steps (settleCapture).
+// POST /payments/{id}/capture, an operation of the pipeline (pipeline.ts). Steps: validate (read the
+// payment; resolve a still-unknown authorization first) → phase 1 (check review, status then amount,
+// mark the capture pending: on the payment as read, guarded by its version, in a shared transaction;
+// step by step under its row lock when it changed or the key existed) → the acquirer capture under
+// `{paymentId}.capture` → apply (CAPTURED, capture journal, event). Of concurrent captures exactly one
+// passes phase 1; the rest get 409. A sale (`capture: true`) continues its authorization with the
+// same steps (settleCapture).
 import assert from 'node:assert/strict';
 import type { TransactionSql } from '../../../platform/db/client.ts';
 import { DomainError } from '../../../platform/errors.ts';
@@ -14,12 +16,14 @@ import {
   type ApiAnswer,
   type Payment,
 } from '../domain/payment.ts';
-import { findPayment, lockPayment, updatePayment } from '../infra/payment-repository.ts';
+import { findPayment, lockPayment, updatePayment, type PaymentChanges } from '../infra/payment-repository.ts';
 import { capturedEventPayload } from './apply-authorization.ts';
 import type { ContinuationMode, KeyRef, PaymentsDependencies } from './dependencies.ts';
 import { operationInProgress, paymentInReview, paymentNotFound } from './payment-errors.ts';
 import {
   acquirerContinuation,
+  acquirerRequestContinuation,
+  claimOnReadPayment,
   continueWithSubject,
   type AcquirerSteps,
   type FinalOutcome,
@@ -82,34 +86,56 @@ export function settleCapture(
   return continueWithSubject(dependencies, captureSteps(answerOf), key, mode, payment);
 }
 
-export const captureOperation: PaymentOperation<CaptureInput> = {
+/** The change that marks a capture pending on `payment`, or the refusal. */
+function markCapture(payment: Payment, amount: bigint | undefined): PaymentChanges | DomainError {
+  if (payment.review === 'pending' || payment.review === 'rejected') return paymentInReview(payment);
+  if (payment.pendingOperation !== null) return operationInProgress();
+  const plan = planCapture({
+    status: payment.status,
+    authorized: payment.authorizedAmount,
+    captureAmount: amount ?? payment.authorizedAmount,
+  });
+  if (!plan.ok) return new DomainError(plan.code, plan.status, plan.message, { retryable: plan.retryable });
+  return { pending_operation: 'capture', pending_operation_amount: plan.captured };
+}
+
+const merchantCaptureSteps = captureSteps(captureAnswer);
+
+/**
+ * Capture as an operation of the pipeline. `validate` reads the payment; phase 1 marks the capture
+ * pending on it as read, in a shared transaction, or step by step under its row lock when it changed.
+ */
+export const captureOperation: PaymentOperation<CaptureInput, Payment | undefined, Payment> = {
   kind: 'capture',
   async validate(dependencies, input, context) {
     const existing = await findPayment(dependencies.sql, input.merchantId, input.paymentId);
     if (!existing) throw paymentNotFound();
-    if (existing.status === 'PENDING') await context.resolve(existing.id);
+    if (existing.status !== 'PENDING') return existing;
+    await context.resolve(existing.id);
+    return undefined;
+  },
+  async claimNewKey(_sql, dependencies, input, read, now, firstAttemptAt) {
+    if (read === undefined) return undefined;
+    const changes = markCapture(read, input.amount);
+    if (changes instanceof DomainError) return undefined;
+    return claimOnReadPayment(
+      dependencies,
+      input,
+      { operation: 'capture', resourceId: read.id, now, firstAttemptAt },
+      (transaction) => updatePayment(transaction, read, changes, now),
+    );
   },
   async phase1(transaction, _dependencies, input, now) {
     const payment = await lockPayment(transaction, input.merchantId, input.paymentId);
     if (!payment) throw paymentNotFound();
-    if (payment.review === 'pending' || payment.review === 'rejected') throw paymentInReview(payment);
-    if (payment.pendingOperation !== null) throw operationInProgress();
-    const plan = planCapture({
-      status: payment.status,
-      authorized: payment.authorizedAmount,
-      captureAmount: input.amount ?? payment.authorizedAmount,
-    });
-    if (!plan.ok) throw new DomainError(plan.code, plan.status, plan.message, { retryable: plan.retryable });
-    const marked = await updatePayment(
-      transaction,
-      payment,
-      { pending_operation: 'capture', pending_operation_amount: plan.captured },
-      now,
-    );
+    const changes = markCapture(payment, input.amount);
+    if (changes instanceof DomainError) throw changes;
+    const marked = await updatePayment(transaction, payment, changes, now);
     assert.ok(marked, 'the payment changed under its row lock');
-    return { type: 'continue', resourceId: payment.id };
+    return { type: 'continue', resourceId: payment.id, subject: marked };
   },
-  continueKey: acquirerContinuation(captureSteps(captureAnswer)),
+  continueRequest: acquirerRequestContinuation(merchantCaptureSteps),
+  continueKey: acquirerContinuation(merchantCaptureSteps),
 };
 
 /**

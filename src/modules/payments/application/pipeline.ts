@@ -19,8 +19,11 @@ import { nextAttemptAt } from '../domain/retry-schedule.ts';
 import {
   claimDueKeys,
   claimKeyOfResource,
+  deleteClaimedKey,
+  insertClaimedKey,
   markPhase1Committed,
   setKeyLock,
+  type ClaimedKey,
   type IdempotencyKey,
   type KeyOperation,
 } from '../infra/idempotency-repository.ts';
@@ -190,7 +193,7 @@ const phase2Batcher = perClient((sql: Sql) =>
  * change of one payment misses its guard instead, and the batch runs one by one.
  */
 export function inSharedTransaction<T>(
-  dependencies: PaymentsDependencies,
+  dependencies: Pick<PaymentsDependencies, 'sql'>,
   work: (transaction: TransactionSql) => Promise<T>,
 ): Promise<T> {
   return phase2Batcher(dependencies.sql).run(work);
@@ -231,6 +234,57 @@ export async function continueWithSubject<Subject>(
 export function acquirerContinuation<Subject>(steps: AcquirerSteps<Subject>): Continuation {
   return async (dependencies, key, mode) =>
     continueWithSubject(dependencies, steps, key, mode, await steps.load(dependencies, key));
+}
+
+/** A request's continuation of an operation sent to the acquirer: on what phase 1 wrote, else loaded. */
+export function acquirerRequestContinuation<Input extends OperationRequest, Prepared, Subject>(
+  steps: AcquirerSteps<Subject>,
+): NonNullable<PaymentOperation<Input, Prepared, Subject>['continueRequest']> {
+  const loading = acquirerContinuation(steps);
+  return (dependencies, key, mode, request) =>
+    request.subject === undefined
+      ? loading(dependencies, key, mode)
+      : continueWithSubject(dependencies, steps, key, mode, request.subject);
+}
+
+/**
+ * Phase 1 of an operation on a payment read outside any transaction (capture, refund, void), in a
+ * transaction shared with other requests' under load (ADR 18): the key claimed at its recovery point,
+ * then the operation's change of the payment as it was read (`change`: guarded by its status and
+ * version; undefined when the guard missed, having written nothing). Undefined when the key existed
+ * (nothing written) or the payment changed since it was read (the key taken back): the runner then
+ * claims step by step under the payment's row lock, which gives the exact answer (a replay, a
+ * conflict, a refusal). No row lock is taken here, so the work is safe in a shared transaction.
+ */
+export function claimOnReadPayment<Subject>(
+  dependencies: Pick<PaymentsDependencies, 'sql'>,
+  input: OperationRequest,
+  claim: {
+    readonly operation: KeyOperation;
+    readonly resourceId: string;
+    readonly now: Date;
+    readonly firstAttemptAt: Date | null;
+  },
+  change: (transaction: TransactionSql) => Promise<Subject | undefined>,
+): Promise<PhaseOneResult<Subject> | undefined> {
+  const key: ClaimedKey = {
+    merchantId: input.merchantId,
+    key: input.idempotencyKey,
+    operation: claim.operation,
+    fingerprint: input.fingerprint,
+    resourceId: claim.resourceId,
+    nextAttemptAt: claim.firstAttemptAt,
+    now: claim.now,
+  };
+  return inSharedTransaction(dependencies, async (transaction) => {
+    if (!(await insertClaimedKey(transaction, key))) return undefined;
+    const subject = await change(transaction);
+    if (subject === undefined) {
+      await deleteClaimedKey(transaction, key);
+      return undefined;
+    }
+    return { type: 'continue', resourceId: claim.resourceId, subject } as const;
+  });
 }
 
 /** Keys resumed per janitor run. */

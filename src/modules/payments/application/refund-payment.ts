@@ -1,13 +1,16 @@
-// POST /payments/{id}/refund, an operation of the pipeline (pipeline.ts). Steps: phase 1 (lock the
-// payment FOR UPDATE, check status then amount against captured − refunded − refunds in flight,
-// insert the PENDING refund and reserve its amount) → the acquirer refund under `{refundId}.refund` →
-// apply (refund REFUNDED, payment amounts and status, refund journal, event).
+// POST /payments/{id}/refund, an operation of the pipeline (pipeline.ts). Steps: validate (read the
+// payment) → phase 1 (check status then amount against captured − refunded − refunds in flight,
+// reserve its amount and insert the PENDING refund: on the payment as read, guarded by its version, in
+// a shared transaction; step by step under its row lock when it changed or the key existed) → the
+// acquirer refund under `{refundId}.refund` → apply (refund REFUNDED, payment amounts and status,
+// refund journal, event).
 import assert from 'node:assert/strict';
 import type { TransactionSql } from '../../../platform/db/client.ts';
 import { DomainError } from '../../../platform/errors.ts';
 import { planRefund, statusAfterRefund, transition } from '../domain/payment-state.ts';
-import { references, refundAnswer, type Refund } from '../domain/payment.ts';
+import { references, refundAnswer, type Payment, type Refund } from '../domain/payment.ts';
 import {
+  findPayment,
   findRefund,
   insertRefund,
   lockPayment,
@@ -19,6 +22,8 @@ import type { PaymentsDependencies } from './dependencies.ts';
 import { paymentNotFound } from './payment-errors.ts';
 import {
   acquirerContinuation,
+  acquirerRequestContinuation,
+  claimOnReadPayment,
   type AcquirerSteps,
   type FinalOutcome,
   type OperationRequest,
@@ -34,10 +39,17 @@ export interface RefundInput extends OperationRequest {
   readonly metadata: Record<string, unknown>;
 }
 
-type PaymentOfRefund = Awaited<ReturnType<typeof lockFreePayment>>;
+/** What a refund's continuation works on: the refund, and what it needs of its payment. */
+interface RefundSubject {
+  readonly refund: Refund;
+  readonly payment: {
+    readonly status: Parameters<typeof refundAnswer>[1];
+    readonly acquirerAuthorizationId: string | null;
+  };
+}
 
 /** After phase 1: the acquirer refund under the refund's reference, and phase 2. */
-const refundSteps: AcquirerSteps<{ readonly refund: Refund; readonly payment: PaymentOfRefund }> = {
+const refundSteps: AcquirerSteps<RefundSubject> = {
   async load(dependencies, key) {
     const refund = await findRefund(dependencies.sql, key.merchantId, key.resourceId);
     if (!refund) throw new Error(`refund ${key.resourceId} of an idempotency key is missing`);
@@ -61,48 +73,96 @@ const refundSteps: AcquirerSteps<{ readonly refund: Refund; readonly payment: Pa
   },
 };
 
-export const refundOperation: PaymentOperation<RefundInput> = {
+/** The amount a refund of `payment` reserves, or the refusal. */
+function planRefundOf(payment: Payment, requested: bigint | undefined): bigint | DomainError {
+  const refundedSoFar = payment.refundedAmount + payment.refundingAmount;
+  const refundAmount = requested ?? payment.capturedAmount - refundedSoFar;
+  if (refundAmount <= 0n && payment.capturedAmount > 0n) {
+    return new DomainError('refund_exceeds_captured', 409, 'Nothing is left to refund on this payment.');
+  }
+  const plan = planRefund({
+    status: payment.status,
+    captured: payment.capturedAmount,
+    refundedSoFar,
+    refundAmount: refundAmount > 0n ? refundAmount : 1n,
+  });
+  if (!plan.ok) return new DomainError(plan.code, plan.status, plan.message, { retryable: plan.retryable });
+  return refundAmount;
+}
+
+/** Phase 1's writes on `payment` (as read, or locked): the amount reserved, the PENDING refund. */
+async function reserveRefund(
+  transaction: TransactionSql,
+  payment: Payment,
+  input: RefundInput,
+  refundId: string,
+  amount: bigint,
+  now: Date,
+): Promise<RefundSubject | undefined> {
+  const reserved = await updatePayment(
+    transaction,
+    payment,
+    { refunding_amount: payment.refundingAmount + amount },
+    now,
+  );
+  if (!reserved) return undefined;
+  const refund = await insertRefund(transaction, {
+    id: refundId,
+    paymentId: payment.id,
+    merchantId: payment.merchantId,
+    amount,
+    currency: payment.currency,
+    reason: input.reason ?? null,
+    metadata: input.metadata,
+    processorReference: references.refund(refundId),
+    now,
+  });
+  return {
+    refund,
+    payment: { status: reserved.status, acquirerAuthorizationId: reserved.acquirerAuthorizationId },
+  };
+}
+
+/**
+ * Refund as an operation of the pipeline. `validate` reads the payment; phase 1 reserves the amount on
+ * it as read, in a shared transaction, or step by step under its row lock when it changed.
+ */
+export const refundOperation: PaymentOperation<RefundInput, Payment, RefundSubject> = {
   kind: 'refund',
-  async phase1(transaction, dependencies, input, now) {
+  async validate(dependencies, input) {
+    const existing = await findPayment(dependencies.sql, input.merchantId, input.paymentId);
+    if (!existing) throw paymentNotFound();
+    return existing;
+  },
+  async claimNewKey(_sql, dependencies, input, read, now, firstAttemptAt) {
+    const amount = planRefundOf(read, input.amount);
+    if (amount instanceof DomainError) return undefined;
     const refundId = dependencies.ids.newId('ref');
+    return claimOnReadPayment(
+      dependencies,
+      input,
+      { operation: 'refund', resourceId: refundId, now, firstAttemptAt },
+      (transaction) => reserveRefund(transaction, read, input, refundId, amount, now),
+    );
+  },
+  async phase1(transaction, dependencies, input, now) {
     const payment = await lockPayment(transaction, input.merchantId, input.paymentId);
     if (!payment) throw paymentNotFound();
-    const refundedSoFar = payment.refundedAmount + payment.refundingAmount;
-    const refundAmount = input.amount ?? payment.capturedAmount - refundedSoFar;
-    if (refundAmount <= 0n && payment.capturedAmount > 0n) {
-      throw new DomainError('refund_exceeds_captured', 409, 'Nothing is left to refund on this payment.');
-    }
-    const plan = planRefund({
-      status: payment.status,
-      captured: payment.capturedAmount,
-      refundedSoFar,
-      refundAmount: refundAmount > 0n ? refundAmount : 1n,
-    });
-    if (!plan.ok) throw new DomainError(plan.code, plan.status, plan.message, { retryable: plan.retryable });
-    await insertRefund(transaction, {
-      id: refundId,
-      paymentId: payment.id,
-      merchantId: payment.merchantId,
-      amount: refundAmount,
-      currency: payment.currency,
-      reason: input.reason ?? null,
-      metadata: input.metadata,
-      processorReference: references.refund(refundId),
-      now,
-    });
-    const reserved = await updatePayment(
-      transaction,
-      payment,
-      { refunding_amount: payment.refundingAmount + refundAmount },
-      now,
-    );
-    assert.ok(reserved, 'the payment changed under its row lock');
-    return { type: 'continue', resourceId: refundId };
+    const amount = planRefundOf(payment, input.amount);
+    if (amount instanceof DomainError) throw amount;
+    const refundId = dependencies.ids.newId('ref');
+    const subject = await reserveRefund(transaction, payment, input, refundId, amount, now);
+    assert.ok(subject, 'the payment changed under its row lock');
+    return { type: 'continue', resourceId: refundId, subject };
   },
+  continueRequest: acquirerRequestContinuation(refundSteps),
   continueKey: acquirerContinuation(refundSteps),
 };
 
-async function lockFreePayment(dependencies: PaymentsDependencies, refund: Refund) {
+async function lockFreePayment(
+  dependencies: PaymentsDependencies,
+  refund: Refund,
+): Promise<RefundSubject['payment']> {
   const [payment] = await dependencies.sql<{ status: string; acquirer_authorization_id: string | null }[]>`
     select status, acquirer_authorization_id from payments.payments where id = ${refund.paymentId}`;
   assert.ok(payment, `payment ${refund.paymentId} of refund ${refund.id} is missing`);

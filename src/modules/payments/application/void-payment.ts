@@ -1,14 +1,15 @@
-// POST /payments/{id}/void, an operation of the pipeline (pipeline.ts). Steps: validate (resolve a
-// still-unknown authorization first) → phase 1 (lock the payment, check the transition; a payment
-// waiting for its payer is voided at once, it holds nothing, and owes the acquirer the cancel of its
-// pending authorization, sent right after the commit) → the acquirer void under `{paymentId}.void` →
-// apply (VOIDED, hold released, event).
+// POST /payments/{id}/void, an operation of the pipeline (pipeline.ts). Steps: validate (read the
+// payment; resolve a still-unknown authorization first) → phase 1 (check the transition and mark the
+// void pending: on the payment as read, guarded by its version, in a shared transaction; step by step
+// under its row lock when it changed, the key existed, or the void applies at once: a payment waiting
+// for its payer holds nothing and owes the acquirer the cancel of its pending authorization, sent right
+// after the commit) → the acquirer void under `{paymentId}.void` → apply (VOIDED, hold released, event).
 import assert from 'node:assert/strict';
 import type { TransactionSql } from '../../../platform/db/client.ts';
 import { DomainError } from '../../../platform/errors.ts';
 import { transition, type LedgerEffect } from '../domain/payment-state.ts';
 import { operationDeclinedAnswer, references, voidAnswer, type Payment } from '../domain/payment.ts';
-import { findPayment, lockPayment, updatePayment } from '../infra/payment-repository.ts';
+import { findPayment, lockPayment, updatePayment, type PaymentChanges } from '../infra/payment-repository.ts';
 import { oweReversal } from './acquirer-reversals.ts';
 import { eventPayload } from './apply-authorization.ts';
 import type { PaymentsDependencies } from './dependencies.ts';
@@ -16,6 +17,8 @@ import { sendOwedOperationNow } from './owed-operations.ts';
 import { operationInProgress, paymentNotFound } from './payment-errors.ts';
 import {
   acquirerContinuation,
+  acquirerRequestContinuation,
+  claimOnReadPayment,
   type AcquirerSteps,
   type OperationRequest,
   type PaymentOperation,
@@ -118,21 +121,50 @@ const voidSteps: AcquirerSteps<Payment> = {
   },
 };
 
-export const voidOperation: PaymentOperation<VoidInput> = {
+/**
+ * How a void starts on `payment`: `at once` for a payment waiting for its payer (it holds nothing),
+ * else the change that marks the void pending; or the refusal.
+ */
+function startVoid(payment: Payment): 'at once' | PaymentChanges | DomainError {
+  if (payment.pendingOperation !== null) return operationInProgress();
+  const moved = transition(payment.status, 'void');
+  if (!moved.ok)
+    return new DomainError(moved.code, moved.status, moved.message, { retryable: moved.retryable });
+  if (moved.ledgerEffect === 'none') return 'at once';
+  return { pending_operation: 'void', pending_operation_amount: payment.authorizedAmount };
+}
+
+/**
+ * Void as an operation of the pipeline. `validate` reads the payment; phase 1 marks the void pending
+ * on it as read, in a shared transaction, or step by step under its row lock (also where the void
+ * applies at once).
+ */
+export const voidOperation: PaymentOperation<VoidInput, Payment | undefined, Payment> = {
   kind: 'void',
   async validate(dependencies, input, context) {
     const existing = await findPayment(dependencies.sql, input.merchantId, input.paymentId);
     if (!existing) throw paymentNotFound();
-    if (existing.status === 'PENDING') await context.resolve(existing.id);
+    if (existing.status !== 'PENDING') return existing;
+    await context.resolve(existing.id);
+    return undefined;
+  },
+  async claimNewKey(_sql, dependencies, input, read, now, firstAttemptAt) {
+    if (read === undefined) return undefined;
+    const changes = startVoid(read);
+    if (changes === 'at once' || changes instanceof DomainError) return undefined;
+    return claimOnReadPayment(
+      dependencies,
+      input,
+      { operation: 'void', resourceId: read.id, now, firstAttemptAt },
+      (transaction) => updatePayment(transaction, read, changes, now),
+    );
   },
   async phase1(transaction, dependencies, input, now) {
     const payment = await lockPayment(transaction, input.merchantId, input.paymentId);
     if (!payment) throw paymentNotFound();
-    if (payment.pendingOperation !== null) throw operationInProgress();
-    const moved = transition(payment.status, 'void');
-    if (!moved.ok)
-      throw new DomainError(moved.code, moved.status, moved.message, { retryable: moved.retryable });
-    if (moved.ledgerEffect === 'none') {
+    const changes = startVoid(payment);
+    if (changes instanceof DomainError) throw changes;
+    if (changes === 'at once') {
       const voided = await recordVoid(transaction, dependencies, payment);
       return {
         type: 'done',
@@ -141,14 +173,10 @@ export const voidOperation: PaymentOperation<VoidInput> = {
         afterCommit: (after) => sendOwedOperationNow(after, payment.id, 'void'),
       };
     }
-    const marked = await updatePayment(
-      transaction,
-      payment,
-      { pending_operation: 'void', pending_operation_amount: payment.authorizedAmount },
-      now,
-    );
+    const marked = await updatePayment(transaction, payment, changes, now);
     assert.ok(marked, 'the payment changed under its row lock');
-    return { type: 'continue', resourceId: payment.id };
+    return { type: 'continue', resourceId: payment.id, subject: marked };
   },
+  continueRequest: acquirerRequestContinuation(voidSteps),
   continueKey: acquirerContinuation(voidSteps),
 };

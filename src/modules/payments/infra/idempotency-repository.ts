@@ -1,6 +1,7 @@
 // The idempotency keys table (Brandur Leach's design): insert-or-lock a key in phase 1, record the
 // recovery point, store the final answer in phase 2, and let the janitor find unfinished keys. The
 // reaper is the platform's (deleteFinishedKeysBefore in src/platform/idempotency.ts).
+import assert from 'node:assert/strict';
 import { coalescedWrite } from '../../../platform/db/batcher.ts';
 import type { Queryable, TransactionSql } from '../../../platform/db/client.ts';
 import type { ApiAnswer } from '../domain/payment.ts';
@@ -101,6 +102,61 @@ export async function markPhase1Committed(
     set recovery_point = 'phase1_committed', resource_id = ${resourceId}, next_attempt_at = ${nextAttemptAt},
       updated_at = now()
     where merchant_id = ${merchantId} and idempotency_key = ${key} and recovery_point = 'started'`;
+}
+
+/** A key claimed at its recovery point in the statement that inserts it (phase 1 on a read payment). */
+export interface ClaimedKey {
+  readonly merchantId: string;
+  readonly key: string;
+  readonly operation: KeyOperation;
+  readonly fingerprint: string;
+  readonly resourceId: string;
+  readonly nextAttemptAt: Date | null;
+  readonly now: Date;
+}
+
+/**
+ * Inserts keys already at `phase1_committed` (locked by their request, their resource named), the
+ * rows of the works sharing a transaction in one statement (ADR 18); per key, whether it was new
+ * (false: it existed, nothing changed). Keys in a fixed order, so two batches cannot deadlock.
+ */
+export const insertClaimedKey = coalescedWrite(
+  async (transaction: TransactionSql, keys: readonly ClaimedKey[]): Promise<readonly boolean[]> => {
+    // One key twice in one statement: which row went in is not known; the batch fails and each
+    // work runs alone, where the second finds the first's key.
+    const named = new Set(keys.map((key) => `${key.merchantId}\u0000${key.key}`));
+    assert.ok(named.size === keys.length, 'an idempotency key is claimed twice in one batch');
+    const inserted = await transaction<{ merchant_id: string; idempotency_key: string }[]>`
+      insert into payments.idempotency_keys (merchant_id, idempotency_key, operation, request_fingerprint,
+        locked_at, recovery_point, resource_id, next_attempt_at, created_at, updated_at)
+      select merchant_id, idempotency_key, operation, request_fingerprint, now, 'phase1_committed',
+        resource_id, next_attempt_at, now, now
+      from unnest(
+        ${keys.map((key) => key.merchantId)}::text[],
+        ${keys.map((key) => key.key)}::text[],
+        ${keys.map((key) => key.operation)}::text[],
+        ${keys.map((key) => key.fingerprint)}::text[],
+        ${keys.map((key) => key.resourceId)}::text[],
+        ${keys.map((key) => key.nextAttemptAt?.toISOString() ?? null)}::timestamptz[],
+        ${keys.map((key) => key.now.toISOString())}::timestamptz[]
+      ) as claimed (merchant_id, idempotency_key, operation, request_fingerprint, resource_id,
+        next_attempt_at, now)
+      order by merchant_id, idempotency_key
+      on conflict (merchant_id, idempotency_key) do nothing
+      returning merchant_id, idempotency_key`;
+    const isNew = new Set(inserted.map((row) => `${row.merchant_id}\u0000${row.idempotency_key}`));
+    return keys.map((key) => isNew.has(`${key.merchantId}\u0000${key.key}`));
+  },
+);
+
+/** Takes back a key this transaction inserted (its operation's guarded change missed). */
+export async function deleteClaimedKey(transaction: TransactionSql, key: ClaimedKey): Promise<void> {
+  const [deleted] = await transaction`
+    delete from payments.idempotency_keys
+    where merchant_id = ${key.merchantId} and idempotency_key = ${key.key}
+      and recovery_point = 'phase1_committed' and resource_id = ${key.resourceId}
+    returning 1`;
+  if (!deleted) throw new Error('a key claimed in this transaction is missing');
 }
 
 /** Stores the final answer and unlocks the key; a finished key is only ever replayed. */

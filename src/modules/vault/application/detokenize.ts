@@ -3,10 +3,18 @@
 // the authorization, PCI DSS 3.3.1), and appends the audit row (who, when, token, purpose, outcome;
 // never the data) before anything leaves the vault; then decrypt. A failed decryption is audited
 // with a row of its own. No outside calls.
+import { createBatcher, perClient } from '../../../platform/db/batcher.ts';
+import type { Queryable } from '../../../platform/db/client.ts';
 import { DomainError } from '../../../platform/errors.ts';
 import { isId } from '../../../platform/ids.ts';
 import { Secret } from '../domain/masked.ts';
-import { appendAccessLog, takeTokenForRelease } from '../infra/vault-repository.ts';
+import {
+  appendAccessLog,
+  takeTokenForRelease,
+  takeTokensForRelease,
+  type ReleaseRequest,
+  type TokenWithSecret,
+} from '../infra/vault-repository.ts';
 import { cvcAad, decryptWithReload, type VaultDependencies } from './dependencies.ts';
 import type { SealedPayload } from './tokenize.ts';
 
@@ -58,6 +66,25 @@ function parsePayload(plaintext: Buffer): SealedPayload {
   }
 }
 
+/** Release statements running at once per database client (each holds a connection of the pool). */
+export const releaseStatementsInFlight = 4;
+/** Requests in one release statement at most. */
+export const releaseBatchMax = 64;
+
+/**
+ * Releases of concurrent authorizations leave as one statement per batch (batching across requests,
+ * ADR 18): alone at low load, together while earlier ones run. One batcher per database client.
+ */
+const releaseBatcher = perClient((sql: Queryable) =>
+  createBatcher<ReleaseRequest, TokenWithSecret | undefined>({
+    maxInFlight: releaseStatementsInFlight,
+    maxBatch: releaseBatchMax,
+    runBatch: (requests) => takeTokensForRelease(sql, requests),
+    runOne: (request) =>
+      takeTokenForRelease(sql, request.merchantId, request.tokenId, request.takeCvc, request.audit),
+  }),
+);
+
 export async function detokenizeForProcessor(
   dependencies: VaultDependencies,
   request: DetokenizeRequest,
@@ -76,19 +103,19 @@ export async function detokenizeForProcessor(
     detail: null,
   };
   // One statement reads the token, takes its CVC and writes the audit row ('released' or
-  // 'not_found') before anything leaves the vault (ADR 18, migration 0203). A record that then does
-  // not decrypt gets a 'failed' row after it: nothing was handed over.
+  // 'not_found') before anything leaves the vault (ADR 18, migration 0203); under load, one statement
+  // for the releases of many requests (a CVC still goes to one of them only). A record that then
+  // does not decrypt gets a 'failed' row after it: nothing was handed over.
   if (!audit.tokenId) {
     await appendAccessLog(dependencies.sql, { ...audit, outcome: 'not_found', cvcReleased: false });
     throw tokenNotFound();
   }
-  const token = await takeTokenForRelease(
-    dependencies.sql,
-    request.merchantId,
-    audit.tokenId,
-    request.purpose === 'authorization',
+  const token = await releaseBatcher(dependencies.sql).submit({
+    merchantId: request.merchantId,
+    tokenId: audit.tokenId,
+    takeCvc: request.purpose === 'authorization',
     audit,
-  );
+  });
   if (!token) throw tokenNotFound();
   let payload: SealedPayload;
   let cvc: Secret<string> | undefined;

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database.ts';
 import { DomainError } from '../../../platform/errors.ts';
 import { MovableClock, temporaryDirectory, vaultContext } from '../../../../test/support/vault.ts';
+import { takeTokensForRelease } from '../infra/vault-repository.ts';
 import { openVault, type Vault } from './open-vault.ts';
 
 let database: TestDatabase;
@@ -170,6 +171,61 @@ test('ten parallel authorization detokenizes: exactly one receives the CVC, and 
   const released = (await accessLog(token)).filter((entry) => entry.action === 'detokenize');
   assert.equal(released.length, 10);
   assert.equal(released.filter((entry) => entry.cvc_released).length, 1);
+});
+
+test('releases of many requests in one statement: each its own token and audit row, a CVC to the first asker only', async () => {
+  const { token: first } = await vault.tokenize(merchantId, { card: visa });
+  const { token: second } = await vault.tokenize(merchantId, { card: { ...visa, cvc: '456' } });
+  const audit = (purpose: 'authorization' | 'capture') => ({
+    occurredAt: clock.now(),
+    actor: 'payments',
+    purpose,
+  });
+  const requests = [
+    // Another merchant asking for the first token's CVC: not found, and it does not consume it.
+    { merchantId: otherMerchantId, tokenId: first, takeCvc: true, audit: audit('authorization') },
+    { merchantId, tokenId: first, takeCvc: false, audit: audit('capture') },
+    { merchantId, tokenId: first, takeCvc: true, audit: audit('authorization') },
+    { merchantId, tokenId: first, takeCvc: true, audit: audit('authorization') },
+    { merchantId, tokenId: 'tok_00000000000000000000000009', takeCvc: true, audit: audit('authorization') },
+    { merchantId, tokenId: second, takeCvc: true, audit: audit('authorization') },
+  ];
+  const released = await takeTokensForRelease(database.sql, requests);
+  assert.deepEqual(
+    released.map((token) => [token?.tokenId, token?.cvc !== undefined]),
+    [
+      [undefined, false],
+      [first, false],
+      [first, true],
+      [first, false],
+      [undefined, false],
+      [second, true],
+    ],
+  );
+  // Each request's row, in the requests' order; the released CVCs are the ones handed over.
+  const rows = await database.sql<
+    { token_id: string | null; outcome: string; cvc_released: boolean; merchant_id: string }[]
+  >`
+    select token_id, outcome, cvc_released, merchant_id from vault.access_log
+    where action = 'detokenize' and token_id = any(${[first, second, 'tok_00000000000000000000000009']})
+    order by id`;
+  assert.deepEqual(
+    rows.map((row) => [row.token_id, row.merchant_id === merchantId, row.outcome, row.cvc_released]),
+    [
+      [first, false, 'not_found', false],
+      [first, true, 'released', false],
+      [first, true, 'released', true],
+      [first, true, 'released', false],
+      ['tok_00000000000000000000000009', true, 'not_found', false],
+      [second, true, 'released', true],
+    ],
+  );
+  // The CVCs are gone: a later authorization gets none.
+  const again = await takeTokensForRelease(database.sql, [requests[2]!, requests[5]!]);
+  assert.deepEqual(
+    again.map((token) => token?.cvc),
+    [undefined, undefined],
+  );
 });
 
 test('a record that no longer decrypts: the detokenize fails without the data, audited as failed, its CVC gone', async () => {

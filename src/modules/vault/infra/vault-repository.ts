@@ -174,7 +174,17 @@ export async function takeTokenForRelease(
     select token.*, cvc.key_version as cvc_key_version, cvc.wrapped_key as cvc_wrapped_key,
            cvc.ciphertext as cvc_ciphertext, cvc.expires_at as cvc_expires_at
     from token left join cvc on true`;
-  if (!record) return undefined;
+  return record && withSecrets(record);
+}
+
+function withSecrets(
+  record: TokenRecord & {
+    cvc_key_version: number | null;
+    cvc_wrapped_key: Buffer | null;
+    cvc_ciphertext: Buffer | null;
+    cvc_expires_at: Date | null;
+  },
+): TokenWithSecret {
   return {
     ...toTokenRow(record),
     secret: { keyVersion: record.key_version, wrappedKey: record.wrapped_key, ciphertext: record.ciphertext },
@@ -187,6 +197,80 @@ export async function takeTokenForRelease(
       },
     }),
   };
+}
+
+/** One caller's release request (a row of takeTokensForRelease). */
+export interface ReleaseRequest {
+  readonly merchantId: string;
+  readonly tokenId: string;
+  readonly takeCvc: boolean;
+  readonly audit: ReleaseAudit;
+}
+
+/**
+ * takeTokenForRelease for many callers in one statement (batching across requests, ADR 18): each
+ * request's token scoped to its merchant, its audit row (in the requests' order), and the CVC. A token
+ * asked for with its CVC by several requests of the batch gives it to exactly one: the first of them
+ * that found the token; the others are released without it, as a later statement would be.
+ */
+export async function takeTokensForRelease(
+  sql: Queryable,
+  requests: readonly ReleaseRequest[],
+): Promise<(TokenWithSecret | undefined)[]> {
+  const input = requests.map((request, index) => ({
+    ord: index,
+    merchant_id: request.merchantId,
+    token_id: request.tokenId,
+    take_cvc: request.takeCvc,
+    occurred_at: request.audit.occurredAt.toISOString(),
+    actor: request.audit.actor.slice(0, 255) || 'unknown',
+    purpose: request.audit.purpose,
+  }));
+  const records = await sql<
+    (TokenRecord & {
+      ord: number;
+      cvc_key_version: number | null;
+      cvc_wrapped_key: Buffer | null;
+      cvc_ciphertext: Buffer | null;
+      cvc_expires_at: Date | null;
+    })[]
+  >`
+    with input as (
+      select * from jsonb_to_recordset(${sql.json(input as never)}::jsonb) as request (
+        ord integer, merchant_id text, token_id text, take_cvc boolean, occurred_at timestamptz,
+        actor text, purpose text)
+    ), token as (
+      select input.ord, card.token_id, card.merchant_id, card.kind, card.wallet_type, card.brand, card.bin,
+             card.last4, card.exp_month, card.exp_year, card.fingerprint, card.created_at, card.key_version,
+             card.wrapped_key, card.ciphertext
+      from input join vault.card_tokens card
+        on card.token_id = input.token_id and card.merchant_id = input.merchant_id
+    ), taker as (
+      select min(token.ord) as ord, token.token_id
+      from token join input on input.ord = token.ord
+      where input.take_cvc
+      group by token.token_id
+    ), cvc as (
+      delete from vault.cvc_records record using taker
+      where record.token_id = taker.token_id
+      returning taker.ord, record.key_version, record.wrapped_key, record.ciphertext, record.expires_at
+    ), audited as (
+      insert into vault.access_log
+        (occurred_at, actor, action, merchant_id, token_id, purpose, outcome, cvc_released)
+      select input.occurred_at, input.actor, 'detokenize', input.merchant_id, input.token_id, input.purpose,
+             case when exists (select 1 from token where token.ord = input.ord) then 'released'
+                  else 'not_found' end,
+             exists (select 1 from cvc where cvc.ord = input.ord and cvc.expires_at > input.occurred_at)
+      from input order by input.ord
+    )
+    select token.*, cvc.key_version as cvc_key_version, cvc.wrapped_key as cvc_wrapped_key,
+           cvc.ciphertext as cvc_ciphertext, cvc.expires_at as cvc_expires_at
+    from token left join cvc on cvc.ord = token.ord`;
+  const byOrd = new Map(records.map((record) => [record.ord, record]));
+  return requests.map((_request, index) => {
+    const record = byOrd.get(index);
+    return record && withSecrets(record);
+  });
 }
 
 /** Deletes up to `limit` CVC records whose time to live has passed; returns how many. */
