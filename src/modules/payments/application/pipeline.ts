@@ -140,9 +140,11 @@ export interface PaymentOperation<
   /** Checks before phase 1, outside any transaction (nothing stored on a refusal). */
   validate?(dependencies: PaymentsDependencies, input: Input, context: PipelineContext): Promise<Prepared>;
   /**
-   * Phase 1 of a new key as one statement (one round trip, ADR 18): claims the key, writes the
-   * operation's rows and the key's recovery point together. Undefined when the key already existed:
-   * nothing was written, and the runner claims it step by step (replay, conflict, resume, reaped).
+   * Phase 1 of a new key in one go (ADR 18): claims the key, writes the operation's rows and the
+   * key's recovery point together — authorize as one statement, capture/refund/void on the payment as
+   * `validate` read it (`claimOnReadPayment`). Undefined when nothing was written (the key already
+   * existed; or the payment changed since it was read, or the read row would refuse the operation):
+   * the runner then claims it step by step (replay, conflict, resume, reaped, the exact refusal).
    */
   claimNewKey?(
     sql: Queryable,
@@ -395,7 +397,7 @@ export function createPipeline(registered: readonly RegisteredOperation[]): Pipe
         firstAttemptAt,
       );
       if (inOne !== undefined) {
-        if (inOne.type !== 'continue') throw new Error('phase 1 in one statement can only continue');
+        if (inOne.type !== 'continue') throw new Error('phase 1 in one go can only continue');
         return { type: 'fresh', resourceId: inOne.resourceId, subject: inOne.subject } as const;
       }
       return dependencies.sql.begin(async (transaction) => {
