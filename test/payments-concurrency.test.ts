@@ -134,3 +134,86 @@ test('20 concurrent authorizations with one idempotency key: one payment, every 
     select count(*)::int as n from payments.payments where merchant_id = ${merchant.merchantId} and amount = 3333`;
   assert.equal(count!.n, 1);
 });
+
+/**
+ * Runs `operation` while the acquirer is slow and, once its phase 1 committed (`pending` holds of the
+ * payment row), changes the payment's version under it: its phase 2, which first tries the payment as
+ * phase 1 left it (ADR 18), must miss that guard and apply under the row lock instead. Tries a few
+ * times in case the change came too late (after phase 2); fails if it never came in between.
+ */
+async function withPaymentChangedDuringAcquirerCall(
+  paymentId: string,
+  pending: string,
+  operation: () => Promise<Awaited<ReturnType<typeof call>>>,
+): Promise<Awaited<ReturnType<typeof call>>> {
+  acquirer.configureFaults({ latencyMs: 300 });
+  try {
+    const answering = operation();
+    for (let polls = 0; polls < 200; polls += 1) {
+      const changed = await database.sql.unsafe(
+        `update payments.payments set version = version + 1 where id = $1 and ${pending} returning id`,
+        [paymentId],
+      );
+      if (changed.length > 0) return await answering;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await answering;
+    throw new Error(`the payment never showed ${pending} while the acquirer answered`);
+  } finally {
+    acquirer.configureFaults({ latencyMs: 0 });
+  }
+}
+
+test('phase 2 on a payment changed since phase 1: the guard misses, the row lock decides, nothing twice', async () => {
+  const paymentId = await authorized(1000);
+  const [before] = await database.sql<{ version: number }[]>`
+    select version from payments.payments where id = ${paymentId}`;
+  const captured = await withPaymentChangedDuringAcquirerCall(
+    paymentId,
+    `pending_operation = 'capture'`,
+    () => call(serverFor(0), merchant, 'POST', `/payments/${paymentId}/capture`, { amount: 1000 }),
+  );
+  assert.equal(captured.status, 200, captured.text);
+  assert.equal(captured.body.status, 'CAPTURED');
+  const refunded = await withPaymentChangedDuringAcquirerCall(paymentId, `refunding_amount = 400`, () =>
+    call(serverFor(1), merchant, 'POST', `/payments/${paymentId}/refund`, { amount: 400 }),
+  );
+  assert.equal(refunded.status, 200, refunded.text);
+  assert.equal(refunded.body.status, 'REFUNDED', refunded.text);
+  const [row] = await database.sql<
+    {
+      status: string;
+      captured_amount: bigint;
+      refunded_amount: bigint;
+      refunding_amount: bigint;
+      pending_operation: string | null;
+      version: number;
+    }[]
+  >`
+    select status, captured_amount, refunded_amount, refunding_amount, pending_operation, version
+    from payments.payments where id = ${paymentId}`;
+  assert.deepEqual(
+    { ...row },
+    {
+      status: 'PARTIALLY_REFUNDED',
+      captured_amount: 1000n,
+      refunded_amount: 400n,
+      refunding_amount: 0n,
+      pending_operation: null,
+      // Per operation: phase 1, the change made under it, phase 2 on top of that change.
+      version: before!.version + 6,
+    },
+  );
+  const journals = await database.sql<{ kind: string; count: bigint }[]>`
+    select kind, count(*)::bigint as count from ledger.journals where payment_id = ${paymentId}
+    group by kind order by kind`;
+  assert.deepEqual(
+    journals.map((journal) => [journal.kind, journal.count]),
+    [
+      ['authorization_hold', 1n],
+      ['capture', 1n],
+      ['refund', 1n],
+    ],
+  );
+  await assertLedgerVerifies();
+});

@@ -62,15 +62,21 @@ function captureSteps(answerOf: (payment: Payment) => ApiAnswer): AcquirerSteps<
     },
     unknownAnswer: answerOf,
     pendingReason: 'pending',
-    async apply(transaction, dependencies, key, _payment, outcome) {
+    async apply(transaction, dependencies, key, payment, outcome) {
+      const answer = (updated: Payment): ApiAnswer =>
+        outcome.type === 'declined' && answerOf === captureAnswer
+          ? operationDeclinedAnswer('capture', updated.id, outcome.declineCode)
+          : answerOf(updated);
+      // On the payment as phase 1 left it (or as loaded), guarded by its version: no lock, one
+      // statement less. A miss wrote nothing: lock it and decide on what is there now.
+      if (payment.pendingOperation === 'capture') {
+        const updated = await recordCaptureIfUnchanged(transaction, dependencies, payment, outcome);
+        if (updated) return answer(updated);
+      }
       const current = await lockPayment(transaction, key.merchantId, key.resourceId);
       if (!current) throw new Error(`payment ${key.resourceId} vanished`);
       if (current.pendingOperation !== 'capture') return answerOf(current);
-      const updated = await recordCapture(transaction, dependencies, current, outcome);
-      if (outcome.type === 'declined' && answerOf === captureAnswer) {
-        return operationDeclinedAnswer('capture', current.id, outcome.declineCode);
-      }
-      return answerOf(updated);
+      return answer(await recordCapture(transaction, dependencies, current, outcome));
     },
   };
 }
@@ -148,16 +154,29 @@ export async function recordCapture(
   payment: Payment,
   outcome: FinalOutcome,
 ): Promise<Payment> {
+  const updated = await recordCaptureIfUnchanged(transaction, dependencies, payment, outcome);
+  assert.ok(updated, 'the payment changed under its row lock');
+  return updated;
+}
+
+/**
+ * Phase 2 of a capture on `payment` with a capture pending, its first write guarded by the payment's
+ * version: undefined, having written nothing, when the payment changed since `payment` was read.
+ */
+async function recordCaptureIfUnchanged(
+  transaction: TransactionSql,
+  dependencies: PaymentsDependencies,
+  payment: Payment,
+  outcome: FinalOutcome,
+): Promise<Payment | undefined> {
   const now = dependencies.clock.now();
   if (outcome.type === 'declined') {
-    const cleared = await updatePayment(
+    return updatePayment(
       transaction,
       payment,
       { pending_operation: null, pending_operation_amount: null },
       now,
     );
-    assert.ok(cleared, 'the payment changed under its row lock');
-    return cleared;
   }
   const amount = payment.pendingOperationAmount!;
   const plan = planCapture({
@@ -179,7 +198,7 @@ export async function recordCapture(
     },
     now,
   );
-  assert.ok(updated, 'the payment changed under its row lock');
+  if (!updated) return undefined;
   const ref = { paymentId: updated.id, merchantId: updated.merchantId, currency: updated.currency };
   await dependencies.ledger.record(
     transaction,

@@ -46,6 +46,8 @@ interface RefundSubject {
     readonly status: Parameters<typeof refundAnswer>[1];
     readonly acquirerAuthorizationId: string | null;
   };
+  /** The payment as phase 1 left it (absent when loaded later): phase 2 tries it unlocked first. */
+  readonly reserved?: Payment | undefined;
 }
 
 /** After phase 1: the acquirer refund under the refund's reference, and phase 2. */
@@ -67,8 +69,13 @@ const refundSteps: AcquirerSteps<RefundSubject> = {
     ),
   unknownAnswer: ({ refund, payment }) => refundAnswer(refund, payment.status),
   pendingReason: 'refund pending at the acquirer',
-  async apply(transaction, dependencies, _key, { refund }, outcome) {
-    const settled = await recordRefundOutcome(transaction, dependencies, refund, outcome);
+  async apply(transaction, dependencies, _key, { refund, reserved }, outcome) {
+    // On the payment as phase 1 left it, guarded by its version: no lock and no re-read of the refund.
+    // A miss wrote nothing: lock the payment and decide on what is there now.
+    const settled =
+      (reserved &&
+        (await recordRefundOutcomeIfUnchanged(transaction, dependencies, refund, reserved, outcome))) ||
+      (await recordRefundOutcome(transaction, dependencies, refund, outcome));
     return refundAnswer(settled.refund, settled.paymentStatus);
   },
 };
@@ -120,6 +127,7 @@ async function reserveRefund(
   return {
     refund,
     payment: { status: reserved.status, acquirerAuthorizationId: reserved.acquirerAuthorizationId },
+    reserved,
   };
 }
 
@@ -179,37 +187,50 @@ export async function recordRefundOutcome(
   refund: Refund,
   outcome: FinalOutcome,
 ): Promise<{ refund: Refund; paymentStatus: Parameters<typeof refundAnswer>[1] }> {
-  const now = dependencies.clock.now();
   const payment = await lockPayment(transaction, refund.merchantId, refund.paymentId);
   assert.ok(payment, 'the payment of a refund exists');
   const current = await findRefund(transaction, refund.merchantId, refund.id);
   if (current?.status !== 'PENDING') return { refund: current ?? refund, paymentStatus: payment.status };
+  const recorded = await recordRefundOutcomeIfUnchanged(transaction, dependencies, current, payment, outcome);
+  assert.ok(recorded, 'the payment changed under its row lock');
+  return recorded;
+}
+
+/**
+ * Phase 2 of a PENDING refund on `payment` as it was read with the refund's amount reserved: the
+ * payment's change first, guarded by its version — undefined, having written nothing, when the payment
+ * changed since (a refund is settled only together with its payment's change, so an unchanged payment
+ * means a still PENDING refund) — then the refund, its journal and event.
+ */
+async function recordRefundOutcomeIfUnchanged(
+  transaction: TransactionSql,
+  dependencies: PaymentsDependencies,
+  refund: Refund,
+  payment: Payment,
+  outcome: FinalOutcome,
+): Promise<{ refund: Refund; paymentStatus: Parameters<typeof refundAnswer>[1] } | undefined> {
+  const now = dependencies.clock.now();
   if (outcome.type === 'declined') {
-    const failed = await settleRefund(
-      transaction,
-      refund.id,
-      { status: 'FAILED', declineCode: outcome.declineCode },
-      now,
-    );
     const released = await updatePayment(
       transaction,
       payment,
       { refunding_amount: payment.refundingAmount - refund.amount },
       now,
     );
-    assert.ok(failed && released, 'the payment changed under its row lock');
-    return { refund: failed, paymentStatus: payment.status };
+    if (!released) return undefined;
+    const failed = await settleRefund(
+      transaction,
+      refund.id,
+      { status: 'FAILED', declineCode: outcome.declineCode },
+      now,
+    );
+    assert.ok(failed, `refund ${refund.id} was settled without its payment changing`);
+    return { refund: failed, paymentStatus: released.status };
   }
   const refundedAfter = payment.refundedAmount + refund.amount;
   const next = statusAfterRefund({ captured: payment.capturedAmount, refundedAfter });
   const moved = transition(payment.status, next === 'REFUNDED' ? 'refund_full' : 'refund_partial');
   assert.ok(moved.ok && moved.next === next, `a refund cannot apply to a ${payment.status} payment`);
-  const settled = await settleRefund(
-    transaction,
-    refund.id,
-    { status: 'REFUNDED', acquirerRefundId: outcome.operationId },
-    now,
-  );
   const updated = await updatePayment(
     transaction,
     payment,
@@ -220,7 +241,14 @@ export async function recordRefundOutcome(
     },
     now,
   );
-  assert.ok(settled && updated, 'the payment changed under its row lock');
+  if (!updated) return undefined;
+  const settled = await settleRefund(
+    transaction,
+    refund.id,
+    { status: 'REFUNDED', acquirerRefundId: outcome.operationId },
+    now,
+  );
+  assert.ok(settled, `refund ${refund.id} was settled without its payment changing`);
   const ref = { paymentId: payment.id, merchantId: payment.merchantId, currency: payment.currency };
   await dependencies.ledger.record(transaction, ref, { kind: 'refund', refundAmount: refund.amount }, now);
   await dependencies.events.stage(transaction, {
