@@ -217,3 +217,24 @@ test('phase 2 on a payment changed since phase 1: the guard misses, the row lock
   );
   await assertLedgerVerifies();
 });
+
+test('phase 2 of a void on a payment changed since phase 1: applied under the row lock, released once', async () => {
+  const paymentId = await authorized(700);
+  const [before] = await database.sql<{ version: number }[]>`
+    select version from payments.payments where id = ${paymentId}`;
+  const voided = await withPaymentChangedDuringAcquirerCall(paymentId, `pending_operation = 'void'`, () =>
+    call(serverFor(1), merchant, 'POST', `/payments/${paymentId}/void`, {}),
+  );
+  assert.equal(voided.status, 200, voided.text);
+  assert.equal(voided.body.status, 'VOIDED');
+  const [row] = await database.sql<{ status: string; pending_operation: string | null; version: number }[]>`
+    select status, pending_operation, version from payments.payments where id = ${paymentId}`;
+  assert.deepEqual({ ...row }, { status: 'VOIDED', pending_operation: null, version: before!.version + 3 });
+  const journals = await database.sql<{ kind: string }[]>`
+    select kind from ledger.journals where payment_id = ${paymentId} order by kind`;
+  assert.deepEqual(
+    journals.map((journal) => journal.kind),
+    ['authorization_hold', 'void'],
+  );
+  await assertLedgerVerifies();
+});

@@ -8,7 +8,13 @@ import assert from 'node:assert/strict';
 import type { TransactionSql } from '../../../platform/db/client.ts';
 import { DomainError } from '../../../platform/errors.ts';
 import { transition, type LedgerEffect } from '../domain/payment-state.ts';
-import { operationDeclinedAnswer, references, voidAnswer, type Payment } from '../domain/payment.ts';
+import {
+  operationDeclinedAnswer,
+  references,
+  voidAnswer,
+  type ApiAnswer,
+  type Payment,
+} from '../domain/payment.ts';
 import { findPayment, lockPayment, updatePayment, type PaymentChanges } from '../infra/payment-repository.ts';
 import { oweReversal } from './acquirer-reversals.ts';
 import { eventPayload } from './apply-authorization.ts';
@@ -20,6 +26,7 @@ import {
   acquirerRequestContinuation,
   claimOnReadPayment,
   type AcquirerSteps,
+  type FinalOutcome,
   type OperationRequest,
   type PaymentOperation,
 } from './pipeline.ts';
@@ -28,12 +35,29 @@ export interface VoidInput extends OperationRequest {
   readonly paymentId: string;
 }
 
-/** Moves a payment to VOIDED with its ledger release and event (phase 2 of a void, or at once). */
+/**
+ * Moves a payment locked by the caller to VOIDED with its ledger release and event (phase 2 of a
+ * void, or at once).
+ */
 export async function recordVoid(
   transaction: TransactionSql,
   dependencies: PaymentsDependencies,
   payment: Payment,
 ): Promise<Payment> {
+  const updated = await recordVoidIfUnchanged(transaction, dependencies, payment);
+  assert.ok(updated, 'the payment changed under its row lock');
+  return updated;
+}
+
+/**
+ * recordVoid on `payment` as it was read, its first write guarded by the payment's version: undefined,
+ * having written nothing, when the payment changed since.
+ */
+async function recordVoidIfUnchanged(
+  transaction: TransactionSql,
+  dependencies: PaymentsDependencies,
+  payment: Payment,
+): Promise<Payment | undefined> {
   const now = dependencies.clock.now();
   const moved = transition(payment.status, 'void');
   assert.ok(moved.ok, `a void cannot apply to a ${payment.status} payment`);
@@ -50,7 +74,7 @@ export async function recordVoid(
     },
     now,
   );
-  assert.ok(updated, 'the payment changed under its row lock');
+  if (!updated) return undefined;
   if (payment.status === 'REQUIRES_ACTION') {
     assert.ok(
       payment.acquirerAuthorizationId,
@@ -102,24 +126,44 @@ const voidSteps: AcquirerSteps<Payment> = {
     dependencies.processors.operations.void(payment.acquirerAuthorizationId!, references.void(payment.id)),
   unknownAnswer: voidAnswer,
   pendingReason: 'pending',
-  async apply(transaction, dependencies, key, _payment, outcome) {
+  async apply(transaction, dependencies, key, payment, outcome) {
+    // On the payment as phase 1 left it (or as loaded), guarded by its version: no lock. A miss wrote
+    // nothing: lock it and decide on what is there now.
+    if (payment.pendingOperation === 'void') {
+      const answer = await applyVoidOutcome(transaction, dependencies, payment, outcome);
+      if (answer) return answer;
+    }
     const current = await lockPayment(transaction, key.merchantId, key.resourceId);
     if (!current) throw new Error(`payment ${key.resourceId} vanished`);
     if (current.pendingOperation !== 'void') return voidAnswer(current);
-    if (outcome.type === 'declined') {
-      const now = dependencies.clock.now();
-      const cleared = await updatePayment(
-        transaction,
-        current,
-        { pending_operation: null, pending_operation_amount: null },
-        now,
-      );
-      assert.ok(cleared, 'the payment changed under its row lock');
-      return operationDeclinedAnswer('void', current.id, outcome.declineCode);
-    }
-    return voidAnswer(await recordVoid(transaction, dependencies, current));
+    const answer = await applyVoidOutcome(transaction, dependencies, current, outcome);
+    assert.ok(answer, 'the payment changed under its row lock');
+    return answer;
   },
 };
+
+/**
+ * The acquirer's final answer to a pending void applied to `payment` (guarded by its version): VOIDED,
+ * or on a decline the pending void cleared; undefined, having written nothing, when it changed since.
+ */
+async function applyVoidOutcome(
+  transaction: TransactionSql,
+  dependencies: PaymentsDependencies,
+  payment: Payment,
+  outcome: FinalOutcome,
+): Promise<ApiAnswer | undefined> {
+  if (outcome.type !== 'declined') {
+    const voided = await recordVoidIfUnchanged(transaction, dependencies, payment);
+    return voided && voidAnswer(voided);
+  }
+  const cleared = await updatePayment(
+    transaction,
+    payment,
+    { pending_operation: null, pending_operation_amount: null },
+    dependencies.clock.now(),
+  );
+  return cleared && operationDeclinedAnswer('void', payment.id, outcome.declineCode);
+}
 
 /**
  * How a void starts on `payment`: `at once` for a payment waiting for its payer (it holds nothing),
