@@ -5,7 +5,8 @@
 // unexpected_in_report, duplicate_in_report or chargeback; then every item of the report's days that
 // no row named is missing_in_report (answered as settled late when a later report names the item).
 //
-// The report is read as a stream (csv-parse), never whole in memory, and parsed once, in three steps:
+// The report is read as a stream, never whole in memory, and parsed once (split on its commas when it
+// is simple, ASCII and unquoted as acquirers write it; else by csv-parse), in three steps:
 // 1. Check: an upload is spooled to a temporary file; the file is read once to take its SHA-256,
 //    check every row and spool the parsed records (one JSON array a line, a temporary file) for the
 //    import, which so applies the very bytes the digest names. A broken file (bad header, a line too
@@ -45,6 +46,7 @@ import {
   requiredColumns,
   type ReportRow,
 } from '../domain/report.ts';
+import { NotSimpleCsv, simpleCsvRecords } from './simple-csv.ts';
 import { claimJobRun, finishJobRun, restartJobRun, type JobRunRow } from '../infra/settlement-repository.ts';
 import { withRetries, type SettlementDependencies } from './settlement-job.ts';
 
@@ -132,18 +134,18 @@ interface ParsedRecord {
 }
 
 /**
- * Parses `file`'s records in order (csv-parse), each with its line and its row or why it is
- * malformed. Fields come as arrays and only the report's required columns are looked at.
+ * The maker of `ParsedRecord`s from a report's records in order: the first is the header (checked,
+ * nothing made), each next one a record with its line and its row or why it is malformed. Only the
+ * report's required columns are looked at.
  */
-async function* parseRecords(file: string, counting: Transform): AsyncGenerator<ParsedRecord> {
+function recordReader(): (fields: string[], line: number) => ParsedRecord | null {
   let columns: number[] | undefined;
-  const toRecord = (fields: string[], context: { lines: number }): ParsedRecord | null => {
+  return (fields, line) => {
     if (!columns) {
       checkHeader(fields);
       columns = requiredColumns.map((column) => fields.lastIndexOf(column));
       return null;
     }
-    const line = context.lines;
     const named: Record<string, string> = {};
     for (let index = 0; index < columns.length; index += 1)
       named[requiredColumns[index]!] = fields[columns[index]!]!;
@@ -154,22 +156,82 @@ async function* parseRecords(file: string, counting: Transform): AsyncGenerator<
       return { line, row: undefined, error };
     }
   };
+}
+
+/** `file`'s records in order (csv-parse, fields as arrays), a batch of one at a time. */
+async function* parseRecords(file: string, digest: ReportDigest): AsyncGenerator<ParsedRecord[]> {
+  const toRecord = recordReader();
   const parser = parse({
     bom: true,
     max_record_size: recordBytesMax,
     skip_empty_lines: true,
     // The typings want a record out of the same type as in; csv-parse passes on whatever it returns.
-    on_record: toRecord as unknown as (fields: string[]) => string[],
+    on_record: ((fields: string[], context: { lines: number }) =>
+      toRecord(fields, context.lines)) as unknown as (fields: string[]) => string[],
   });
   const input = createReadStream(file);
+  const counting = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      try {
+        digest.update(chunk);
+      } catch (error) {
+        callback(error as Error);
+        return;
+      }
+      callback(null, chunk);
+    },
+  });
   const piping = pipeline(input, counting, parser).catch((error: unknown) => {
     parser.destroy(error as Error);
   });
   try {
-    for await (const record of parser as AsyncIterable<ParsedRecord>) yield record;
+    for await (const record of parser as AsyncIterable<ParsedRecord>) yield [record];
   } finally {
     input.destroy();
     await piping;
+  }
+}
+
+/** `file`'s records in order when the report is simple (see simple-csv.ts); else throws NotSimpleCsv. */
+async function* parseSimpleRecords(file: string, digest: ReportDigest): AsyncGenerator<ParsedRecord[]> {
+  const toRecord = recordReader();
+  const input = createReadStream(file);
+  async function* counted(): AsyncGenerator<Buffer> {
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      digest.update(chunk);
+      yield chunk;
+    }
+  }
+  try {
+    for await (const batch of simpleCsvRecords(counted())) {
+      const records: ParsedRecord[] = [];
+      for (const { fields, line } of batch) {
+        const record = toRecord(fields, line);
+        if (record) records.push(record);
+      }
+      yield records;
+    }
+  } finally {
+    input.destroy();
+  }
+}
+
+/** The report's SHA-256 over the bytes read, refusing more than `maxBytes` (413). */
+class ReportDigest {
+  private readonly hash = createHash('sha256');
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  update(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.maxBytes)
+      throw new DomainError('report_too_large', 413, `The report is larger than ${this.maxBytes} bytes.`);
+    this.hash.update(chunk);
+  }
+
+  hex(): string {
+    return this.hash.digest('hex');
   }
 }
 
@@ -242,7 +304,8 @@ async function* readSpool(file: string, skip: number): AsyncGenerator<ImportReco
 /**
  * Step 1: the report's digest and row count, its records spooled to `spoolFile` for the import (the
  * one CSV parse, and the import applies the very bytes the digest names); refuses a broken report
- * before anything is recorded.
+ * before anything is recorded. A simple report (the usual) is split by simple-csv.ts; any other is
+ * read again from its start by csv-parse, whose answer then stands.
  */
 async function checkReport(
   file: string,
@@ -250,19 +313,24 @@ async function checkReport(
   skipLimit: number,
   maxBytes: number,
 ): Promise<{ sha256: string; records: number }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const counting = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      bytes += chunk.length;
-      if (bytes > maxBytes) {
-        callback(new DomainError('report_too_large', 413, `The report is larger than ${maxBytes} bytes.`));
-        return;
-      }
-      hash.update(chunk);
-      callback(null, chunk);
-    },
-  });
+  try {
+    return await checkRecords(parseSimpleRecords, file, spoolFile, skipLimit, maxBytes);
+  } catch (error) {
+    if (!(error instanceof NotSimpleCsv)) throw error;
+  }
+  // A new file: a write of the first attempt still in flight lands in the unlinked one.
+  await rm(spoolFile, { force: true });
+  return checkRecords(parseRecords, file, spoolFile, skipLimit, maxBytes);
+}
+
+async function checkRecords(
+  parser: (file: string, digest: ReportDigest) => AsyncGenerator<ParsedRecord[]>,
+  file: string,
+  spoolFile: string,
+  skipLimit: number,
+  maxBytes: number,
+): Promise<{ sha256: string; records: number }> {
+  const digest = new ReportDigest(maxBytes);
   const out = createWriteStream(spoolFile);
   const write = async (text: string) => {
     // once() rejects if the stream fails meanwhile.
@@ -272,22 +340,24 @@ async function checkReport(
   let malformed = 0;
   let text = '';
   try {
-    for await (const record of parseRecords(file, counting)) {
-      records += 1;
-      text += `${JSON.stringify(spooled(record))}\n`;
+    for await (const batch of parser(file, digest)) {
+      for (const record of batch) {
+        records += 1;
+        text += `${JSON.stringify(spooled(record))}\n`;
+        if (!record.error) continue;
+        malformed += 1;
+        if (malformed > skipLimit)
+          throw new DomainError(
+            'too_many_malformed_rows',
+            422,
+            `More than ${skipLimit} malformed rows; the last: ${record.error.message}. Nothing was recorded.`,
+            { line: record.line },
+          );
+      }
       if (text.length >= 64 * 1024) {
         await write(text);
         text = '';
       }
-      if (!record.error) continue;
-      malformed += 1;
-      if (malformed > skipLimit)
-        throw new DomainError(
-          'too_many_malformed_rows',
-          422,
-          `More than ${skipLimit} malformed rows; the last: ${record.error.message}. Nothing was recorded.`,
-          { line: record.line },
-        );
     }
     await write(text);
     out.end();
@@ -296,7 +366,7 @@ async function checkReport(
     out.destroy();
     throw toReportProblem(error);
   }
-  return { sha256: hash.digest('hex'), records };
+  return { sha256: digest.hex(), records };
 }
 
 /** An upload spooled to a temporary file, so that the report can be checked, then read in chunks. */
@@ -479,10 +549,7 @@ async function importChunks(
   const resumedAfterRows = checkpoint.records;
   if (resumedAfterRows > 0) await fillRowKeys(dependencies, spoolFile, runId, resumedAfterRows);
   let chunks = job.chunks_done;
-  let pending: ImportRecord[] = [];
-  const commit = async () => {
-    const chunk = pending;
-    pending = [];
+  const commit = async (chunk: readonly ImportRecord[]) => {
     const outcome = await withRetries(
       () =>
         sql.begin((transaction) => applyChunk(dependencies, transaction, job.id, runId, chunk, checkpoint)),
@@ -492,13 +559,32 @@ async function importChunks(
     chunks += 1;
     options.onProgress?.({ chunks, rows: checkpoint.records, totalRows });
   };
-  // The records committed before an interruption are passed over (the duplicate finder reads their
-  // keys from the database).
-  for await (const record of readSpool(spoolFile, checkpoint.records)) {
-    pending.push(record);
-    if (pending.length >= chunkSize) await commit();
+  // One chunk in flight while the next is read from the spool (Node's work beside PostgreSQL's); a
+  // chunk starts only once the one before it committed, from the checkpoint that one wrote.
+  let committing: Promise<void> = Promise.resolve();
+  const next = async (chunk: readonly ImportRecord[]) => {
+    await committing;
+    committing = commit(chunk);
+    // Awaited at the next chunk or the end; meanwhile its failure is not an unhandled rejection.
+    committing.catch(() => undefined);
+  };
+  let pending: ImportRecord[] = [];
+  try {
+    // The records committed before an interruption are passed over (the duplicate finder reads their
+    // keys from the database).
+    for await (const record of readSpool(spoolFile, checkpoint.records)) {
+      pending.push(record);
+      if (pending.length >= chunkSize) {
+        await next(pending);
+        pending = [];
+      }
+    }
+    if (pending.length > 0) await next(pending);
+  } finally {
+    // A failed read waits for the chunk in flight: the job is marked failed after its last commit.
+    await committing.catch(() => undefined);
   }
-  if (pending.length > 0) await commit();
+  await committing;
   return withRetries(
     () =>
       sql.begin('isolation level repeatable read', (transaction) =>
