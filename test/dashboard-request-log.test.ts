@@ -80,15 +80,25 @@ test('a merchant’s requests show with status, path without query, request id a
     headers: merchant.headers(),
   });
   assert.equal(search.status, 200);
-  await fetch(`${server.baseUrl}/payments`, { headers: other.headers() });
+  const searchId = search.headers.get('x-request-id') ?? '';
+  const elsewhere = await fetch(`${server.baseUrl}/payments`, { headers: other.headers() });
+  const elsewhereId = elsewhere.headers.get('x-request-id') ?? '';
 
+  // A request is recorded when its answer has gone (possibly after the client read it) and written
+  // by a flush every second: wait for every entry asserted on below, not only some of them.
   const entries = await eventually('the requests in the log', async () => {
     const found = await logged(owner);
-    return found.some((entry) => entry.requestId === missingId) &&
-      found.some((entry) => entry.requestId === pastedId) &&
-      found.some((entry) => entry.path === `/payments/authorize`)
+    return [missingId, pastedId, searchId].every((id) => found.some((entry) => entry.requestId === id)) &&
+      found.some((entry) => entry.path === `/payments/authorize`) &&
+      found.some((entry) => entry.path === '/tokens')
       ? found
       : undefined;
+  });
+  // The other merchant's request is in the log (under its merchant), so its absence below means something.
+  await eventually('the other merchant’s request in the log', async () => {
+    const [row] = await server.database.sql<{ merchant_id: string }[]>`
+      select merchant_id from identity.request_log where request_id = ${elsewhereId}`;
+    return row?.merchant_id === other.merchantId ? true : undefined;
   });
   const notFound = entries.find((entry) => entry.requestId === missingId);
   assert.deepEqual(
@@ -115,7 +125,13 @@ test('a merchant’s requests show with status, path without query, request id a
   assert.equal(text.includes(approvedCard), false, 'no card number');
   assert.equal(text.includes(approvedCard.slice(-4) + '"'), false);
   assert.equal(text.includes('secret.person'), false, 'no query string');
-  assert.ok(entries.some((entry) => entry.path === '/payments' && entry.status === 200));
+  assert.deepEqual(
+    [
+      entries.find((entry) => entry.requestId === searchId)?.path,
+      entries.find((entry) => entry.requestId === searchId)?.status,
+    ],
+    ['/payments', 200],
+  );
   // The other merchant's request is not here; the payment's own page is reachable for the merchant.
   assert.equal(entries.filter((entry) => entry.clientId === other.clientId).length, 0);
   assert.ok(paymentId.startsWith('pay_'));

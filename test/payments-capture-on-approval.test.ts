@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { eventually } from './support/eventually.ts';
 import { spawnServer, type TestServer } from './support/server.ts';
 import { createTestDatabase } from './support/database.ts';
 import { createMerchantCredentials, merchantSessionAt, type MerchantSession } from './support/identity.ts';
@@ -44,6 +45,8 @@ let proxyUrl = '';
 let capturesDown = false;
 /** Capture requests the proxy passed on to the acquirer, by acquirer authorization id. */
 const capturesSent = new Map<string, number>();
+/** While set, the proxy holds each capture (before passing it on) until the test calls its release. */
+let capturesHeld: (() => void)[] | undefined;
 let server: TestServer;
 let merchant: MerchantSession;
 
@@ -60,7 +63,13 @@ async function startProxy(acquirerUrl: string): Promise<string> {
           return;
         }
         const authorizationId = decodeURIComponent(capture[1]!);
-        capturesSent.set(authorizationId, (capturesSent.get(authorizationId) ?? 0) + 1);
+        const passOn = () => {
+          capturesSent.set(authorizationId, (capturesSent.get(authorizationId) ?? 0) + 1);
+          pass(response, `${acquirerUrl}${request.url ?? '/'}`, method, headersOf(request), body);
+        };
+        if (capturesHeld) capturesHeld.push(passOn);
+        else passOn();
+        return;
       }
       pass(response, `${acquirerUrl}${request.url ?? '/'}`, method, headersOf(request), body);
     });
@@ -106,6 +115,21 @@ function acquirerOperation(reference: string): Promise<{ status: number; body: R
 /** What the acquirer says to one more capture of a unit: nothing is left once the whole amount is taken. */
 function acquirerCaptureDecline(authorizationId: string): Promise<unknown> {
   return captureDeclineAt(stack.acquirer.url, authorizationId);
+}
+
+/**
+ * Waits until the first attempt at the owed capture has failed and been recorded: its sender then
+ * no longer holds the row's lease (`next_attempt_at` is the next attempt, an hour away).
+ */
+function firstAttemptFailed(sql: TestServer['database']['sql'], paymentId: string) {
+  let last: Awaited<ReturnType<typeof owedCaptureOf>>;
+  return eventually(
+    () => `the first attempt at the capture of ${paymentId} recorded; last: ${String(last?.attempts)}`,
+    async () => {
+      last = await owedCaptureOf(sql, paymentId);
+      return last && last.attempts > 0 ? last : undefined;
+    },
+  );
 }
 
 async function eventCount(
@@ -174,12 +198,8 @@ test('acquirer down for the capture when the approval arrives: AUTHORIZED with t
     assert.equal(authorized.pendingOperation, 'capture');
     assert.equal(authorized.ledgerHold, 3300, 'the approval held the funds');
     // The first attempt (right after the approval, or the job's if it claimed the row first) failed.
-    let owed = await owedCaptureOf(server.database.sql, redirect.paymentId);
-    for (let attempt = 0; attempt < 100 && owed?.attempts === 0; attempt += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      owed = await owedCaptureOf(server.database.sql, redirect.paymentId);
-    }
-    assert.deepEqual([owed?.status, owed?.attempts], ['pending', 1]);
+    const owed = await firstAttemptFailed(server.database.sql, redirect.paymentId);
+    assert.deepEqual([owed.status, owed.attempts], ['pending', 1]);
     // The merchant cannot cross the owed capture: its outcome at the acquirer is not known.
     for (const operation of ['void', 'capture']) {
       const answer = await call(
@@ -303,6 +323,15 @@ test('two PayFlow processes run the owed-capture job on one database: each appro
     PAYMENT_JOB_INTERVAL_MS: '10',
     DATABASE_POOL_MAX: '5',
     VAULT_MASTER_KEY: randomBytes(32).toString('hex'),
+    // One process may claim all six rows in one run and send them one after another under one lease.
+    // On a loaded box six sends can outlast the 3 s lease of paymentsEnv, and a lease that runs out
+    // rightly lets the other process send again (the acquirer replays the reference and the second
+    // recording finds the payment CAPTURED: money-safe, but two requests). This test is about the
+    // claim: with a lease no run outlasts, a second request counted by the proxy can only come from
+    // two processes holding one row at once. An answer later than 1 s would be "unknown" and wait
+    // the schedule's hour, so the acquirer timeout is raised with it (the lease must exceed it).
+    ACQUIRER_TIMEOUT_MS: '20000',
+    IDEMPOTENCY_KEY_LOCK_TIMEOUT_MS: '120000',
   };
   const servers = [await spawnServer(env)];
   const inProcess = stack.forwarder.forwardTo;
@@ -325,13 +354,22 @@ test('two PayFlow processes run the owed-capture job on one database: each appro
           sale.paymentId,
           (item) => item.pendingOperation === 'capture',
         );
+        // The capture is owed before its first attempt ends: wait for that attempt to fail and let go
+        // of the row, or the reset below would take a live lease and let a second process send it too.
+        await firstAttemptFailed(database.sql, sale.paymentId);
         sales.push(sale);
       }
     } finally {
       capturesDown = false;
     }
-    await database.sql`
-      update payments.owed_acquirer_operations set next_attempt_at = now() where operation = 'capture'`;
+    for (const sale of sales) assert.equal(capturesSent.get(sale.authorizationId), undefined);
+    // The hour until the next attempt has passed: due now. Only rows no process holds are touched
+    // (a held row's next_attempt_at is its lease; here none is held).
+    const due = await database.sql`
+      update payments.owed_acquirer_operations set next_attempt_at = now()
+      where operation = 'capture' and status = 'pending' and attempts = 1
+        and next_attempt_at > now() + interval '30 minutes'`;
+    assert.equal(due.count, sales.length, 'every owed capture waited for its next attempt, none was leased');
     for (const [position, sale] of sales.entries()) {
       const baseUrl = servers[position % 2]!.baseUrl;
       await waitForPayment(baseUrl, session, sale.paymentId, (item) => item.status === 'CAPTURED');

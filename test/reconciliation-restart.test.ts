@@ -1,6 +1,6 @@
-// The chunked reconciliation import (ADR 20) against real PostgreSQL: a 20,000-row report imported
-// in chunks of 25 by `payflow reconcile` in a child process, killed with SIGKILL mid-way, then
-// imported again: it resumes after its last committed chunk, every row has exactly one result, and
+// The chunked reconciliation import (ADR 20) against real PostgreSQL: a 2,000-row report imported
+// in chunks of 25 (80 chunks) by `payflow reconcile` in a child process, killed with SIGKILL mid-way
+// (after 20 committed chunks, while it waits to commit the next), then imported again: it resumes after its last committed chunk, every row has exactly one result, and
 // the results equal an uninterrupted import's on a copy of the same data. The same report a third
 // time changes nothing. Malformed rows name their line; past the skip limit nothing is recorded.
 import { test } from 'node:test';
@@ -15,7 +15,10 @@ import { repositoryRoot, runCli, temporaryDataDir, testSecretsKey } from './supp
 const header =
   'Psp Reference,Merchant Reference,Type,Gross Currency,Gross Debit (GC),Gross Credit (GC),Net Currency,Net Debit (NC),Net Credit (NC),Batch Number';
 const major = (minor: number) => `${Math.floor(minor / 100)}.${String(minor % 100).padStart(2, '0')}`;
-const itemCount = 20_000;
+const itemCount = 2_000;
+const chunkSize = 25;
+/** Chunks committed before the kill; some 60 are left for the resumed import. */
+const killAfterChunks = 20;
 const amountOf = (n: number) => (n % 5 === 0 ? 100 : 1_000 + n);
 const referenceOf = (n: number) => (n % 5 === 0 ? `ref_seed_${n}.refund` : `pay_seed_${n}.capture`);
 const rowOf = (n: number, amount = amountOf(n)) =>
@@ -23,7 +26,7 @@ const rowOf = (n: number, amount = amountOf(n)) =>
     ? `PSP${n},${referenceOf(n)},Refunded,USD,${major(amount)},,USD,,,7`
     : `PSP${n},${referenceOf(n)},Settled,USD,,${major(amount)},USD,,,7`;
 
-/** A day of 20,000 captures and refunds, as the events would have recorded them. */
+/** A day of 2,000 captures and refunds, as the events would have recorded them. */
 async function seed(database: TestDatabase): Promise<void> {
   await database.sql`
     insert into settlement.items (id, operation_id, merchant_id, currency, payment_id, kind, amount, occurred_at)
@@ -42,7 +45,7 @@ function report(): { csv: string; malformedLine: number; rows: number } {
   const lines = [header];
   let malformedLine = 0;
   for (let n = 1; n <= itemCount; n += 1) {
-    if (n === 12_345) {
+    if (n === 1_234) {
       lines.push('PSP_bad,pay_bad.capture,Settled,USD,,12.5,USD,,,7');
       malformedLine = lines.length;
     }
@@ -101,20 +104,35 @@ test('a report import killed with SIGKILL resumes after its last chunk: each row
     const env = cliEnv(crashed);
     const child = spawn(
       process.execPath,
-      [path.join(repositoryRoot, 'bin/payflow.js'), 'reconcile', '--file', file, '--chunk-size', '25'],
+      [
+        path.join(repositoryRoot, 'bin/payflow.js'),
+        'reconcile',
+        '--file',
+        file,
+        '--chunk-size',
+        String(chunkSize),
+      ],
       { cwd: repositoryRoot, env: { ...process.env, ...env }, stdio: 'ignore' },
     );
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    let killed = false;
-    for (let attempt = 0; attempt < 3_000 && !killed; attempt += 1) {
-      const [job] = await crashed.sql<{ chunks_done: number }[]>`select chunks_done from settlement.job_runs`;
-      if (job && job.chunks_done >= 200) {
+    let ended = false;
+    const exited = new Promise((resolve) => child.once('exit', resolve)).then(() => (ended = true));
+    // Each look at the job locks its row: while the lock is held, the import cannot commit another
+    // chunk (each chunk's transaction updates the row), so once the look sees enough chunks the kill
+    // lands in the middle of the job however fast the import runs and however late this process is
+    // scheduled: the next chunk's writes wait for the lock and die uncommitted.
+    let killedAfter: number | undefined;
+    while (killedAfter === undefined) {
+      assert.equal(ended, false, 'the import ended before it could be killed');
+      await crashed.sql.begin(async (transaction) => {
+        const [job] = await transaction<{ chunks_done: number }[]>`
+          select chunks_done from settlement.job_runs for update`;
+        if (!job || job.chunks_done < killAfterChunks) return;
         child.kill('SIGKILL');
-        killed = true;
-      } else await new Promise((resolve) => setTimeout(resolve, 10));
+        await exited;
+        killedAfter = job.chunks_done;
+      });
+      if (killedAfter === undefined) await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    await exited;
-    assert.ok(killed, 'the import was killed mid-way');
     const [interrupted] = await crashed.sql<
       {
         status: string;
@@ -133,8 +151,13 @@ test('a report import killed with SIGKILL resumes after its last chunk: each row
       from settlement.job_runs job join settlement.reconciliation_runs run on run.job_id = job.id`;
     assert.equal(interrupted!.status, 'running');
     assert.equal(interrupted!.run_status, 'running');
-    assert.ok(Number(interrupted!.read_count) < rows, 'the kill left rows to import');
-    assert.equal(Number(interrupted!.read_count), interrupted!.chunks_done * 25, 'whole chunks only');
+    assert.equal(interrupted!.chunks_done, killedAfter, 'nothing committed after the kill');
+    assert.ok(interrupted!.chunks_done >= killAfterChunks, 'several chunks committed before the kill');
+    assert.ok(
+      Number(interrupted!.read_count) <= rows - killAfterChunks * chunkSize,
+      'several chunks left to import after it',
+    );
+    assert.equal(Number(interrupted!.read_count), interrupted!.chunks_done * chunkSize, 'whole chunks only');
     // Every committed row has its result (no Fee row before the end), and nothing after the checkpoint.
     assert.equal(Number(interrupted!.results), Number(interrupted!.read_count));
     assert.equal(interrupted!.max_line, interrupted!.line);
@@ -142,7 +165,7 @@ test('a report import killed with SIGKILL resumes after its last chunk: each row
       `killed after ${interrupted!.chunks_done} chunks (line ${interrupted!.line} of ${rows + 1})`,
     );
 
-    const resumed = await runCli(['reconcile', '--file', file, '--chunk-size', '25'], env);
+    const resumed = await runCli(['reconcile', '--file', file, '--chunk-size', String(chunkSize)], env);
     assert.equal(resumed.code, 1, resumed.stderr);
     const resumedRun = JSON.parse(resumed.stdout) as {
       rows: number;

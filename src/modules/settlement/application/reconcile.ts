@@ -5,20 +5,22 @@
 // unexpected_in_report, duplicate_in_report or chargeback; then every item of the report's days that
 // no row named is missing_in_report (answered as settled late when a later report names the item).
 //
-// The report is read as a stream (csv-parse), never whole in memory, and parsed once, in three steps:
+// The report is read as a stream, never whole in memory, and parsed once (split on its commas when it
+// is simple, ASCII and unquoted as acquirers write it; else by csv-parse), in three steps:
 // 1. Check: an upload is spooled to a temporary file; the file is read once to take its SHA-256,
 //    check every row and spool the parsed records (one JSON array a line, a temporary file) for the
 //    import, which so applies the very bytes the digest names. A broken file (bad header, a line too
 //    long, ragged row) or more malformed rows than the skip limit is refused with its line (422) and
 //    nothing is recorded. Malformed rows within the limit are recorded as `malformed` with their line
 //    and reason.
-// 2. Chunks: the job instance is (`reconciliation`, SHA-256). Every CHUNK records of the spool, the
-//    rows' results and the job's checkpoint (rows read, results written, rows skipped, last line,
-//    days so far) commit in one transaction: one round trip looks up the chunk's items and the keys
-//    earlier chunks named, one more sends its writes. A process killed mid-way (kill -9) resumes on
-//    the next import of the same bytes after its last committed chunk (the records before it are
-//    passed over: the duplicate finder asks the database for the keys they named), so each row is
-//    applied once.
+// 2. Chunks: the job instance is (`reconciliation`, SHA-256). Every CHUNK records of the spool are
+//    matched (one read-only round trip looks up the chunk's items and the keys earlier chunks named),
+//    then the rows' results and the job's checkpoint (rows read, results written, rows skipped, last
+//    line, days so far) commit in one transaction, one round trip. Two chunks are in the pipeline:
+//    the next is read and matched while one commits, and it commits only after that one, so the
+//    chunks commit in order. A process killed mid-way (kill -9) resumes on the next import of the
+//    same bytes after its last committed chunk (the records before it are passed over: the duplicate
+//    finder asks the database for the keys they named), so each row is applied once.
 // 3. End (REPEATABLE READ): missing items, counts from the recorded results, the run completed and
 //    `reconciliation.completed.v1`, in one transaction. The same bytes once completed record nothing
 //    and answer the first run.
@@ -45,6 +47,7 @@ import {
   requiredColumns,
   type ReportRow,
 } from '../domain/report.ts';
+import { NotSimpleCsv, simpleCsvRecords } from './simple-csv.ts';
 import { claimJobRun, finishJobRun, restartJobRun, type JobRunRow } from '../infra/settlement-repository.ts';
 import { withRetries, type SettlementDependencies } from './settlement-job.ts';
 
@@ -132,18 +135,18 @@ interface ParsedRecord {
 }
 
 /**
- * Parses `file`'s records in order (csv-parse), each with its line and its row or why it is
- * malformed. Fields come as arrays and only the report's required columns are looked at.
+ * The maker of `ParsedRecord`s from a report's records in order: the first is the header (checked,
+ * nothing made), each next one a record with its line and its row or why it is malformed. Only the
+ * report's required columns are looked at.
  */
-async function* parseRecords(file: string, counting: Transform): AsyncGenerator<ParsedRecord> {
+function recordReader(): (fields: string[], line: number) => ParsedRecord | null {
   let columns: number[] | undefined;
-  const toRecord = (fields: string[], context: { lines: number }): ParsedRecord | null => {
+  return (fields, line) => {
     if (!columns) {
       checkHeader(fields);
       columns = requiredColumns.map((column) => fields.lastIndexOf(column));
       return null;
     }
-    const line = context.lines;
     const named: Record<string, string> = {};
     for (let index = 0; index < columns.length; index += 1)
       named[requiredColumns[index]!] = fields[columns[index]!]!;
@@ -154,22 +157,82 @@ async function* parseRecords(file: string, counting: Transform): AsyncGenerator<
       return { line, row: undefined, error };
     }
   };
+}
+
+/** `file`'s records in order (csv-parse, fields as arrays), a batch of one at a time. */
+async function* parseRecords(file: string, digest: ReportDigest): AsyncGenerator<ParsedRecord[]> {
+  const toRecord = recordReader();
   const parser = parse({
     bom: true,
     max_record_size: recordBytesMax,
     skip_empty_lines: true,
     // The typings want a record out of the same type as in; csv-parse passes on whatever it returns.
-    on_record: toRecord as unknown as (fields: string[]) => string[],
+    on_record: ((fields: string[], context: { lines: number }) =>
+      toRecord(fields, context.lines)) as unknown as (fields: string[]) => string[],
   });
   const input = createReadStream(file);
+  const counting = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      try {
+        digest.update(chunk);
+      } catch (error) {
+        callback(error as Error);
+        return;
+      }
+      callback(null, chunk);
+    },
+  });
   const piping = pipeline(input, counting, parser).catch((error: unknown) => {
     parser.destroy(error as Error);
   });
   try {
-    for await (const record of parser as AsyncIterable<ParsedRecord>) yield record;
+    for await (const record of parser as AsyncIterable<ParsedRecord>) yield [record];
   } finally {
     input.destroy();
     await piping;
+  }
+}
+
+/** `file`'s records in order when the report is simple (see simple-csv.ts); else throws NotSimpleCsv. */
+async function* parseSimpleRecords(file: string, digest: ReportDigest): AsyncGenerator<ParsedRecord[]> {
+  const toRecord = recordReader();
+  const input = createReadStream(file);
+  async function* counted(): AsyncGenerator<Buffer> {
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      digest.update(chunk);
+      yield chunk;
+    }
+  }
+  try {
+    for await (const batch of simpleCsvRecords(counted())) {
+      const records: ParsedRecord[] = [];
+      for (const { fields, line } of batch) {
+        const record = toRecord(fields, line);
+        if (record) records.push(record);
+      }
+      yield records;
+    }
+  } finally {
+    input.destroy();
+  }
+}
+
+/** The report's SHA-256 over the bytes read, refusing more than `maxBytes` (413). */
+class ReportDigest {
+  private readonly hash = createHash('sha256');
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  update(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.maxBytes)
+      throw new DomainError('report_too_large', 413, `The report is larger than ${this.maxBytes} bytes.`);
+    this.hash.update(chunk);
+  }
+
+  hex(): string {
+    return this.hash.digest('hex');
   }
 }
 
@@ -242,7 +305,8 @@ async function* readSpool(file: string, skip: number): AsyncGenerator<ImportReco
 /**
  * Step 1: the report's digest and row count, its records spooled to `spoolFile` for the import (the
  * one CSV parse, and the import applies the very bytes the digest names); refuses a broken report
- * before anything is recorded.
+ * before anything is recorded. A simple report (the usual) is split by simple-csv.ts; any other is
+ * read again from its start by csv-parse, whose answer then stands.
  */
 async function checkReport(
   file: string,
@@ -250,19 +314,24 @@ async function checkReport(
   skipLimit: number,
   maxBytes: number,
 ): Promise<{ sha256: string; records: number }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const counting = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      bytes += chunk.length;
-      if (bytes > maxBytes) {
-        callback(new DomainError('report_too_large', 413, `The report is larger than ${maxBytes} bytes.`));
-        return;
-      }
-      hash.update(chunk);
-      callback(null, chunk);
-    },
-  });
+  try {
+    return await checkRecords(parseSimpleRecords, file, spoolFile, skipLimit, maxBytes);
+  } catch (error) {
+    if (!(error instanceof NotSimpleCsv)) throw error;
+  }
+  // A new file: a write of the first attempt still in flight lands in the unlinked one.
+  await rm(spoolFile, { force: true });
+  return checkRecords(parseRecords, file, spoolFile, skipLimit, maxBytes);
+}
+
+async function checkRecords(
+  parser: (file: string, digest: ReportDigest) => AsyncGenerator<ParsedRecord[]>,
+  file: string,
+  spoolFile: string,
+  skipLimit: number,
+  maxBytes: number,
+): Promise<{ sha256: string; records: number }> {
+  const digest = new ReportDigest(maxBytes);
   const out = createWriteStream(spoolFile);
   const write = async (text: string) => {
     // once() rejects if the stream fails meanwhile.
@@ -272,22 +341,24 @@ async function checkReport(
   let malformed = 0;
   let text = '';
   try {
-    for await (const record of parseRecords(file, counting)) {
-      records += 1;
-      text += `${JSON.stringify(spooled(record))}\n`;
+    for await (const batch of parser(file, digest)) {
+      for (const record of batch) {
+        records += 1;
+        text += `${JSON.stringify(spooled(record))}\n`;
+        if (!record.error) continue;
+        malformed += 1;
+        if (malformed > skipLimit)
+          throw new DomainError(
+            'too_many_malformed_rows',
+            422,
+            `More than ${skipLimit} malformed rows; the last: ${record.error.message}. Nothing was recorded.`,
+            { line: record.line },
+          );
+      }
       if (text.length >= 64 * 1024) {
         await write(text);
         text = '';
       }
-      if (!record.error) continue;
-      malformed += 1;
-      if (malformed > skipLimit)
-        throw new DomainError(
-          'too_many_malformed_rows',
-          422,
-          `More than ${skipLimit} malformed rows; the last: ${record.error.message}. Nothing was recorded.`,
-          { line: record.line },
-        );
     }
     await write(text);
     out.end();
@@ -296,7 +367,7 @@ async function checkReport(
     out.destroy();
     throw toReportProblem(error);
   }
-  return { sha256: hash.digest('hex'), records };
+  return { sha256: digest.hex(), records };
 }
 
 /** An upload spooled to a temporary file, so that the report can be checked, then read in chunks. */
@@ -479,26 +550,47 @@ async function importChunks(
   const resumedAfterRows = checkpoint.records;
   if (resumedAfterRows > 0) await fillRowKeys(dependencies, spoolFile, runId, resumedAfterRows);
   let chunks = job.chunks_done;
-  let pending: ImportRecord[] = [];
-  const commit = async () => {
-    const chunk = pending;
-    pending = [];
-    const outcome = await withRetries(
+  // A pipeline of two: chunk n+1 is read, looked up and matched (Node's work and a read-only lookup)
+  // while chunk n's writes commit; chunk n+1's transaction starts only once chunk n committed, from
+  // the checkpoint it wrote, so the chunks commit one after the other as before. The duplicate finder
+  // of chunk n+1 asks the database for the keys of the committed chunks and knows chunk n's here.
+  let writing: Promise<void> = Promise.resolve();
+  let keysInFlight: ReadonlySet<string> = new Set();
+  const write = async (prepared: PreparedChunk) => {
+    const before = checkpoint;
+    checkpoint = await withRetries(
       () =>
-        sql.begin((transaction) => applyChunk(dependencies, transaction, job.id, runId, chunk, checkpoint)),
+        sql.begin((transaction) => writeChunk(dependencies, transaction, job.id, runId, prepared, before)),
       log,
     );
-    checkpoint = outcome.checkpoint;
     chunks += 1;
     options.onProgress?.({ chunks, rows: checkpoint.records, totalRows });
   };
-  // The records committed before an interruption are passed over (the duplicate finder reads their
-  // keys from the database).
-  for await (const record of readSpool(spoolFile, checkpoint.records)) {
-    pending.push(record);
-    if (pending.length >= chunkSize) await commit();
+  const next = async (chunk: readonly ImportRecord[]) => {
+    const prepared = await withRetries(() => prepareChunk(dependencies, runId, chunk, keysInFlight), log);
+    await writing;
+    keysInFlight = prepared.keys;
+    writing = write(prepared);
+    // Awaited at the next chunk or the end; meanwhile its failure is not an unhandled rejection.
+    writing.catch(() => undefined);
+  };
+  let pending: ImportRecord[] = [];
+  try {
+    // The records committed before an interruption are passed over (the duplicate finder reads their
+    // keys from the database).
+    for await (const record of readSpool(spoolFile, checkpoint.records)) {
+      pending.push(record);
+      if (pending.length >= chunkSize) {
+        await next(pending);
+        pending = [];
+      }
+    }
+    if (pending.length > 0) await next(pending);
+  } finally {
+    // A failure meanwhile waits for the chunk in flight: the job is marked failed after its last commit.
+    await writing.catch(() => undefined);
   }
-  if (pending.length > 0) await commit();
+  await writing;
   return withRetries(
     () =>
       sql.begin('isolation level repeatable read', (transaction) =>
@@ -566,16 +658,31 @@ interface ItemMatch {
   missing_open: boolean;
 }
 
-/** One chunk: its results, the late items it answers and the job's checkpoint, in one transaction. */
-async function applyChunk(
+/** A chunk matched, ready to write: its results, the late items it answers, what its checkpoint adds. */
+interface PreparedChunk {
+  readonly records: number;
+  readonly line: number;
+  readonly results: readonly ResultRow[];
+  readonly late: readonly { item_id: string; reason: string }[];
+  /** The days of the items its rows named. */
+  readonly days: ReadonlySet<string>;
+  readonly skipped: number;
+  /** The row keys it names first (its results that carry a key). */
+  readonly keys: ReadonlySet<string>;
+}
+
+/**
+ * One chunk matched, outside its transaction (read only): one round trip looks up its items and which
+ * of its keys a committed chunk of the run named; `keysInFlight` are the keys of the chunk before it,
+ * whose writes may not have committed yet.
+ */
+async function prepareChunk(
   dependencies: SettlementDependencies,
-  transaction: TransactionSql,
-  jobId: string,
   runId: string,
   chunk: readonly ImportRecord[],
-  before: Checkpoint,
-): Promise<{ checkpoint: Checkpoint }> {
-  const now = dependencies.clock.now();
+  keysInFlight: ReadonlySet<string>,
+): Promise<PreparedChunk> {
+  const { sql } = dependencies;
   const wanted = new Map<string, { operation_id: string; kind: string }>();
   for (const { row } of chunk) {
     if (!row || row.type === 'Fee' || row.type === 'MerchantPayout') continue;
@@ -588,27 +695,39 @@ async function applyChunk(
     wanted.size === 0
       ? [[], []]
       : await Promise.all([
-          transaction<ItemMatch[]>`
+          sql<ItemMatch[]>`
             select distinct on (item.operation_id, item.kind) item.id, item.operation_id, item.kind, item.amount,
               item.currency, item.occurred_at, item.acquirer_cost,
               exists (select 1 from settlement.reconciliation_results result
                       where result.item_id = item.id and result.outcome = 'missing_in_report'
                         and result.status = 'open') as missing_open
             from settlement.items item
-            join jsonb_to_recordset(${transaction.json([...wanted.values()])}) as wanted (operation_id text, kind text)
+            join jsonb_to_recordset(${sql.json([...wanted.values()])}) as wanted (operation_id text, kind text)
               on item.operation_id = wanted.operation_id and item.kind = wanted.kind
             order by item.operation_id, item.kind, item.id`,
-          transaction<{ row_key: string }[]>`
+          sql<{ row_key: string }[]>`
             select row_key from settlement.reconciliation_results
             where run_id = ${runId} and row_key = any(${[...wanted.keys()]}::text[])`,
         ]);
+  const seen = new Set(keysInFlight);
+  for (const row of named) seen.add(row.row_key);
+  return matchChunk(dependencies, runId, chunk, found, seen);
+}
+
+/** The rows of a chunk against the items found; `seen` are the keys earlier chunks named. */
+function matchChunk(
+  dependencies: SettlementDependencies,
+  runId: string,
+  chunk: readonly ImportRecord[],
+  found: readonly ItemMatch[],
+  seen: ReadonlySet<string>,
+): PreparedChunk {
   const items = new Map<string, ItemMatch>();
   for (const item of found) items.set(`${item.kind}:${item.operation_id}`, item);
-  const seen = new Set(named.map((row) => row.row_key));
   const results: ResultRow[] = [];
   const namedHere = new Set<string>();
   const late: { item_id: string; reason: string }[] = [];
-  const days = new Set(before.days);
+  const days = new Set<string>();
   let skipped = 0;
   for (const { line, row, malformed } of chunk) {
     if (!row) {
@@ -700,29 +819,42 @@ async function applyChunk(
         : `PayFlow recorded ${item.amount} ${item.currency}, the report ${row.gross} ${row.currency}`,
     });
   }
+  return { records: chunk.length, line: chunk.at(-1)!.line, results, late, days, skipped, keys: namedHere };
+}
+
+/** A prepared chunk's writes and the job's checkpoint, in one transaction (one round trip). */
+async function writeChunk(
+  dependencies: SettlementDependencies,
+  transaction: TransactionSql,
+  jobId: string,
+  runId: string,
+  chunk: PreparedChunk,
+  before: Checkpoint,
+): Promise<Checkpoint> {
+  const now = dependencies.clock.now();
+  const { results, late } = chunk;
   const checkpoint: Checkpoint = {
-    records: before.records + chunk.length,
-    line: chunk.at(-1)!.line,
-    days: [...days].sort(),
+    records: before.records + chunk.records,
+    line: chunk.line,
+    days: [...new Set([...before.days, ...chunk.days])].sort(),
   };
-  // The chunk's writes, pipelined: one round trip.
   await Promise.all([
     insertResults(transaction, runId, results),
     late.length > 0 &&
       transaction`
         update settlement.reconciliation_results as result
         set status = 'resolved', resolution = late.reason, resolved_at = ${now}
-        from jsonb_to_recordset(${transaction.json(late)}) as late (item_id text, reason text)
+        from jsonb_to_recordset(${transaction.json(late as never)}) as late (item_id text, reason text)
         where result.item_id = late.item_id and result.outcome = 'missing_in_report' and result.status = 'open'`,
     transaction`
-      update settlement.job_runs set chunks_done = chunks_done + 1, items_done = items_done + ${chunk.length},
+      update settlement.job_runs set chunks_done = chunks_done + 1, items_done = items_done + ${chunk.records},
         read_count = ${checkpoint.records}, write_count = write_count + ${results.length},
-        skip_count = skip_count + ${skipped}, checkpoint = ${transaction.json(checkpoint as never)},
+        skip_count = skip_count + ${chunk.skipped}, checkpoint = ${transaction.json(checkpoint as never)},
         updated_at = ${now}
       where id = ${jobId}`,
     transaction`update settlement.reconciliation_runs set row_count = ${checkpoint.records} where id = ${runId}`,
   ]);
-  return { checkpoint };
+  return checkpoint;
 }
 
 async function insertResults(transaction: TransactionSql, runId: string, results: readonly ResultRow[]) {

@@ -56,10 +56,22 @@ export function checkHeader(columns: readonly string[]): void {
     throw new ReportError(1, `the header lacks ${missing.map((column) => `"${column}"`).join(', ')}`);
 }
 
+/** The pattern of an amount by the currency's exponent (made once: a report has a million amounts). */
+const amountPatterns = new Map<number, RegExp>();
+
+function amountPattern(exponent: number): RegExp {
+  let pattern = amountPatterns.get(exponent);
+  if (!pattern) {
+    pattern = exponent === 0 ? /^\d{1,15}$/ : new RegExp(`^\\d{1,15}\\.\\d{${exponent}}$`);
+    amountPatterns.set(exponent, pattern);
+  }
+  return pattern;
+}
+
 /** Parses "12.34" into minor units of `currency`; throws with what is wrong. */
 export function parseMajorUnits(text: string, currency: CurrencyCode, line: number, column: string): bigint {
   const exponent = currencyExponent(currency);
-  const pattern = exponent === 0 ? /^\d{1,15}$/ : new RegExp(`^\\d{1,15}\\.\\d{${exponent}}$`);
+  const pattern = amountPattern(exponent);
   if (!pattern.test(text))
     throw new ReportError(
       line,
