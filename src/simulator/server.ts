@@ -1,7 +1,12 @@
 // Builds the simulator's Fastify app: the fault hooks (failure rate, delays before and after the
 // decision, errors after it, the clock), the fault API (/_simulator/faults), the error mapping, the
 // routes and an orderly close. Listening belongs to startSimulator in index.ts.
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';

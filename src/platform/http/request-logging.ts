@@ -10,7 +10,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../log.ts';
 
 export class OneLinePerRequest extends LogController {
-  override incomingRequest(request: FastifyRequest, reply: FastifyReply, metadata?: Record<string, unknown>): void {
+  override incomingRequest(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    metadata?: Record<string, unknown>,
+  ): void {
     if ((request.log as Logger).isLevelEnabled('debug')) super.incomingRequest(request, reply, metadata);
   }
 
