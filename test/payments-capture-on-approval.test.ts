@@ -382,14 +382,19 @@ test('a lease that runs out while its sender waits for the acquirer: both send, 
     }
     // Both senders got the acquirer's answer (the second a replay of the reference) and recorded it:
     // one made the payment CAPTURED, the other found it so and wrote nothing.
-    await eventually('both senders done', () =>
+    const recordings = () =>
       servers
         .flatMap((spawned) => spawned.output)
-        .filter((line) => line.includes(redirect.paymentId) && line.includes('owed capture made')).length ===
-      2
-        ? true
-        : undefined,
-    );
+        .filter((line) => line.includes(redirect.paymentId))
+        .flatMap(
+          (line) =>
+            /"msg":"(owed (?:capture made|acquirer operation could not be sent)[^"]*)"/.exec(line)?.[1] ?? [],
+        );
+    await eventually('both senders done', () => (recordings().length === 2 ? true : undefined));
+    assert.deepEqual(recordings(), [
+      'owed capture made: payment CAPTURED',
+      'owed capture made: payment CAPTURED',
+    ]);
     await waitForPayment(
       servers[1]!.baseUrl,
       session,
