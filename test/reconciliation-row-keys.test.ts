@@ -78,3 +78,50 @@ test('a run interrupted before migration 0705 (first rows without their row key)
     await database.drop();
   }
 });
+
+test('a key repeated in the very next chunk (matched while the one before commits) is a duplicate', async () => {
+  const database = await createTestDatabase();
+  try {
+    await database.sql`
+      insert into settlement.items (id, operation_id, merchant_id, currency, payment_id, kind, amount, occurred_at)
+      select 'evt_next_' || n, 'pay_next_' || n, 'mer_recon_0', 'USD', 'pay_next_' || n, 'capture', 1000 + n,
+        '2098-06-02T12:00:00Z'
+      from generate_series(1, 5) as n`;
+    const settled = (n: number) => `PSP${n},pay_next_${n}.capture,Settled,USD,,${major(1000 + n)},USD,,,7`;
+    const unknown = `PSPX,pay_next_unknown.capture,Settled,USD,,1.00,USD,,,7`;
+    const directory = mkdtempSync(path.join(tmpdir(), 'payflow-recon-test-'));
+    const file = path.join(directory, 'report.csv');
+    // Chunks of 3: [1 2 3] [3 4 unknown] [unknown 3 5].
+    const rows = [
+      settled(1),
+      settled(2),
+      settled(3),
+      settled(3),
+      settled(4),
+      unknown,
+      unknown,
+      settled(3),
+      settled(5),
+    ];
+    writeFileSync(file, `${[header, ...rows].join('\n')}\n`);
+    const dependencies = settlementDependencies({
+      ...loadConfiguration({ DATABASE_URL: database.url, SETTLEMENT_SCHEDULE: 'off' }),
+      sql: database.sql,
+      log: createLogger({ level: 'silent', name: 'test' }),
+      clock: systemClock,
+    });
+    const run = await reconcileReport(dependencies, file, { source: 'report.csv', chunkSize: 3 });
+    assert.equal(run.counts.matched, 5);
+    assert.equal(run.counts.unexpected_in_report, 1);
+    assert.equal(run.counts.duplicate_in_report, 3);
+    assert.equal(run.counts.missing_in_report, 0);
+    const duplicates = await database.sql<{ line: number }[]>`
+      select line from settlement.reconciliation_results where outcome = 'duplicate_in_report' order by line`;
+    assert.deepEqual(
+      duplicates.map((row) => row.line),
+      [5, 8, 9],
+    );
+  } finally {
+    await database.drop();
+  }
+});

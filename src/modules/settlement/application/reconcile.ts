@@ -13,13 +13,14 @@
 //    long, ragged row) or more malformed rows than the skip limit is refused with its line (422) and
 //    nothing is recorded. Malformed rows within the limit are recorded as `malformed` with their line
 //    and reason.
-// 2. Chunks: the job instance is (`reconciliation`, SHA-256). Every CHUNK records of the spool, the
-//    rows' results and the job's checkpoint (rows read, results written, rows skipped, last line,
-//    days so far) commit in one transaction: one round trip looks up the chunk's items and the keys
-//    earlier chunks named, one more sends its writes. A process killed mid-way (kill -9) resumes on
-//    the next import of the same bytes after its last committed chunk (the records before it are
-//    passed over: the duplicate finder asks the database for the keys they named), so each row is
-//    applied once.
+// 2. Chunks: the job instance is (`reconciliation`, SHA-256). Every CHUNK records of the spool are
+//    matched (one read-only round trip looks up the chunk's items and the keys earlier chunks named),
+//    then the rows' results and the job's checkpoint (rows read, results written, rows skipped, last
+//    line, days so far) commit in one transaction, one round trip. Two chunks are in the pipeline:
+//    the next is read and matched while one commits, and it commits only after that one, so the
+//    chunks commit in order. A process killed mid-way (kill -9) resumes on the next import of the
+//    same bytes after its last committed chunk (the records before it are passed over: the duplicate
+//    finder asks the database for the keys they named), so each row is applied once.
 // 3. End (REPEATABLE READ): missing items, counts from the recorded results, the run completed and
 //    `reconciliation.completed.v1`, in one transaction. The same bytes once completed record nothing
 //    and answer the first run.
@@ -549,24 +550,29 @@ async function importChunks(
   const resumedAfterRows = checkpoint.records;
   if (resumedAfterRows > 0) await fillRowKeys(dependencies, spoolFile, runId, resumedAfterRows);
   let chunks = job.chunks_done;
-  const commit = async (chunk: readonly ImportRecord[]) => {
-    const outcome = await withRetries(
+  // A pipeline of two: chunk n+1 is read, looked up and matched (Node's work and a read-only lookup)
+  // while chunk n's writes commit; chunk n+1's transaction starts only once chunk n committed, from
+  // the checkpoint it wrote, so the chunks commit one after the other as before. The duplicate finder
+  // of chunk n+1 asks the database for the keys of the committed chunks and knows chunk n's here.
+  let writing: Promise<void> = Promise.resolve();
+  let keysInFlight: ReadonlySet<string> = new Set();
+  const write = async (prepared: PreparedChunk) => {
+    const before = checkpoint;
+    checkpoint = await withRetries(
       () =>
-        sql.begin((transaction) => applyChunk(dependencies, transaction, job.id, runId, chunk, checkpoint)),
+        sql.begin((transaction) => writeChunk(dependencies, transaction, job.id, runId, prepared, before)),
       log,
     );
-    checkpoint = outcome.checkpoint;
     chunks += 1;
     options.onProgress?.({ chunks, rows: checkpoint.records, totalRows });
   };
-  // One chunk in flight while the next is read from the spool (Node's work beside PostgreSQL's); a
-  // chunk starts only once the one before it committed, from the checkpoint that one wrote.
-  let committing: Promise<void> = Promise.resolve();
   const next = async (chunk: readonly ImportRecord[]) => {
-    await committing;
-    committing = commit(chunk);
+    const prepared = await withRetries(() => prepareChunk(dependencies, runId, chunk, keysInFlight), log);
+    await writing;
+    keysInFlight = prepared.keys;
+    writing = write(prepared);
     // Awaited at the next chunk or the end; meanwhile its failure is not an unhandled rejection.
-    committing.catch(() => undefined);
+    writing.catch(() => undefined);
   };
   let pending: ImportRecord[] = [];
   try {
@@ -581,10 +587,10 @@ async function importChunks(
     }
     if (pending.length > 0) await next(pending);
   } finally {
-    // A failed read waits for the chunk in flight: the job is marked failed after its last commit.
-    await committing.catch(() => undefined);
+    // A failure meanwhile waits for the chunk in flight: the job is marked failed after its last commit.
+    await writing.catch(() => undefined);
   }
-  await committing;
+  await writing;
   return withRetries(
     () =>
       sql.begin('isolation level repeatable read', (transaction) =>
@@ -652,16 +658,31 @@ interface ItemMatch {
   missing_open: boolean;
 }
 
-/** One chunk: its results, the late items it answers and the job's checkpoint, in one transaction. */
-async function applyChunk(
+/** A chunk matched, ready to write: its results, the late items it answers, what its checkpoint adds. */
+interface PreparedChunk {
+  readonly records: number;
+  readonly line: number;
+  readonly results: readonly ResultRow[];
+  readonly late: readonly { item_id: string; reason: string }[];
+  /** The days of the items its rows named. */
+  readonly days: ReadonlySet<string>;
+  readonly skipped: number;
+  /** The row keys it names first (its results that carry a key). */
+  readonly keys: ReadonlySet<string>;
+}
+
+/**
+ * One chunk matched, outside its transaction (read only): one round trip looks up its items and which
+ * of its keys a committed chunk of the run named; `keysInFlight` are the keys of the chunk before it,
+ * whose writes may not have committed yet.
+ */
+async function prepareChunk(
   dependencies: SettlementDependencies,
-  transaction: TransactionSql,
-  jobId: string,
   runId: string,
   chunk: readonly ImportRecord[],
-  before: Checkpoint,
-): Promise<{ checkpoint: Checkpoint }> {
-  const now = dependencies.clock.now();
+  keysInFlight: ReadonlySet<string>,
+): Promise<PreparedChunk> {
+  const { sql } = dependencies;
   const wanted = new Map<string, { operation_id: string; kind: string }>();
   for (const { row } of chunk) {
     if (!row || row.type === 'Fee' || row.type === 'MerchantPayout') continue;
@@ -674,27 +695,39 @@ async function applyChunk(
     wanted.size === 0
       ? [[], []]
       : await Promise.all([
-          transaction<ItemMatch[]>`
+          sql<ItemMatch[]>`
             select distinct on (item.operation_id, item.kind) item.id, item.operation_id, item.kind, item.amount,
               item.currency, item.occurred_at, item.acquirer_cost,
               exists (select 1 from settlement.reconciliation_results result
                       where result.item_id = item.id and result.outcome = 'missing_in_report'
                         and result.status = 'open') as missing_open
             from settlement.items item
-            join jsonb_to_recordset(${transaction.json([...wanted.values()])}) as wanted (operation_id text, kind text)
+            join jsonb_to_recordset(${sql.json([...wanted.values()])}) as wanted (operation_id text, kind text)
               on item.operation_id = wanted.operation_id and item.kind = wanted.kind
             order by item.operation_id, item.kind, item.id`,
-          transaction<{ row_key: string }[]>`
+          sql<{ row_key: string }[]>`
             select row_key from settlement.reconciliation_results
             where run_id = ${runId} and row_key = any(${[...wanted.keys()]}::text[])`,
         ]);
+  const seen = new Set(keysInFlight);
+  for (const row of named) seen.add(row.row_key);
+  return matchChunk(dependencies, runId, chunk, found, seen);
+}
+
+/** The rows of a chunk against the items found; `seen` are the keys earlier chunks named. */
+function matchChunk(
+  dependencies: SettlementDependencies,
+  runId: string,
+  chunk: readonly ImportRecord[],
+  found: readonly ItemMatch[],
+  seen: ReadonlySet<string>,
+): PreparedChunk {
   const items = new Map<string, ItemMatch>();
   for (const item of found) items.set(`${item.kind}:${item.operation_id}`, item);
-  const seen = new Set(named.map((row) => row.row_key));
   const results: ResultRow[] = [];
   const namedHere = new Set<string>();
   const late: { item_id: string; reason: string }[] = [];
-  const days = new Set(before.days);
+  const days = new Set<string>();
   let skipped = 0;
   for (const { line, row, malformed } of chunk) {
     if (!row) {
@@ -786,29 +819,42 @@ async function applyChunk(
         : `PayFlow recorded ${item.amount} ${item.currency}, the report ${row.gross} ${row.currency}`,
     });
   }
+  return { records: chunk.length, line: chunk.at(-1)!.line, results, late, days, skipped, keys: namedHere };
+}
+
+/** A prepared chunk's writes and the job's checkpoint, in one transaction (one round trip). */
+async function writeChunk(
+  dependencies: SettlementDependencies,
+  transaction: TransactionSql,
+  jobId: string,
+  runId: string,
+  chunk: PreparedChunk,
+  before: Checkpoint,
+): Promise<Checkpoint> {
+  const now = dependencies.clock.now();
+  const { results, late } = chunk;
   const checkpoint: Checkpoint = {
-    records: before.records + chunk.length,
-    line: chunk.at(-1)!.line,
-    days: [...days].sort(),
+    records: before.records + chunk.records,
+    line: chunk.line,
+    days: [...new Set([...before.days, ...chunk.days])].sort(),
   };
-  // The chunk's writes, pipelined: one round trip.
   await Promise.all([
     insertResults(transaction, runId, results),
     late.length > 0 &&
       transaction`
         update settlement.reconciliation_results as result
         set status = 'resolved', resolution = late.reason, resolved_at = ${now}
-        from jsonb_to_recordset(${transaction.json(late)}) as late (item_id text, reason text)
+        from jsonb_to_recordset(${transaction.json(late as never)}) as late (item_id text, reason text)
         where result.item_id = late.item_id and result.outcome = 'missing_in_report' and result.status = 'open'`,
     transaction`
-      update settlement.job_runs set chunks_done = chunks_done + 1, items_done = items_done + ${chunk.length},
+      update settlement.job_runs set chunks_done = chunks_done + 1, items_done = items_done + ${chunk.records},
         read_count = ${checkpoint.records}, write_count = write_count + ${results.length},
-        skip_count = skip_count + ${skipped}, checkpoint = ${transaction.json(checkpoint as never)},
+        skip_count = skip_count + ${chunk.skipped}, checkpoint = ${transaction.json(checkpoint as never)},
         updated_at = ${now}
       where id = ${jobId}`,
     transaction`update settlement.reconciliation_runs set row_count = ${checkpoint.records} where id = ${runId}`,
   ]);
-  return { checkpoint };
+  return checkpoint;
 }
 
 async function insertResults(transaction: TransactionSql, runId: string, results: readonly ResultRow[]) {
