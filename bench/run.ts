@@ -560,7 +560,15 @@ async function main(): Promise<void> {
 
     // Phase B: the authorize → capture → refund chain, with the statements a chain costs.
     const beforeChains = await statementCounts(sql);
+    const chainCpuBefore = {
+      payflow: cpuSecondsOf(serverPid),
+      postgres: postmaster ? cpuSecondsOf(postmaster, true) : 0,
+    };
     const mixed = await driveApi(client, concurrency, durationMs, token, true);
+    const chainCpuSeconds = {
+      payflow: cpuSecondsOf(serverPid) - chainCpuBefore.payflow,
+      postgres: postmaster ? cpuSecondsOf(postmaster, true) - chainCpuBefore.postgres : undefined,
+    };
     const afterChains = await statementCounts(sql);
     const chain = (['authorize', 'capture', 'refund'] as const).map((operation) =>
       figures(`${operation} (in chain)`, mixed[operation].latencies, mixed[operation].errors, seconds),
@@ -574,6 +582,15 @@ async function main(): Promise<void> {
             commits: round2((afterChains.commits - beforeChains.commits) / chainsDone),
           }
         : undefined;
+    // CPU during the chain run per chain it completed (the event work the run did meanwhile included;
+    // the authorizations still in flight when it stopped too, so a little above the true figure).
+    const cpuPerChain = {
+      payflowMs: round2((chainCpuSeconds.payflow * 1000) / Math.max(chainsDone, 1)),
+      postgresMs:
+        chainCpuSeconds.postgres === undefined
+          ? undefined
+          : round2((chainCpuSeconds.postgres * 1000) / Math.max(chainsDone, 1)),
+    };
 
     // The ceiling, from a separate process, with PayFlow idle.
     const ceiling = await measureCeiling(database.url, rawClients, seconds);
@@ -597,6 +614,7 @@ async function main(): Promise<void> {
           ? `per chain (authorize → capture → refund, with the event work done meanwhile): ${perChain.statements} statements, ${perChain.commits} commits\n`
           : '') +
         `CPU per authorize: PayFlow ${cpu.payflowMsPerAuthorize} ms, PostgreSQL ${cpu.postgresMsPerAuthorize ?? '?'} ms, load generator ${cpu.generatorMsPerAuthorize} ms\n` +
+        `CPU per chain (the chain run's CPU ÷ chains completed): PayFlow ${cpuPerChain.payflowMs} ms, PostgreSQL ${cpuPerChain.postgresMs ?? '?'} ms\n` +
         `events left for the relay and consumers when the load stopped: ${backlog.total} (outbox ${backlog.outbox}; ${
           Object.entries(backlog.groups)
             .map(([group, lag]) => `${group} ${lag}`)
@@ -752,7 +770,7 @@ async function main(): Promise<void> {
     if (values.json) {
       writeFileSync(
         values.json,
-        `${JSON.stringify({ ...report, authorize, chain, chainsPerSecond, ceiling, ratio, screening, screeningAdded, quietAuthorize, quietScreening, quietParts, quietAdded, quietLoad, perAuthorize, perChain, cpu, eventBacklog: backlog, drain, cpuWithEvents, connectionStates: Object.fromEntries(waits), latencyCheck, soak }, null, 2)}\n`,
+        `${JSON.stringify({ ...report, authorize, chain, chainsPerSecond, ceiling, ratio, screening, screeningAdded, quietAuthorize, quietScreening, quietParts, quietAdded, quietLoad, perAuthorize, perChain, cpu, cpuPerChain, eventBacklog: backlog, drain, cpuWithEvents, connectionStates: Object.fromEntries(waits), latencyCheck, soak }, null, 2)}\n`,
       );
     }
   } finally {

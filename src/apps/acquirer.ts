@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../platform/config.ts';
 import type { Logger } from '../platform/log.ts';
 import type { AcquirerEndpoint } from '../platform/module.ts';
+import { OneLinePerRequest } from '../platform/http/request-logging.ts';
 import { startSimulator } from '../simulator/index.ts';
 
 /** Whether this start runs the simulator in-process (checked before any side effect, and used to start it). */
@@ -36,6 +37,8 @@ export async function startAcquirer(
     host: '127.0.0.1',
     notifySecret,
     logger: log.child({ component: 'acquirer-simulator' }),
+    // One line per request at info, as PayFlow's own API (ADR 18): it runs on PayFlow's CPU.
+    requestLogController: new OneLinePerRequest(),
     ...(payflowUrl !== undefined && {
       notifyUrl: `${payflowUrl.replace(/\/+$/, '')}/internal/acquirer/notifications`,
     }),

@@ -1,6 +1,7 @@
 // Public face of the acquirer simulator: start it in-process with startSimulator, or run
 // src/apps/simulator.ts as its own process. Everything else under src/simulator/ is private.
 import type { AddressInfo } from 'node:net';
+import type { LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { buildSimulatorApp, noFaults, type SimulatorFaults } from './server.ts';
 
@@ -46,6 +47,8 @@ export interface SimulatorOptions {
   readonly notifySecret?: string;
   /** Default false (silent). */
   readonly logger?: false | Logger;
+  /** Decides the request log lines (Fastify's `logController`); default Fastify's two lines per request. */
+  readonly requestLogController?: LogController;
   /** How long the timeout cards 4000000000003220 and 4000000000003238 hold the answer. Default 30 000. */
   readonly slowResponseMs?: number;
   /** How long a refund on 4000000000005126 stays pending before it fails. Default 1 000. */
@@ -114,6 +117,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     notifyUrl: options.notifyUrl,
     notifySecret: options.notifySecret,
     logger: options.logger ?? false,
+    ...(options.requestLogController && { requestLogController: options.requestLogController }),
     baseUrl: () => baseUrl,
     stateFile: options.stateFile,
   });

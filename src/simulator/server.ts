@@ -1,7 +1,12 @@
 // Builds the simulator's Fastify app: the fault hooks (failure rate, delays before and after the
 // decision, errors after it, the clock), the fault API (/_simulator/faults), the error mapping, the
 // routes and an orderly close. Listening belongs to startSimulator in index.ts.
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -68,6 +73,8 @@ export interface SimulatorSettings {
   readonly notifyUrl: string | undefined;
   readonly notifySecret?: string | undefined;
   readonly logger: false | Logger;
+  /** Fastify's `logController` (which request lines are written); default Fastify's own. */
+  readonly requestLogController?: LogController;
   /** The simulator's own base URL, known once it listens; bank redirect URLs start with it. */
   readonly baseUrl: () => string;
   /** Journal file of the state (journal.ts): read at start, appended on every change. */
@@ -182,7 +189,7 @@ function registerFaultRoutes(root: FastifyInstance, faults: SimulatorFaults): vo
   });
 }
 
-function createFastify(logger: false | Logger): FastifyInstance {
+function createFastify(logger: false | Logger, logController?: LogController): FastifyInstance {
   // Connections are cut on close once requests in flight have answered: a client's spare keep-alive
   // connection that never carried a request would otherwise hold the close for a minute.
   // References of up to 255 characters travel percent-encoded in /v1/operations/{reference}.
@@ -193,11 +200,11 @@ function createFastify(logger: false | Logger): FastifyInstance {
   };
   if (logger === false) return Fastify({ ...options, logger: false });
   const loggerInstance: FastifyBaseLogger = logger;
-  return Fastify({ ...options, loggerInstance });
+  return Fastify({ ...options, loggerInstance, ...(logController && { logController }) });
 }
 
 export async function buildSimulatorApp(settings: SimulatorSettings): Promise<SimulatorApp> {
-  const app = createFastify(settings.logger);
+  const app = createFastify(settings.logger, settings.requestLogController);
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   const pauses = new Pauses();
   const now = () => Date.now() + settings.faults.clockOffsetMs;

@@ -27,6 +27,7 @@ import {
   type Span,
 } from '../tracing.ts';
 import { registerJsonBodies } from './json-body.ts';
+import { OneLinePerRequest } from './request-logging.ts';
 import { answerClientError, registerProblemHandlers, toProblem, sendProblem } from './problem-handler.ts';
 
 /** The Fastify instance modules register routes on: TypeBox schemas type the handlers. */
@@ -65,6 +66,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   const apiPaths = options.versionedApi ? createApiPaths() : undefined;
   const app = Fastify({
     loggerInstance: options.log as FastifyBaseLogger,
+    // One line per request at info ("request completed" with the request); "incoming request" at debug.
+    logController: new OneLinePerRequest(),
     bodyLimit: options.bodyLimitBytes,
     requestIdHeader: false,
     genReqId: (request) => requestIdFrom(request.headers[requestIdHeader]),
