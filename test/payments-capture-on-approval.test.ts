@@ -314,7 +314,14 @@ test('a merchant void racing the approval: exactly one of capture and void happe
   assert.equal([...outcomes].filter((status) => status !== 'VOIDED' && status !== 'CAPTURED').length, 0);
 });
 
-test('two PayFlow processes run the owed-capture job on one database: each approved sale is captured once', async () => {
+interface TwoProcesses {
+  readonly database: Awaited<ReturnType<typeof createTestDatabase>>;
+  readonly servers: Awaited<ReturnType<typeof spawnServer>>[];
+  readonly session: MerchantSession;
+}
+
+/** Two PayFlow processes on a fresh database, both polling the owed operations every 10 ms. */
+async function withTwoProcesses(run: (processes: TwoProcesses) => Promise<void>): Promise<void> {
   const database = await createTestDatabase();
   const env = {
     DATABASE_URL: database.url,
@@ -342,6 +349,67 @@ test('two PayFlow processes run the owed-capture job on one database: each appro
       servers[0]!.baseUrl,
       await createMerchantCredentials(database.sql),
     );
+    await run({ database, servers, session });
+  } finally {
+    stack.forwarder.forwardTo = inProcess;
+    for (const spawned of servers) await spawned.stop();
+    await database.drop();
+  }
+}
+
+test('a lease that runs out while its sender waits for the acquirer: both send, the acquirer replays, PayFlow records the capture once', async () => {
+  await withTwoProcesses(async ({ database, servers, session }) => {
+    const redirect = await bankRedirectSale(servers[0]!.baseUrl, session, 2600);
+    const held: (() => void)[] = [];
+    capturesHeld = held;
+    try {
+      await payerApproves(redirect);
+      await eventually('the first sender’s capture at the proxy', () =>
+        held.length === 1 ? true : undefined,
+      );
+      // Its lease runs out (as on a machine that stalls longer than the lease): the row is due again
+      // while the first sender still waits; a process with a free job claims it and sends too.
+      const due = await database.sql`
+        update payments.owed_acquirer_operations set next_attempt_at = now()
+        where payment_id = ${redirect.paymentId} and operation = 'capture' and status = 'pending'`;
+      assert.equal(due.count, 1);
+      await eventually('the second sender’s capture at the proxy', () =>
+        held.length === 2 ? true : undefined,
+      );
+    } finally {
+      capturesHeld = undefined;
+      for (const release of held) release();
+    }
+    // Both senders got the acquirer's answer (the second a replay of the reference) and recorded it:
+    // one made the payment CAPTURED, the other found it so and wrote nothing.
+    const recordings = () =>
+      servers
+        .flatMap((spawned) => spawned.output)
+        .filter((line) => line.includes(redirect.paymentId))
+        .flatMap(
+          (line) =>
+            /"msg":"(owed (?:capture made|acquirer operation could not be sent)[^"]*)"/.exec(line)?.[1] ?? [],
+        );
+    await eventually('both senders done', () => (recordings().length === 2 ? true : undefined));
+    assert.deepEqual(recordings(), [
+      'owed capture made: payment CAPTURED',
+      'owed capture made: payment CAPTURED',
+    ]);
+    await waitForPayment(
+      servers[1]!.baseUrl,
+      session,
+      redirect.paymentId,
+      (item) => item.status === 'CAPTURED',
+    );
+    assert.equal(capturesSent.get(redirect.authorizationId), 2, 'both senders reached the acquirer');
+    capturesSent.set(redirect.authorizationId, 1); // the rest of assertCapturedOnce holds as for one
+    await assertCapturedOnce(servers[1]!.baseUrl, session, database.sql, redirect);
+    await assertLedgerVerifies(database.url);
+  });
+});
+
+test('two PayFlow processes run the owed-capture job on one database: each approved sale is captured once', async () => {
+  await withTwoProcesses(async ({ database, servers, session }) => {
     const sales: BankRedirect[] = [];
     capturesDown = true;
     try {
@@ -378,9 +446,5 @@ test('two PayFlow processes run the owed-capture job on one database: each appro
     await new Promise((resolve) => setTimeout(resolve, 300));
     for (const sale of sales) await assertCapturedOnce(servers[1]!.baseUrl, session, database.sql, sale);
     await assertLedgerVerifies(database.url);
-  } finally {
-    stack.forwarder.forwardTo = inProcess;
-    for (const spawned of servers) await spawned.stop();
-    await database.drop();
-  }
+  });
 });

@@ -16,6 +16,7 @@ import {
   lockPayment,
   settleRefund,
   updatePayment,
+  type PaymentChanges,
 } from '../infra/payment-repository.ts';
 import { eventPayload } from './apply-authorization.ts';
 import type { PaymentsDependencies } from './dependencies.ts';
@@ -210,45 +211,27 @@ async function recordRefundOutcomeIfUnchanged(
   outcome: FinalOutcome,
 ): Promise<{ refund: Refund; paymentStatus: Parameters<typeof refundAnswer>[1] } | undefined> {
   const now = dependencies.clock.now();
-  if (outcome.type === 'declined') {
-    const released = await updatePayment(
-      transaction,
-      payment,
-      { refunding_amount: payment.refundingAmount - refund.amount },
-      now,
-    );
-    if (!released) return undefined;
-    const failed = await settleRefund(
-      transaction,
-      refund.id,
-      { status: 'FAILED', declineCode: outcome.declineCode },
-      now,
-    );
-    assert.ok(failed, `refund ${refund.id} was settled without its payment changing`);
-    return { refund: failed, paymentStatus: released.status };
+  const refundingAmount = payment.refundingAmount - refund.amount;
+  let changes: PaymentChanges = { refunding_amount: refundingAmount };
+  if (outcome.type !== 'declined') {
+    const refundedAfter = payment.refundedAmount + refund.amount;
+    const next = statusAfterRefund({ captured: payment.capturedAmount, refundedAfter });
+    const moved = transition(payment.status, next === 'REFUNDED' ? 'refund_full' : 'refund_partial');
+    assert.ok(moved.ok && moved.next === next, `a refund cannot apply to a ${payment.status} payment`);
+    changes = { status: next, refunded_amount: refundedAfter, refunding_amount: refundingAmount };
   }
-  const refundedAfter = payment.refundedAmount + refund.amount;
-  const next = statusAfterRefund({ captured: payment.capturedAmount, refundedAfter });
-  const moved = transition(payment.status, next === 'REFUNDED' ? 'refund_full' : 'refund_partial');
-  assert.ok(moved.ok && moved.next === next, `a refund cannot apply to a ${payment.status} payment`);
-  const updated = await updatePayment(
-    transaction,
-    payment,
-    {
-      status: next,
-      refunded_amount: refundedAfter,
-      refunding_amount: payment.refundingAmount - refund.amount,
-    },
-    now,
-  );
+  const updated = await updatePayment(transaction, payment, changes, now);
   if (!updated) return undefined;
   const settled = await settleRefund(
     transaction,
     refund.id,
-    { status: 'REFUNDED', acquirerRefundId: outcome.operationId },
+    outcome.type === 'declined'
+      ? { status: 'FAILED', declineCode: outcome.declineCode }
+      : { status: 'REFUNDED', acquirerRefundId: outcome.operationId },
     now,
   );
   assert.ok(settled, `refund ${refund.id} was settled without its payment changing`);
+  if (outcome.type === 'declined') return { refund: settled, paymentStatus: updated.status };
   const ref = { paymentId: payment.id, merchantId: payment.merchantId, currency: payment.currency };
   await dependencies.ledger.record(transaction, ref, { kind: 'refund', refundAmount: refund.amount }, now);
   await dependencies.events.stage(transaction, {
