@@ -7,6 +7,7 @@
 //   (bench/bus.ts, the same as `npm run bench:bus`) instead of the money path.
 //   npm run bench -- --settlement [10k,100k,1M]: the settlement job and the reconciliation import
 //   over N captured payments (bench/settlement.ts) instead of the money path.
+import '../bin/v8-settings.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
