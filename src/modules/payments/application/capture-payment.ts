@@ -23,6 +23,7 @@ import { operationInProgress, paymentInReview, paymentNotFound } from './payment
 import {
   acquirerContinuation,
   acquirerRequestContinuation,
+  applyToPendingPayment,
   claimOnReadPayment,
   continueWithSubject,
   type AcquirerSteps,
@@ -62,22 +63,14 @@ function captureSteps(answerOf: (payment: Payment) => ApiAnswer): AcquirerSteps<
     },
     unknownAnswer: answerOf,
     pendingReason: 'pending',
-    async apply(transaction, dependencies, key, payment, outcome) {
-      const answer = (updated: Payment): ApiAnswer =>
-        outcome.type === 'declined' && answerOf === captureAnswer
+    apply: (transaction, dependencies, key, payment, outcome) =>
+      applyToPendingPayment(transaction, key, payment, 'capture', answerOf, async (pending) => {
+        const updated = await recordCaptureIfUnchanged(transaction, dependencies, pending, outcome);
+        if (!updated) return undefined;
+        return outcome.type === 'declined' && answerOf === captureAnswer
           ? operationDeclinedAnswer('capture', updated.id, outcome.declineCode)
           : answerOf(updated);
-      // On the payment as phase 1 left it (or as loaded), guarded by its version: no lock, one
-      // statement less. A miss wrote nothing: lock it and decide on what is there now.
-      if (payment.pendingOperation === 'capture') {
-        const updated = await recordCaptureIfUnchanged(transaction, dependencies, payment, outcome);
-        if (updated) return answer(updated);
-      }
-      const current = await lockPayment(transaction, key.merchantId, key.resourceId);
-      if (!current) throw new Error(`payment ${key.resourceId} vanished`);
-      if (current.pendingOperation !== 'capture') return answerOf(current);
-      return answer(await recordCapture(transaction, dependencies, current, outcome));
-    },
+      }),
   };
 }
 

@@ -11,10 +11,11 @@
 // Imports run one way: operations import this file and the shared steps (key-steps, idempotency);
 // nothing here imports an operation. The registry of operations (operations.ts) hands them to
 // createPipeline, which gives the janitor and the resolving of an unfinished resource.
+import assert from 'node:assert/strict';
 import { createTransactionBatcher, perClient } from '../../../platform/db/batcher.ts';
 import type { Queryable, Sql, TransactionSql } from '../../../platform/db/client.ts';
 import { withSpan } from '../../../platform/tracing.ts';
-import type { ApiAnswer } from '../domain/payment.ts';
+import type { ApiAnswer, Payment, PendingOperation } from '../domain/payment.ts';
 import { nextAttemptAt } from '../domain/retry-schedule.ts';
 import {
   claimDueKeys,
@@ -27,6 +28,7 @@ import {
   type IdempotencyKey,
   type KeyOperation,
 } from '../infra/idempotency-repository.ts';
+import { lockPayment } from '../infra/payment-repository.ts';
 import {
   crashIfFaultInjected,
   type ContinuationMode,
@@ -230,6 +232,32 @@ export async function continueWithSubject<Subject>(
   return inSharedTransaction(dependencies, async (transaction) =>
     finish(transaction, key, await steps.apply(transaction, dependencies, key, subject, outcome)),
   );
+}
+
+/**
+ * Phase 2 of an operation pending on the payment itself (capture, void), in the runner's transaction:
+ * `apply` first on `payment` as phase 1 left it (or as loaded), its first write guarded by the
+ * payment's version and so safe unlocked; when that guard missed (nothing written), on the payment
+ * locked now — or `settled` when the operation is no longer pending on it (applied meanwhile).
+ */
+export async function applyToPendingPayment(
+  transaction: TransactionSql,
+  key: KeyRef,
+  payment: Payment,
+  operation: PendingOperation,
+  settled: (current: Payment) => ApiAnswer,
+  apply: (pending: Payment) => Promise<ApiAnswer | undefined>,
+): Promise<ApiAnswer> {
+  if (payment.pendingOperation === operation) {
+    const answer = await apply(payment);
+    if (answer) return answer;
+  }
+  const current = await lockPayment(transaction, key.merchantId, key.resourceId);
+  if (!current) throw new Error(`payment ${key.resourceId} vanished`);
+  if (current.pendingOperation !== operation) return settled(current);
+  const answer = await apply(current);
+  assert.ok(answer, 'the payment changed under its row lock');
+  return answer;
 }
 
 /** The continuation of an operation sent to the acquirer: load its subject, then continue. */

@@ -24,6 +24,7 @@ import { operationInProgress, paymentNotFound } from './payment-errors.ts';
 import {
   acquirerContinuation,
   acquirerRequestContinuation,
+  applyToPendingPayment,
   claimOnReadPayment,
   type AcquirerSteps,
   type FinalOutcome,
@@ -126,20 +127,10 @@ const voidSteps: AcquirerSteps<Payment> = {
     dependencies.processors.operations.void(payment.acquirerAuthorizationId!, references.void(payment.id)),
   unknownAnswer: voidAnswer,
   pendingReason: 'pending',
-  async apply(transaction, dependencies, key, payment, outcome) {
-    // On the payment as phase 1 left it (or as loaded), guarded by its version: no lock. A miss wrote
-    // nothing: lock it and decide on what is there now.
-    if (payment.pendingOperation === 'void') {
-      const answer = await applyVoidOutcome(transaction, dependencies, payment, outcome);
-      if (answer) return answer;
-    }
-    const current = await lockPayment(transaction, key.merchantId, key.resourceId);
-    if (!current) throw new Error(`payment ${key.resourceId} vanished`);
-    if (current.pendingOperation !== 'void') return voidAnswer(current);
-    const answer = await applyVoidOutcome(transaction, dependencies, current, outcome);
-    assert.ok(answer, 'the payment changed under its row lock');
-    return answer;
-  },
+  apply: (transaction, dependencies, key, payment, outcome) =>
+    applyToPendingPayment(transaction, key, payment, 'void', voidAnswer, (pending) =>
+      applyVoidOutcome(transaction, dependencies, pending, outcome),
+    ),
 };
 
 /**
