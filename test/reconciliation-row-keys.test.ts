@@ -17,28 +17,40 @@ const header =
   'Psp Reference,Merchant Reference,Type,Gross Currency,Gross Debit (GC),Gross Credit (GC),Net Currency,Net Debit (NC),Net Credit (NC),Batch Number';
 const major = (minor: number) => `${Math.floor(minor / 100)}.${String(minor % 100).padStart(2, '0')}`;
 
+type Database = Awaited<ReturnType<typeof createTestDatabase>>;
+
+/** `count` captures of merchant mer_recon_0 on `day` (pay_<prefix>_1 …), and a report row of each. */
+async function seedCaptures(database: Database, prefix: string, count: number, day: string) {
+  await database.sql`
+    insert into settlement.items (id, operation_id, merchant_id, currency, payment_id, kind, amount, occurred_at)
+    select 'evt_' || ${prefix} || '_' || n, 'pay_' || ${prefix} || '_' || n, 'mer_recon_0', 'USD',
+      'pay_' || ${prefix} || '_' || n, 'capture', 1000 + n, ${`${day}T12:00:00Z`}::timestamptz
+    from generate_series(1, ${count}::int) as n`;
+  return (n: number) => `PSP${n},pay_${prefix}_${n}.capture,Settled,USD,,${major(1000 + n)},USD,,,7`;
+}
+
+/** The report's file (header and `rows`), and the settlement module's dependencies on `database`. */
+function reportAndDependencies(database: Database, rows: readonly string[]) {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'payflow-recon-test-')), 'report.csv');
+  writeFileSync(file, `${[header, ...rows].join('\n')}\n`);
+  const dependencies = settlementDependencies({
+    ...loadConfiguration({ DATABASE_URL: database.url, SETTLEMENT_SCHEDULE: 'off' }),
+    sql: database.sql,
+    log: createLogger({ level: 'silent', name: 'test' }),
+    clock: systemClock,
+  });
+  return { file, dependencies };
+}
+
 test('a run interrupted before migration 0705 (first rows without their row key) resumes with the keys filled; a key twice in a run is refused', async () => {
   const database = await createTestDatabase();
   try {
     // 40 captures of a day; the report names each once, and item 3 again at the end.
-    await database.sql`
-      insert into settlement.items (id, operation_id, merchant_id, currency, payment_id, kind, amount, occurred_at)
-      select 'evt_old_' || n, 'pay_old_' || n, 'mer_recon_0', 'USD', 'pay_old_' || n, 'capture', 1000 + n,
-        '2098-06-01T12:00:00Z'
-      from generate_series(1, 40) as n`;
-    const settled = (n: number) => `PSP${n},pay_old_${n}.capture,Settled,USD,,${major(1000 + n)},USD,,,7`;
-    const directory = mkdtempSync(path.join(tmpdir(), 'payflow-recon-test-'));
-    const file = path.join(directory, 'report.csv');
-    writeFileSync(
-      file,
-      `${[header, ...Array.from({ length: 40 }, (_, index) => settled(index + 1)), settled(3)].join('\n')}\n`,
-    );
-    const dependencies = settlementDependencies({
-      ...loadConfiguration({ DATABASE_URL: database.url, SETTLEMENT_SCHEDULE: 'off' }),
-      sql: database.sql,
-      log: createLogger({ level: 'silent', name: 'test' }),
-      clock: systemClock,
-    });
+    const settled = await seedCaptures(database, 'old', 40, '2098-06-01');
+    const { file, dependencies } = reportAndDependencies(database, [
+      ...Array.from({ length: 40 }, (_, index) => settled(index + 1)),
+      settled(3),
+    ]);
 
     // Interrupted after two chunks of 10 rows ...
     await assert.rejects(
@@ -82,17 +94,10 @@ test('a run interrupted before migration 0705 (first rows without their row key)
 test('a key repeated in the very next chunk (matched while the one before commits) is a duplicate', async () => {
   const database = await createTestDatabase();
   try {
-    await database.sql`
-      insert into settlement.items (id, operation_id, merchant_id, currency, payment_id, kind, amount, occurred_at)
-      select 'evt_next_' || n, 'pay_next_' || n, 'mer_recon_0', 'USD', 'pay_next_' || n, 'capture', 1000 + n,
-        '2098-06-02T12:00:00Z'
-      from generate_series(1, 5) as n`;
-    const settled = (n: number) => `PSP${n},pay_next_${n}.capture,Settled,USD,,${major(1000 + n)},USD,,,7`;
+    const settled = await seedCaptures(database, 'next', 5, '2098-06-02');
     const unknown = `PSPX,pay_next_unknown.capture,Settled,USD,,1.00,USD,,,7`;
-    const directory = mkdtempSync(path.join(tmpdir(), 'payflow-recon-test-'));
-    const file = path.join(directory, 'report.csv');
     // Chunks of 3: [1 2 3] [3 4 unknown] [unknown 3 5].
-    const rows = [
+    const { file, dependencies } = reportAndDependencies(database, [
       settled(1),
       settled(2),
       settled(3),
@@ -102,14 +107,7 @@ test('a key repeated in the very next chunk (matched while the one before commit
       unknown,
       settled(3),
       settled(5),
-    ];
-    writeFileSync(file, `${[header, ...rows].join('\n')}\n`);
-    const dependencies = settlementDependencies({
-      ...loadConfiguration({ DATABASE_URL: database.url, SETTLEMENT_SCHEDULE: 'off' }),
-      sql: database.sql,
-      log: createLogger({ level: 'silent', name: 'test' }),
-      clock: systemClock,
-    });
+    ]);
     const run = await reconcileReport(dependencies, file, { source: 'report.csv', chunkSize: 3 });
     assert.equal(run.counts.matched, 5);
     assert.equal(run.counts.unexpected_in_report, 1);
